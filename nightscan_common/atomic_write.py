@@ -1,0 +1,69 @@
+"""Atomic file writes: a temporary name beside the target, then ``os.replace``.
+
+An interrupted run (Ctrl-C, SIGKILL, a full disk) therefore never leaves a partial file
+under a final name: readers see the old file or the new one, never half of one.
+Temporary names start with a dot and end with ``TEMP_SUFFIX`` so that scanners skip
+them and a rerun can sweep them away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TEMP_SUFFIX = ".nightscan-tmp"
+
+
+def is_temporary(path: str | os.PathLike) -> bool:
+    """Whether a file name is one of our temporaries (left by an interrupted run)."""
+    name = os.path.basename(path)
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; on success it is renamed onto it.
+
+    The caller writes the whole file to the yielded path. On any exception the
+    temporary is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def write_bytes(target: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(target: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted UTF-8 JSON, atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_bytes(target, text.encode("utf-8"))
+
+
+def remove_temporaries(folder: str | os.PathLike) -> int:
+    """Delete temporaries left below ``folder`` by an interrupted run; return how many."""
+    removed = 0
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            if is_temporary(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+    return removed

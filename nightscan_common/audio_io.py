@@ -1,0 +1,175 @@
+"""Decoding, checking and writing audio through soundfile (libsndfile), resampling with soxr."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .atomic_write import atomic_path
+from .errors import AudioFileError
+
+_BLOCK_FRAMES = 1 << 16
+_HASH_CHUNK = 1 << 20
+#: Peak that written PCM never exceeds: PCM_16 clips anything above 1.0 silently.
+PCM_PEAK_LIMIT = 0.999
+
+
+@dataclass(frozen=True)
+class AudioProbe:
+    """What a full check of one audio file found."""
+
+    frames: int
+    samplerate: int
+    channels: int
+    format: str
+    subtype: str
+    sha256: str
+    peak: float
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.samplerate
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in chunks (flat memory for long recordings)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open(path: str | os.PathLike) -> sf.SoundFile:
+    """Open for reading, turning every failure into an ``AudioFileError`` with a reason."""
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise AudioFileError(str(path), f"cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise AudioFileError(str(path), "empty file (0 bytes)")
+    try:
+        return sf.SoundFile(path)
+    except sf.LibsndfileError as exc:
+        raise AudioFileError(str(path), f"not a readable audio file ({exc.error_string})") from None
+    except (OSError, RuntimeError) as exc:
+        raise AudioFileError(str(path), f"cannot be opened ({exc})") from None
+
+
+def _wav_declared_frames(path: str | os.PathLike, block_align: int) -> int | None:
+    """Frames that a RIFF/WAVE header's data chunk declares, or None if not a plain WAV.
+
+    libsndfile quietly shortens a truncated WAV to what the file holds; comparing with
+    the header is how a cut-off download or copy is told apart from a short recording.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        while True:
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"data":
+                if size in (0, 0xFFFFFFFF):  # streaming writers leave it unset
+                    return None
+                return size // block_align if block_align else None
+            fh.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def probe_audio(path: str | os.PathLike) -> AudioProbe:
+    """Decode a whole file block by block to prove it usable; raise ``AudioFileError``.
+
+    Catches what a header read misses: a truncated file, a corrupt stream part-way,
+    a file that holds no samples. Memory stays flat whatever the file's length.
+    """
+    sha = file_sha256(path)
+    with _open(path) as f:
+        samplerate, channels = f.samplerate, f.channels
+        fmt, subtype, header_frames = f.format, f.subtype, f.frames
+        frames, peak = 0, 0.0
+        try:
+            for block in f.blocks(blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True):
+                frames += len(block)
+                if len(block):
+                    peak = max(peak, float(np.abs(block).max()))
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(str(path), f"corrupt audio data after {frames} frames ({exc})") from None
+    if frames == 0:
+        raise AudioFileError(str(path), "holds no samples")
+    if not np.isfinite(peak):
+        raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
+    if fmt == "WAV" and subtype not in ("IMA_ADPCM", "MS_ADPCM", "GSM610"):
+        block_align = channels * _sample_bytes(subtype)
+        declared = _wav_declared_frames(path, block_align) if block_align else None
+        if declared is not None and declared > frames:
+            raise AudioFileError(
+                str(path), f"truncated: the header declares {declared} frames, the file holds {frames}"
+            )
+    elif fmt in ("FLAC", "AIFF") and header_frames > frames:
+        raise AudioFileError(
+            str(path), f"truncated: the header declares {header_frames} frames, the file holds {frames}"
+        )
+    return AudioProbe(frames, samplerate, channels, fmt, subtype, sha, peak)
+
+
+def _sample_bytes(subtype: str) -> int:
+    return {"PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+            "ULAW": 1, "ALAW": 1}.get(subtype, 0)
+
+
+def read_mono(
+    path: str | os.PathLike, *, start: int = 0, frames: int = -1
+) -> tuple[np.ndarray, int]:
+    """Read ``frames`` frames from ``start`` (all by default), averaged to mono.
+
+    Returns ``(samples, samplerate)`` with ``samples`` float32 of shape ``(n,)``. Only
+    the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3.
+    """
+    with _open(path) as f:
+        try:
+            if start:
+                f.seek(start)
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
+        samplerate = f.samplerate
+    mono = data[:, 0].copy() if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+    return mono, samplerate
+
+
+def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample a mono float32 signal with soxr (high quality), a no-op at equal rates."""
+    if orig_sr == target_sr:
+        return samples
+    return soxr.resample(samples, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
+
+
+def clip_guard(samples: np.ndarray) -> tuple[np.ndarray, float]:
+    """Scale a signal down so that its peak stays below ``PCM_PEAK_LIMIT``.
+
+    Returns the signal and the gain applied in dB (0.0 when none was needed), so that
+    the caller can record it.
+    """
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak <= PCM_PEAK_LIMIT:
+        return samples, 0.0
+    gain = PCM_PEAK_LIMIT / peak
+    return (samples * gain).astype(np.float32), float(20.0 * np.log10(gain))
+
+
+def write_wav_pcm16(target: str | os.PathLike, samples: np.ndarray, samplerate: int) -> None:
+    """Write a mono signal as 16-bit PCM WAV, atomically.
+
+    .. note:: The caller guards against clipping first (see ``clip_guard``); PCM_16
+       clips anything above 1.0 without a word.
+    """
+    with atomic_path(target) as tmp:
+        sf.write(tmp, samples, samplerate, subtype="PCM_16", format="WAV")

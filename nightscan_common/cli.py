@@ -1,0 +1,112 @@
+"""What the three front ends share: common options, logging, messages, exit statuses.
+
+Exit statuses follow SPEC: 0 all done, 1 done but some inputs skipped or failed,
+2 bad usage or unusable input, 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from tqdm import tqdm
+
+from . import __version__
+from .errors import NightScanError, UsageError
+from .parallel import default_num_workers
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+log = logging.getLogger("nightscan")
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines that do not tear the progress bar: ``warning: ...`` on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        tqdm.write(prefix + record.getMessage(), file=sys.stderr)
+
+
+def configure_logging(verbose: bool, quiet: bool) -> None:
+    """Only the entry point configures logging: INFO by default, DEBUG with -v."""
+    log.handlers[:] = [_TqdmHandler()]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+
+
+def make_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
+    """An argparse parser with the options every script has and a usage example."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=f"example:\n{example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-v", "--verbose", action="store_true", help="say more (debug messages)")
+    talk.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress bar; warnings, errors and the summary only")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def add_num_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--num-workers", type=positive_int, default=default_num_workers(),
+                        metavar="W", help="worker processes (default: all cores, %(default)s here)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1, with a message that repeats the bad value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain text table, first column left-aligned, the others right-aligned."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule] + [line(r) for r in cells[1:]])
+
+
+def run_main(body: Callable[[], int]) -> int:
+    """Run a front end's body; turn the toolkit's errors into one line and a status."""
+    try:
+        return body()
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted; finished files are kept, rerun the same command to resume",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except NightScanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}; finished files are kept, "
+              "free space or fix permissions and rerun to resume", file=sys.stderr)
+        return EXIT_PARTIAL

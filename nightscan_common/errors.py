@@ -1,0 +1,28 @@
+"""The toolkit's exceptions: one family that front ends turn into one-line messages."""
+
+
+class NightScanError(Exception):
+    """Base of every error the toolkit raises on purpose."""
+
+
+class UsageError(NightScanError):
+    """A bad option or an unusable input: the run cannot start (exit status 2)."""
+
+
+class OutputConflictError(UsageError):
+    """The output already holds work made with other options."""
+
+
+class AudioFileError(NightScanError):
+    """One audio file cannot be used; the run skips it and goes on.
+
+    The message is the reason alone; ``path`` says which file.
+    """
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
