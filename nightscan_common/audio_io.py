@@ -90,8 +90,8 @@ def probe_audio(path: str | os.PathLike) -> AudioProbe:
     Catches what a header read misses: a truncated file, a corrupt stream part-way,
     a file that holds no samples. Memory stays flat whatever the file's length.
     """
-    sha = file_sha256(path)
     with _open(path) as f:
+        sha = file_sha256(path)
         samplerate, channels = f.samplerate, f.channels
         fmt, subtype, header_frames = f.format, f.subtype, f.frames
         frames, peak = 0, 0.0

@@ -10,6 +10,7 @@ as failed and the others are done.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -64,7 +65,19 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise _ItemTimeout()
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when its parent dies (a SIGKILL leaves no orphans)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, _on_alarm)
     for name in THREAD_LIMIT_ENV:

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Step 1 of the NightScan dataset toolkit: bring every class to exactly N samples.
+
+Reads one folder per class of recordings, keeps or subsamples the originals and writes
+audiomentations augmentations until each class holds --target-samples files, into a
+pool folder with pool_metadata.json. Run with --help for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nightscan_common import cli
+from nightscan_common.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
+from nightscan_common.errors import UsageError
+from nightscan_common.pool_builder import LINK_MODES, PoolOptions, PoolReport, build_pool
+
+_DEFAULTS = PoolOptions(audio_root=Path("."))
+
+EXAMPLE = """  python create_augmented_pool.py --audio-root ~/NightScan/data/audio_data \\
+      --output-dir ~/NightScan/data/augmented_pool --target-samples 500
+
+plan rule, for a class of n usable recordings and target T:
+  n >= T  keep T originals (seeded, spread over sub-folders), no augmentation
+  n <  T  keep all; each gets floor or ceil of (T-n)/n augmentations, at most
+          --max-augmentations; e.g. T=500: 40 recordings -> 11 or 12 each (500),
+          100 -> 4 each (500), 10 -> 20 each (210, reported short of the target)
+
+augmentation types (an original's augmentations cycle through them in order):
+""" + "\n".join(f"  {n:<17}{t.summary}{'' if t.default else ' (opt-in)'}"
+                for n, t in AUGMENTATION_TYPES.items()) + """
+
+exit status: 0 all done, 1 done but some files skipped or failed (listed),
+2 bad usage or unusable input, 130 interrupted (rerun to resume)"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.make_parser("create_augmented_pool.py", __doc__.splitlines()[0], EXAMPLE)
+    p.add_argument("--audio-root", type=Path, required=True, metavar="DIR",
+                   help="one sub-folder of recordings per class (searched at any depth)")
+    p.add_argument("--output-dir", type=Path, default=_DEFAULTS.output_dir, metavar="DIR",
+                   help="the pool folder (default: %(default)s)")
+    p.add_argument("--target-samples", type=cli.positive_int, default=_DEFAULTS.target_samples,
+                   metavar="N", help="samples per class, originals included (default: %(default)s)")
+    p.add_argument("--max-augmentations", type=cli.non_negative_int,
+                   default=_DEFAULTS.max_augmentations, metavar="M",
+                   help="at most M augmentations per original (default: %(default)s)")
+    p.add_argument("--augmentations", type=_augmentation_list, default=_DEFAULTS.augmentations,
+                   metavar="LIST", help="comma-separated types, see below (default: "
+                   + ",".join(_DEFAULTS.augmentations) + ")")
+    p.add_argument("--background-noise-dir", type=Path, metavar="DIR",
+                   help="ambient recordings mixed in by the background_noise type")
+    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="(default: %(default)s)")
+    cli.add_num_workers(p)
+    p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
+                   help="only this class (repeatable); other classes of an existing pool are kept")
+    p.add_argument("--keep-all-originals", action="store_true",
+                   help="a class with more than N recordings keeps them all")
+    p.add_argument("--link-mode", choices=LINK_MODES, default=_DEFAULTS.link_mode,
+                   help="how originals enter the pool (default: %(default)s)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a pool made with other options in --output-dir")
+    return p
+
+
+def _augmentation_list(text: str) -> tuple[str, ...]:
+    try:
+        return parse_augmentation_list(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def options_from_args(args: argparse.Namespace) -> PoolOptions:
+    return PoolOptions(
+        audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
+        max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,
+        num_workers=args.num_workers, specific_classes=tuple(args.specific_class),
+        keep_all_originals=args.keep_all_originals, link_mode=args.link_mode,
+        background_noise_dir=args.background_noise_dir, dry_run=args.dry_run,
+        overwrite=args.overwrite, progress=not args.quiet,
+    )
+
+
+def format_summary(report: PoolReport, *, dry_run: bool) -> str:
+    rows = []
+    for plan in report.plans:
+        lo, hi = plan.augmentations_per_original
+        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
+                  else f"short by {plan.target - plan.total}")
+        rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
+                     plan.total, status])
+    lines = ["plan (nothing written):" if dry_run else "pool:",
+             cli.format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
+    for s in report.skipped + report.failed_tasks:
+        lines.append(f"skipped: {s.path}: {s.reason}")
+    for cls, n in report.ignored.items():
+        lines.append(f"ignored: {cls}: {n} non-audio file(s)")
+    if not dry_run:
+        lines.append("already complete: nothing to do" if report.already_complete else
+                     f"{report.written} file(s) written, {report.reused} already done, "
+                     f"{report.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.configure_logging(args.verbose, args.quiet)
+
+    def body() -> int:
+        report = build_pool(options_from_args(args))
+        print(format_summary(report, dry_run=args.dry_run))
+        return report.exit_status
+
+    return cli.run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Step 3 of the NightScan workflow: one log-mel spectrogram (.npy) per indexed audio file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Sequence
+
+from nightscan_common import cli
+from nightscan_common.index_schema import SPLITS
+from nightscan_common.spectrogram import (
+    CHANNELS,
+    CROPS,
+    DEFAULT_PRESET,
+    DTYPES,
+    PRESETS,
+    SpectrogramConfig,
+)
+from nightscan_common.spectrogram_job import DEFAULT_OUTPUT_DIR, SpectrogramReport, run_spectrograms
+
+EXAMPLE = """\
+  python pregenerate_spectrograms_simple.py \\
+      --index-db balanced_audio_index.db --pool-root data/augmented_pool \\
+      --output-dir data/spectrograms_balanced --num-workers 8"""
+
+#: One option per setting: (type, metavar, help). Their default is None, meaning "the
+#: preset's value", so SpectrogramConfig and PRESETS stay the one place for defaults.
+SETTING_OPTIONS: dict[str, tuple] = {
+    "sample_rate": (cli.positive_int, "HZ", "sample rate the audio is resampled to"),
+    "n_fft": (cli.positive_int, "N", "FFT size, in samples"),
+    "hop_length": (cli.positive_int, "N", "hop between frames, in samples"),
+    "n_mels": (cli.positive_int, "N", "number of mel bands"),
+    "fmin": (float, "HZ", "lowest frequency of the mel bands"),
+    "fmax": (float, "HZ", "highest frequency of the mel bands (at most half the sample rate)"),
+    "duration": (float, "SECONDS", "length of the analysed window; shorter clips are zero-padded"),
+    "top_db": (float, "DB", "dynamic range kept below the loudest bin"),
+}
+
+
+def _presets_table() -> str:
+    rows = [(name, c.sample_rate, f"{c.fmin:g}-{c.fmax:g}", c.n_mels, "x".join(map(str, c.shape)))
+            for name, c in PRESETS.items()]
+    return cli.format_table(["--animal-type", "sample rate", "band (Hz)", "mels", "shape"], rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; every setting's default comes from the chosen preset."""
+    parser = cli.make_parser(
+        "pregenerate_spectrograms_simple.py",
+        "Write one log-mel spectrogram (.npy) per file of a balanced index, to "
+        "<output-dir>/<split>/<class>/<stem>.npy, with the settings in "
+        "<output-dir>/spectrogram_config.json. Rerunning resumes; files that cannot be "
+        "read are listed in <output-dir>/failures.json (exit status 1).",
+        EXAMPLE,
+    )
+    parser.epilog += (
+        "\n\npresets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
+        + _presets_table())
+    parser.add_argument("--index-db", required=True, metavar="FILE",
+                        help="SQLite index written by create_balanced_index.py")
+    parser.add_argument("--pool-root", required=True, metavar="DIR",
+                        help="the augmented pool the index's file_path values are relative to")
+    parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
+                        help="where the spectrograms go (default: %(default)s)")
+    cli.add_num_workers(parser)
+    parser.add_argument("--animal-type", choices=list(PRESETS), default=DEFAULT_PRESET,
+                        help="preset of settings (default: %(default)s; table below)")
+    for name, (kind, metavar, text) in SETTING_OPTIONS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, metavar=metavar,
+                            help=f"{text} (default: the preset's)")
+    defaults = {f.name: f.default for f in dataclasses.fields(SpectrogramConfig)}
+    parser.add_argument("--crop", choices=CROPS,
+                        help="which window of a longer file: its start, its center, or the "
+                             f"loudest (default: {defaults['crop']})")
+    parser.add_argument("--channels", type=int, choices=CHANNELS,
+                        help=f"3 stacks three identical copies (default: {defaults['channels']})")
+    parser.add_argument("--dtype", choices=DTYPES, help=f"saved type (default: {defaults['dtype']})")
+    parser.add_argument("--split", action="append", choices=SPLITS, metavar="NAME",
+                        help="only this split (train, val or test); repeatable (default: all)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the spectrograms, config and failures list this tool wrote "
+                             "in --output-dir, then start again (needed to change settings)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SpectrogramConfig:
+    """The preset with the options given on the command line applied, validated."""
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(SpectrogramConfig)}
+    return PRESETS[args.animal_type].replace(**changes).validate()
+
+
+def format_summary(report: SpectrogramReport) -> str:
+    """The table printed at the end: per split written, skipped as done, failed."""
+    rows = [(split, c.written, c.skipped, c.failed, c.written + c.skipped + c.failed)
+            for split, c in report.counts.items()]
+    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+    table = cli.format_table(["split", "written", "skipped (done)", "failed", "total"],
+                             rows + [("all", *totals)])
+    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
+    if report.failures:
+        lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
+    return "\n".join(lines)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.configure_logging(args.verbose, args.quiet)
+
+    def body() -> int:
+        config = config_from_args(args)
+        report = run_spectrograms(
+            args.index_db, args.pool_root, args.output_dir, config,
+            splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
+            num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
+            progress=not args.quiet,
+        )
+        if report.unindexed_files:
+            cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
+                            "--overwrite starts the folder afresh", report.unindexed_files,
+                            args.output_dir)
+        print(format_summary(report))
+        return cli.EXIT_PARTIAL if report.failures else cli.EXIT_OK
+
+    return cli.run_main(body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

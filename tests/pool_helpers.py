@@ -1,0 +1,31 @@
+"""Helpers shared by the step-1 tests: build a pool in-process, read files back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from nightscan_common.pool_builder import PoolOptions, PoolReport, build_pool
+
+SEED_COUNTS = {"asio_flammeus": 7, "bat": 25, "cricket": 60, "rain": 150}
+
+
+def run_pool(root: Path, out: Path, **kw) -> PoolReport:
+    kw.setdefault("num_workers", 2)
+    kw.setdefault("progress", False)
+    return build_pool(PoolOptions(audio_root=root, output_dir=out, **kw))
+
+
+def tree_digest(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``folder`` (links followed)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in skip}
+
+
+def metadata(out: Path) -> dict:
+    return json.loads((out / "pool_metadata.json").read_text(encoding="utf-8"))
+
+
+def without_timestamps(meta: dict) -> dict:
+    return {k: v for k, v in meta.items() if k != "created_at"}

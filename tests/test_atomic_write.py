@@ -1,0 +1,38 @@
+"""Atomic writes: no partial file under a final name, temporaries swept, normal modes."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from nightscan_common.atomic_write import atomic_path, is_temporary, remove_temporaries, write_json
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["out.json"]
+
+
+def test_json_is_sorted_utf8_and_has_a_plain_file_mode(tmp_path):
+    target = tmp_path / "deep" / "meta.json"
+    write_json(target, {"b": 1, "a": "é"})
+    assert json.loads(target.read_text(encoding="utf-8")) == {"a": "é", "b": 1}
+    assert target.read_text(encoding="utf-8").index('"a"') < target.read_text().index('"b"')
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_temporaries_are_recognised_and_swept(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".x.npy.abc.nightscan-tmp").write_bytes(b"")
+    (tmp_path / "keep.nightscan-tmp").write_bytes(b"")  # not hidden: not ours
+    assert is_temporary(".x.npy.abc.nightscan-tmp") and not is_temporary("keep.nightscan-tmp")
+    assert remove_temporaries(tmp_path) == 1
+    assert (tmp_path / "keep.nightscan-tmp").exists()

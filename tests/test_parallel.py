@@ -1,0 +1,52 @@
+"""The process pool runner: results, failures, dead workers, timeouts, thread pinning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from nightscan_common.errors import AudioFileError
+from nightscan_common.parallel import WORKER_DIED, run_in_pool
+
+
+def _work(x: int) -> int:
+    if x == 3:
+        raise AudioFileError("f3.wav", "not a readable audio file")
+    if x == 5:
+        raise ValueError("unexpected")
+    if x == 7:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if x == 9:
+        time.sleep(30)
+    return x * x
+
+
+def _blas_threads(_x: int) -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info())
+
+
+def test_every_item_has_an_outcome_and_failures_say_why():
+    got = {o.item: o for o in run_in_pool(_work, range(14), num_workers=2, desc="t", chunksize=2,
+                                           timeout=1.0, progress=False)}
+    assert sorted(got) == list(range(14))
+    assert got[3].error == "not a readable audio file"
+    assert got[5].error == "ValueError: unexpected"
+    assert got[7].error == WORKER_DIED
+    assert got[9].error == "timed out after 1 s"
+    assert all(got[i].result == i * i and got[i].ok for i in (0, 1, 2, 4, 6, 8, 10, 11, 12, 13))
+
+
+def test_results_do_not_depend_on_worker_count():
+    one = sorted((o.item, o.result) for o in run_in_pool(abs, range(-20, 20), num_workers=1, desc="t",
+                                                          progress=False))
+    two = sorted((o.item, o.result) for o in run_in_pool(abs, range(-20, 20), num_workers=2, desc="t",
+                                                          chunksize=3, progress=False))
+    assert one == two
+
+
+def test_workers_run_blas_on_one_thread():
+    outcomes = list(run_in_pool(_blas_threads, [0, 1], num_workers=2, desc="t", progress=False))
+    assert [o.result for o in outcomes] == [1, 1]
