@@ -25,7 +25,7 @@ from tqdm import tqdm
 from . import __version__
 from .atomic_write import atomic_path
 from .audio_files import is_inside
-from .errors import OutputConflictError, UsageError
+from .errors import NightScanError, OutputConflictError, UsageError
 from .index_schema import FORMAT_VERSION, SCHEMA, SPLITS, TABLE
 from .pool_reader import (
     Grouping,
@@ -141,8 +141,11 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
 
 def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
                pattern: re.Pattern[str] | None = None) -> ClassPlan:
-    """Group one class and plan its split, with a seed of its own (derived from the run's
-    seed and the class name), so that adding a class leaves the others' splits as they were."""
+    """Group one class and plan its split, with a seed derived from the run's and the class's.
+
+    A seed per class means that adding or removing a class leaves the others' splits as
+    they were.
+    """
     grouping = group_class(files, pattern=pattern)
     sizes = [len(g.files) for g in grouping.groups]
     return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
@@ -185,6 +188,9 @@ def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
             count = con.executemany(_INSERT, rows).rowcount
             con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
             con.commit()
+        except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
+            raise NightScanError(f"cannot write the index {db_path} ({exc}); free space or fix "
+                                 "permissions and rerun") from None
         finally:
             con.close()
         fd = os.open(tmp, os.O_RDONLY)
@@ -264,8 +270,8 @@ def _check_existing(output: Path, info: Mapping[str, str]) -> None:
         raise OutputConflictError(f"{output} already exists and is not a NightScan index; {advice}")
     for key, value in info.items():
         if old.get(key) != value:
-            what = (f"its {key} is {old.get(key)!r}, this run's {value!r}" if len(value) < 40
-                    else f"its {key} differs")
+            what = (f"its {key} differs" if key.endswith("_sha256")
+                    else f"its {key} is {old.get(key)!r}, this run's {value!r}")
             raise OutputConflictError(f"{output} already exists, made from another pool or with "
                                       f"other options ({what}); {advice}")
 
@@ -287,7 +293,9 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
         if cp.plan.empty:
             n = len(cp.grouping.groups)
             warnings.append(f"class {cp.name!r} has {n} group(s), too few to fill every split: "
-                            f"no {' or '.join(cp.plan.empty)} samples")
+                            f"no {' or '.join(cp.plan.empty)} samples (NightScan's loader numbers "
+                            "the classes of each split apart: a class missing from a split shifts "
+                            "the labels of the classes after it there)")
         if cp.grouping.unmatched:
             unmatched.append(f"{cp.name} ({cp.grouping.unmatched})")
         copies += cp.grouping.copies

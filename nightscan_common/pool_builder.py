@@ -36,6 +36,7 @@ from .pool_metadata import (
     parse_pool_filename,
 )
 from .pool_plan import ClassPlan, SourceTask, plan_class
+from .run_lock import exclusive_run
 
 log = logging.getLogger("nightscan")
 
@@ -125,6 +126,8 @@ def validate_options(opts: PoolOptions) -> None:
     if is_inside(opts.audio_root, opts.output_dir):
         raise UsageError(f"the audio root {opts.audio_root} is inside the output folder "
                          f"{opts.output_dir}; choose an --output-dir beside it")
+    if opts.output_dir.exists() and not opts.output_dir.is_dir():
+        raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
     if opts.target_samples < 1:
         raise UsageError(f"--target-samples must be at least 1, got {opts.target_samples}")
     if opts.max_augmentations < 0:
@@ -298,9 +301,6 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     """
     out = opts.output_dir
     journal = out / JOURNAL_FILENAME
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output-dir {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {out} is not writable")
     meta = load_pool_metadata(out)
@@ -384,6 +384,12 @@ def build_pool(opts: PoolOptions) -> PoolReport:
     report, probes = discover_and_plan(opts)
     if opts.dry_run:
         return report
+    opts.output_dir.mkdir(parents=True, exist_ok=True)
+    with exclusive_run(opts.output_dir):
+        return _write_pool(opts, report, probes, start)
+
+
+def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,18 @@ def metadata_path(pool_dir: str | os.PathLike) -> Path:
     return Path(pool_dir) / METADATA_FILENAME
 
 
-def load_pool_metadata(pool_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The pool's metadata, or None when the pool has none; ``UsageError`` if unreadable."""
+def load_pool_metadata(pool_dir: str | os.PathLike, *,
+                       object_hook: Callable[[dict], Any] | None = None) -> dict[str, Any] | None:
+    """The pool's metadata, or None when the pool has none; ``UsageError`` if unreadable.
+
+    ``object_hook`` goes to ``json.loads``: it can turn each file entry into something
+    smaller as it is parsed (a large pool's entries, kept as dicts, take gigabytes).
+    """
     path = metadata_path(pool_dir)
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=object_hook)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path} is not readable JSON ({exc}); rebuild the pool") from None
     if not isinstance(data, dict) or not isinstance(data.get("classes", {}), dict):

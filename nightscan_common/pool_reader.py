@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import re
 import sys
@@ -77,8 +78,10 @@ class Pool:
 
 @dataclass(frozen=True)
 class Group:
-    """Files that go to one split together: originals that belong together, and their
-    augmentations. ``key`` is unique within the class."""
+    """Files that go to one split together: related originals and their augmentations.
+
+    ``key`` is unique within the class.
+    """
 
     key: str
     files: tuple[PoolFile, ...]
@@ -97,7 +100,7 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
     what tells two copies of one recording apart from two recordings).
     """
     root = check_pool_dir(pool_dir)
-    metadata = load_pool_metadata(root)
+    metadata = load_pool_metadata(root, object_hook=_compact_entry)
     folders = [c for c in list_classes(root) if c != LEGACY_METADATA_DIR]
     listings = {c: _list_files(root / c) for c in tqdm(folders, desc="reading pool", unit="class",
                                                         disable=not progress, file=sys.stderr,
@@ -108,7 +111,7 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
         classes, warnings = _read_listed(metadata["classes"], listings, metadata_path(root))
     else:
         classes, warnings = _read_scanned(listings, root)
-    classes = _hash_originals(root, classes, progress=progress)
+    _hash_originals(root, classes, progress=progress)
     sha = file_sha256(metadata_path(root)) if metadata is not None else ""
     return Pool(root, classes, listed, sha, warnings)
 
@@ -165,34 +168,64 @@ def _read_listed(meta_classes: Mapping[str, Any], listings: Mapping[str, set[str
     return classes, warnings
 
 
-def _listed_file(where: Path, class_name: str, i: int, entry: Any) -> PoolFile:
-    """One entry of a class's ``files`` list, checked field by field."""
+class _BadEntry(ValueError):
+    """A file entry of the metadata that is not usable; the message is the problem."""
 
-    def bad(problem: str) -> UsageError:
-        return UsageError(f"{where}: class {class_name!r}, file entry {i}: {problem}; "
-                          "rebuild the pool")
 
+def _file_from_entry(entry: Any) -> PoolFile:
+    """One entry of a class's ``files`` list, checked field by field (``_BadEntry``).
+
+    Strings that recur (sources, augmentation names) are interned: a large pool repeats
+    each source a dozen times.
+    """
     if not isinstance(entry, dict):
-        raise bad(f"expected an object, got {entry!r}")
+        raise _BadEntry(f"expected an object, got {entry!r}")
     name, kind, source = entry.get("filename"), entry.get("type"), entry.get("source")
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise bad(f"'filename' must be a file name, got {name!r}")
+        raise _BadEntry(f"'filename' must be a file name, got {name!r}")
     if kind not in (ORIGINAL, AUGMENTED):
-        raise bad(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
+        raise _BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
     if not isinstance(source, str) or not source:
-        raise bad(f"'source' must be the original's path, got {source!r}")
-    sha = entry.get("sha256")
+        raise _BadEntry(f"'source' must be the original's path, got {source!r}")
+    source = sys.intern(source)
     if kind == AUGMENTED:
         aug = entry.get("augmentation")
         if aug is None and (parsed := parse_pool_filename(name)) is not None:
             aug = parsed.aug_type
-        return PoolFile(name, True, source, aug if isinstance(aug, str) else None)
+        return PoolFile(name, True, source, sys.intern(aug) if isinstance(aug, str) else None)
+    sha = entry.get("sha256")
     return PoolFile(name, False, source, None, sha if isinstance(sha, str) and sha else None)
+
+
+def _compact_entry(obj: dict) -> Any:
+    """``json`` object hook: a valid file entry becomes a ``PoolFile`` as soon as it is parsed.
+
+    Kept as dicts with their augmentation parameters, 750,000 entries take over a
+    gigabyte. Any other object, a bad entry included, stays a dict (a bad entry is
+    reported later, with its class and position).
+    """
+    if "filename" in obj and "type" in obj:
+        try:
+            return _file_from_entry(obj)
+        except _BadEntry:
+            pass
+    return obj
+
+
+def _listed_file(where: Path, class_name: str, i: int, entry: Any) -> PoolFile:
+    """An entry of a file list as parsed: a ``PoolFile`` already, or a bad entry to report."""
+    if isinstance(entry, PoolFile):
+        return entry
+    try:
+        return _file_from_entry(entry)
+    except _BadEntry as exc:
+        raise UsageError(f"{where}: class {class_name!r}, file entry {i}: {exc}; "
+                         "rebuild the pool") from None
 
 
 def _check_unique(where: Path, class_name: str, files: Sequence[PoolFile]) -> None:
     """A file listed twice would be indexed twice (``file_path`` is unique)."""
-    twice = sorted({a.name for a, b in zip(files, files[1:]) if a.name == b.name})
+    twice = sorted({a.name for a, b in itertools.pairwise(files) if a.name == b.name})
     if twice:
         raise UsageError(f"{where}: class {class_name!r} lists {examples(twice)} more than once; "
                          "rebuild the pool")
@@ -227,16 +260,14 @@ def _read_scanned(listings: Mapping[str, set[str]],
     return classes, warnings
 
 
-def _hash_originals(root: Path, classes: dict[str, list[PoolFile]], *,
-                    progress: bool) -> dict[str, list[PoolFile]]:
-    """Fill in the sha256 of originals that the metadata does not record."""
+def _hash_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress: bool) -> None:
+    """Fill in, in place, the sha256 of originals that the metadata does not record."""
     todo = [(c, i) for c, files in classes.items() for i, f in enumerate(files)
             if not f.is_augmented and f.sha256 is None]
     for c, i in tqdm(todo, desc="hashing originals", unit="file", disable=not progress or not todo,
                      file=sys.stderr, leave=False):
         f = classes[c][i]
         classes[c][i] = dataclasses.replace(f, sha256=file_sha256(root / c / f.name))
-    return classes
 
 
 def compile_group_pattern(text: str | None) -> re.Pattern[str] | None:

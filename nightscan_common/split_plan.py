@@ -140,16 +140,9 @@ def _fill_empty_splits(assignment: list[int], counts: list[int], sizes: Sequence
         candidates = [g for g, s in enumerate(assignment) if held[s] >= 2]
         if not candidates:
             return
-
-        def cost(g: int) -> tuple[int, int, int]:
-            moved = list(counts)
-            moved[assignment[g]] -= sizes[g]
-            moved[empty] += sizes[g]
-            return max(abs(c - t) for c, t in zip(moved, targets, strict=True)), sizes[g], g
-
-        g = min(candidates, key=cost)
-        counts[assignment[g]] -= sizes[g]
-        counts[empty] += sizes[g]
+        g = min(candidates, key=lambda g, to=empty: (
+            _score(_moved(counts, assignment[g], to, sizes[g]), targets, eligible)[0], sizes[g], g))
+        counts[:] = _moved(counts, assignment[g], empty, sizes[g])
         assignment[g] = empty
 
 
@@ -163,12 +156,7 @@ def _improve(assignment: list[int], counts: list[int], sizes: Sequence[int],
     one size in one split are interchangeable: the first in the seeded order is the one
     moved, so the work per step depends on the number of distinct sizes, not of groups.
     """
-
-    def score(c: Sequence[int]) -> tuple[int, int]:
-        devs = [c[s] - targets[s] for s in eligible]
-        return max(map(abs, devs), default=0), sum(d * d for d in devs)
-
-    current = score(counts)
+    current = _score(counts, targets, eligible)
     while current[1]:
         members = {s: {} for s in eligible}
         for g in sorted(range(len(sizes)), key=rank.__getitem__):
@@ -182,11 +170,8 @@ def _improve(assignment: list[int], counts: list[int], sizes: Sequence[int],
                 pairs += [(members[x][a], members[y][b]) for a in members[x] for b in members[y]
                           if a > b]
                 for g, h in pairs:
-                    delta = sizes[g] - (sizes[h] if h is not None else 0)
-                    moved = list(counts)
-                    moved[x] -= delta
-                    moved[y] += delta
-                    if (new := score(moved)) < best:
+                    moved = _moved(counts, x, y, sizes[g] - (sizes[h] if h is not None else 0))
+                    if (new := _score(moved, targets, eligible)) < best:
                         best, change = new, (g, h, x, y, moved)
         if change is None:
             return
@@ -195,6 +180,20 @@ def _improve(assignment: list[int], counts: list[int], sizes: Sequence[int],
         if h is not None:
             assignment[h] = x
         current = best
+
+
+def _moved(counts: Sequence[int], src: int, dst: int, size: int) -> list[int]:
+    """Split counts after ``size`` samples go from split ``src`` to split ``dst``."""
+    moved = list(counts)
+    moved[src] -= size
+    moved[dst] += size
+    return moved
+
+
+def _score(counts: Sequence[int], targets: Sequence[int], eligible: Sequence[int]) -> tuple[int, int]:
+    """How far counts are from targets: (largest deviation, sum of squared deviations)."""
+    devs = [counts[s] - targets[s] for s in eligible]
+    return max(map(abs, devs), default=0), sum(d * d for d in devs)
 
 
 def _check_sizes(sizes: Sequence[int]) -> list[int]:

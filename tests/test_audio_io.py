@@ -43,7 +43,8 @@ def test_probe_refuses_empty_text_truncated_and_sampleless_files(tmp_path):
     (tmp_path / "cut.flac").write_bytes(flac[: len(flac) // 2])
     sf.write(tmp_path / "none.wav", np.zeros((0,), dtype=np.float32), 8000)
     expected = {"empty.wav": "empty file", "text.wav": "not a readable audio file",
-                "cut.wav": "truncated", "cut.flac": "truncated|corrupt audio data", "none.wav": "holds no samples"}
+                "cut.wav": "truncated", "cut.flac": "truncated|corrupt audio data",
+                "none.wav": "holds no samples"}
     for name, reason in expected.items():
         with pytest.raises(AudioFileError, match=reason) as info:
             probe_audio(tmp_path / name)

@@ -257,3 +257,15 @@ def test_empty_class_and_empty_root(make_audio_root, tmp_path):
         run_pool(empty, tmp_path / "pool2", target_samples=6)
     with pytest.raises(UsageError, match="not found"):
         run_pool(tmp_path / "missing", tmp_path / "pool3", target_samples=6)
+
+
+def test_a_second_run_into_the_same_pool_is_refused(make_audio_root, tmp_path):
+    from nightscan_common.run_lock import exclusive_run
+
+    root = make_audio_root({"owl": 2}, seconds=0.2, samplerate=8000)
+    out = tmp_path / "pool"
+    out.mkdir()
+    with exclusive_run(out), pytest.raises(UsageError, match="another run is writing to"):
+        run_pool(root, out, target_samples=4)
+    run_pool(root, out, target_samples=4)  # the lock went with its holder
+    assert len(list((out / "owl").iterdir())) == 4

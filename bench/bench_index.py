@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Benchmark of step 2: index a pool of 1,500 classes x 500 files (750,000 rows).
+
+The pool is metadata plus empty files (step 2 reads names and the metadata, never the
+audio), written to a temporary folder. The index is built by the real front end in a
+subprocess, whose wall time and peak resident memory are measured.
+
+    python bench/bench_index.py                      # 1500 x 500
+    python bench/bench_index.py --classes 100 --files-per-class 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nightscan_common.pool_metadata import (  # noqa: E402
+    AUGMENTED,
+    METADATA_FILENAME,
+    ORIGINAL,
+    augmented_filename,
+    original_filename,
+)
+
+AUG_TYPES = ("time_stretch", "noise", "volume", "combined")
+TIME_LIMIT_S = 60.0
+MEMORY_LIMIT_MB = 1024.0
+
+
+def class_files(cls: str, files_per_class: int, originals: int) -> list[dict]:
+    """One class's metadata entries: ``originals`` originals sharing out the augmentations."""
+    entries = []
+    augs = files_per_class - originals
+    for i in range(originals):
+        source = f"site{i % 7}/night_{i:04d}.wav"
+        stem = f"site{i % 7}_night_{i:04d}"
+        digest = hashlib.sha256(f"{cls}/{source}".encode()).hexdigest()
+        entries.append({"filename": original_filename(stem, ".wav"), "type": ORIGINAL,
+                        "source": source, "sha256": digest})
+        for n in range(1, augs // originals + (i < augs % originals) + 1):
+            aug = AUG_TYPES[(n - 1) % len(AUG_TYPES)]
+            entries.append({"filename": augmented_filename(stem, n, aug), "type": AUGMENTED,
+                            "source": source, "augmentation": aug,
+                            "params": {"rate": 0.93, "snr_db": 18.5, "gain_db": -2.1}})
+    return entries
+
+
+def write_pool(pool: Path, classes: int, files_per_class: int) -> None:
+    """Metadata with file lists, and the empty files it lists."""
+    meta_classes = {}
+    for c in range(classes):
+        cls = f"species_{c:04d}"
+        files = class_files(cls, files_per_class, originals=min(40, files_per_class))
+        folder = pool / cls
+        folder.mkdir(parents=True)
+        for entry in files:
+            os.close(os.open(folder / entry["filename"], os.O_CREAT | os.O_WRONLY, 0o644))
+        meta_classes[cls] = {"original_count": 40, "selected_originals": 40, "total_count": len(files),
+                             "reached_target": True, "files": files}
+    meta = {"format_version": 1, "target_samples_per_class": files_per_class, "classes": meta_classes}
+    (pool / METADATA_FILENAME).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+#: Runs a script and reports its own peak RSS (KiB) on stderr's last line. Measured in the
+#: child itself: a child's peak also counts the memory of the process it was forked from
+#: before exec, so this process stays small and the pool is written by another one.
+_MEASURE = """
+import resource, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+"""
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float]:
+    """Run ``python _MEASURE script args``; return (wall seconds, peak RSS in MB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"the indexer failed (status {proc.returncode}):\n{proc.stderr}")
+    return wall, int(proc.stderr.strip().splitlines()[-1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--classes", type=int, default=1500)
+    parser.add_argument("--files-per-class", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="nightscan-bench-") as tmp:
+        pool, db = Path(tmp) / "pool", Path(tmp) / "index.db"
+        t0 = time.perf_counter()
+        writer = multiprocessing.get_context("fork").Process(
+            target=write_pool, args=(pool, args.classes, args.files_per_class))
+        writer.start()
+        writer.join()
+        setup = time.perf_counter() - t0
+        wall, peak_mb = run_measured([str(ROOT / "create_balanced_index.py"), "--pool-dir", str(pool),
+                                      "--output-db", str(db), "-q"])
+        rows = args.classes * args.files_per_class
+        meta_mb = (pool / METADATA_FILENAME).stat().st_size / 1e6
+        db_mb = db.stat().st_size / 1e6
+    print(f"pool: {args.classes} classes x {args.files_per_class} files = {rows:,} rows "
+          f"(metadata {meta_mb:.0f} MB, written in {setup:.1f} s)")
+    print(f"create_balanced_index.py: {wall:.1f} s, peak RSS {peak_mb:.0f} MB, index {db_mb:.0f} MB")
+    ok = wall < TIME_LIMIT_S and peak_mb < MEMORY_LIMIT_MB
+    print(f"limits: < {TIME_LIMIT_S:.0f} s and < {MEMORY_LIMIT_MB:.0f} MB: {'met' if ok else 'NOT MET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

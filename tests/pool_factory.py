@@ -1,0 +1,70 @@
+"""Tiny augmented pools for tests: files named as step 1 names them, and their metadata.
+
+No audio is decoded in step 2, so the files hold a few distinct bytes each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from nightscan_common.pool_metadata import (
+    AUGMENTED,
+    METADATA_FILENAME,
+    ORIGINAL,
+    augmented_filename,
+    original_filename,
+)
+
+AUG_TYPES = ("time_stretch", "noise", "volume", "combined")
+
+
+def write_pool(
+    root: Path,
+    groups: Mapping[str, Sequence[int]],
+    *,
+    sources: Mapping[str, Sequence[str]] | None = None,
+    metadata: bool = True,
+    file_lists: bool = True,
+    record_sha: bool = True,
+    contents: Mapping[tuple[str, str], bytes] | None = None,
+) -> Path:
+    """Write ``root/<class>/...`` with one original per entry of ``groups[class]``.
+
+    ``groups[class][i]`` is how many files come from original ``i`` (itself included);
+    its source is ``sources[class][i]`` or ``rec_<i>.wav``. An original's bytes are
+    ``contents[(class, source)]`` when given (to make copies), else unique to it.
+    ``metadata=False`` writes no ``pool_metadata.json``; ``file_lists=False`` writes one
+    without file lists, as NightScan's earlier scripts did.
+    """
+    meta_classes = {}
+    for cls, sizes in groups.items():
+        folder = root / cls
+        folder.mkdir(parents=True, exist_ok=True)
+        names = sources[cls] if sources else [f"rec_{i:03d}.wav" for i in range(len(sizes))]
+        files = []
+        for source, size in zip(names, sizes, strict=True):
+            stem, ext = os.path.splitext(os.path.basename(source))
+            data = (contents or {}).get((cls, source), f"{cls}/{source}".encode())
+            orig = original_filename(stem, ext)
+            (folder / orig).write_bytes(data)
+            entry = {"filename": orig, "type": ORIGINAL, "source": source}
+            if record_sha:
+                entry["sha256"] = hashlib.sha256(data).hexdigest()
+            files.append(entry)
+            for n in range(1, size):
+                aug = AUG_TYPES[(n - 1) % len(AUG_TYPES)]
+                name = augmented_filename(stem, n, aug)
+                (folder / name).write_bytes(f"{cls}/{name}".encode())
+                files.append({"filename": name, "type": AUGMENTED, "source": source,
+                              "augmentation": aug, "params": {}})
+        meta_classes[cls] = {"original_count": len(sizes), "total_count": len(files)}
+        if file_lists:
+            meta_classes[cls]["files"] = files
+    if metadata:
+        meta = {"format_version": 1, "target_samples_per_class": 500, "classes": meta_classes}
+        (root / METADATA_FILENAME).write_text(json.dumps(meta), encoding="utf-8")
+    return root
