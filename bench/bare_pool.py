@@ -47,7 +47,8 @@ def _one(job: tuple[str, str, list]) -> int:
 
 
 def main() -> None:
-    pool_dir, audio_root, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+    pool_dir, audio_root, out = (Path(a) for a in sys.argv[1:4])
+    workers = int(sys.argv[4])
     meta = json.loads((pool_dir / "pool_metadata.json").read_text())
     jobs = []
     for cls, entry in meta["classes"].items():

@@ -72,8 +72,26 @@ def trills(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
     return _finish(carrier * (0.5 + 0.5 * np.sign(np.sin(2 * np.pi * rng.uniform(15, 30) * t))), rng)
 
 
+def drone(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Aircraft-like pass-by: engine harmonics of 70 to 140 Hz with a Doppler glide, and rumble.
+
+    The pitch falls by about 15 % as the source passes, when it is loudest.
+    """
+    t = _time(seconds, sr)
+    f0 = rng.uniform(70, 140)
+    passing = rng.uniform(0.3, 0.7) * seconds
+    span = max(seconds / 4, 0.1)
+    freq = f0 * (1 + 0.08 * np.tanh((passing - t) / span))
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    engine = sum(0.6**k * np.sin(k * phase) for k in range(1, 9))
+    width = max(1, sr // 400)  # a moving average: noise below about 400 Hz
+    rumble = np.convolve(rng.standard_normal(len(t)), np.ones(width) / np.sqrt(width), "same")[: len(t)]
+    loudness = 0.15 + np.exp(-0.5 * ((t - passing) / span) ** 2)
+    return _finish((engine + 0.5 * rumble) * loudness, rng)
+
+
 CALLS: dict[str, Synth] = {"hoots": hoots, "sweeps": sweeps, "clicks": clicks,
-                           "noise_bursts": noise_bursts, "trills": trills}
+                           "noise_bursts": noise_bursts, "trills": trills, "drone": drone}
 
 
 def _finish(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -203,8 +203,7 @@ def test_link_modes(make_audio_root, tmp_path, mode):
 
 def test_originals_keep_their_format_and_names_stay_unique(tmp_path):
     root = tmp_path / "root"
-    for rel, fmt in [("owl/a.wav", "WAV"), ("owl/a.flac", "FLAC"), ("owl/site1/b.wav", "WAV"),
-                     ("owl/site2/b.WAV", "WAV"), ("owl/c d'é.ogg", "OGG")]:
+    for rel in ["owl/a.wav", "owl/a.flac", "owl/site1/b.wav", "owl/site2/b.WAV", "owl/c d'é.ogg"]:
         write_recording(root / rel, seconds=0.3, samplerate=8000)
     out = tmp_path / "pool"
     run_pool(root, out, target_samples=10)
