@@ -15,7 +15,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from .audio_io import _open, read_mono, resample
+from .audio_io import _open, mix_to_mono, read_mono, resample
 from .errors import AudioFileError
 
 #: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
@@ -122,8 +122,7 @@ def frame_energies(path: str | os.PathLike, *, hop_frames: int) -> np.ndarray:
     with _open(path) as f:
         try:
             for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
-                mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-                squares = np.square(mono, dtype=np.float64)
+                squares = np.square(mix_to_mono(data), dtype=np.float64)
                 whole = len(squares) // hop_frames * hop_frames
                 parts.append(squares[:whole].reshape(-1, hop_frames).sum(axis=1))
                 if whole < len(squares):  # only the last block is not a whole number of frames

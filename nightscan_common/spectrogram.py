@@ -18,7 +18,6 @@ from typing import Any
 
 import librosa
 import numpy as np
-import scipy.signal
 
 from .errors import UsageError
 
@@ -184,7 +183,7 @@ def _mel_basis(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: flo
 @functools.lru_cache(maxsize=8)
 def hann_window(n_fft: int) -> np.ndarray:
     """Periodic Hann window (librosa's ``fftbins=True``), float32, read-only and cached."""
-    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
     window.setflags(write=False)
     return window
 

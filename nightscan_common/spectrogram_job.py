@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -66,6 +65,8 @@ class Failure:
 
 @dataclass
 class SplitCounts:
+    """One split's files: written by this run, skipped as already done, failed."""
+
     written: int = 0
     skipped: int = 0
     failed: int = 0
@@ -113,9 +114,12 @@ def unsafe_reason(row: IndexRow) -> str | None:
 
 
 def output_name(file_path: str) -> str:
-    """``<stem of file_path>.npy``: the file name without its last extension, as the loader does."""
-    stem, _ext = posixpath.splitext(posixpath.basename(file_path))
-    return f"{stem}.npy"
+    """``<stem of file_path>.npy``: the file name without its last extension.
+
+    ``Path.stem``'s rules, since that is how NightScan's loader builds the name
+    (``a.`` keeps its dot, ``.hidden`` has no extension).
+    """
+    return f"{PurePosixPath(file_path).stem}.npy"
 
 
 def plan_jobs(rows: Iterable[IndexRow]) -> tuple[list[Job], list[Failure]]:
@@ -342,7 +346,7 @@ def run_spectrograms(
     failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
                                         num_workers=num_workers, progress=progress)
     for failure in failures:
-        report.counts[failure.split].failed += 1
+        report.counts.setdefault(failure.split, SplitCounts()).failed += 1
     report.failures = sorted(failures)
     _write_failures(report)
     report.bytes_on_disk = _disk_usage(out_dir / job.target for job in jobs)
@@ -389,11 +393,16 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, out_di
 
 def _write_failures(report: SpectrogramReport) -> None:
     """``failures.json`` lists this run's failures; a clean run removes an older list."""
-    if report.failures:
-        write_json(report.failures_path,
-                   [{"path": f.path, "reason": f.reason} for f in report.failures])
-    else:
+    if not report.failures:
         report.failures_path.unlink(missing_ok=True)
+        return
+    listed = [{"path": f.path, "reason": f.reason} for f in report.failures]
+    try:
+        if json.loads(report.failures_path.read_text(encoding="utf-8")) == listed:
+            return  # a rerun that changed nothing leaves the file as it was
+    except (OSError, ValueError):
+        pass
+    write_json(report.failures_path, listed)
 
 
 def _disk_usage(paths: Iterable[Path]) -> int:

@@ -24,10 +24,11 @@ def hoots(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
     """Owl-like tonal hoots: 0.4 s notes near 400 Hz with harmonics, every ~1.2 s."""
     t = _time(seconds, sr)
     f0 = rng.uniform(300, 500)
+    tone = np.sin(2 * np.pi * f0 * t) + 0.3 * np.sin(4 * np.pi * f0 * t)
     out = np.zeros_like(t)
     for start in np.arange(rng.uniform(0, 0.5), seconds, rng.uniform(0.9, 1.5)):
-        env = np.exp(-0.5 * ((t - start - 0.2) / 0.08) ** 2)
-        out += env * (np.sin(2 * np.pi * f0 * t) + 0.3 * np.sin(4 * np.pi * f0 * t))
+        lo, hi = _span(start - 0.3, start + 0.7, sr, len(t))  # the envelope is ~0 beyond
+        out[lo:hi] += np.exp(-0.5 * ((t[lo:hi] - start - 0.2) / 0.08) ** 2) * tone[lo:hi]
     return _finish(out, rng)
 
 
@@ -38,12 +39,17 @@ def sweeps(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
     lo = hi / rng.uniform(2, 4)
     out = np.zeros_like(t)
     for start in np.arange(0.05, seconds, rng.uniform(0.15, 0.4)):
-        local = t - start
-        on = (local >= 0) & (local < 0.05)
-        freq = hi + (lo - hi) * local[on] / 0.05
-        phase = 2 * np.pi * np.cumsum(freq) / sr
-        out[on] += np.sin(phase) * np.hanning(on.sum())
+        a, b = _span(start, start + 0.05, sr, len(t))
+        if b - a < 2:
+            continue
+        freq = hi + (lo - hi) * (t[a:b] - start) / 0.05
+        out[a:b] += np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.hanning(b - a)
     return _finish(out, rng)
+
+
+def _span(start: float, stop: float, sr: int, n: int) -> tuple[int, int]:
+    """Sample indices of [start, stop) seconds, clipped to a signal of n samples."""
+    return max(0, int(np.ceil(start * sr))), min(n, int(np.ceil(stop * sr)))
 
 
 def clicks(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
