@@ -40,3 +40,11 @@ def make_dataset(root: Path, scale: float = 1.0, workers: int = 2) -> int:
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_write, [(root, rel, kw) for rel, kw in items], chunksize=32))
     return len(items)
+
+
+def make_uniform_class(folder: Path, count: int) -> None:
+    """``count`` 8 s mono 44.1 kHz clips of one call: a class whose files all cost the same."""
+    for i in range(count):
+        if not (folder / f"clip_{i:04d}.wav").exists():
+            write_recording(folder / f"clip_{i:04d}.wav", call="trills", seconds=8.0, samplerate=44100,
+                            seed=i)

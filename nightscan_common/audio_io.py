@@ -46,7 +46,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _open(path: str | os.PathLike) -> sf.SoundFile:
+def open_audio(path: str | os.PathLike) -> sf.SoundFile:
     """Open for reading, turning every failure into an ``AudioFileError`` with a reason."""
     try:
         size = os.path.getsize(path)
@@ -90,7 +90,7 @@ def probe_audio(path: str | os.PathLike) -> AudioProbe:
     Catches what a header read misses: a truncated file, a corrupt stream part-way,
     a file that holds no samples. Memory stays flat whatever the file's length.
     """
-    with _open(path) as f:
+    with open_audio(path) as f:
         sha = file_sha256(path)
         samplerate, channels = f.samplerate, f.channels
         fmt, subtype, header_frames = f.format, f.subtype, f.frames
@@ -135,7 +135,7 @@ def read_mono(
     Returns ``(samples, samplerate)`` with ``samples`` float32 of shape ``(n,)``. Only
     the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3.
     """
-    with _open(path) as f:
+    with open_audio(path) as f:
         try:
             if start:
                 f.seek(start)

@@ -15,7 +15,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from .audio_io import _open, mix_to_mono, read_mono, resample
+from .audio_io import mix_to_mono, open_audio, read_mono, resample
 from .errors import AudioFileError
 
 #: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
@@ -68,7 +68,7 @@ def _ceil_div(a: int, b: int) -> int:
 
 def _frames_and_rate(path: str | os.PathLike) -> tuple[int, int]:
     """Frames and sample rate from the header; ``AudioFileError`` for an unusable file."""
-    with _open(path) as f:
+    with open_audio(path) as f:
         frames, rate = f.frames, f.samplerate
     if frames <= 0:
         raise AudioFileError(str(path), "holds no samples")
@@ -119,7 +119,7 @@ def frame_energies(path: str | os.PathLike, *, hop_frames: int) -> np.ndarray:
     block = hop_frames * max(1, _ENERGY_BLOCK_FRAMES // hop_frames)
     parts: list[np.ndarray] = []
     done = 0
-    with _open(path) as f:
+    with open_audio(path) as f:
         try:
             for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
                 squares = np.square(mix_to_mono(data), dtype=np.float64)

@@ -116,7 +116,7 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
     pattern = compile_group_pattern(options.group_pattern)
     root = check_pool_dir(pool_dir)
     output = _check_output(Path(output_db), root)
-    info = _options_info(options, root)
+    info = _options_info(options, root, output)
     keep = output.exists() and not overwrite
     if keep:  # refuse before the pool is read when the options alone differ
         _check_existing(output, info)
@@ -249,12 +249,16 @@ def _check_output(output: Path, pool_root: Path) -> Path:
     return output
 
 
-def _options_info(options: IndexOptions, pool_root: Path) -> dict[str, str]:
-    """``index_info`` values fixed by the options (the pool's fingerprints come later)."""
+def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[str, str]:
+    """``index_info`` values fixed by the options (the pool's fingerprints come later).
+
+    ``pool_dir`` is relative to the database's folder, so that the two can move together.
+    """
+    pool_rel = os.path.relpath(pool_root.resolve(), output.resolve().parent)
     return {
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
-        "pool_dir": pool_root.resolve().as_posix(),
+        "pool_dir": Path(pool_rel).as_posix(),
         "seed": str(options.seed),
         "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
         "group_pattern": options.group_pattern or "",

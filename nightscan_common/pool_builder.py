@@ -173,6 +173,7 @@ def discover_and_plan(opts: PoolOptions) -> tuple[PoolReport, dict[tuple[str, st
     for c, scan in scans.items():
         for loop in scan.loops:
             log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
+    start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
@@ -186,6 +187,7 @@ def discover_and_plan(opts: PoolOptions) -> tuple[PoolReport, dict[tuple[str, st
         else:
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
+    log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
         if probes[(c, rel)]["peak"] == 0.0:
             log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
@@ -393,6 +395,9 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
+    # Longest first: a long recording with many augmentations must not be the last task
+    # left while the other workers idle. Outputs do not depend on the order.
+    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
     report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
@@ -428,7 +433,9 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
 def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport) -> None:
     if not todo:
         return
+    start = time.monotonic()
     warm_up(opts.augmentations)
+    log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
     with open(journal, "a", encoding="utf-8") as jf:
@@ -454,3 +461,4 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
                 report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
                 log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
     report.failed_tasks.sort(key=lambda s: s.path)
+    log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")

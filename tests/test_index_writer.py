@@ -170,7 +170,7 @@ def test_index_info_records_the_run(tmp_path):
                                  "eval_originals_only")} == {
         "format_version": "1", "seed": "9", "ratios": '{"train": 0.6, "val": 0.2, "test": 0.2}',
         "group_pattern": "rec", "eval_originals_only": "1"}
-    assert info["pool_dir"] == pool.resolve().as_posix()
+    assert info["pool_dir"] == "pool"  # relative to the database's folder
     assert len(info["pool_metadata_sha256"]) == 64 and info["created_at"] and info["tool_version"]
 
 
