@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from nightscan_common.augmentations import DEFAULT_AUGMENTATIONS  # noqa: E402
 from nightscan_common.pool_metadata import (  # noqa: E402
     AUGMENTED,
     METADATA_FILENAME,
@@ -33,7 +34,6 @@ from nightscan_common.pool_metadata import (  # noqa: E402
     original_filename,
 )
 
-AUG_TYPES = ("time_stretch", "noise", "volume", "combined")
 TIME_LIMIT_S = 60.0
 MEMORY_LIMIT_MB = 1024.0
 
@@ -49,7 +49,7 @@ def class_files(cls: str, files_per_class: int, originals: int) -> list[dict]:
         entries.append({"filename": original_filename(stem, ".wav"), "type": ORIGINAL,
                         "source": source, "sha256": digest})
         for n in range(1, augs // originals + (i < augs % originals) + 1):
-            aug = AUG_TYPES[(n - 1) % len(AUG_TYPES)]
+            aug = DEFAULT_AUGMENTATIONS[(n - 1) % len(DEFAULT_AUGMENTATIONS)]
             entries.append({"filename": augmented_filename(stem, n, aug), "type": AUGMENTED,
                             "source": source, "augmentation": aug,
                             "params": {"rate": 0.93, "snr_db": 18.5, "gain_db": -2.1}})

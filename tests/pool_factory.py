@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from nightscan_common.augmentations import DEFAULT_AUGMENTATIONS
 from nightscan_common.pool_metadata import (
     AUGMENTED,
     METADATA_FILENAME,
@@ -18,8 +19,6 @@ from nightscan_common.pool_metadata import (
     augmented_filename,
     original_filename,
 )
-
-AUG_TYPES = ("time_stretch", "noise", "volume", "combined")
 
 
 def write_pool(
@@ -56,7 +55,7 @@ def write_pool(
                 entry["sha256"] = hashlib.sha256(data).hexdigest()
             files.append(entry)
             for n in range(1, size):
-                aug = AUG_TYPES[(n - 1) % len(AUG_TYPES)]
+                aug = DEFAULT_AUGMENTATIONS[(n - 1) % len(DEFAULT_AUGMENTATIONS)]
                 name = augmented_filename(stem, n, aug)
                 (folder / name).write_bytes(f"{cls}/{name}".encode())
                 files.append({"filename": name, "type": AUGMENTED, "source": source,
