@@ -9,6 +9,8 @@ them and a rerun can sweep them away.
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import json
 import os
 import tempfile
@@ -17,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 TEMP_SUFFIX = ".nightscan-tmp"
+#: errno values that say the output takes no more: a full disk or quota, a file too
+#: large for it, a read-only file system. Trying the next file is no use.
+OUTPUT_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 def _file_mode() -> int:
@@ -40,20 +45,29 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed onto it.
 
     The caller writes the whole file to the yielded path. On any exception the
-    temporary is removed and ``target`` is left as it was.
+    temporary is removed and ``target`` is left as it was; an ``OSError`` (a full
+    disk, a read-only folder) names ``target``, not the temporary.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    os.fchmod(fd, _FILE_MODE)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        os.fchmod(fd, _FILE_MODE)
+        os.close(fd)
+        tmp_path = Path(tmp)
         yield tmp_path
         os.replace(tmp_path, target)
+    except OSError as exc:
+        about_output = exc.errno in OUTPUT_FULL_ERRNOS or (
+            exc.errno is not None and (exc.filename is None or is_temporary(exc.filename)))
+        if not about_output:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        if tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
 
 
 def write_bytes(target: str | os.PathLike, data: bytes) -> None:
@@ -66,6 +80,21 @@ def write_json(target: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as indented, key-sorted UTF-8 JSON, atomically."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     write_bytes(target, text.encode("utf-8"))
+
+
+def remove_temporaries_of(target: str | os.PathLike) -> int:
+    """Delete the temporaries that ``atomic_path(target)`` left when its run was killed.
+
+    Only the holder of the target's run lock may call it: another run's temporary
+    is in use.
+    """
+    target = Path(target)
+    removed = 0
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed += 1
+    return removed
 
 
 def remove_temporaries(folder: str | os.PathLike) -> int:

@@ -36,8 +36,10 @@ def scan_audio_files(folder: str | os.PathLike) -> FileScan:
     """Every audio file below ``folder``, at any depth, sorted by relative path.
 
     Hidden files and folders and our own temporaries are passed over. Symbolic links to
-    folders are followed once: a folder already visited (a link loop, or two links to
-    one place) is recorded in ``loops`` and not walked again.
+    folders are followed once: a folder already visited (two links to one place), a
+    link to a folder that holds the link (a loop, which would also bring in the other
+    classes when it leads to the audio root) and a link that leads nowhere are recorded
+    in ``loops`` and not walked.
     """
     folder = Path(folder)
     scan = FileScan()
@@ -61,9 +63,12 @@ def scan_audio_files(folder: str | os.PathLike) -> FileScan:
             try:
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()
-            except OSError:
+            except OSError:  # a loop of links: ELOOP
+                scan.loops.append(child_rel)
                 continue
-            if is_dir:
+            if is_dir and entry.is_symlink() and is_inside(directory, entry.path):
+                scan.loops.append(child_rel)
+            elif is_dir:
                 try:
                     walk(Path(entry.path), child_rel)
                 except OSError:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from .atomic_write import atomic_path
+from .atomic_write import write_bytes
 from .errors import AudioFileError
 
 _BLOCK_FRAMES = 1 << 16
@@ -98,28 +100,38 @@ def probe_audio(path: str | os.PathLike) -> AudioProbe:
         dtype, scale = ("int32", 2.0**-31) if subtype.startswith("PCM_") else ("float32", 1.0)
         frames, peak = 0, 0.0
         try:
-            for block in f.blocks(blocksize=_BLOCK_FRAMES, dtype=dtype, always_2d=True):
+            for block in read_blocks(f, _BLOCK_FRAMES, dtype):
                 frames += len(block)
-                if len(block):  # max and min avoid abs(), which overflows int32's minimum
-                    peak = max(peak, max(float(block.max()), -float(block.min())) * scale)
+                # max and min avoid abs(), which overflows int32's minimum
+                peak = max(peak, max(float(block.max()), -float(block.min())) * scale)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data after {frames} frames ({exc})") from None
     if frames == 0:
         raise AudioFileError(str(path), "holds no samples")
     if not np.isfinite(peak):
         raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
-    if fmt == "WAV" and subtype not in ("IMA_ADPCM", "MS_ADPCM", "GSM610"):
-        block_align = channels * _sample_bytes(subtype)
-        declared = _wav_declared_frames(path, block_align) if block_align else None
-        if declared is not None and declared > frames:
-            raise AudioFileError(
-                str(path), f"truncated: the header declares {declared} frames, the file holds {frames}"
-            )
-    elif fmt in ("FLAC", "AIFF") and header_frames > frames:
+    if truncated := wav_truncation(path, fmt=fmt, subtype=subtype, channels=channels, frames=frames):
+        raise AudioFileError(str(path), truncated)
+    if fmt in ("FLAC", "AIFF") and header_frames > frames:
         raise AudioFileError(
             str(path), f"truncated: the header declares {header_frames} frames, the file holds {frames}"
         )
     return AudioProbe(frames, samplerate, channels, fmt, subtype, sha, peak)
+
+
+def wav_truncation(path: str | os.PathLike, *, fmt: str, subtype: str, channels: int,
+                   frames: int) -> str | None:
+    """Why a WAV file is cut short (its header declares more than ``frames`` frames), or None.
+
+    ``frames`` is what libsndfile reads of it: it quietly stops where the file does.
+    """
+    if fmt != "WAV" or subtype in ("IMA_ADPCM", "MS_ADPCM", "GSM610"):
+        return None
+    block_align = channels * _sample_bytes(subtype)
+    declared = _wav_declared_frames(path, block_align) if block_align else None
+    if declared is not None and declared > frames:
+        return f"truncated: the header declares {declared} frames, the file holds {frames}"
+    return None
 
 
 def _sample_bytes(subtype: str) -> int:
@@ -139,11 +151,29 @@ def read_mono(
         try:
             if start:
                 f.seek(start)
-            data = f.read(frames=frames, dtype="float32", always_2d=True)
+            if frames < 0:  # to the end, wherever the header says it is
+                parts = [mix_to_mono(block) for block in read_blocks(f, _BLOCK_FRAMES, "float32")]
+                mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+            else:
+                mono = mix_to_mono(f.read(frames=frames, dtype="float32", always_2d=True))
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
         samplerate = f.samplerate
-    return mix_to_mono(data), samplerate
+    return mono, samplerate
+
+
+def read_blocks(f: sf.SoundFile, blocksize: int, dtype: str) -> Iterator[np.ndarray]:
+    """The frames of ``f`` from where it stands to its real end, in blocks.
+
+    Yields ``(n, channels)`` arrays of at most ``blocksize`` frames, views of one
+    buffer that the next block overwrites. Unlike ``SoundFile.blocks``, which counts
+    down the header's frame count and yields stale buffers once the data runs out,
+    it stops when the decoder has nothing more: a corrupt MP3 header that claims
+    billions of frames would otherwise keep it busy for hours.
+    """
+    buffer = np.empty((blocksize, f.channels), dtype=dtype)
+    while len(block := f.read(out=buffer)):
+        yield block
 
 
 def mix_to_mono(data: np.ndarray) -> np.ndarray:
@@ -185,6 +215,10 @@ def write_wav_pcm16(target: str | os.PathLike, samples: np.ndarray, samplerate: 
 
     .. note:: The caller guards against clipping first (see ``clip_guard``); PCM_16
        clips anything above 1.0 without a word.
+
+    Encoded in memory and written by Python, so that a full disk is an ``OSError``
+    with its errno: libsndfile reports it as a bare "System error".
     """
-    with atomic_path(target) as tmp:
-        sf.write(tmp, samples, samplerate, subtype="PCM_16", format="WAV")
+    buffer = io.BytesIO()
+    sf.write(buffer, samples, samplerate, subtype="PCM_16", format="WAV")
+    write_bytes(target, buffer.getvalue())

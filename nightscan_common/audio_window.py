@@ -15,7 +15,7 @@ import os
 import numpy as np
 import soundfile as sf
 
-from .audio_io import mix_to_mono, open_audio, read_mono, resample
+from .audio_io import mix_to_mono, open_audio, read_blocks, read_mono, resample, wav_truncation
 from .errors import AudioFileError
 
 #: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
@@ -67,11 +67,18 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def _frames_and_rate(path: str | os.PathLike) -> tuple[int, int]:
-    """Frames and sample rate from the header; ``AudioFileError`` for an unusable file."""
+    """Frames and sample rate from the header; ``AudioFileError`` for an unusable file.
+
+    A WAV file cut short (a broken copy) is refused as step 1 refuses it.
+    """
     with open_audio(path) as f:
         frames, rate = f.frames, f.samplerate
+        truncated = wav_truncation(path, fmt=f.format, subtype=f.subtype, channels=f.channels,
+                                   frames=frames)
     if frames <= 0:
         raise AudioFileError(str(path), "holds no samples")
+    if truncated:
+        raise AudioFileError(str(path), truncated)
     return frames, rate
 
 
@@ -121,7 +128,7 @@ def frame_energies(path: str | os.PathLike, *, hop_frames: int) -> np.ndarray:
     done = 0
     with open_audio(path) as f:
         try:
-            for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+            for data in read_blocks(f, block, "float32"):
                 squares = np.square(mix_to_mono(data), dtype=np.float64)
                 whole = len(squares) // hop_frames * hop_frames
                 parts.append(squares[:whole].reshape(-1, hop_frames).sum(axis=1))

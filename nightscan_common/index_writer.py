@@ -23,7 +23,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import __version__
-from .atomic_write import atomic_path
+from .atomic_write import atomic_path, remove_temporaries_of
 from .audio_files import is_inside
 from .errors import NightScanError, OutputConflictError, UsageError
 from .index_schema import FORMAT_VERSION, SCHEMA, SPLITS, TABLE
@@ -38,6 +38,7 @@ from .pool_reader import (
     group_class,
     read_pool,
 )
+from .run_lock import exclusive_run
 from .seeds import derive_seed
 from .split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios, plan_split
 
@@ -117,26 +118,28 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
     root = check_pool_dir(pool_dir)
     output = _check_output(Path(output_db), root)
     info = _options_info(options, root, output)
-    keep = output.exists() and not overwrite
-    if keep:  # refuse before the pool is read when the options alone differ
-        _check_existing(output, info)
-    pool = read_pool(root, progress=progress)
-    info |= {"pool_metadata_sha256": pool.metadata_sha256,
-             "pool_listing_sha256": pool.listing_sha256()}
-    if keep:
-        _check_existing(output, info)
-    plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
-             for name, files in pool.classes.items()]
-    if not keep:
-        rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
-                                   file=sys.stderr, leave=False)
-                for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
-        count = write_index(output, rows, info | {_CREATED_AT: _now()})
-        log.debug("wrote %d rows to %s", count, output)
-    counts = split_counts(output)
-    summaries = [_summarise(cp, counts) for cp in plans]
-    return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                       _warnings(pool, plans))
+    with exclusive_run(output, folder=False):  # a second run into the same index is refused
+        remove_temporaries_of(output)  # left by a run that was killed while writing
+        keep = output.exists() and not overwrite
+        if keep:  # refuse before the pool is read when the options alone differ
+            _check_existing(output, info)
+        pool = read_pool(root, progress=progress)
+        info |= {"pool_metadata_sha256": pool.metadata_sha256,
+                 "pool_listing_sha256": pool.listing_sha256()}
+        if keep:
+            _check_existing(output, info)
+        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
+                 for name, files in pool.classes.items()]
+        if not keep:
+            rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
+                                       file=sys.stderr, leave=False)
+                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
+            count = write_index(output, rows, info | {_CREATED_AT: _now()})
+            log.debug("wrote %d rows to %s", count, output)
+        counts = split_counts(output)
+        summaries = [_summarise(cp, counts) for cp in plans]
+        return IndexReport(output, not keep, summaries, count_leaking_groups(output),
+                           _warnings(pool, plans))
 
 
 def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,

@@ -5,12 +5,15 @@ BLAS/OpenMP pools to one thread (a pool of multi-threaded workers oversubscribes
 cores), ignores Ctrl-C (the parent handles it) and bounds each item with a timeout.
 A worker that dies (killed, out of memory) breaks the pool: the items it may have held
 are retried one at a time in a fresh pool, so the one that kills its worker is reported
-as failed and the others are done.
+as failed and the others are done. An item stuck in native code, where the timeout's
+Python handler never runs, is ended the same way by a watchdog thread. A full or
+read-only output disk (``OUTPUT_FULL_ERRNOS``) is no item's fault: it stops the run.
 """
 
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import multiprocessing
 import os
 import signal
@@ -23,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from tqdm import tqdm
 
+from .atomic_write import OUTPUT_FULL_ERRNOS
 from .errors import AudioFileError
 
 T = TypeVar("T")
@@ -33,7 +37,10 @@ R = TypeVar("R")
 START_METHOD = "fork"
 #: Environment that limits native thread pools, for libraries loaded after the fork.
 THREAD_LIMIT_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-WORKER_DIED = "its worker process died (killed by a signal or out of memory)"
+WORKER_DIED = ("its worker process died (killed by a signal, out of memory, or stuck past the "
+               "time limit)")
+#: A worker stuck past its item's timeout by this fraction of it is ended by the watchdog.
+WATCHDOG_GRACE = 0.1
 
 
 def default_num_workers() -> int:
@@ -76,8 +83,13 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+_watchdog_out: Any = None  # where the watchdog writes its traceback dump: nowhere
+
+
 def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    global _watchdog_out
     _die_with_parent()
+    _watchdog_out = open(os.devnull, "w")  # open for the worker's life
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, _on_alarm)
     for name in THREAD_LIMIT_ENV:
@@ -92,6 +104,10 @@ def _worker_setup(initializer: Callable[..., None] | None, initargs: tuple) -> N
 def _run_one(func: Callable[[T], R], item: T, timeout: float | None) -> tuple[R | None, str | None]:
     if timeout:
         signal.setitimer(signal.ITIMER_REAL, timeout)
+        # The alarm's handler runs only when the work returns to Python; a decoder
+        # looping in C is ended, with its worker, by faulthandler's watchdog thread.
+        faulthandler.dump_traceback_later(timeout * (1 + WATCHDOG_GRACE), exit=True,
+                                          file=_watchdog_out or sys.stderr)
     try:
         return func(item), None
     except AudioFileError as exc:
@@ -100,11 +116,16 @@ def _run_one(func: Callable[[T], R], item: T, timeout: float | None) -> tuple[R 
         return None, f"timed out after {timeout:g} s"
     except MemoryError:
         return None, "out of memory"
+    except OSError as exc:
+        if exc.errno in OUTPUT_FULL_ERRNOS:
+            raise  # every other item would fail the same way: the run stops
+        return None, f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # one bad file must not end a run of hours
         return None, f"{type(exc).__name__}: {exc}"
     finally:
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            faulthandler.cancel_dump_traceback_later()
 
 
 def _run_chunk(func: Callable[[T], R], chunk: Sequence[T], timeout: float | None) -> list:

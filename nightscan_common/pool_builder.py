@@ -386,8 +386,7 @@ def build_pool(opts: PoolOptions) -> PoolReport:
     report, probes = discover_and_plan(opts)
     if opts.dry_run:
         return report
-    opts.output_dir.mkdir(parents=True, exist_ok=True)
-    with exclusive_run(opts.output_dir):
+    with exclusive_run(opts.output_dir, folder=True):
         return _write_pool(opts, report, probes, start)
 
 
@@ -406,6 +405,7 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.seconds = time.monotonic() - start
         return report
     _run_tasks(opts, todo, records, report)
+    remove_temporaries(opts.output_dir)  # a worker killed while writing leaves its temporary
     report.metadata = build_metadata(opts, report, records, probes, previous)
     write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
     with contextlib.suppress(FileNotFoundError):

@@ -102,15 +102,21 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
     root = check_pool_dir(pool_dir)
     metadata = load_pool_metadata(root, object_hook=_compact_entry)
     folders = [c for c in list_classes(root) if c != LEGACY_METADATA_DIR]
-    listings = {c: _list_files(root / c) for c in tqdm(folders, desc="reading pool", unit="class",
-                                                        disable=not progress, file=sys.stderr,
-                                                        leave=False)}
+    listings: dict[str, set[str]] = {}
+    broken: list[str] = []
+    for c in tqdm(folders, desc="reading pool", unit="class", disable=not progress, file=sys.stderr,
+                  leave=False):
+        listings[c], unfollowed = _list_files(root / c)
+        broken += [f"{c}/{name}" for name in unfollowed]
     listed = metadata is not None and any(isinstance(c, dict) and "files" in c
                                           for c in metadata["classes"].values())
     if listed:
         classes, warnings = _read_listed(metadata["classes"], listings, metadata_path(root))
     else:
         classes, warnings = _read_scanned(listings, root)
+    if broken:
+        warnings.append(f"{len(broken)} link(s) in the class folders lead nowhere (a loop of links or "
+                        f"a missing target) and are left out: {examples(broken)}")
     _hash_originals(root, classes, progress=progress)
     sha = file_sha256(metadata_path(root)) if metadata is not None else ""
     return Pool(root, classes, listed, sha, warnings)
@@ -126,11 +132,23 @@ def check_pool_dir(pool_dir: str | os.PathLike) -> Path:
     return root
 
 
-def _list_files(folder: Path) -> set[str]:
-    """The visible files of a class folder (links to files included), in one scandir."""
+def _list_files(folder: Path) -> tuple[set[str], list[str]]:
+    """The visible files of a class folder (links to files included), in one scandir,
+    and the names of links that lead nowhere (a missing target, or a loop of links)."""
+    files: set[str] = set()
+    broken: list[str] = []
     with os.scandir(folder) as entries:
-        return {e.name for e in entries
-                if not e.name.startswith(".") and not is_temporary(e.name) and e.is_file()}
+        for e in entries:
+            if e.name.startswith(".") or is_temporary(e.name):
+                continue
+            try:
+                if e.is_file():
+                    files.add(e.name)
+                elif e.is_symlink() and not e.is_dir():
+                    broken.append(e.name)
+            except OSError:  # ELOOP: following the link leads back to it
+                broken.append(e.name)
+    return files, sorted(broken)
 
 
 def _read_listed(meta_classes: Mapping[str, Any], listings: Mapping[str, set[str]],

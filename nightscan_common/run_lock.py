@@ -17,18 +17,36 @@ from pathlib import Path
 from .errors import UsageError
 
 
-def lock_path_for(output: str | os.PathLike) -> Path:
-    """The lock of a folder lives inside it; the lock of a file, hidden beside it."""
+def lock_path_for(output: str | os.PathLike, *, folder: bool | None = None) -> Path:
+    """The lock of a folder lives inside it; the lock of a file, hidden beside it.
+
+    ``folder`` says which ``output`` is; by default, a folder if one exists there.
+    """
     output = Path(output)
-    return output / ".nightscan.lock" if output.is_dir() else output.parent / f".{output.name}.lock"
+    if folder is None:
+        folder = output.is_dir()
+    return output / ".nightscan.lock" if folder else output.parent / f".{output.name}.lock"
 
 
 @contextlib.contextmanager
-def exclusive_run(output: str | os.PathLike) -> Iterator[None]:
-    """Hold the output's lock for the block; ``UsageError`` if another run holds it."""
-    path = lock_path_for(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def exclusive_run(output: str | os.PathLike, *, folder: bool | None = None) -> Iterator[None]:
+    """Hold the output's lock for the block; with ``folder=True``, make the folder first.
+
+    ``UsageError`` if another run holds it, or if the lock cannot be made there (a
+    read-only disk, a path through a file): the output is unusable, before any work.
+    """
+    path = lock_path_for(output, folder=folder)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            reason = f"{exc.filename} exists and is not a folder"
+        elif isinstance(exc, NotADirectoryError):
+            reason = f"a part of {exc.filename} is a file, not a folder"
+        else:
+            reason = f"{exc.strerror}: {exc.filename}"
+        raise UsageError(f"cannot write to {output} ({reason}); choose a writable output") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

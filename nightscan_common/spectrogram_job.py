@@ -13,6 +13,7 @@ with other settings is refused unless asked to overwrite.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -25,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .atomic_write import atomic_path, remove_temporaries, write_json
+from .atomic_write import remove_temporaries, write_bytes, write_json
 from .audio_files import is_inside
 from .audio_window import read_window
 from .errors import OutputConflictError, UsageError
 from .index_schema import SPLITS, IndexRow, read_index_rows
 from .parallel import run_in_pool
+from .run_lock import exclusive_run
 from .spectrogram import FIXED_PARAMETERS, SpectrogramConfig, log_mel_spectrogram
 
 log = logging.getLogger("nightscan.spectrograms")
@@ -280,11 +282,12 @@ def make_spectrogram_file(source: str | os.PathLike, target: str | os.PathLike,
 def save_npy(target: str | os.PathLike, array: np.ndarray) -> None:
     """``np.save`` to a temporary beside ``target``, then rename.
 
-    .. note:: Saved through an open file so that numpy does not append ``.npy``
-       to the temporary's name.
+    .. note:: Encoded in memory and written by Python, so that a full disk is an
+       ``OSError`` with its errno (numpy's own file writes lose it), which stops the run.
     """
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, array, allow_pickle=False)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes(target, buffer.getvalue())
 
 
 def _run_job(job: Job) -> None:
@@ -324,34 +327,36 @@ def run_spectrograms(
     jobs, refused = plan_jobs(rows)
     _check_pool_matches(jobs, pool_root)
     settings = settings_record(config, preset=preset)
-    write_config = check_output_folder(out_dir, settings, overwrite=overwrite)
+    check_output_folder(out_dir, settings, overwrite=overwrite)  # refuse before creating anything
+    with exclusive_run(out_dir, folder=True):  # a second run into the same folder is refused
+        # again under the lock: a run that just finished may have written other settings
+        write_config = check_output_folder(out_dir, settings, overwrite=overwrite)
+        if overwrite:
+            removed = remove_previous_output(out_dir)
+            log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
+        elif stale := remove_temporaries(out_dir):
+            log.info("removed %d partial file(s) left by an interrupted run", stale)
+        if write_config:
+            write_json(out_dir / CONFIG_FILENAME, settings)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if overwrite:
-        removed = remove_previous_output(out_dir)
-        log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
-    elif stale := remove_temporaries(out_dir):
-        log.info("removed %d partial file(s) left by an interrupted run", stale)
-    if write_config:
-        write_json(out_dir / CONFIG_FILENAME, settings)
-
-    report = SpectrogramReport(out_dir, {s: SplitCounts() for s in splits})
-    todo = []
-    for job in jobs:
-        if (out_dir / job.target).exists():
-            report.counts[job.split].skipped += 1
-        else:
-            todo.append(job)
-    log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
-    failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
-                                        num_workers=num_workers, progress=progress)
-    for failure in failures:
-        report.counts.setdefault(failure.split, SplitCounts()).failed += 1
-    report.failures = sorted(failures)
-    _write_failures(report)
-    report.bytes_on_disk = _disk_usage(out_dir / job.target for job in jobs)
-    report.unindexed_files = _count_unindexed(out_dir, splits, {job.target for job in jobs})
-    return report
+        report = SpectrogramReport(out_dir, {s: SplitCounts() for s in splits})
+        todo = []
+        for job in jobs:
+            if (out_dir / job.target).exists():
+                report.counts[job.split].skipped += 1
+            else:
+                todo.append(job)
+        log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
+        failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
+                                            num_workers=num_workers, progress=progress)
+        remove_temporaries(out_dir)  # a worker killed while writing leaves its temporary
+        for failure in failures:
+            report.counts.setdefault(failure.split, SplitCounts()).failed += 1
+        report.failures = sorted(failures)
+        _write_failures(report)
+        report.bytes_on_disk = _disk_usage(out_dir / job.target for job in jobs)
+        report.unindexed_files = _count_unindexed(out_dir, splits, {job.target for job in jobs})
+        return report
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:

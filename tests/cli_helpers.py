@@ -19,8 +19,11 @@ def run_script(script: str, *args: object, timeout: float = 300) -> subprocess.C
 
 
 def start_script(script: str, *args: object) -> subprocess.Popen:
+    """Start a script; its SIGINT is reset to the default, which a shell running the tests
+    in the background leaves ignored (Python would then ignore Ctrl-C too)."""
     return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def interrupt_when(proc: subprocess.Popen, ready: Callable[[], bool], sig: int = signal.SIGKILL,

@@ -1,12 +1,19 @@
 """Atomic writes: no partial file under a final name, temporaries swept, normal modes."""
 
+import errno
 import json
 import os
 import stat
 
 import pytest
 
-from nightscan_common.atomic_write import atomic_path, is_temporary, remove_temporaries, write_json
+from nightscan_common.atomic_write import (
+    atomic_path,
+    is_temporary,
+    remove_temporaries,
+    remove_temporaries_of,
+    write_json,
+)
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -36,3 +43,18 @@ def test_temporaries_are_recognised_and_swept(tmp_path):
     assert is_temporary(".x.npy.abc.nightscan-tmp") and not is_temporary("keep.nightscan-tmp")
     assert remove_temporaries(tmp_path) == 1
     assert (tmp_path / "keep.nightscan-tmp").exists()
+
+
+def test_a_write_error_names_the_target_not_the_temporary(tmp_path):
+    target = tmp_path / "x.npy"
+    with pytest.raises(OSError) as info, atomic_path(target) as tmp:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_temporaries_of_one_target_are_swept_and_no_others(tmp_path):
+    for name in (".index.db.abc.nightscan-tmp", ".index.db.x.nightscan-tmp", ".other.db.abc.nightscan-tmp"):
+        (tmp_path / name).write_bytes(b"")
+    assert remove_temporaries_of(tmp_path / "index.db") == 2
+    assert os.listdir(tmp_path) == [".other.db.abc.nightscan-tmp"]

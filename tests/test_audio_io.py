@@ -85,3 +85,18 @@ def test_write_wav_pcm16_is_atomic_and_16_bit(tmp_path):
     info = sf.info(target)
     assert info.subtype == "PCM_16" and info.frames == 100 and info.samplerate == 16000
     assert [p.name for p in target.parent.iterdir()] == ["out.wav"]
+
+
+def test_a_header_claiming_billions_of_frames_is_not_believed(tmp_path):
+    """Reading stops where the data does: a lying length is neither looped over nor allocated."""
+    path = tmp_path / "liar.mp3"
+    write_recording(path, seconds=0.5, samplerate=8000)
+    honest = probe_audio(path).frames
+    data = bytearray(path.read_bytes())
+    at = data.find(b"Xing") + data.find(b"Info") + 1  # the encoder writes one of the two
+    data[at + 8 : at + 12] = b"\x7f\xff\xff\xff"  # the frame count (its flag is set)
+    path.write_bytes(bytes(data))
+    assert sf.info(path).frames > 1 << 40
+    frames = probe_audio(path).frames
+    assert abs(frames - honest) <= 1152  # the encoder's padding, no longer trimmed: one mp3 frame
+    assert read_mono(path)[0].shape == (frames,)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
+
+import pytest
 
 from nightscan_common.errors import AudioFileError
 from nightscan_common.parallel import WORKER_DIED, run_in_pool
@@ -50,3 +53,26 @@ def test_results_do_not_depend_on_worker_count():
 def test_workers_run_blas_on_one_thread():
     outcomes = list(run_in_pool(_blas_threads, [0, 1], num_workers=2, desc="t", progress=False))
     assert [o.result for o in outcomes] == [1, 1]
+
+
+def _stuck_or_full(x: int) -> int:
+    if x == 1:  # as if looping in native code: the alarm's Python handler never runs
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(30)
+    if x == 12:
+        raise OSError(errno.ENOSPC, "No space left on device", "/out/12.npy")
+    return x
+
+
+def test_an_item_stuck_in_native_code_is_ended_by_the_watchdog():
+    started = time.monotonic()
+    got = {o.item: o for o in run_in_pool(_stuck_or_full, range(4), num_workers=2, desc="t", timeout=0.5,
+                                           progress=False)}
+    assert got[1].error == WORKER_DIED and all(got[i].ok for i in (0, 2, 3))
+    assert time.monotonic() - started < 10
+
+
+def test_a_full_output_disk_stops_the_run():
+    with pytest.raises(OSError) as info:
+        list(run_in_pool(_stuck_or_full, range(10, 20), num_workers=2, desc="t", progress=False))
+    assert info.value.errno == errno.ENOSPC and info.value.filename == "/out/12.npy"

@@ -1,0 +1,476 @@
+"""Step 3 under faults: bad indexes, files and rows, interruptions, dying workers, a full disk.
+
+Every case checks the exit status, the message or ``failures.json`` entry naming the
+file and the reason, that every other row gets its spectrogram, that nothing is
+half-written under a final name and that the pool and the index are untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fault_helpers import (
+    call_main,
+    final_files,
+    half_written,
+    peak_memory_kb,
+    run_limited,
+    snapshot,
+    start_paused,
+    temporaries,
+    wait_for_pause,
+    wait_until_gone,
+)
+from spectrogram_helpers import npy_path, write_index
+
+import pregenerate_spectrograms_simple as front
+from nightscan_common import spectrogram_job
+from nightscan_common.atomic_write import atomic_path
+from nightscan_common.index_schema import SCHEMA
+from nightscan_common.parallel import WORKER_DIED
+from nightscan_common.spectrogram_job import FAILURES_FILENAME
+from nightscan_common.synthetic import write_recording
+
+SCRIPT = "pregenerate_spectrograms_simple.py"
+STEP = "step 3"
+CONTROL = [("owl/rec_0_original.wav", "owl", "train"), ("owl/rec_1_aug001_volume.wav", "owl", "val")]
+
+
+def _clip(path: Path, seed: int = 0, **kw) -> None:
+    kw.setdefault("seconds", 0.3)
+    kw.setdefault("samplerate", 8000)
+    write_recording(path, seed=seed, **kw)
+
+
+def _pool(tmp_path: Path) -> Path:
+    pool = tmp_path / "pool"
+    for i, (file_path, _, _) in enumerate(CONTROL):
+        _clip(pool / file_path, seed=i)
+    return pool
+
+
+def _args(db, pool, out, *extra) -> list:
+    return ["--index-db", db, "--pool-root", pool, "--output-dir", out, "--num-workers", "2", "-q", *extra]
+
+
+@pytest.fixture(scope="module")
+def control_outputs(tmp_path_factory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("control")
+    pool = _pool(base)
+    db = write_index(base / "index.db", CONTROL)
+    assert front.main([str(a) for a in _args(db, pool, base / "out")]) == 0
+    return {k: v for k, v in final_files(base / "out").items() if k.endswith(".npy")}
+
+
+# ---------------------------------------------------------------- bad inputs, one table
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[Path, Path], tuple[list, list]]  # -> (extra index rows, extra argv)
+    status: int
+    says: tuple[str, ...] = ()  # regexes of the output
+    failures: dict[str, str] = field(default_factory=dict)  # file_path -> regex of its reason
+    written: tuple[tuple[str, str, str], ...] = ()  # extra rows that get a spectrogram
+
+
+def _missing_index(pool, tmp):
+    return [], ["--index-db", tmp / "nowhere.db"]
+
+
+def _text_index(pool, tmp):
+    (tmp / "notes.db").write_text("not a database")
+    return [], ["--index-db", tmp / "notes.db"]
+
+
+def _zero_length_index(pool, tmp):
+    (tmp / "zero.db").write_bytes(b"")
+    return [], ["--index-db", tmp / "zero.db"]
+
+
+def _index_without_rows(pool, tmp):
+    return [], ["--index-db", write_index(tmp / "empty.db", [])]
+
+
+def _missing_pool(pool, tmp):
+    return [], ["--pool-root", tmp / "nowhere"]
+
+
+def _wrong_pool(pool, tmp):
+    (tmp / "other").mkdir()
+    return [], ["--pool-root", tmp / "other"]
+
+
+def _output_inside_pool(pool, tmp):
+    return [], ["--output-dir", pool / "spectrograms"]
+
+
+def _output_through_a_file(pool, tmp):
+    (tmp / "afile").write_text("a file where a folder should be")
+    return [], ["--output-dir", tmp / "afile" / "out"]
+
+
+def _output_of_other_settings(pool, tmp):
+    db = write_index(tmp / "first.db", CONTROL)
+    assert front.main([str(a) for a in _args(db, pool, tmp / "out", "--n-mels", "64")]) == 0
+    return [], []
+
+
+def _not_audio(pool, tmp):
+    (pool / "owl" / "fake_original.wav").write_text("a text file with an audio extension")
+    return [("owl/fake_original.wav", "owl", "train")], []
+
+
+def _zero_length(pool, tmp):
+    (pool / "owl" / "empty_original.wav").write_bytes(b"")
+    return [("owl/empty_original.wav", "owl", "test")], []
+
+
+def _truncated(pool, tmp):
+    _clip(pool / "owl" / "w.wav", seed=5)
+    data = (pool / "owl" / "w.wav").read_bytes()
+    (pool / "owl" / "w.wav").unlink()
+    (pool / "owl" / "cut_original.wav").write_bytes(data[: len(data) * 2 // 3])
+    _clip(pool / "owl" / "w.flac", seed=5, seconds=2.0)
+    data = (pool / "owl" / "w.flac").read_bytes()
+    (pool / "owl" / "w.flac").unlink()
+    (pool / "owl" / "cut_original.flac").write_bytes(data[: len(data) // 2])
+    return [("owl/cut_original.wav", "owl", "train"), ("owl/cut_original.flac", "owl", "val")], []
+
+
+def _missing_file(pool, tmp):
+    return [("owl/gone_original.wav", "owl", "train")], []
+
+
+def _silent(pool, tmp):
+    sf.write(pool / "owl" / "silent_original.wav", np.zeros(2400, np.float32), 8000)
+    return [("owl/silent_original.wav", "owl", "train")], []
+
+
+def _few_samples(pool, tmp):
+    sf.write(pool / "owl" / "few_original.wav", np.array([0.1, -0.2, 0.05], np.float32), 8000)
+    return [("owl/few_original.wav", "owl", "test")], []
+
+
+FORMATS = {
+    "u8.wav": dict(samplerate=8000, subtype="PCM_U8"),
+    "s24.wav": dict(samplerate=44100, channels=2, subtype="PCM_24"),
+    "s32.wav": dict(samplerate=96000, subtype="PCM_32"),
+    "f32.wav": dict(samplerate=48000, subtype="FLOAT"),
+    "six.wav": dict(samplerate=22050, channels=6),
+    "hi.flac": dict(samplerate=192000, subtype="PCM_24"),
+    "c.mp3": dict(samplerate=16000), "d.ogg": dict(samplerate=32000, channels=2),
+    "e.aiff": dict(samplerate=11025),
+}
+FORMAT_ROWS = tuple((f"fmt/{Path(n).stem}_original{Path(n).suffix}", "fmt", "train") for n in FORMATS)
+
+
+def _formats(pool, tmp):
+    for i, ((file_path, _, _), kw) in enumerate(zip(FORMAT_ROWS, FORMATS.values(), strict=True)):
+        _clip(pool / file_path, seed=20 + i, **kw)
+    return list(FORMAT_ROWS), []
+
+
+ODD_ROWS = (("o'dd \"cls\"/a b_original.wav", "o'dd \"cls\"", "train"),
+            ("o'dd \"cls\"/é à_original.flac", "o'dd \"cls\"", "val"),
+            ("o'dd \"cls\"/q'\"uote_original.ogg", "o'dd \"cls\"", "test"),
+            ("o'dd \"cls\"/new\nline_original.wav", "o'dd \"cls\"", "train"))
+
+
+def _odd_names(pool, tmp):
+    for i, (file_path, _, _) in enumerate(ODD_ROWS):
+        _clip(pool / file_path, seed=30 + i)
+    return list(ODD_ROWS), []
+
+
+def _symlink_loop(pool, tmp):
+    os.symlink("loop_original.wav", pool / "owl" / "loop_original.wav")
+    (pool / "owl" / "folder_original.wav").mkdir()
+    return [("owl/loop_original.wav", "owl", "train"), ("owl/folder_original.wav", "owl", "val")], []
+
+
+SECRET = "secret_original.wav"
+
+
+def _untrusted_rows(pool, tmp):
+    _clip(tmp / SECRET, seed=7)
+    return [(f"../{SECRET}", "owl", "train"), (str(tmp / SECRET), "owl", "train"),
+            (f"owl/../../{SECRET}", "owl", "val"), ("owl/x\x00.wav", "owl", "train"),
+            ("owl/c1.wav", "../../escaped", "test"), ("owl/c2.wav", "a/b", "test"),
+            ("owl/c3.wav", "..", "val"), ("owl/c4.wav", "", "val"),
+            (b"owl/blob.wav", "owl", "train"), (12345, "owl", "train")], []
+
+
+CASES = [
+    Case("missing index", _missing_index, 2, (r"^error: index database not found: .*nowhere\.db$",)),
+    Case("index that is a text file", _text_index, 2, (r"^error: .*notes\.db is not a NightScan index",)),
+    Case("zero-length index", _zero_length_index, 2, (r"^error: .*zero\.db is not a NightScan index",)),
+    Case("index without rows", _index_without_rows, 2, (r"^error: .*empty\.db holds no rows",)),
+    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere is not a folder$",)),
+    Case("pool of another index", _wrong_pool, 2,
+         (r"^error: none of the 2 indexed files is below --pool-root .*other",)),
+    Case("output inside the pool", _output_inside_pool, 2,
+         (r"^error: --output-dir .*spectrograms is inside --pool-root",)),
+    Case("output through a file (unwritable)", _output_through_a_file, 2,
+         (r"^error: cannot write to .*afile/out \(a part of .*afile/out is a file, not a folder\)",)),
+    Case("output of other settings", _output_of_other_settings, 2,
+         (r"^error: .*out holds spectrograms made with other settings \(n_mels 64 -> 128\); .*--overwrite",)),
+    Case("audio extension, not audio", _not_audio, 1, (r"failures: 1, listed",),
+         {"owl/fake_original.wav": r"^not a readable audio file \(.+\)$"}),
+    Case("zero-length file", _zero_length, 1, (), {"owl/empty_original.wav": r"^empty file \(0 bytes\)$"}),
+    Case("truncated wav and flac", _truncated, 1, (),
+         {"owl/cut_original.wav": r"^truncated: the header declares \d+ frames, the file holds \d+$",
+          "owl/cut_original.flac": r"^(truncated|corrupt audio data)"}),
+    Case("missing file", _missing_file, 1, (),
+         {"owl/gone_original.wav": r"^cannot be read \(No such file or directory\)$"}),
+    Case("silent file", _silent, 0, written=(("owl/silent_original.wav", "owl", "train"),)),
+    Case("a few samples", _few_samples, 0, written=(("owl/few_original.wav", "owl", "test"),)),
+    Case("8-bit to float, 6 channels, 8 to 192 kHz", _formats, 0, written=FORMAT_ROWS),
+    Case("spaces, accents, quotes, newline", _odd_names, 0, written=ODD_ROWS),
+    Case("symlink loop and a folder", _symlink_loop, 1, (),
+         {"owl/loop_original.wav": r"^cannot be read \(Too many levels of symbolic links\)$",
+          "owl/folder_original.wav": r"^not a readable audio file"}),
+    Case("rows that escape the pool or the output", _untrusted_rows, 1, (), {
+        f"../{SECRET}": r"could escape the pool", f"owl/../../{SECRET}": r"could escape the pool",
+        "*absolute*": r"^file_path is absolute", "owl/x\x00.wav": r"^file_path holds a NUL character$",
+        "owl/c1.wav": r"^class_name is not a plain folder name \('\.\./\.\./escaped'\): it could escape",
+        "owl/c2.wav": r"^class_name is not a plain folder name \('a/b'\)",
+        "owl/c3.wav": r"^class_name is not a plain folder name \('\.\.'\)",
+        "owl/c4.wav": r"^class_name is not a non-empty text \(''\)",
+        "b'owl/blob.wav'": r"^file_path is not a non-empty text",  # a BLOB stays bytes in a TEXT column
+        "12345": r"^cannot be read \(No such file"}),  # an INTEGER becomes the text '12345'
+]
+
+
+def _insert(db: Path, rows: list) -> None:
+    con = sqlite3.connect(db)
+    con.executemany("INSERT INTO audio_samples (file_path, class_name, is_augmented, original_file, split, "
+                    "group_key) VALUES (?, ?, 0, 'x', ?, 'x')", rows)
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(case, tmp_path, capsys, control_outputs, fault_ledger):
+    pool = _pool(tmp_path)
+    extra_rows, extra_args = case.build(pool, tmp_path)
+    db = tmp_path / "index.db"
+    con = sqlite3.connect(db)
+    con.executescript(SCHEMA)
+    con.close()
+    _insert(db, CONTROL + extra_rows)
+    out = tmp_path / "out"
+    def inputs() -> dict[str, str]:  # the pool, the indexes, the file outside the pool
+        return {k: v for k, v in snapshot(tmp_path).items() if k.split(os.sep)[0] != "out"}
+
+    before_in, before_out = inputs(), final_files(tmp_path)
+    status, stdout, stderr = call_main(front.main, _args(db, pool, out, *extra_args), capsys)
+    fault_ledger.bad_inputs[STEP] += 1
+    assert status == case.status, stderr
+    for pattern in case.says:
+        assert re.search(pattern, stdout + stderr, re.M), f"{pattern!r} not in:\n{stdout}{stderr}"
+    assert "Traceback" not in stderr
+    assert fault_ledger.account(before_in, inputs()) == [], "the pool or an index changed"
+    if status == 2:
+        assert len(stderr.strip().splitlines()) == 1
+        assert final_files(tmp_path) == before_out, "a refused run changed a file"
+        return
+    assert temporaries(out) == []
+    listed = json.loads((out / FAILURES_FILENAME).read_text()) if case.failures else []
+    assert not (out / FAILURES_FILENAME).exists() or case.failures
+    for entry in listed:
+        key = "*absolute*" if entry["path"].startswith("/") else entry["path"]
+        assert re.search(case.failures[key], entry["reason"]), entry
+    assert {("*absolute*" if e["path"].startswith("/") else e["path"]) for e in listed} == set(case.failures)
+    assert len(listed) == len(extra_rows) - len(case.written)
+    got = {k: v for k, v in final_files(out).items() if k.endswith(".npy")}
+    control = {k: got.get(k) for k in control_outputs}
+    assert fault_ledger.account(control_outputs, control) == [], "the control rows lost their spectrograms"
+    for row in case.written:
+        spec = np.load(npy_path(out, row))
+        assert spec.shape == (128, 345) and np.isfinite(spec).all()
+    assert len(got) == len(CONTROL) + len(case.written), "a spectrogram for a refused row"
+    assert sorted(os.listdir(tmp_path)) == sorted(["pool", "index.db", "out", *(
+        [SECRET] if case.build is _untrusted_rows else [])]), "something written outside the output"
+
+
+def test_an_hour_long_recording_is_read_by_its_window(hour_long_wav, tmp_path, fault_ledger):
+    """Decoding the hour whole would take 115 MB as float32; a window must not."""
+    long_pool, short_pool = hour_long_wav.parents[1], hour_long_wav.parents[2] / "short"
+    db = write_index(tmp_path / "index.db", [("owl/hour.wav", "owl", "train")])
+    runs = [_args(db, short_pool, tmp_path / "short", "--num-workers", "1"),
+            _args(db, long_pool, tmp_path / "start", "--num-workers", "1"),
+            _args(db, long_pool, tmp_path / "center", "--num-workers", "1", "--crop", "center"),
+            _args(db, long_pool, tmp_path / "loudest", "--num-workers", "1", "--crop", "loudest")]
+    peaks = peak_memory_kb("pregenerate_spectrograms_simple", runs)
+    fault_ledger.bad_inputs[STEP] += 1
+    whole_kb = sf.info(hour_long_wav).frames * 4 // 1024
+    assert [status for status, _ in peaks] == [0, 0, 0, 0]
+    assert peaks[-1][1] - peaks[0][1] < whole_kb // 4, peaks
+    for name in ("start", "center", "loudest"):
+        spec = np.load(tmp_path / name / "train" / "owl" / "hour.npy")
+        assert spec.shape == (128, 345) and np.isfinite(spec).all()
+
+
+# ---------------------------------------------------------------- interruptions
+
+
+@pytest.fixture(scope="module")
+def interrupt_reference(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Ten clips and a file that is not audio, their index, and an uninterrupted run's output."""
+    base = tmp_path_factory.mktemp("interrupt")
+    rows = [(f"c{i % 2}/rec_{i:02d}_original.wav", f"c{i % 2}", ("train", "val", "test")[i % 3])
+            for i in range(10)]
+    for i, (file_path, _, _) in enumerate(rows):
+        _clip(base / "pool" / file_path, seed=i)
+    (base / "pool" / "c0" / "bad_original.wav").write_text("not audio")
+    db = write_index(base / "index.db", rows + [("c0/bad_original.wav", "c0", "train")])
+    assert front.main([str(a) for a in _args(db, base / "pool", base / "ref")]) == 1
+    return base / "pool", db, base / "ref"
+
+
+POINTS = {
+    "before any spectrogram": ("nightscan_common.spectrogram_job:write_json", 1, False),
+    "a spectrogram written, not renamed": ("pathlib:Path.write_bytes", 4, True),
+    "all done, before failures.json": ("nightscan_common.spectrogram_job:_write_failures", 1, False),
+}
+
+
+@pytest.mark.parametrize(("sig", "point"), [(signal.SIGKILL, p) for p in POINTS] +
+                         [(signal.SIGINT, "a spectrogram written, not renamed")],
+                         ids=[f"SIGKILL-{p}" for p in POINTS] + ["SIGINT"])
+def test_an_interrupted_run_is_finished_by_a_rerun(sig, point, interrupt_reference, tmp_path, capsys,
+                                                   fault_ledger):
+    pool, db, ref = interrupt_reference
+    out = tmp_path / "out"
+    args = [*_args(db, pool, out), "--num-workers", "1"]
+    inputs = snapshot(pool), snapshot(db)
+    pause, nth, after = POINTS[point]
+    proc, marker = start_paused(tmp_path, SCRIPT, args, pause=pause, nth=nth, after=after)
+    wait_for_pause(proc, marker)
+    if sig == signal.SIGKILL and point == "a spectrogram written, not renamed":
+        status, _, err = call_main(front.main, args, capsys)  # a second run, at the same time
+        assert status == 2 and f"error: another run is writing to {out}" in err
+    if sig == signal.SIGINT:
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 10 and proc.returncode == 130
+        assert err.strip().splitlines() == [
+            "error: interrupted; finished files are kept, rerun the same command to resume"]
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    assert wait_until_gone(proc.pid) == [], "worker processes outlived the run"
+    assert half_written(out, ref) == [], "a partial file under a final name"
+
+    status, _, err = call_main(front.main, args, capsys)
+    assert status == 1, err  # the file that is not audio
+    fault_ledger.interruptions[STEP] += 1
+    expected = final_files(ref)
+    assert fault_ledger.account(expected, final_files(out)) == []
+    assert final_files(out).keys() == expected.keys()
+    assert temporaries(out) == []
+    assert fault_ledger.account(inputs[0], snapshot(pool)) == [] and snapshot(db) == inputs[1]
+
+
+# ---------------------------------------------------------------- workers that die or hang
+
+
+def test_dead_hung_and_stuck_workers_are_listed_and_the_rest_written(tmp_path, capsys, monkeypatch,
+                                                                     control_outputs, fault_ledger):
+    pool = _pool(tmp_path)
+    faulty = [(f"owl/{name}_original.wav", "owl", "train") for name in ("die", "hang", "stuck")]
+    for i, (file_path, _, _) in enumerate(faulty):
+        _clip(pool / file_path, seed=40 + i)
+    db = write_index(tmp_path / "index.db", CONTROL + faulty)
+    real = spectrogram_job.make_spectrogram_file
+
+    def faulty_make(source, target, config):
+        if source.endswith("die_original.wav"):
+            with atomic_path(target) as tmp:  # half a file, then the OOM killer
+                tmp.write_bytes(b"\x93NUMPY half")
+                os.kill(os.getpid(), signal.SIGKILL)
+        if source.endswith("hang_original.wav"):
+            time.sleep(60)
+        if source.endswith("stuck_original.wav"):  # as if looping in C: the alarm never gets through
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            time.sleep(60)
+        real(source, target, config)
+
+    monkeypatch.setattr(spectrogram_job, "make_spectrogram_file", faulty_make)
+    monkeypatch.setattr(spectrogram_job, "ITEM_TIMEOUT", 2.0)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+    assert time.monotonic() - started < 60
+    fault_ledger.worker_faults[STEP] += 3
+    assert status == 1, err
+    reasons = {f["path"]: f["reason"] for f in json.loads((out / FAILURES_FILENAME).read_text())}
+    assert reasons == {"owl/die_original.wav": WORKER_DIED, "owl/hang_original.wav": "timed out after 2 s",
+                       "owl/stuck_original.wav": WORKER_DIED}
+    assert temporaries(out) == []
+    got = {k: v for k, v in final_files(out).items() if k.endswith(".npy")}
+    assert fault_ledger.account(control_outputs, got) == [] and len(got) == len(CONTROL)
+
+
+# ---------------------------------------------------------------- a full disk, a read-only one
+
+
+def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(interrupt_reference, tmp_path,
+                                                                          capsys, fault_ledger):
+    """RLIMIT_FSIZE makes every write past 100 KB fail (EFBIG); a spectrogram is 177 KB."""
+    pool, db, ref = interrupt_reference
+    out = tmp_path / "out"
+    args = _args(db, pool, out)
+    res = run_limited(SCRIPT, args, file_size=100_000)
+    fault_ledger.disk_faults[STEP] += 1
+    assert res.returncode == 1, res.stderr
+    assert re.fullmatch(rf"error: File too large: {re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy; "
+                        r"finished files are kept, free space or fix permissions and rerun to resume\n",
+                        res.stderr), res.stderr
+    assert half_written(out, ref) == [] and temporaries(out) == []
+    assert call_main(front.main, args, capsys)[0] == 1  # the file that is not audio
+    assert fault_ledger.account(final_files(ref), final_files(out)) == []
+
+
+def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path, capsys, fault_ledger):
+    """On a real 1 MB disk: full after five spectrograms (ENOSPC); grown, a rerun completes;
+    then read-only: refused before any work, by steps 1 and 3."""
+    import create_augmented_pool
+
+    disk, remount = small_tmpfs
+    pool, db, ref = interrupt_reference
+    out = disk / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+    fault_ledger.disk_faults[STEP] += 1
+    assert status == 1 and re.fullmatch(r"error: No space left on device: .*\.npy; finished files are kept, "
+                                        r"free space or fix permissions and rerun to resume\n", err), err
+    assert half_written(out, ref) == [] and temporaries(out) == []
+    remount("size=8m")
+    assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # the file that is not audio
+    assert fault_ledger.account(final_files(ref), final_files(out)) == []
+
+    remount("ro")
+    before = snapshot(disk)
+    status, _, err = call_main(front.main, _args(db, pool, disk / "other"), capsys)
+    assert status == 2 and re.fullmatch(r"error: cannot write to .*other \(Read-only file system.*\n", err)
+    _clip(tmp_path / "audio" / "owl" / "a.wav")
+    status, _, err = call_main(create_augmented_pool.main, ["--audio-root", tmp_path / "audio",
+                                                            "--output-dir", disk / "pool", "-q"], capsys)
+    assert status == 2 and re.fullmatch(r"error: cannot write to .*pool \(Read-only file system.*\n", err)
+    fault_ledger.disk_faults["step 1"] += 1
+    fault_ledger.disk_faults[STEP] += 1
+    assert snapshot(disk) == before  # step 2's read-only case is in test_faults_index
