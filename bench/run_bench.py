@@ -49,6 +49,17 @@ def _script(name: str, *args: object) -> list[str]:
     return [PY, str(ROOT / name), *map(str, args), "-q"]
 
 
+def warm_cache(folder: Path) -> None:
+    """Read every file below ``folder`` once, so that each timed run starts from the page
+    cache: the runs write tens of GB between them, and a run that happens to read from
+    disk would look slower for reasons not its own."""
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                while fh.read(1 << 24):
+                    pass
+
+
 def _count(folder: Path, suffix: str) -> int:
     return sum(1 for p in folder.rglob(f"*{suffix}") if p.is_file())
 
@@ -81,6 +92,7 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
 
     def step1(name: str, out: Path, w: int, tgt: int = target) -> None:
         shutil.rmtree(out, ignore_errors=True)
+        warm_cache(audio)
         results[name] = measure(name, _script("create_augmented_pool.py", "--audio-root", audio,
                                               "--output-dir", out, "--target-samples", tgt,
                                               "--num-workers", w), output=out)
@@ -90,6 +102,7 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
 
     def step3(name: str, index: Path, out: Path, w: int) -> None:
         shutil.rmtree(out, ignore_errors=True)
+        warm_cache(pool)
         results[name] = measure(name, _script("pregenerate_spectrograms_simple.py", "--index-db", index,
                                               "--pool-root", pool, "--output-dir", out,
                                               "--num-workers", w), output=out)
@@ -97,11 +110,14 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
         print(f"  {name}: {results[name].wall:.1f} s", flush=True)
 
     step1("step 1", pool, workers)
-    shutil.rmtree(work / "bare_pool", ignore_errors=True)
     bare = [PY, str(HERE / "bare_pool.py"), str(pool), str(audio), str(work / "bare_pool"), str(workers)]
+    shutil.rmtree(work / "bare_pool", ignore_errors=True)
+    warm_cache(audio)
     results["step 1 bare work"] = measure("step 1 bare work", bare, output=work / "bare_pool")
+    shutil.rmtree(work / "bare_pool")
     results["step 1 bare work"].files = results["step 1"].files
     step1("step 1, 1 worker", work / "pool_1w", 1)
+    shutil.rmtree(work / "pool_1w")
     # Worker memory against run length, on one class of like clips so that only the
     # number of files differs: K originals brought to 10*K... then 100*K files.
     mem_audio = work / "memory_audio"
@@ -114,6 +130,7 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
                                               "--output-dir", out, "--target-samples", files,
                                               "--max-augmentations", files, "--num-workers", workers),
                                 output=out, files=files)
+        shutil.rmtree(out)
         print(f"  {name}: {results[name].wall:.1f} s", flush=True)
 
     db.unlink(missing_ok=True)
@@ -127,8 +144,10 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
     step3("step 3, 1 worker", db, work / "spec_1w", 1)
     step3("step 3, few files", _trim_index(db, work / "index_few.db", len(rows) // 10), work / "spec_few",
           workers)
+    warm_cache(pool)
     results["step 3 plain librosa"] = _timed_baseline("step 3 plain librosa", _plain_librosa, pool, rows,
                                                       work / "plain", workers, pinned=False)
+    warm_cache(pool)
     results["step 3 bare work"] = _timed_baseline("step 3 bare work", _bare, pool, rows, work / "bare_spec",
                                                   workers, pinned=True)
     legacy_bytes = len(rows) * (3 * 128 * 345 * 4 + 128)  # NightScan's earlier (3, 128, 345) float32
