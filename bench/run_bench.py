@@ -8,7 +8,7 @@ on the same files, it compares:
 
 - step 1 with its bare work (``bare_pool.py``: the same plan in a tight loop);
 - step 3 with a plain per-file librosa loop and with the bare computation
-  (``bench_spectrograms.py``'s baselines), in pools of the same size;
+  (``baseline_spectrograms.py``), in pools of the same size;
 - each of steps 1 and 3 with 1 worker and with all cores;
 - worker memory over 500 files against 5,000 (one class of like 8 s clips for step 1;
   a tenth of the index against all of it for step 3);
@@ -35,7 +35,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from bench_spectrograms import _bare, _plain_librosa, run_baseline  # noqa: E402
 from measure import Measure, measure, tree_bytes  # noqa: E402
 from seed_dataset import make_dataset, make_uniform_class  # noqa: E402
 
@@ -62,13 +61,6 @@ def warm_cache(folder: Path) -> None:
 
 def _count(folder: Path, suffix: str) -> int:
     return sum(1 for p in folder.rglob(f"*{suffix}") if p.is_file())
-
-
-def _timed_baseline(name: str, func, pool: Path, rows, out: Path, workers: int, pinned: bool) -> Measure:
-    shutil.rmtree(out, ignore_errors=True)
-    rel = [r.file_path for r in rows]
-    wall = run_baseline(func, pool, rel, out, workers, pinned=pinned)
-    return Measure(name, wall=wall, files=len(rel), bytes_written=tree_bytes(out))
 
 
 def _trim_index(db: Path, dst: Path, rows: int) -> Path:
@@ -144,12 +136,13 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
     step3("step 3, 1 worker", db, work / "spec_1w", 1)
     step3("step 3, few files", _trim_index(db, work / "index_few.db", len(rows) // 10), work / "spec_few",
           workers)
-    warm_cache(pool)
-    results["step 3 plain librosa"] = _timed_baseline("step 3 plain librosa", _plain_librosa, pool, rows,
-                                                      work / "plain", workers, pinned=False)
-    warm_cache(pool)
-    results["step 3 bare work"] = _timed_baseline("step 3 bare work", _bare, pool, rows, work / "bare_spec",
-                                                  workers, pinned=True)
+    for mode, name in (("plain", "step 3 plain librosa"), ("bare", "step 3 bare work")):
+        out = work / f"baseline_{mode}"
+        shutil.rmtree(out, ignore_errors=True)
+        warm_cache(pool)
+        results[name] = measure(name, [PY, str(HERE / "baseline_spectrograms.py"), mode, str(db), str(pool),
+                                       str(out), str(workers)], output=out, files=len(rows))
+        print(f"  {name}: {results[name].wall:.1f} s", flush=True)
     legacy_bytes = len(rows) * (3 * 128 * 345 * 4 + 128)  # NightScan's earlier (3, 128, 345) float32
     return {"results": results, "recordings": recordings, "legacy_bytes": legacy_bytes,
             "workers": workers, "target": target}
@@ -161,7 +154,7 @@ def report(r: dict) -> str:
              f"Python {platform.python_version()}, {r['workers']} workers, target {r['target']}",
              "", f"{'run':<24}{'wall s':>8}{'cpu s':>8}{'files':>7}{'files/s':>9}"
              f"{'parent MB':>11}{'worker MB':>11}{'written MB':>12}"]
-    for m in res.values():  # in-process baselines have no separate CPU or memory figures
+    for m in res.values():
         cpu, parent, worker = (f"{v:.0f}" if v else "-" for v in (m.cpu, m.parent_peak_mb, m.worker_peak_mb))
         lines.append(f"{m.name:<24}{m.wall:>8.1f}{cpu:>8}{m.files:>7}{m.files_per_s:>9.1f}"
                      f"{parent:>11}{worker:>11}{m.bytes_written / 1e6:>12.1f}")
