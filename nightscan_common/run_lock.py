@@ -4,6 +4,10 @@
 crashed run never leaves a stale lock behind; the lock file itself is left in place
 (removing it would race with a run that is opening it) and never written, so a
 rerun that has nothing to do changes nothing.
+
+.. note:: A ``flock`` belongs to the open file, which forked workers inherit: the lock
+   would outlive a killed run until its last worker has died, and a prompt rerun would
+   be refused. Forked children therefore close the lock descriptors they inherit.
 """
 
 from __future__ import annotations
@@ -15,6 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import UsageError
+
+_held_fds: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _held_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_fds.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
 
 
 def lock_path_for(output: str | os.PathLike, *, folder: bool | None = None) -> Path:
@@ -53,6 +69,8 @@ def exclusive_run(output: str | os.PathLike, *, folder: bool | None = None) -> I
         except BlockingIOError:
             raise UsageError(f"another run is writing to {output}; wait for it to finish, "
                              "or choose another output") from None
+        _held_fds.add(fd)
         yield
     finally:
+        _held_fds.discard(fd)
         os.close(fd)

@@ -76,3 +76,19 @@ def test_a_full_output_disk_stops_the_run():
     with pytest.raises(OSError) as info:
         list(run_in_pool(_stuck_or_full, range(10, 20), num_workers=2, desc="t", progress=False))
     assert info.value.errno == errno.ENOSPC and info.value.filename == "/out/12.npy"
+
+
+def _open_files(_x: int) -> set[str]:
+    return {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+            if os.path.exists(f"/proc/self/fd/{fd}")}
+
+
+def test_workers_do_not_keep_the_run_lock_alive(tmp_path):
+    """A killed run's lock must die with it, not with its last worker."""
+    from nightscan_common.run_lock import exclusive_run, lock_path_for
+
+    lock = str(lock_path_for(tmp_path, folder=True))
+    with exclusive_run(tmp_path, folder=True):
+        assert lock in _open_files(0)
+        outcomes = list(run_in_pool(_open_files, [0], num_workers=1, desc="t", progress=False))
+        assert lock not in outcomes[0].result
