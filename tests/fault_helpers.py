@@ -101,6 +101,28 @@ def wait_for_pause(proc: subprocess.Popen, marker: Path, timeout: float = 120) -
         time.sleep(0.02)
 
 
+INTERRUPTED_LINE = "error: interrupted; finished files are kept, rerun the same command to resume"
+
+
+def interrupt(proc: subprocess.Popen, sig: int) -> None:
+    """Stop a paused run as a user would, and check how it stopped.
+
+    SIGINT goes to the whole process group, as a terminal's Ctrl-C does: the run must
+    stop within seconds, exit 130 and say one line. SIGKILL goes to the main process
+    only: its workers must not outlive it (the caller checks with ``wait_until_gone``).
+    """
+    if sig == signal.SIGINT:
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 10, "Ctrl-C was not prompt"
+        assert proc.returncode == 130
+        assert err.strip().splitlines() == [INTERRUPTED_LINE]
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+
+
 def live_processes(session: int) -> list[int]:
     """Processes of a session that still run (zombies waiting for a reaper do not)."""
     alive = []

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from fault_helpers import (
     ROOT,
     call_main,
     final_files,
+    interrupt,
     run_limited,
     snapshot,
     start_paused,
@@ -276,17 +276,9 @@ def test_an_interrupted_run_is_finished_by_a_rerun(sig, point, interrupt_referen
     if sig == signal.SIGKILL and overwriting:
         status, _, err = call_main(front.main, args, capsys)  # a second run, at the same time
         assert status == 2 and f"error: another run is writing to {db}" in err
+    interrupt(proc, sig)
     if sig == signal.SIGINT:
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        assert time.monotonic() - sent < 10 and proc.returncode == 130
-        assert err.strip().splitlines() == [
-            "error: interrupted; finished files are kept, rerun the same command to resume"]
         assert temporaries(db.parent) == []  # the half-built database went with the run
-    else:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
     assert wait_until_gone(proc.pid) == []
     if overwriting:  # the old index, whole, under the final name
         assert read_index_info(db)["seed"] == "7"

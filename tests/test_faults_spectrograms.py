@@ -24,6 +24,7 @@ from fault_helpers import (
     call_main,
     final_files,
     half_written,
+    interrupt,
     peak_memory_kb,
     run_limited,
     snapshot,
@@ -363,16 +364,7 @@ def test_an_interrupted_run_is_finished_by_a_rerun(sig, point, interrupt_referen
     if sig == signal.SIGKILL and point == "a spectrogram written, not renamed":
         status, _, err = call_main(front.main, args, capsys)  # a second run, at the same time
         assert status == 2 and f"error: another run is writing to {out}" in err
-    if sig == signal.SIGINT:
-        sent = time.monotonic()
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-        assert time.monotonic() - sent < 10 and proc.returncode == 130
-        assert err.strip().splitlines() == [
-            "error: interrupted; finished files are kept, rerun the same command to resume"]
-    else:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.communicate(timeout=60)
+    interrupt(proc, sig)
     assert wait_until_gone(proc.pid) == [], "worker processes outlived the run"
     assert half_written(out, ref) == [], "a partial file under a final name"
 
