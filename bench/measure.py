@@ -18,6 +18,7 @@ class Measure:
     name: str
     wall: float = 0.0
     cpu: float = 0.0
+    sys_cpu: float = 0.0  # the part of ``cpu`` spent in the kernel
     parent_peak_mb: float = 0.0
     worker_peak_mb: float = 0.0
     files: int = 0
@@ -83,7 +84,7 @@ def tree_bytes(folder: Path) -> int:
 
 def measure(name: str, argv: list[str], *, output: Path | None = None, files: int = 0,
             env: dict | None = None, cwd: Path | None = None) -> Measure:
-    """Run ``argv`` to completion and measure it; CPU time includes every worker."""
+    """Run ``argv`` to completion and measure it; CPU and system time include every worker."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -94,10 +95,11 @@ def measure(name: str, argv: list[str], *, output: Path | None = None, files: in
     wall = time.perf_counter() - start
     monitor.stop()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    sys_cpu = after.ru_stime - before.ru_stime
+    cpu = after.ru_utime - before.ru_utime + sys_cpu
     peaks = dict(monitor.peaks)
     parent = peaks.pop(proc.pid, 0)
-    m = Measure(name, wall, cpu, parent / 1024, max(peaks.values(), default=0) / 1024, files,
+    m = Measure(name, wall, cpu, sys_cpu, parent / 1024, max(peaks.values(), default=0) / 1024, files,
                 tree_bytes(output) if output and output.exists() else 0, proc.returncode)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{name} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")

@@ -2,7 +2,7 @@
 
 Generates 10 classes of 39 to 2,000 recordings (mostly 8 s clips, one in 25 of 30 to
 120 s, 44.1/48 kHz, mono/stereo), runs the three scripts as a user does, with all cores
-and target 500, and prints per step: wall and CPU seconds, files per second, the peak
+and target 500, and prints per step: wall, CPU and system seconds, files per second, the peak
 memory of the parent and of the largest worker, and the bytes written. In the same run,
 on the same files, it compares:
 
@@ -152,11 +152,12 @@ def report(r: dict) -> str:
     res: dict[str, Measure] = r["results"]
     lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}, {r['workers']} workers, target {r['target']}",
-             "", f"{'run':<24}{'wall s':>8}{'cpu s':>8}{'files':>7}{'files/s':>9}"
+             "", f"{'run':<24}{'wall s':>8}{'cpu s':>8}{'sys s':>7}{'files':>7}{'files/s':>9}"
              f"{'parent MB':>11}{'worker MB':>11}{'written MB':>12}"]
     for m in res.values():
-        cpu, parent, worker = (f"{v:.0f}" if v else "-" for v in (m.cpu, m.parent_peak_mb, m.worker_peak_mb))
-        lines.append(f"{m.name:<24}{m.wall:>8.1f}{cpu:>8}{m.files:>7}{m.files_per_s:>9.1f}"
+        cpu, sys_cpu, parent, worker = (f"{v:.0f}" if v else "-"
+                                        for v in (m.cpu, m.sys_cpu, m.parent_peak_mb, m.worker_peak_mb))
+        lines.append(f"{m.name:<24}{m.wall:>8.1f}{cpu:>8}{sys_cpu:>7}{m.files:>7}{m.files_per_s:>9.1f}"
                      f"{parent:>11}{worker:>11}{m.bytes_written / 1e6:>12.1f}")
 
     def ratio(a: str, b: str) -> float:

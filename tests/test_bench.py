@@ -26,7 +26,7 @@ def test_bench_on_a_tiny_data_set_reports_every_figure(tmp_path, capsys):
     table = {line[:24].strip(): line[24:].split() for line in report.splitlines()}
     for run in RUNS:
         assert run in table, run
-        wall, _cpu, files, per_s, *_ = table[run]
+        wall, _cpu, _sys, files, per_s, *_ = table[run]
         assert float(wall) > 0 and int(files) > 0 and float(per_s) > 0
     for text in COMPARISONS:
         line = next(line for line in report.splitlines() if text in line)

@@ -7,8 +7,10 @@ import os
 import signal
 import time
 
+import numpy as np
 import pytest
 
+from nightscan_common import parallel
 from nightscan_common.errors import AudioFileError
 from nightscan_common.parallel import WORKER_DIED, run_in_pool
 
@@ -53,6 +55,28 @@ def test_results_do_not_depend_on_worker_count():
 def test_workers_run_blas_on_one_thread():
     outcomes = list(run_in_pool(_blas_threads, [0, 1], num_workers=2, desc="t", progress=False))
     assert [o.result for o in outcomes] == [1, 1]
+
+
+def _released_on_free(_x: int) -> int:
+    """Bytes that freeing three 24 MB arrays gives back to the kernel."""
+    def resident() -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    arrays = [np.ones(24 << 20, np.uint8) for _ in range(3)]
+    peak = resident()
+    del arrays
+    return peak - resident()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux's /proc")
+def test_workers_keep_freed_memory_for_the_next_item(monkeypatch):
+    def released() -> int:
+        return next(run_in_pool(_released_on_free, [0], num_workers=1, desc="t", progress=False)).result
+
+    assert released() < 8 << 20  # kept: the next item's arrays fault no pages in
+    monkeypatch.setattr(parallel, "_reuse_freed_memory", lambda: False)
+    assert released() >= 20 << 20  # glibc's default: much of it back to the kernel
 
 
 def _stuck_or_full(x: int) -> int:
