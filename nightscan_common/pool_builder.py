@@ -404,8 +404,10 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.metadata = previous
         report.seconds = time.monotonic() - start
         return report
-    _run_tasks(opts, todo, records, report)
-    remove_temporaries(opts.output_dir)  # a worker killed while writing leaves its temporary
+    try:
+        _run_tasks(opts, todo, records, report)
+    finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
+        remove_temporaries(opts.output_dir)
     report.metadata = build_metadata(opts, report, records, probes, previous)
     write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
     with contextlib.suppress(FileNotFoundError):

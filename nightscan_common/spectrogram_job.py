@@ -347,9 +347,11 @@ def run_spectrograms(
             else:
                 todo.append(job)
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
-        failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
-                                            num_workers=num_workers, progress=progress)
-        remove_temporaries(out_dir)  # a worker killed while writing leaves its temporary
+        try:
+            failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
+                                                num_workers=num_workers, progress=progress)
+        finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
+            remove_temporaries(out_dir)
         for failure in failures:
             report.counts.setdefault(failure.split, SplitCounts()).failed += 1
         report.failures = sorted(failures)

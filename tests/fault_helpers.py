@@ -104,6 +104,13 @@ def wait_for_pause(proc: subprocess.Popen, marker: Path, timeout: float = 120) -
 INTERRUPTED_LINE = "error: interrupted; finished files are kept, rerun the same command to resume"
 
 
+def disk_stop_line(reason: str, path_pattern: str) -> str:
+    """The pattern of the one line a run stopped by its output disk prints: the OS's
+    ``reason`` (``No space left on device``), then the file it was writing."""
+    return (rf"error: {reason}: {path_pattern}; finished files are kept, free space or fix "
+            r"permissions and rerun to resume\n")
+
+
 def interrupt(proc: subprocess.Popen, sig: int) -> None:
     """Stop a paused run as a user would, and check how it stopped.
 

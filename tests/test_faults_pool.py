@@ -7,6 +7,7 @@ audio root is untouched.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ import pytest
 import soundfile as sf
 from fault_helpers import (
     call_main,
+    disk_stop_line,
     final_files,
     half_written,
     interrupt,
@@ -383,12 +385,39 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(tmp_p
     res = run_limited(SCRIPT, args, file_size=20_000)
     fault_ledger.disk_faults[STEP] += 1
     assert res.returncode == 1, res.stderr
-    assert re.fullmatch(rf"error: File too large: {re.escape(str(out))}/mix/long_\S+\.wav; finished files "
-                        r"are kept, free space or fix permissions and rerun to resume\n", res.stderr)
-    assert half_written(out, ref) == [] and not (out / "pool_metadata.json").exists()
+    assert re.fullmatch(disk_stop_line("File too large", rf"{re.escape(str(out))}/mix/long_\S+\.wav"),
+                        res.stderr), res.stderr
+    assert half_written(out, ref) == [] and temporaries(out) == []
+    assert not (out / "pool_metadata.json").exists()
     status, _, err = call_main(front.main, args, capsys)  # space freed: the same command again
     assert status == 0, err
     skip = ("pool_metadata.json",)
     expected = {k: v for k, v in final_files(ref).items() if k not in skip}
     assert fault_ledger.account(expected, final_files(out)) == [] and temporaries(out) == []
     assert without_timestamps(metadata(out)) == without_timestamps(metadata(ref))
+
+
+def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tmp_path, capsys, monkeypatch,
+                                                                               fault_ledger):
+    """The disk fills while the other worker is halfway through its file: the run stops,
+    and that worker's temporary goes with it."""
+    root = _root(tmp_path)
+    real_place = pool_builder._place_original
+
+    def racing_place(source, target, link_mode):
+        if source.endswith("rec_0.wav"):
+            time.sleep(0.5)  # the other worker is writing by now
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        if source.endswith("rec_1.wav"):
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(b"RIFF half")
+                time.sleep(60)
+        real_place(source, target, link_mode)
+
+    monkeypatch.setattr(pool_builder, "_place_original", racing_place)
+    out = tmp_path / "pool"
+    status, _, err = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
+    fault_ledger.disk_faults[STEP] += 1
+    assert status == 1, err
+    assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.wav"), err), err
+    assert temporaries(out) == []

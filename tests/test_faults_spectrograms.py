@@ -7,6 +7,7 @@ half-written under a final name and that the pool and the index are untouched.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import pytest
 import soundfile as sf
 from fault_helpers import (
     call_main,
+    disk_stop_line,
     final_files,
     half_written,
     interrupt,
@@ -430,12 +432,35 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(inter
     res = run_limited(SCRIPT, args, file_size=100_000)
     fault_ledger.disk_faults[STEP] += 1
     assert res.returncode == 1, res.stderr
-    assert re.fullmatch(rf"error: File too large: {re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy; "
-                        r"finished files are kept, free space or fix permissions and rerun to resume\n",
-                        res.stderr), res.stderr
+    written = rf"{re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy"
+    assert re.fullmatch(disk_stop_line("File too large", written), res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
     assert call_main(front.main, args, capsys)[0] == 1  # the file that is not audio
     assert fault_ledger.account(final_files(ref), final_files(out)) == []
+
+
+def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tmp_path, capsys, monkeypatch,
+                                                                               fault_ledger):
+    """The disk fills while the other worker is halfway through its file: the run stops,
+    and that worker's temporary goes with it."""
+    pool = _pool(tmp_path)
+    db = write_index(tmp_path / "index.db", CONTROL)
+
+    def racing_make(source, target, config):
+        if source.endswith("rec_0_original.wav"):
+            time.sleep(0.5)  # the other worker is writing by now
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"\x93NUMPY half")
+            time.sleep(60)
+
+    monkeypatch.setattr(spectrogram_job, "make_spectrogram_file", racing_make)
+    out = tmp_path / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+    fault_ledger.disk_faults[STEP] += 1
+    assert status == 1, err
+    assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.npy"), err), err
+    assert temporaries(out) == []
 
 
 def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path, capsys, fault_ledger):
@@ -448,8 +473,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     out = disk / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1 and re.fullmatch(r"error: No space left on device: .*\.npy; finished files are kept, "
-                                        r"free space or fix permissions and rerun to resume\n", err), err
+    assert status == 1 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
     assert half_written(out, ref) == [] and temporaries(out) == []
     remount("size=8m")
     assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # the file that is not audio
