@@ -6,6 +6,7 @@ call and creates a marker file, and the test sends its signal once the marker is
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nightscan_common.atomic_write import TEMP_SUFFIX
+from nightscan_common.atomic_write import TEMP_SUFFIX, atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = Path(__file__).resolve().parent / "paused_step.py"
@@ -102,6 +103,17 @@ def wait_for_pause(proc: subprocess.Popen, marker: Path, timeout: float = 120) -
 
 
 INTERRUPTED_LINE = "error: interrupted; finished files are kept, rerun the same command to resume"
+
+
+def fill_disk_or_write_half(target: str | os.PathLike, *, fills: bool, half: bytes) -> None:
+    """One of two racing workers: the one that ``fills`` finds the disk full once the other
+    is halfway through writing ``target``, where that one waits to be killed."""
+    if fills:
+        time.sleep(0.5)  # the other worker is writing by now
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(half)
+        time.sleep(60)
 
 
 def disk_stop_line(reason: str, path_pattern: str) -> str:

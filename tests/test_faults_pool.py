@@ -7,7 +7,6 @@ audio root is untouched.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import re
@@ -24,6 +23,7 @@ import soundfile as sf
 from fault_helpers import (
     call_main,
     disk_stop_line,
+    fill_disk_or_write_half,
     final_files,
     half_written,
     interrupt,
@@ -405,13 +405,8 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     real_place = pool_builder._place_original
 
     def racing_place(source, target, link_mode):
-        if source.endswith("rec_0.wav"):
-            time.sleep(0.5)  # the other worker is writing by now
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
-        if source.endswith("rec_1.wav"):
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(b"RIFF half")
-                time.sleep(60)
+        if source.endswith(("rec_0.wav", "rec_1.wav")):
+            fill_disk_or_write_half(target, fills=source.endswith("rec_0.wav"), half=b"RIFF half")
         real_place(source, target, link_mode)
 
     monkeypatch.setattr(pool_builder, "_place_original", racing_place)

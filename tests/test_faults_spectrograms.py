@@ -7,7 +7,6 @@ half-written under a final name and that the pool and the index are untouched.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import soundfile as sf
 from fault_helpers import (
     call_main,
     disk_stop_line,
+    fill_disk_or_write_half,
     final_files,
     half_written,
     interrupt,
@@ -447,12 +447,7 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     db = write_index(tmp_path / "index.db", CONTROL)
 
     def racing_make(source, target, config):
-        if source.endswith("rec_0_original.wav"):
-            time.sleep(0.5)  # the other worker is writing by now
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"\x93NUMPY half")
-            time.sleep(60)
+        fill_disk_or_write_half(target, fills=source.endswith("rec_0_original.wav"), half=b"\x93NUMPY half")
 
     monkeypatch.setattr(spectrogram_job, "make_spectrogram_file", racing_make)
     out = tmp_path / "out"
