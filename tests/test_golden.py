@@ -26,7 +26,7 @@ def test_the_fixed_corpus_gives_the_recorded_bytes(tmp_path):
     assert got == json.loads(HASHES.read_text(encoding="utf-8"))
 
 
-if __name__ == "__main__":  # record the reference: python tests/test_golden.py DIR
+if __name__ == "__main__":  # record the reference: PYTHONPATH=.:tests python tests/test_golden.py DIR
     from pathlib import Path
 
     HASHES.write_text(json.dumps(run_all(Path(sys.argv[1])), indent=1, sort_keys=True) + "\n",
