@@ -38,7 +38,7 @@ import soxr  # noqa: E402
 
 from nightscan_common.audio_io import mix_to_mono  # noqa: E402
 from nightscan_common.index_schema import SCHEMA, SPLITS  # noqa: E402
-from nightscan_common.parallel import default_num_workers  # noqa: E402
+from nightscan_common.execution.base import default_num_workers  # noqa: E402
 from nightscan_common.spectrogram import PRESETS, hann_window, mel_basis  # noqa: E402
 from nightscan_common.spectrogram_job import run_spectrograms  # noqa: E402
 from nightscan_common.synthetic import CALLS, write_recording  # noqa: E402

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from .audio_files import is_inside, list_classes, scan_audio_files
 from .audio_io import clip_guard, probe_audio, read_mono, write_wav_pcm16
 from .augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS, apply_augmentation, warm_up
 from .errors import OutputConflictError, UsageError
-from .parallel import default_num_workers, run_in_pool
+from .execution.base import Executor, default_num_workers, pin_native_threads
+from .execution.process_pool import ProcessPool
 from .pool_metadata import (
     FORMAT_VERSION,
     METADATA_FILENAME,
@@ -64,6 +66,7 @@ class PoolOptions:
     dry_run: bool = False
     overwrite: bool = False
     progress: bool = True
+    task_timeout: float = TASK_TIMEOUT  # seconds, per original
 
     def identity(self) -> dict[str, Any]:
         """The options that decide the pool's content (what a rerun must match).
@@ -166,8 +169,10 @@ def _probe(path: str) -> dict[str, Any]:
             "sha256": p.sha256, "peak": p.peak}
 
 
-def discover_and_plan(opts: PoolOptions) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
+def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+                      ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
+    executor = executor or ProcessPool(opts.num_workers)
     classes = select_classes(opts)
     scans = {c: scan_audio_files(opts.audio_root / c) for c in classes}
     for c, scan in scans.items():
@@ -178,9 +183,9 @@ def discover_and_plan(opts: PoolOptions) -> tuple[PoolReport, dict[tuple[str, st
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in run_in_pool(_probe, sorted(paths), num_workers=opts.num_workers,
-                               desc="checking originals", chunksize=16, timeout=TASK_TIMEOUT,
-                               progress=opts.progress):
+    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
+                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+                                progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
             probes[(c, rel)] = outcome.result
@@ -207,12 +212,25 @@ def discover_and_plan(opts: PoolOptions) -> tuple[PoolReport, dict[tuple[str, st
 
 # ---------------------------------------------------------------- the worker
 
-_CONTEXT: dict[str, Any] = {}
+@dataclass(frozen=True)
+class PoolWorkerSetup:
+    """Once per worker: BLAS on one thread, the augmentations' numba code compiled."""
+
+    augmentations: tuple[str, ...] = ()
+
+    def __call__(self) -> None:
+        pin_native_threads()
+        warm_up(self.augmentations)
 
 
-def _init_worker(audio_root: str, output_dir: str, link_mode: str, background_dir: str | None) -> None:
-    _CONTEXT.update(audio_root=audio_root, output_dir=output_dir, link_mode=link_mode,
-                    background_dir=background_dir)
+@dataclass(frozen=True)
+class TaskContext:
+    """What every task of a run shares, sent with it: folders as strings, the link mode."""
+
+    audio_root: str
+    output_dir: str
+    link_mode: str
+    background_dir: str | None
 
 
 def _place_original(source: str, target: Path, link_mode: str) -> None:
@@ -227,21 +245,20 @@ def _place_original(source: str, target: Path, link_mode: str) -> None:
             os.symlink(os.path.abspath(source), tmp)
 
 
-def execute_task(task: SourceTask) -> list[dict[str, Any]]:
+def execute_task(ctx: TaskContext, task: SourceTask) -> list[dict[str, Any]]:
     """Write one original's outputs; return their metadata records (plan order).
 
     Runs in a worker. Augmentations are written before the original's copy, so a
     finished original in the journal means all its files are in place.
     """
-    ctx = _CONTEXT
-    source = os.path.join(ctx["audio_root"], task.class_name, task.source)
-    class_dir = Path(ctx["output_dir"]) / task.class_name
+    source = os.path.join(ctx.audio_root, task.class_name, task.source)
+    class_dir = Path(ctx.output_dir) / task.class_name
     records = []
     if task.augmentations:
         samples, sr = read_mono(source)
         for planned in task.augmentations:
             out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
-                                             background_dir=ctx["background_dir"])
+                                             background_dir=ctx.background_dir)
             out, guard_db = clip_guard(out)
             if guard_db:
                 params["clip_guard_db"] = guard_db
@@ -249,7 +266,7 @@ def execute_task(task: SourceTask) -> list[dict[str, Any]]:
             records.append({"filename": planned.filename, "type": planned.kind, "source": task.source,
                             "augmentation": planned.augmentation, "seed": planned.seed,
                             "frames": int(len(out)), "samplerate": sr, "params": params})
-    _place_original(source, class_dir / task.original.filename, ctx["link_mode"])
+    _place_original(source, class_dir / task.original.filename, ctx.link_mode)
     records.insert(0, {"filename": task.original.filename, "type": ORIGINAL, "source": task.source})
     return records
 
@@ -379,18 +396,23 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
 # ---------------------------------------------------------------- the step
 
 
-def build_pool(opts: PoolOptions) -> PoolReport:
-    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool."""
+def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+
+    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    """
     start = time.monotonic()
     validate_options(opts)
-    report, probes = discover_and_plan(opts)
+    executor = executor or ProcessPool(opts.num_workers)
+    report, probes = discover_and_plan(opts, executor)
     if opts.dry_run:
         return report
     with exclusive_run(opts.output_dir, folder=True):
-        return _write_pool(opts, report, probes, start)
+        return _write_pool(opts, report, probes, start, executor)
 
 
-def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float) -> PoolReport:
+def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+                executor: Executor) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
@@ -405,7 +427,7 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.seconds = time.monotonic() - start
         return report
     try:
-        _run_tasks(opts, todo, records, report)
+        _run_tasks(opts, todo, records, report, executor)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
     report.metadata = build_metadata(opts, report, records, probes, previous)
@@ -432,11 +454,12 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport) -> None:
+def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
+               executor: Executor) -> None:
     if not todo:
         return
     start = time.monotonic()
-    warm_up(opts.augmentations)
+    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
@@ -444,11 +467,11 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
         if journal.stat().st_size == 0:
             jf.write(json.dumps({"params": opts.identity()}) + "\n")
             jf.flush()
-        for outcome in run_in_pool(
-            execute_task, todo, num_workers=opts.num_workers, desc="writing pool",
-            initializer=_init_worker, timeout=TASK_TIMEOUT, progress=opts.progress,
-            initargs=(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg),
-            weight=lambda t: len(t.files),
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        for outcome in executor.map(
+            partial(execute_task, context), todo, desc="writing pool",
+            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            progress=opts.progress, weight=lambda t: len(t.files),
         ):
             task = outcome.item
             if outcome.ok:

@@ -20,6 +20,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,7 +32,8 @@ from .audio_files import is_inside
 from .audio_window import read_window
 from .errors import OutputConflictError, UsageError
 from .index_schema import SPLITS, IndexRow, read_index_rows
-from .parallel import run_in_pool
+from .execution.base import Executor, pin_native_threads
+from .execution.process_pool import ProcessPool
 from .run_lock import exclusive_run
 from .spectrogram import FIXED_PARAMETERS, SpectrogramConfig, log_mel_spectrogram
 
@@ -263,12 +265,24 @@ def remove_previous_output(out_dir: Path) -> int:
 
 # --- the workers ---------------------------------------------------------------------
 
-_worker_state: dict[str, Any] = {}
+@dataclass(frozen=True)
+class SpectrogramWorkerSetup:
+    """Once per worker: BLAS on one thread, the mel filter bank and numba code warmed."""
+
+    config: SpectrogramConfig
+
+    def __call__(self) -> None:
+        pin_native_threads()
+        log_mel_spectrogram(np.zeros(self.config.n_fft, np.float32), self.config)
 
 
-def _init_worker(config: SpectrogramConfig, pool_root: str, out_dir: str) -> None:
-    """Per worker: the settings and folders (the filter bank comes cached from the parent)."""
-    _worker_state.update(config=config, pool_root=pool_root, out_dir=out_dir)
+@dataclass(frozen=True)
+class JobContext:
+    """What every job of a run shares, sent with it: the settings and the two folders."""
+
+    config: SpectrogramConfig
+    pool_root: str
+    out_dir: str
 
 
 def make_spectrogram_file(source: str | os.PathLike, target: str | os.PathLike,
@@ -290,11 +304,10 @@ def save_npy(target: str | os.PathLike, array: np.ndarray) -> None:
     write_bytes(target, buffer.getvalue())
 
 
-def _run_job(job: Job) -> None:
-    state = _worker_state
-    source = os.path.join(state["pool_root"], *job.source.split("/"))
-    target = os.path.join(state["out_dir"], *job.target.split("/"))
-    make_spectrogram_file(source, target, state["config"])
+def _run_job(ctx: JobContext, job: Job) -> None:
+    source = os.path.join(ctx.pool_root, *job.source.split("/"))
+    target = os.path.join(ctx.out_dir, *job.target.split("/"))
+    make_spectrogram_file(source, target, ctx.config)
 
 
 # --- the step ------------------------------------------------------------------------
@@ -311,12 +324,15 @@ def run_spectrograms(
     overwrite: bool = False,
     preset: str | None = None,
     progress: bool = True,
+    item_timeout: float = ITEM_TIMEOUT,
+    executor: Executor | None = None,
 ) -> SpectrogramReport:
     """Write one spectrogram per index row of ``splits``; return what was done.
 
     Usage errors (bad settings, unreadable index, two rows with one output, an output
     made with other settings) are raised before anything is written. Files that cannot
-    be used are listed in ``failures.json``; every other file is written.
+    be used are listed in ``failures.json``; every other file is written. ``executor``
+    runs the jobs; None means a pool of ``num_workers`` processes (fewer for fewer jobs).
     """
     pool_root, out_dir = Path(pool_root), Path(out_dir)
     config.validate()
@@ -349,7 +365,8 @@ def run_spectrograms(
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
         try:
             failures = list(refused) + _compute(todo, config, pool_root, out_dir, report,
-                                                num_workers=num_workers, progress=progress)
+                                                num_workers=num_workers, progress=progress,
+                                                timeout=item_timeout, executor=executor)
         finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
             remove_temporaries(out_dir)
         for failure in failures:
@@ -377,18 +394,19 @@ def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:
 
 
 def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, out_dir: Path,
-             report: SpectrogramReport, *, num_workers: int, progress: bool) -> list[Failure]:
-    """Run the jobs in the pool; count what was written, return what failed."""
+             report: SpectrogramReport, *, num_workers: int, progress: bool, timeout: float,
+             executor: Executor | None) -> list[Failure]:
+    """Run the jobs in the executor; count what was written, return what failed."""
     if not todo:
         return []
-    log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # warm up before forking
-    workers = max(1, min(num_workers, len(todo)))
-    chunk = max(1, min(_MAX_CHUNK, len(todo) // (workers * 8)))
+    setup = SpectrogramWorkerSetup(config)
+    log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
+    executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
+    chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
-    for outcome in run_in_pool(_run_job, todo, num_workers=workers, desc="spectrograms",
-                               initializer=_init_worker,
-                               initargs=(config, str(pool_root), str(out_dir)),
-                               chunksize=chunk, timeout=ITEM_TIMEOUT, progress=progress):
+    context = JobContext(config, str(pool_root), str(out_dir))
+    for outcome in executor.map(partial(_run_job, context), todo, desc="spectrograms",
+                                setup=setup, chunksize=chunk, timeout=timeout, progress=progress):
         job = outcome.item
         if outcome.ok:
             report.counts[job.split].written += 1

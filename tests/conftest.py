@@ -142,3 +142,8 @@ def small_tmpfs(tmp_path: Path):
     finally:
         if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:  # the helpers beside this file, for tests in sub-folders
+    sys.path.insert(0, str(TESTS))

@@ -40,7 +40,7 @@ from pool_helpers import metadata, run_pool, without_timestamps
 import create_augmented_pool as front
 from nightscan_common import pool_builder
 from nightscan_common.atomic_write import atomic_path
-from nightscan_common.parallel import WORKER_DIED
+from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.pool_builder import JOURNAL_FILENAME
 from nightscan_common.synthetic import write_recording
 

@@ -41,7 +41,7 @@ import pregenerate_spectrograms_simple as front
 from nightscan_common import spectrogram_job
 from nightscan_common.atomic_write import atomic_path
 from nightscan_common.index_schema import SCHEMA
-from nightscan_common.parallel import WORKER_DIED
+from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.spectrogram_job import FAILURES_FILENAME
 from nightscan_common.synthetic import write_recording
 

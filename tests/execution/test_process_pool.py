@@ -1,4 +1,4 @@
-"""The process pool runner: results, failures, dead workers, timeouts, thread pinning."""
+"""The process pool executor: results, failures, dead workers, timeouts, thread pinning."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from nightscan_common import parallel
 from nightscan_common.errors import AudioFileError
-from nightscan_common.parallel import WORKER_DIED, run_in_pool
+from nightscan_common.execution import RunStopped, process_pool
+from nightscan_common.execution.base import pin_native_threads
+from nightscan_common.execution.process_pool import WORKER_DIED, ProcessPool
+
+
+def run_in_pool(func, items, *, num_workers, **kw):
+    return ProcessPool(num_workers).map(func, list(items), **kw)
 
 
 def _work(x: int) -> int:
@@ -52,8 +57,9 @@ def test_results_do_not_depend_on_worker_count():
     assert one == two
 
 
-def test_workers_run_blas_on_one_thread():
-    outcomes = list(run_in_pool(_blas_threads, [0, 1], num_workers=2, desc="t", progress=False))
+def test_workers_run_the_setup_that_pins_blas_to_one_thread():
+    outcomes = list(run_in_pool(_blas_threads, [0, 1], num_workers=2, desc="t", progress=False,
+                                setup=pin_native_threads))
     assert [o.result for o in outcomes] == [1, 1]
 
 
@@ -75,7 +81,7 @@ def test_workers_keep_freed_memory_for_the_next_item(monkeypatch):
         return next(run_in_pool(_released_on_free, [0], num_workers=1, desc="t", progress=False)).result
 
     assert released() < 8 << 20  # kept: the next item's arrays fault no pages in
-    monkeypatch.setattr(parallel, "_reuse_freed_memory", lambda: False)
+    monkeypatch.setattr(process_pool, "_reuse_freed_memory", lambda: False)
     assert released() >= 20 << 20  # glibc's default: much of it back to the kernel
 
 
@@ -97,7 +103,7 @@ def test_an_item_stuck_in_native_code_is_ended_by_the_watchdog():
 
 
 def test_a_full_output_disk_stops_the_run():
-    with pytest.raises(OSError) as info:
+    with pytest.raises(RunStopped) as info:
         list(run_in_pool(_stuck_or_full, range(10, 20), num_workers=2, desc="t", progress=False))
     assert info.value.errno == errno.ENOSPC and info.value.filename == "/out/12.npy"
 
