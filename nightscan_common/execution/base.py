@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from tqdm import tqdm
 
-from ..atomic_write import OUTPUT_FULL_ERRNOS
+from ..io.atomic_write import OUTPUT_FULL_ERRNOS
 
 T = TypeVar("T")
 R = TypeVar("R")
