@@ -8,9 +8,9 @@ from pool_helpers import metadata, tree_digest, without_timestamps
 from nightscan_common.dsp.spectrogram import PRESETS
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.execution.serial import SerialExecutor
+from nightscan_common.steps.index import build_index
 from nightscan_common.steps.pool import PoolOptions, build_pool
 from nightscan_common.steps.spectrograms import run_spectrograms
-from nightscan_common.steps.index import build_index
 
 
 def _steps(base, executor):
@@ -31,4 +31,4 @@ def test_serial_and_process_pool_give_the_same_bytes(tmp_path):
     serial = _steps(tmp_path / "serial", SerialExecutor())
     pooled = _steps(tmp_path / "pool", ProcessPool(2))
     assert serial == pooled
-    assert sum(name.endswith(".npy") for name in serial[2]) == 12 and sum(n.endswith(".wav") for n in serial[0]) == 12
+    assert sum(n.endswith(".npy") for n in serial[2]) == sum(n.endswith(".wav") for n in serial[0]) == 12
