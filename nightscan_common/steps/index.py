@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,31 +21,31 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import __version__
-from ..errors import NightScanError, OutputConflictError, UsageError
-from ..formats.index_db import FORMAT_VERSION, SCHEMA, SPLITS, TABLE
+from ..errors import OutputConflictError, UsageError
+from ..formats.index_db import (
+    FORMAT_VERSION,
+    SPLITS,
+    count_leaking_groups,
+    read_index_info,
+    split_counts,
+    write_index,
+)
 from ..formats.pool_reader import (
-    Grouping,
     Pool,
-    PoolFile,
     check_pool_dir,
-    compile_group_pattern,
     cross_class_duplicates,
     examples,
-    group_class,
     read_pool,
 )
-from ..io.atomic_write import atomic_path, remove_temporaries_of
+from ..io.atomic_write import remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
-from ..plans.seeds import derive_seed
-from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios, plan_split
+from ..plans.grouping import compile_group_pattern
+from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
-TRAIN = SPLITS.index("train")
-COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmentation_type",
-           "split", "group_key")
-_INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 #: The one index_info key that differs between two runs with the same pool and options.
 _CREATED_AT = "created_at"
 
@@ -66,15 +64,6 @@ class IndexOptions:
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
-
-
-@dataclass(frozen=True)
-class ClassPlan:
-    """One class's groups and where they go."""
-
-    name: str
-    grouping: Grouping
-    plan: SplitPlan
 
 
 @dataclass(frozen=True)
@@ -140,106 +129,6 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
                            _warnings(pool, plans))
-
-
-def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
-               pattern: re.Pattern[str] | None = None) -> ClassPlan:
-    """Group one class and plan its split, with a seed derived from the run's and the class's.
-
-    A seed per class means that adding or removing a class leaves the others' splits as
-    they were.
-    """
-    grouping = group_class(files, pattern=pattern)
-    sizes = [len(g.files) for g in grouping.groups]
-    return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
-
-
-def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False) -> list[tuple]:
-    """One class's rows in ``COLUMNS`` order, sorted by file path."""
-    name = cp.name
-    originals: dict[str, str] = {}
-    for group in cp.grouping.groups:
-        for f in group.files:
-            if not f.is_augmented:
-                originals.setdefault(f.source, f.name)
-    rows = []
-    for group, split in zip(cp.grouping.groups, cp.plan.assignment, strict=True):
-        for f in group.files:
-            if eval_originals_only and split != TRAIN and f.is_augmented:
-                continue
-            rows.append((f"{name}/{f.name}", name, int(f.is_augmented),
-                         f"{name}/{originals.get(f.source, f.source)}", f.augmentation,
-                         SPLITS[split], f"{name}/{group.key}"))
-    rows.sort()
-    return rows
-
-
-def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
-                info: Mapping[str, str]) -> int:
-    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``); return the rows.
-
-    The database is built in a temporary file beside ``db_path`` and renamed onto it, so
-    journaling and syncing during the build buy nothing: they are off, and the file is
-    synced once before the rename. An existing ``db_path`` is replaced.
-    """
-    with atomic_path(db_path) as tmp:
-        con = sqlite3.connect(tmp)
-        try:
-            con.execute("PRAGMA journal_mode=OFF")
-            con.execute("PRAGMA synchronous=OFF")
-            con.executescript(SCHEMA)
-            count = con.executemany(_INSERT, rows).rowcount
-            con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
-            con.commit()
-        except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
-            raise NightScanError(f"cannot write the index {db_path} ({exc}); free space or fix "
-                                 "permissions and rerun") from None
-        finally:
-            con.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return count
-
-
-def _connect_read_only(db_path: Path) -> sqlite3.Connection:
-    """A read-only connection (a URI, so names with spaces or '?' are safe)."""
-    return sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
-
-
-def read_index_info(db_path: str | os.PathLike) -> dict[str, str] | None:
-    """An index's ``index_info`` as a dict, or None for a file that is not such an index."""
-    try:
-        con = _connect_read_only(Path(db_path))
-        try:
-            return dict(con.execute("SELECT key, value FROM index_info"))
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
-
-
-def count_leaking_groups(db_path: str | os.PathLike) -> int:
-    """Groups found in more than one split, counted in the database itself: must be 0."""
-    con = _connect_read_only(Path(db_path))
-    try:
-        return con.execute(f"SELECT COUNT(*) FROM (SELECT group_key FROM {TABLE} GROUP BY group_key "
-                           "HAVING COUNT(DISTINCT split) > 1)").fetchone()[0]
-    finally:
-        con.close()
-
-
-def split_counts(db_path: str | os.PathLike) -> dict[tuple[str, str, int], int]:
-    """Rows per (class, split, is_augmented), as the database holds them."""
-    con = _connect_read_only(Path(db_path))
-    try:
-        cur = con.execute(f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
-                          "GROUP BY class_name, split, is_augmented")
-        return {(c, s, a): n for c, s, a, n in cur}
-    finally:
-        con.close()
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:

@@ -9,13 +9,8 @@ import pytest
 from pool_factory import write_pool
 
 from nightscan_common.errors import UsageError
-from nightscan_common.formats.pool_reader import (
-    PoolFile,
-    compile_group_pattern,
-    cross_class_duplicates,
-    group_class,
-    read_pool,
-)
+from nightscan_common.formats.pool_reader import PoolFile, cross_class_duplicates, read_pool
+from nightscan_common.plans.grouping import compile_group_pattern, group_class
 
 
 def test_a_pool_with_file_lists_is_read_from_them(tmp_path):

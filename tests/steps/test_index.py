@@ -1,4 +1,4 @@
-"""index_writer: the split written to SQLite, its checks, rewrites and refusals."""
+"""steps.index: the split written to SQLite, its checks, rewrites and refusals."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from pool_factory import write_pool
 
 from nightscan_common.errors import NightScanError, OutputConflictError, UsageError
-from nightscan_common.formats.index_db import SCHEMA, read_index_rows
-from nightscan_common.steps.index import (
-    IndexOptions,
-    build_index,
+from nightscan_common.formats.index_db import (
+    SCHEMA,
     count_leaking_groups,
     read_index_info,
+    read_index_rows,
     write_index,
 )
+from nightscan_common.steps.index import IndexOptions, build_index
 
 
 def query(db: Path, sql: str, *params) -> list[tuple]:
