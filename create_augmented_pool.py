@@ -30,10 +30,7 @@ plan rule, for a class of n usable recordings and target T:
 
 augmentation types (an original's augmentations cycle through them in order):
 """ + "\n".join(f"  {n:<17}{t.summary}{'' if t.default else ' (opt-in)'}"
-                for n, t in AUGMENTATION_TYPES.items()) + """
-
-exit status: 0 all done, 1 done but some files skipped or failed (listed),
-2 bad usage or unusable input, 130 interrupted (rerun to resume)"""
+                for n, t in AUGMENTATION_TYPES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    + ",".join(_DEFAULTS.augmentations) + ")")
     p.add_argument("--background-noise-dir", type=Path, metavar="DIR",
                    help="ambient recordings mixed in by the background_noise type")
-    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
+                   help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
     p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
                    help="only this class (repeatable); other classes of an existing pool are kept")

@@ -48,10 +48,8 @@ the data set at --scale 1 (--scale multiplies the recordings, at least {MIN_RECO
 {_classes_table()}
 sub-folders stand for recording nights; WAV (16- and 24-bit) and FLAC; gryllus has an
 AudioMoth-style CONFIG.TXT beside its recordings, which the steps ignore. {MANIFEST_FILENAME}
-lists every file; a folder without it is never overwritten.
-
-exit status: 0 done (or already there), 2 bad usage or an output folder that is not a
-demo data set, 130 interrupted (nothing is left under the final name)"""
+lists every file; a folder without it is never overwritten (exit status 2), and an
+interrupted run leaves nothing under the final name."""
 
 
 def _scale(text: str) -> float:

@@ -53,10 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "<output-dir>/spectrogram_config.json. Rerunning resumes; files that cannot be "
         "read are listed in <output-dir>/failures.json (exit status 1).",
         EXAMPLE,
+        notes="presets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
+        + _presets_table(),
     )
-    parser.epilog += (
-        "\n\npresets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
-        + _presets_table())
     parser.add_argument("--index-db", required=True, metavar="FILE",
                         help="SQLite index written by create_balanced_index.py")
     parser.add_argument("--pool-root", required=True, metavar="DIR",

@@ -384,7 +384,7 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(tmp_p
     assert front.main([str(a) for a in ["--audio-root", root, "--output-dir", ref, *FAST]]) == 0
     res = run_limited(SCRIPT, args, file_size=20_000)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     assert re.fullmatch(disk_stop_line("File too large", rf"{re.escape(str(out))}/mix/long_\S+\.wav"),
                         res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
@@ -413,6 +413,6 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     out = tmp_path / "pool"
     status, _, err = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1, err
+    assert status == 3, err
     assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.wav"), err), err
     assert temporaries(out) == []

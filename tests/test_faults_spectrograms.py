@@ -431,7 +431,7 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(inter
     args = _args(db, pool, out)
     res = run_limited(SCRIPT, args, file_size=100_000)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     written = rf"{re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy"
     assert re.fullmatch(disk_stop_line("File too large", written), res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
@@ -454,7 +454,7 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     out = tmp_path / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1, err
+    assert status == 3, err
     assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.npy"), err), err
     assert temporaries(out) == []
 
@@ -469,7 +469,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     out = disk / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
+    assert status == 3 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
     assert half_written(out, ref) == [] and temporaries(out) == []
     remount("size=8m")
     assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # the file that is not audio

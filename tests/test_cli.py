@@ -1,0 +1,30 @@
+"""The shared CLI policy: every script's --help documents the statuses and every option."""
+
+from __future__ import annotations
+
+import pytest
+
+import create_augmented_pool
+import create_balanced_index
+import make_demo_data
+import pregenerate_spectrograms_simple
+from nightscan_common.cli import EXIT_STATUS_HELP
+
+SCRIPTS = [create_augmented_pool, create_balanced_index, pregenerate_spectrograms_simple, make_demo_data]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda m: m.__name__)
+def test_every_help_has_the_exit_statuses_and_a_text_for_every_option(script):
+    parser = script.build_parser()
+    assert parser.format_help().rstrip().endswith(EXIT_STATUS_HELP)
+    for action in parser._actions:
+        text = (action.help or "").replace("(default: %(default)s)", "").strip(" ()")
+        assert text, f"{action.option_strings} has no help text"
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(capsys):
+    assert all(script.build_parser().allow_abbrev is False for script in SCRIPTS)
+    with pytest.raises(SystemExit) as info:
+        create_augmented_pool.build_parser().parse_args(["--audio-roo", "x"])
+    assert info.value.code == 2
+    assert "the following arguments are required: --audio-root" in capsys.readouterr().err
