@@ -15,7 +15,7 @@ from pathlib import Path
 from nightscan_common import cli
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.steps.pool import LINK_MODES, PoolOptions, PoolReport, build_pool
+from nightscan_common.steps.pool import LINK_MODES, PoolOptions, PoolReport, build_pool, check_content
 
 _DEFAULTS = PoolOptions(audio_root=Path("."))
 
@@ -81,6 +81,11 @@ def options_from_args(args: argparse.Namespace, *, timeout: float | None = None)
         background_noise_dir=args.background_noise_dir, dry_run=args.dry_run,
         overwrite=args.overwrite, progress=not args.quiet, **timing,
     )
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What ``build_pool`` would refuse before reading the audio root (``UsageError``)."""
+    check_content(options_from_args(args))
 
 
 def format_summary(report: PoolReport, *, dry_run: bool) -> str:

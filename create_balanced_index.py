@@ -16,6 +16,8 @@ from nightscan_common.cli import (
     run_main,
 )
 from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.plans.grouping import compile_group_pattern
+from nightscan_common.plans.split_plan import check_ratios
 from nightscan_common.steps.index import (
     DEFAULT_OUTPUT_DB,
     IndexOptions,
@@ -63,12 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def options_from_args(args: argparse.Namespace) -> IndexOptions:
+    return IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
+                        seed=args.random_seed, group_pattern=args.group_pattern,
+                        eval_originals_only=args.eval_originals_only)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What ``build_index`` would refuse before reading the pool (``UsageError``)."""
+    options = options_from_args(args)
+    check_ratios(options.ratios)
+    compile_group_pattern(options.group_pattern)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
-    options = IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
-                           seed=args.random_seed, group_pattern=args.group_pattern,
-                           eval_originals_only=args.eval_originals_only)
+    options = options_from_args(args)
 
     def body() -> int:
         report = build_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,

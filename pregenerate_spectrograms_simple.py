@@ -89,6 +89,11 @@ def config_from_args(args: argparse.Namespace) -> SpectrogramConfig:
     return PRESETS[args.animal_type].replace(**changes).validate()
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """What ``run_spectrograms`` would refuse before reading the index (``UsageError``)."""
+    config_from_args(args)
+
+
 def format_summary(report: SpectrogramReport) -> str:
     """The table printed at the end: per split written, skipped as done, failed."""
     rows = [(split, c.written, c.skipped, c.failed, c.written + c.skipped + c.failed)

@@ -39,9 +39,21 @@ class _TqdmHandler(logging.Handler):
         tqdm.write(prefix + record.getMessage(), file=sys.stderr)
 
 
+class WarningCollector(logging.Handler):
+    """Keeps the warnings of a run (the pipeline repeats them at its end); survives
+    ``configure_logging``, which each step's front end calls."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def configure_logging(verbose: bool, quiet: bool) -> None:
     """Only the entry point configures logging: INFO by default, DEBUG with -v."""
-    log.handlers[:] = [_TqdmHandler()]
+    log.handlers[:] = [h for h in log.handlers if isinstance(h, WarningCollector)] + [_TqdmHandler()]
     log.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
 

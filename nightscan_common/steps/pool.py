@@ -131,6 +131,11 @@ def validate_options(opts: PoolOptions) -> None:
                          f"{opts.output_dir}; choose an --output-dir beside it")
     if opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
+    check_content(opts)
+
+
+def check_content(opts: PoolOptions) -> None:
+    """The checks that need no audio root: counts, link mode, augmentations, noise folder."""
     if opts.target_samples < 1:
         raise UsageError(f"--target-samples must be at least 1, got {opts.target_samples}")
     if opts.max_augmentations < 0:
