@@ -28,3 +28,10 @@ def test_an_abbreviated_option_is_refused_not_guessed(capsys):
         create_augmented_pool.build_parser().parse_args(["--audio-roo", "x"])
     assert info.value.code == 2
     assert "the following arguments are required: --audio-root" in capsys.readouterr().err
+
+
+def test_a_missing_noise_folder_is_named_and_no_raw_none_is_shown(tmp_path, capsys):
+    (tmp_path / "audio" / "owl").mkdir(parents=True)
+    args = ["--audio-root", str(tmp_path / "audio"), "--augmentations", "background_noise", "-q"]
+    assert create_augmented_pool.main(args) == 2
+    assert capsys.readouterr().err.strip().endswith("a folder of ambient recordings (none given)")

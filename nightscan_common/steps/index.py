@@ -135,6 +135,9 @@ def _check_output(output: Path, pool_root: Path) -> Path:
     """The output must be a file outside the pool (the pool is never written to)."""
     if output.is_dir():
         raise UsageError(f"--output-db {output} is a folder; give a file name")
+    if not output.absolute().parent.is_dir():
+        raise UsageError(f"--output-db {output}: its folder {output.absolute().parent} not found; "
+                         "create it first, or choose another path")
     if is_inside(output, pool_root):
         raise UsageError(f"--output-db {output} is inside the pool folder {pool_root}, which is "
                          "never written to; choose a path outside it")
@@ -185,16 +188,19 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
     warnings = list(pool.warnings)
     unmatched: list[str] = []
     copies = 0
+    short = False
     for cp in plans:
         if cp.plan.empty:
+            short = True
             n = len(cp.grouping.groups)
             warnings.append(f"class {cp.name!r} has {n} group(s), too few to fill every split: "
-                            f"no {' or '.join(cp.plan.empty)} samples (NightScan's loader numbers "
-                            "the classes of each split apart: a class missing from a split shifts "
-                            "the labels of the classes after it there)")
+                            f"no {' or '.join(cp.plan.empty)} samples")
         if cp.grouping.unmatched:
             unmatched.append(f"{cp.name} ({cp.grouping.unmatched})")
         copies += cp.grouping.copies
+    if short:  # once per run: why a class missing from a split matters
+        warnings.append("NightScan's loader numbers the classes of each split apart: a class missing "
+                        "from a split shifts the labels of the classes after it there")
     if unmatched:
         warnings.append("originals that the group pattern does not match keep a group of their "
                         f"own, in {len(unmatched)} class(es): {examples(unmatched)}")

@@ -147,8 +147,10 @@ def check_content(opts: PoolOptions) -> None:
             raise UsageError(f"unknown augmentation {name!r}")
     wants_bg = "background_noise" in opts.augmentations
     if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
-        raise UsageError("background_noise needs --background-noise-dir DIR, a folder of ambient "
-                         f"recordings (got {opts.background_noise_dir})")
+        given = (f"{opts.background_noise_dir} not found or not a folder" if opts.background_noise_dir
+                 else "none given")
+        raise UsageError(f"background_noise needs --background-noise-dir DIR, a folder of ambient "
+                         f"recordings ({given})")
     if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
         raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
 

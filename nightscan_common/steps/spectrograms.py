@@ -254,6 +254,8 @@ def run_spectrograms(
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
+    if not pool_root.exists():
+        raise UsageError(f"--pool-root {pool_root} not found")
     if not pool_root.is_dir():
         raise UsageError(f"--pool-root {pool_root} is not a folder")
     if is_inside(out_dir, pool_root):

@@ -237,3 +237,17 @@ def test_a_database_error_while_writing_is_one_message(tmp_path):
     with pytest.raises(NightScanError, match="cannot write the index .*UNIQUE constraint failed"):
         write_index(tmp_path / "index.db", [row, row], {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_loader_warning_is_given_once_for_several_short_classes(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"frog": [4], "moth": [7, 7], "owl": [3, 2, 1]})
+    warnings = build_index(pool, tmp_path / "index.db").warnings
+    assert sum("too few to fill every split" in w for w in warnings) == 2
+    assert sum("loader numbers the classes" in w for w in warnings) == 1
+
+
+def test_an_output_db_in_a_missing_folder_is_refused_not_created(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"frog": [4, 5, 6]})
+    with pytest.raises(UsageError, match=r"its folder .*/nowhere not found"):
+        build_index(pool, tmp_path / "nowhere" / "index.db")
+    assert not (tmp_path / "nowhere").exists()
