@@ -23,9 +23,9 @@ from tqdm import tqdm
 
 from ..errors import UsageError
 from ..formats.pool_metadata import (
-    AUGMENTED,
     METADATA_FILENAME,
-    ORIGINAL,
+    BadEntry,
+    FileRecord,
     load_pool_metadata,
     metadata_path,
     parse_pool_filename,
@@ -174,33 +174,21 @@ def _read_listed(meta_classes: Mapping[str, Any], listings: Mapping[str, set[str
     return classes, warnings
 
 
-class _BadEntry(ValueError):
-    """A file entry of the metadata that is not usable; the message is the problem."""
-
-
 def _file_from_entry(entry: Any) -> PoolFile:
-    """One entry of a class's ``files`` list, checked field by field (``_BadEntry``).
+    """One entry of a class's ``files`` list, checked by ``FileRecord`` (``BadEntry``).
 
     Strings that recur (sources, augmentation names) are interned: a large pool repeats
     each source a dozen times.
     """
-    if not isinstance(entry, dict):
-        raise _BadEntry(f"expected an object, got {entry!r}")
-    name, kind, source = entry.get("filename"), entry.get("type"), entry.get("source")
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise _BadEntry(f"'filename' must be a file name, got {name!r}")
-    if kind not in (ORIGINAL, AUGMENTED):
-        raise _BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
-    if not isinstance(source, str) or not source:
-        raise _BadEntry(f"'source' must be the original's path, got {source!r}")
-    source = sys.intern(source)
-    if kind == AUGMENTED:
-        aug = entry.get("augmentation")
-        if aug is None and (parsed := parse_pool_filename(name)) is not None:
+    rec = FileRecord.from_dict(entry)
+    source = sys.intern(rec.source)
+    if rec.is_augmented:
+        aug = rec.augmentation
+        if aug is None and (parsed := parse_pool_filename(rec.filename)) is not None:
             aug = parsed.aug_type
-        return PoolFile(name, True, source, sys.intern(aug) if isinstance(aug, str) else None)
-    sha = entry.get("sha256")
-    return PoolFile(name, False, source, None, sha if isinstance(sha, str) and sha else None)
+        return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None)
+    sha = rec.sha256
+    return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None)
 
 
 def _compact_entry(obj: dict) -> Any:
@@ -213,7 +201,7 @@ def _compact_entry(obj: dict) -> Any:
     if "filename" in obj and "type" in obj:
         try:
             return _file_from_entry(obj)
-        except _BadEntry:
+        except BadEntry:
             pass
     return obj
 
@@ -224,7 +212,7 @@ def _listed_file(where: Path, class_name: str, i: int, entry: Any) -> PoolFile:
         return entry
     try:
         return _file_from_entry(entry)
-    except _BadEntry as exc:
+    except BadEntry as exc:
         raise UsageError(f"{where}: class {class_name!r}, file entry {i}: {exc}; "
                          "rebuild the pool") from None
 

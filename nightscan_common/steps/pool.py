@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -31,6 +31,9 @@ from ..formats.pool_metadata import (
     FORMAT_VERSION,
     METADATA_FILENAME,
     ORIGINAL,
+    ClassEntry,
+    FileRecord,
+    PoolMetadata,
     load_pool_metadata,
     parse_pool_filename,
 )
@@ -252,7 +255,7 @@ def _place_original(source: str, target: Path, link_mode: str) -> None:
             os.symlink(os.path.abspath(source), tmp)
 
 
-def execute_task(ctx: TaskContext, task: SourceTask) -> list[dict[str, Any]]:
+def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
     """Write one original's outputs; return their metadata records (plan order).
 
     Runs in a worker. Augmentations are written before the original's copy, so a
@@ -270,11 +273,11 @@ def execute_task(ctx: TaskContext, task: SourceTask) -> list[dict[str, Any]]:
             if guard_db:
                 params["clip_guard_db"] = guard_db
             write_wav_pcm16(class_dir / planned.filename, out, sr)
-            records.append({"filename": planned.filename, "type": planned.kind, "source": task.source,
-                            "augmentation": planned.augmentation, "seed": planned.seed,
-                            "frames": int(len(out)), "samplerate": sr, "params": params})
+            records.append(FileRecord(planned.filename, planned.kind, task.source,
+                                      augmentation=planned.augmentation, seed=planned.seed,
+                                      frames=int(len(out)), samplerate=sr, params=params))
     _place_original(source, class_dir / task.original.filename, ctx.link_mode)
-    records.insert(0, {"filename": task.original.filename, "type": ORIGINAL, "source": task.source})
+    records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source))
     return records
 
 
@@ -295,15 +298,16 @@ def _read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]
             if "params" in entry:
                 params = entry["params"]
             elif "class" in entry:
-                done[(entry["class"], entry["source"])] = entry["files"]
+                done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
     return params, done
 
 
-def _done_from_metadata(meta: dict) -> dict[tuple[str, str], list]:
-    done: dict[tuple[str, str], list] = {}
+def _done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
+    done: dict[tuple[str, str], list[FileRecord]] = {}
     for cls, entry in meta.get("classes", {}).items():
         for rec in entry.get("files", []):
-            done.setdefault((cls, rec["source"]), []).append(rec)
+            record = FileRecord.from_dict(rec)
+            done.setdefault((cls, record.source), []).append(record)
     return done
 
 
@@ -351,7 +355,7 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
 
 def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
     records = done.get((task.class_name, task.source))
-    if records is None or [r["filename"] for r in records] != [f.filename for f in task.files]:
+    if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
 
@@ -359,21 +363,21 @@ def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
 # ---------------------------------------------------------------- metadata
 
 
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list], probes: dict) -> dict[str, Any]:
+def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
+                probes: dict) -> ClassEntry:
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
-        recs = records.get((plan.name, task.source), [])
-        for rec in recs:
-            if rec["type"] == ORIGINAL and (plan.name, task.source) in probes:
+        for rec in records.get((plan.name, task.source), []):
+            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]
-                rec = {**rec, "sha256": p["sha256"], "frames": p["frames"],
-                       "samplerate": p["samplerate"], "channels": p["channels"]}
+                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
+                              channels=p["channels"])
             files.append(rec)
-    return {"original_count": plan.usable, "selected_originals": plan.kept,
-            "augmentations_per_sample": hi, "augmentations_per_original": {"min": lo, "max": hi},
-            "total_count": len(files), "reached_target": len(files) >= plan.target,
-            "short_by": max(0, plan.target - len(files)), "files": files}
+    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
+                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
+                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
+                      files=files)
 
 
 def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
@@ -381,23 +385,23 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
     """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
     classes = dict((previous or {}).get("classes", {}))
     for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes)
+        classes[plan.name] = class_entry(plan, records, probes).to_dict()
     classes = dict(sorted(classes.items()))
     n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
     n_files = sum(e["total_count"] for e in classes.values())
-    return {
-        "format_version": FORMAT_VERSION,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tool_version": __version__,
-        "params": opts.identity(),
-        "target_samples_per_class": opts.target_samples,
-        "classes": classes,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
-        "totals": {"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                   "augmented": n_aug,
-                   "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                   "skipped": len(report.skipped) + len(report.failed_tasks)},
-    }
+    return PoolMetadata(
+        format_version=FORMAT_VERSION,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=__version__,
+        params=opts.identity(),
+        target_samples_per_class=opts.target_samples,
+        classes=classes,
+        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
+        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
+                "augmented": n_aug,
+                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
+                "skipped": len(report.skipped) + len(report.failed_tasks)},
+    ).to_dict()
 
 
 # ---------------------------------------------------------------- the step
@@ -484,7 +488,8 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
             if outcome.ok:
                 records[(task.class_name, task.source)] = outcome.result
                 jf.write(json.dumps({"class": task.class_name, "source": task.source,
-                                     "files": outcome.result}, ensure_ascii=False) + "\n")
+                                     "files": [r.to_dict() for r in outcome.result]},
+                                    ensure_ascii=False) + "\n")
                 jf.flush()
                 report.written += len(task.files)
             else:
