@@ -204,11 +204,11 @@ CASES = [
     Case("output through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/index\.db \(.*afile exists and is not a folder\)",)),
     Case("index made with other options", _index_of_other_options, 2,
-         (r"^error: .*index\.db already exists, made from another pool or with other options "
-          r"\(its seed is '7', this run's '42'\); pass --overwrite",)),
+         (r"^error: .*index\.db holds an index made with other options "
+          r"\(seed \"7\" -> \"42\"\); use --overwrite",)),
     Case("index of another pool", _index_of_another_pool, 2,
-         (r"^error: .*index\.db already exists, made from another pool or with other options "
-          r"\(its pool_dir is '[^']*other', this run's '[^']*pool'\)",)),
+         (r"^error: .*index\.db holds an index made with other options "
+          r"\(.*pool_dir \"[^\"]*other\" -> \"[^\"]*pool\"",)),
     Case("output that is not an index", _not_an_index, 2,
          (r"^error: .*index\.db already exists and is not a NightScan index; pass --overwrite",)),
 ]

@@ -229,7 +229,7 @@ CASES = [
     Case("output through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/out \(a part of .*afile/out is a file, not a folder\)",)),
     Case("output of other settings", _output_of_other_settings, 2,
-         (r"^error: .*out holds spectrograms made with other settings \(n_mels 64 -> 128\); .*--overwrite",)),
+         (r"^error: .*out holds spectrograms made with other options \(n_mels 64 -> 128\); .*--overwrite",)),
     Case("audio extension, not audio", _not_audio, 1, (r"failures: 1, listed",),
          {"owl/fake_original.wav": r"^not a readable audio file \(.+\)$"}),
     Case("zero-length file", _zero_length, 1, (), {"owl/empty_original.wav": r"^empty file \(0 bytes\)$"}),

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..dsp.synthetic import CALLS, write_recording
 from ..errors import OutputConflictError, UsageError
+from ..formats.provenance import guard
 from ..io.atomic_write import TEMP_SUFFIX
 from ..plans.seeds import derive_seed
 
@@ -277,11 +278,12 @@ def _existing_state(out: Path, params: dict[str, Any], *, overwrite: bool) -> di
     unknown = sorted(set(on_disk) - set(expected))
     if overwrite or (same_params and not unknown):
         return None  # another data set, replaced on request; or this one, damaged: made again
-    what = (f"other options (seed {manifest.get('params', {}).get('seed')}, scale "
-            f"{manifest.get('params', {}).get('scale')})" if not same_params
-            else f"files it does not list, e.g. {unknown[0]}")
-    raise OutputConflictError(f"{out} holds a demo data set with {what}; use --overwrite to replace it, "
-                              "or choose another --output-dir")
+    if not same_params:
+        recorded = {**(manifest.get("params") or {}), "format_version": manifest.get("format_version")}
+        guard(out, "a demo data set", recorded, {**params, "format_version": FORMAT_VERSION},
+              option="--output-dir", overwrite=False)
+    raise OutputConflictError(f"{out} holds a demo data set with files it does not list, e.g. "
+                              f"{unknown[0]}; use --overwrite to replace it, or choose another --output-dir")
 
 
 def _files_below(folder: Path) -> dict[str, int]:

@@ -37,6 +37,7 @@ from ..formats.pool_reader import (
     examples,
     read_pool,
 )
+from ..formats.provenance import guard
 from ..io.atomic_write import remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
@@ -163,16 +164,11 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
 
 def _check_existing(output: Path, info: Mapping[str, str]) -> None:
     """Refuse an existing output unless it is an index of this pool with these options."""
-    advice = "pass --overwrite to replace it, or choose another --output-db"
     old = read_index_info(output)
     if old is None:
-        raise OutputConflictError(f"{output} already exists and is not a NightScan index; {advice}")
-    for key, value in info.items():
-        if old.get(key) != value:
-            what = (f"its {key} differs" if key.endswith("_sha256")
-                    else f"its {key} is {old.get(key)!r}, this run's {value!r}")
-            raise OutputConflictError(f"{output} already exists, made from another pool or with "
-                                      f"other options ({what}); {advice}")
+        raise OutputConflictError(f"{output} already exists and is not a NightScan index; pass "
+                                  "--overwrite to replace it, or choose another --output-db")
+    guard(output, "an index", {k: old.get(k) for k in info}, info, option="--output-db", overwrite=False)
 
 
 def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> ClassSummary:

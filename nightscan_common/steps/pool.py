@@ -16,7 +16,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 
 from .. import __version__
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS, apply_augmentation, warm_up
-from ..errors import OutputConflictError, UsageError
+from ..errors import UsageError
 from ..execution.base import Executor, default_num_workers, pin_native_threads
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_metadata import (
@@ -37,6 +37,7 @@ from ..formats.pool_metadata import (
     load_pool_metadata,
     parse_pool_filename,
 )
+from ..formats.provenance import guard
 from ..io.atomic_write import atomic_path, remove_temporaries, write_json
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..io.audio_io import clip_guard, probe_audio, read_mono, write_wav_pcm16
@@ -51,42 +52,48 @@ LINK_MODES = ("copy", "hardlink", "symlink")
 TASK_TIMEOUT = 3600.0
 
 
+#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
+RUN = {"run": True}
+
+
 @dataclass(frozen=True)
 class PoolOptions:
-    """Every option of create_augmented_pool.py; the defaults live here only."""
+    """Every option of create_augmented_pool.py; the defaults live here only.
+
+    The content options decide the pool; those marked ``RUN`` only say where and how a
+    run goes, and a rerun need not match them.
+    """
 
     audio_root: Path
-    output_dir: Path = Path("data/augmented_pool")
+    output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
     target_samples: int = 500
     max_augmentations: int = 20
     augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
     seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers)
-    specific_classes: tuple[str, ...] = ()
+    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
+    specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
-    dry_run: bool = False
-    overwrite: bool = False
-    progress: bool = True
-    task_timeout: float = TASK_TIMEOUT  # seconds, per original
+    dry_run: bool = field(default=False, metadata=RUN)
+    overwrite: bool = field(default=False, metadata=RUN)
+    progress: bool = field(default=True, metadata=RUN)
+    task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
 
     def identity(self) -> dict[str, Any]:
-        """The options that decide the pool's content (what a rerun must match).
+        """The content options, as recorded (what a rerun must match), derived from the fields.
 
-        Paths are recorded relative to the output folder, "/"-separated.
+        Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
         """
-        bg = self.background_noise_dir
-        return {
-            "audio_root": _rel(self.audio_root, self.output_dir),
-            "target_samples": self.target_samples,
-            "max_augmentations": self.max_augmentations,
-            "augmentations": list(self.augmentations),
-            "seed": self.seed,
-            "keep_all_originals": self.keep_all_originals,
-            "link_mode": self.link_mode,
-            "background_noise_dir": _rel(bg, self.output_dir) if bg else None,
-        }
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.metadata.get("run"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = _rel(value, self.output_dir)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -336,13 +343,8 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     meta = load_pool_metadata(out)
     j_params, j_done = _read_journal(journal)
     previous = j_params if j_params is not None else (meta or {}).get("params")
-    if previous is not None and previous != opts.identity():
-        if not opts.overwrite:
-            diff = sorted(k for k in set(previous) | set(opts.identity())
-                          if previous.get(k) != opts.identity().get(k))
-            raise OutputConflictError(
-                f"{out} holds a pool made with other options ({', '.join(diff)} differ); "
-                "use --overwrite to replace it, or choose another --output-dir")
+    if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
+                                      overwrite=opts.overwrite):
         _clear_pool(out, meta)
         meta, j_done = None, {}
     elif previous is None and opts.overwrite:

@@ -26,6 +26,7 @@ from ..errors import OutputConflictError, UsageError
 from ..execution.base import Executor, pin_native_threads
 from ..execution.process_pool import ProcessPool
 from ..formats.index_db import SPLITS, read_index_rows
+from ..formats.provenance import guard
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.tree_store import TreeStore
 from ..io.atomic_write import remove_temporaries, write_json
@@ -85,18 +86,12 @@ def settings_record(config: SpectrogramConfig, *, preset: str | None) -> dict[st
     }
 
 
-def _same_settings(old: Any, new: dict[str, Any]) -> bool:
-    """Equal settings make equal files; the tool version and the preset's name do not count."""
-    return isinstance(old, dict) and all(old.get(k) == new[k] for k in ("spectrogram", "fixed"))
-
-
-def _differences(old: Any, new: dict[str, Any]) -> str:
-    """``n_mels 64 -> 128``-style list of what changed, for the refusal message."""
-    before = old.get("spectrogram") if isinstance(old, dict) else None
-    if not isinstance(before, dict):
-        return "settings in an unknown format"
-    changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in new["spectrogram"].items() if before.get(k) != v]
-    return ", ".join(changed) or "fixed parameters differ"
+def _recorded(settings: Any) -> dict[str, Any]:
+    """What must match for equal files: every setting and the fixed parameters (the tool
+    version and the preset's name do not count)."""
+    if not isinstance(settings, dict) or not isinstance(settings.get("spectrogram"), dict):
+        return {"settings": "in an unknown format"}
+    return {**settings["spectrogram"], **{f"fixed {k}": v for k, v in (settings.get("fixed") or {}).items()}}
 
 
 def _read_settings(path: Path) -> Any:
@@ -119,12 +114,9 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
     if overwrite:
         return True
     if config_path.exists():
-        old = _read_settings(config_path)
-        if _same_settings(old, settings):
-            return False
-        raise OutputConflictError(
-            f"{out_dir} holds spectrograms made with other settings ({_differences(old, settings)}); "
-            "use another --output-dir, or --overwrite to delete them and start again")
+        old = _recorded(_read_settings(config_path))
+        return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
+                     overwrite=False)
     if store.holds_output():
         raise OutputConflictError(
             f"{out_dir} holds spectrograms but no {CONFIG_FILENAME}, so their settings are "

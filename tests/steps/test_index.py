@@ -188,7 +188,7 @@ def test_an_existing_output_from_other_options_or_another_pool_is_refused(tmp_pa
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 10})
     db = tmp_path / "index.db"
     build_index(pool, db)
-    with pytest.raises(OutputConflictError, match="its seed is '42', this run's '7'.*--overwrite"):
+    with pytest.raises(OutputConflictError, match=r'seed "42" -> "7".*--overwrite'):
         build_index(pool, db, IndexOptions(seed=7))
     (pool / "owl" / "rec_009_aug001_noise.wav").write_bytes(b"new")
     meta = json.loads((pool / "pool_metadata.json").read_text())

@@ -268,3 +268,16 @@ def test_a_second_run_into_the_same_pool_is_refused(make_audio_root, tmp_path):
         run_pool(root, out, target_samples=4)
     run_pool(root, out, target_samples=4)  # the lock went with its holder
     assert len(list((out / "owl").iterdir())) == 4
+
+
+def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
+    from dataclasses import fields
+
+    from nightscan_common.steps.pool import PoolOptions
+
+    opts = PoolOptions(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool",
+                       background_noise_dir=tmp_path / "noise")
+    content = {f.name for f in fields(PoolOptions) if not f.metadata.get("run")}
+    assert set(opts.identity()) == content and "num_workers" not in content and "seed" in content
+    assert opts.identity()["audio_root"] == "../audio" and opts.identity()["background_noise_dir"] == "../noise"
+    assert opts.identity()["augmentations"] == list(opts.augmentations)

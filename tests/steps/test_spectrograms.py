@@ -144,7 +144,7 @@ def test_spectrograms_of_unknown_settings_are_refused(tmp_path):
     with pytest.raises(OutputConflictError, match="no spectrogram_config.json.*--overwrite"):
         _run(pool, db, out)
     (out / CONFIG_FILENAME).write_text("{not json")
-    with pytest.raises(OutputConflictError, match="other settings"):
+    with pytest.raises(OutputConflictError, match="other options"):
         _run(pool, db, out)
 
 
