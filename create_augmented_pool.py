@@ -15,7 +15,8 @@ from pathlib import Path
 from nightscan_common import cli
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.steps.pool import LINK_MODES, PoolOptions, PoolReport, build_pool, check_content
+from nightscan_common.reports import tables
+from nightscan_common.steps.pool import LINK_MODES, PoolOptions, build_pool, check_content
 
 _DEFAULTS = PoolOptions(audio_root=Path("."))
 
@@ -88,26 +89,6 @@ def check_args(args: argparse.Namespace) -> None:
     check_content(options_from_args(args))
 
 
-def format_summary(report: PoolReport, *, dry_run: bool) -> str:
-    rows = []
-    for plan in report.plans:
-        lo, hi = plan.augmentations_per_original
-        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
-                  else f"short by {plan.target - plan.total}")
-        rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
-                     plan.total, status])
-    lines = ["plan (nothing written):" if dry_run else "pool:",
-             cli.format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
-    for s in report.skipped + report.failed_tasks:
-        lines.append(f"skipped: {s.path}: {s.reason}")
-    for cls, n in report.ignored.items():
-        lines.append(f"ignored: {cls}: {n} non-audio file(s)")
-    if not dry_run:
-        lines.append("already complete: nothing to do" if report.already_complete else
-                     f"{report.written} file(s) written, {report.reused} already done, "
-                     f"{report.seconds:.1f} s")
-    return "\n".join(lines)
-
 
 def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
     """The script; ``timeout`` (seconds per original) replaces the step's default."""
@@ -116,8 +97,8 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
 
     def body() -> int:
         report = build_pool(options_from_args(args, timeout=timeout))
-        print(format_summary(report, dry_run=args.dry_run))
-        return report.exit_status
+        print(tables.pool_table(report, dry_run=args.dry_run))
+        return report.status
 
     return cli.run_main(body)
 

@@ -17,7 +17,8 @@ from nightscan_common.dsp.spectrogram import (
     SpectrogramConfig,
 )
 from nightscan_common.formats.index_db import SPLITS
-from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, SpectrogramReport, run_spectrograms
+from nightscan_common.reports import tables
+from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
 
 EXAMPLE = """\
   python pregenerate_spectrograms_simple.py \\
@@ -94,26 +95,6 @@ def check_args(args: argparse.Namespace) -> None:
     config_from_args(args)
 
 
-def format_summary(report: SpectrogramReport) -> str:
-    """The table printed at the end: per split written, skipped as done, failed."""
-    rows = [(split, c.written, c.skipped, c.failed, c.written + c.skipped + c.failed)
-            for split, c in report.counts.items()]
-    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
-    table = cli.format_table(["split", "written", "skipped (done)", "failed", "total"],
-                             rows + [("all", *totals)])
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
-    if report.failures:
-        lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
-    return "\n".join(lines)
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
-
 
 def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> int:
     """The script; ``timeout`` (seconds per file) replaces the step's default."""
@@ -132,8 +113,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
             cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
                             "--overwrite starts the folder afresh", report.unindexed_files,
                             args.output_dir)
-        print(format_summary(report))
-        return cli.EXIT_PARTIAL if report.failures else cli.EXIT_OK
+        print(tables.spectrogram_table(report))
+        return report.status
 
     return cli.run_main(body)
 

@@ -35,3 +35,22 @@ def test_a_missing_noise_folder_is_named_and_no_raw_none_is_shown(tmp_path, caps
     args = ["--audio-root", str(tmp_path / "audio"), "--augmentations", "background_noise", "-q"]
     assert create_augmented_pool.main(args) == 2
     assert capsys.readouterr().err.strip().endswith("a folder of ambient recordings (none given)")
+
+
+def test_every_report_has_a_status_and_a_json_ready_dict(tmp_path, make_audio_root):
+    import json
+
+    from nightscan_common.dsp.spectrogram import PRESETS
+    from nightscan_common.steps.index import build_index
+    from nightscan_common.steps.pool import PoolOptions, build_pool
+    from nightscan_common.steps.spectrograms import run_spectrograms
+
+    root = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
+    pool = build_pool(PoolOptions(audio_root=root, output_dir=tmp_path / "pool", target_samples=4,
+                                  augmentations=("volume",), num_workers=1, progress=False))
+    index = build_index(tmp_path / "pool", tmp_path / "index.db")
+    spec = run_spectrograms(tmp_path / "index.db", tmp_path / "pool", tmp_path / "spec", PRESETS["general"],
+                            progress=False)
+    for report, key, value in ((pool, "written", 8), (index, "leaking_groups", 0), (spec, "failures", [])):
+        data = json.loads(json.dumps(report.to_dict()))
+        assert data["status"] == report.status == 0 and data[key] == value

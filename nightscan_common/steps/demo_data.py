@@ -29,6 +29,7 @@ from ..errors import OutputConflictError, UsageError
 from ..formats.provenance import guard
 from ..io.atomic_write import TEMP_SUFFIX
 from ..plans.seeds import derive_seed
+from ..reports import plain
 
 MANIFEST_FILENAME = "demo_manifest.json"
 GENERATOR = "nightscan-demo-data"
@@ -124,6 +125,14 @@ class DemoReport:
     manifest: dict[str, Any]
     written: bool  # False when the folder already held this very data set
     seconds: float = 0.0  # set by the front end
+
+    @property
+    def status(self) -> int:
+        """Always 0: the data set is made whole, or the run fails."""
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
 
 
 def check_scale(scale: float) -> float:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -44,6 +45,7 @@ from ..io.run_lock import exclusive_run
 from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
+from ..reports import plain
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -92,6 +94,14 @@ class IndexReport:
     classes: list[ClassSummary]
     leaking_groups: int
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        """0 written and checked; 1 when a group straddles two splits (the check failed)."""
+        return 1 if self.leaking_groups else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
 
 
 def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,

@@ -43,6 +43,7 @@ from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..io.audio_io import clip_guard, probe_audio, read_mono, write_wav_pcm16
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..reports import plain
 
 log = logging.getLogger("nightscan")
 
@@ -122,8 +123,17 @@ class PoolReport:
     metadata: dict[str, Any] | None = None
 
     @property
-    def exit_status(self) -> int:
+    def status(self) -> int:
+        """0 all done; 1 done, but some originals were skipped or failed, or a class is empty."""
         return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures, for machines: per class its counts, then what the run did."""
+        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
+                    "reached_target": p.reached_target} for p in self.plans]
+        return {"classes": classes, **plain({k: getattr(self, k) for k in (
+            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
+            "seconds")}), "status": self.status}
 
 
 # ---------------------------------------------------------------- validation

@@ -34,6 +34,7 @@ from ..io.audio_files import is_inside
 from ..io.audio_window import read_window
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
+from ..reports import plain
 
 log = logging.getLogger("nightscan.spectrograms")
 
@@ -69,6 +70,14 @@ class SpectrogramReport:
     @property
     def failures_path(self) -> Path:
         return self.out_dir / FAILURES_FILENAME
+
+    @property
+    def status(self) -> int:
+        """0 every row written; 1 when some are listed in failures.json."""
+        return 1 if self.failures else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
 
 
 # --- the output folder ---------------------------------------------------------------
