@@ -16,7 +16,8 @@ from nightscan_common import cli
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.reports import tables
-from nightscan_common.steps.pool import LINK_MODES, PoolOptions, build_pool, check_content
+from nightscan_common.steps.pool import build_pool
+from nightscan_common.steps.pool_options import LINK_MODES, PoolOptions, check_content
 
 _DEFAULTS = PoolOptions(audio_root=Path("."))
 

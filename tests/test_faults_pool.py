@@ -42,6 +42,7 @@ from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.io.atomic_write import atomic_path
 from nightscan_common.steps import pool as pool_builder
+from nightscan_common.steps import pool_worker
 from nightscan_common.steps.pool import JOURNAL_FILENAME
 
 SCRIPT = "create_augmented_pool.py"
@@ -334,7 +335,7 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
     root = _root(tmp_path)
     for name in ("die.wav", "hang.wav", "stuck.wav"):
         _clip(root / "mix" / name, seed=len(name))
-    real_place, real_probe = pool_builder._place_original, pool_builder.probe_audio
+    real_place, real_probe = pool_worker._place_original, pool_builder.probe_audio
 
     def faulty_place(source, target, link_mode):
         if source.endswith("die.wav"):
@@ -351,7 +352,7 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
             time.sleep(60)
         return real_probe(path)
 
-    monkeypatch.setattr(pool_builder, "_place_original", faulty_place)
+    monkeypatch.setattr(pool_worker, "_place_original", faulty_place)
     monkeypatch.setattr(pool_builder, "probe_audio", hanging_probe)
     out = tmp_path / "pool"
     started = time.monotonic()
@@ -402,14 +403,14 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     """The disk fills while the other worker is halfway through its file: the run stops,
     and that worker's temporary goes with it."""
     root = _root(tmp_path)
-    real_place = pool_builder._place_original
+    real_place = pool_worker._place_original
 
     def racing_place(source, target, link_mode):
         if source.endswith(("rec_0.wav", "rec_1.wav")):
             fill_disk_or_write_half(target, fills=source.endswith("rec_0.wav"), half=b"RIFF half")
         real_place(source, target, link_mode)
 
-    monkeypatch.setattr(pool_builder, "_place_original", racing_place)
+    monkeypatch.setattr(pool_worker, "_place_original", racing_place)
     out = tmp_path / "pool"
     status, _, err = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
     fault_ledger.disk_faults[STEP] += 1

@@ -11,22 +11,27 @@ so the pool is the same bytes whatever the number of workers or interruptions.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import shutil
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS, apply_augmentation, warm_up
+from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import Executor, default_num_workers, pin_native_threads
+from ..execution.base import Executor
 from ..execution.process_pool import ProcessPool
+from ..formats.pool_journal import (
+    JOURNAL_FILENAME,
+    done_from_metadata,
+    read_journal,
+    write_done,
+    write_params,
+)
 from ..formats.pool_metadata import (
     FORMAT_VERSION,
     METADATA_FILENAME,
@@ -38,154 +43,21 @@ from ..formats.pool_metadata import (
     parse_pool_filename,
 )
 from ..formats.provenance import guard
-from ..io.atomic_write import atomic_path, remove_temporaries, write_json
-from ..io.audio_files import is_inside, list_classes, scan_audio_files
-from ..io.audio_io import clip_guard, probe_audio, read_mono, write_wav_pcm16
+from ..io.atomic_write import remove_temporaries, write_json
+from ..io.audio_files import scan_audio_files
+from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
-from ..reports import plain
+from .pool_options import (
+    PoolOptions,
+    PoolReport,
+    Skipped,
+    select_classes,
+    validate_options,
+)
+from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
 
 log = logging.getLogger("nightscan")
-
-JOURNAL_FILENAME = ".pool_progress.jsonl"
-LINK_MODES = ("copy", "hardlink", "symlink")
-#: Seconds one original may take (decode and all its augmentations) before it is failed.
-TASK_TIMEOUT = 3600.0
-
-
-#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
-RUN = {"run": True}
-
-
-@dataclass(frozen=True)
-class PoolOptions:
-    """Every option of create_augmented_pool.py; the defaults live here only.
-
-    The content options decide the pool; those marked ``RUN`` only say where and how a
-    run goes, and a rerun need not match them.
-    """
-
-    audio_root: Path
-    output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
-    target_samples: int = 500
-    max_augmentations: int = 20
-    augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
-    seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
-    specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
-    keep_all_originals: bool = False
-    link_mode: str = "copy"
-    background_noise_dir: Path | None = None
-    dry_run: bool = field(default=False, metadata=RUN)
-    overwrite: bool = field(default=False, metadata=RUN)
-    progress: bool = field(default=True, metadata=RUN)
-    task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
-
-    def identity(self) -> dict[str, Any]:
-        """The content options, as recorded (what a rerun must match), derived from the fields.
-
-        Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
-        """
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.metadata.get("run"):
-                continue
-            value = getattr(self, f.name)
-            if isinstance(value, Path):
-                value = _rel(value, self.output_dir)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
-
-
-def _rel(path: Path, start: Path) -> str:
-    return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
-
-
-@dataclass
-class Skipped:
-    path: str  # relative to the audio root
-    reason: str
-
-
-@dataclass
-class PoolReport:
-    """What a run found, planned and did; the front end prints it."""
-
-    plans: list[ClassPlan]
-    skipped: list[Skipped]
-    ignored: dict[str, int]  # non-audio files per class
-    empty_classes: list[str]
-    written: int = 0
-    reused: int = 0
-    failed_tasks: list[Skipped] = field(default_factory=list)
-    already_complete: bool = False
-    seconds: float = 0.0
-    metadata: dict[str, Any] | None = None
-
-    @property
-    def status(self) -> int:
-        """0 all done; 1 done, but some originals were skipped or failed, or a class is empty."""
-        return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The figures, for machines: per class its counts, then what the run did."""
-        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
-                    "reached_target": p.reached_target} for p in self.plans]
-        return {"classes": classes, **plain({k: getattr(self, k) for k in (
-            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
-            "seconds")}), "status": self.status}
-
-
-# ---------------------------------------------------------------- validation
-
-
-def validate_options(opts: PoolOptions) -> None:
-    """Refuse options that cannot work, before anything is read or written."""
-    if not opts.audio_root.is_dir():
-        raise UsageError(f"audio root not found or not a folder: {opts.audio_root}")
-    if is_inside(opts.output_dir, opts.audio_root):
-        raise UsageError(f"the output folder {opts.output_dir} is inside the audio root "
-                         f"{opts.audio_root}; the input is never written to: choose another --output-dir")
-    if is_inside(opts.audio_root, opts.output_dir):
-        raise UsageError(f"the audio root {opts.audio_root} is inside the output folder "
-                         f"{opts.output_dir}; choose an --output-dir beside it")
-    if opts.output_dir.exists() and not opts.output_dir.is_dir():
-        raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
-    check_content(opts)
-
-
-def check_content(opts: PoolOptions) -> None:
-    """The checks that need no audio root: counts, link mode, augmentations, noise folder."""
-    if opts.target_samples < 1:
-        raise UsageError(f"--target-samples must be at least 1, got {opts.target_samples}")
-    if opts.max_augmentations < 0:
-        raise UsageError(f"--max-augmentations must be 0 or more, got {opts.max_augmentations}")
-    if opts.link_mode not in LINK_MODES:
-        raise UsageError(f"--link-mode must be one of {', '.join(LINK_MODES)}, got {opts.link_mode!r}")
-    for name in opts.augmentations:
-        if name not in AUGMENTATION_TYPES:
-            raise UsageError(f"unknown augmentation {name!r}")
-    wants_bg = "background_noise" in opts.augmentations
-    if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
-        given = (f"{opts.background_noise_dir} not found or not a folder" if opts.background_noise_dir
-                 else "none given")
-        raise UsageError(f"background_noise needs --background-noise-dir DIR, a folder of ambient "
-                         f"recordings ({given})")
-    if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
-        raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
-
-
-def select_classes(opts: PoolOptions) -> list[str]:
-    classes = list_classes(opts.audio_root)
-    if not classes:
-        raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
-                         "expected one sub-folder of recordings per class")
-    missing = [c for c in opts.specific_classes if c not in classes]
-    if missing:
-        raise UsageError(f"--specific-class {missing[0]!r} is not a folder of {opts.audio_root} "
-                         f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
-    return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]
-
 
 # ---------------------------------------------------------------- discovery and plan
 
@@ -237,95 +109,7 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     return PoolReport(plans, skipped, ignored, empty), probes
 
 
-# ---------------------------------------------------------------- the worker
-
-@dataclass(frozen=True)
-class PoolWorkerSetup:
-    """Once per worker: BLAS on one thread, the augmentations' numba code compiled."""
-
-    augmentations: tuple[str, ...] = ()
-
-    def __call__(self) -> None:
-        pin_native_threads()
-        warm_up(self.augmentations)
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """What every task of a run shares, sent with it: folders as strings, the link mode."""
-
-    audio_root: str
-    output_dir: str
-    link_mode: str
-    background_dir: str | None
-
-
-def _place_original(source: str, target: Path, link_mode: str) -> None:
-    """Put the original's bytes (or a link to them) under its pool name, atomically."""
-    with atomic_path(target) as tmp:
-        tmp.unlink()
-        if link_mode == "copy":
-            shutil.copyfile(source, tmp)
-        elif link_mode == "hardlink":
-            os.link(source, tmp)
-        else:
-            os.symlink(os.path.abspath(source), tmp)
-
-
-def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
-    """Write one original's outputs; return their metadata records (plan order).
-
-    Runs in a worker. Augmentations are written before the original's copy, so a
-    finished original in the journal means all its files are in place.
-    """
-    source = os.path.join(ctx.audio_root, task.class_name, task.source)
-    class_dir = Path(ctx.output_dir) / task.class_name
-    records = []
-    if task.augmentations:
-        samples, sr = read_mono(source)
-        for planned in task.augmentations:
-            out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
-                                             background_dir=ctx.background_dir)
-            out, guard_db = clip_guard(out)
-            if guard_db:
-                params["clip_guard_db"] = guard_db
-            write_wav_pcm16(class_dir / planned.filename, out, sr)
-            records.append(FileRecord(planned.filename, planned.kind, task.source,
-                                      augmentation=planned.augmentation, seed=planned.seed,
-                                      frames=int(len(out)), samplerate=sr, params=params))
-    _place_original(source, class_dir / task.original.filename, ctx.link_mode)
-    records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source))
-    return records
-
-
 # ---------------------------------------------------------------- resume
-
-
-def _read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
-    """The journal's params and its finished tasks; a torn last line is ignored."""
-    params, done = None, {}
-    if not path.exists():
-        return None, {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "params" in entry:
-                params = entry["params"]
-            elif "class" in entry:
-                done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
-    return params, done
-
-
-def _done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
-    done: dict[tuple[str, str], list[FileRecord]] = {}
-    for cls, entry in meta.get("classes", {}).items():
-        for rec in entry.get("files", []):
-            record = FileRecord.from_dict(rec)
-            done.setdefault((cls, record.source), []).append(record)
-    return done
 
 
 def _clear_pool(output_dir: Path, meta: dict | None) -> None:
@@ -351,7 +135,7 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {out} is not writable")
     meta = load_pool_metadata(out)
-    j_params, j_done = _read_journal(journal)
+    j_params, j_done = read_journal(journal)
     previous = j_params if j_params is not None else (meta or {}).get("params")
     if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
                                       overwrite=opts.overwrite):
@@ -360,7 +144,7 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     elif previous is None and opts.overwrite:
         _clear_pool(out, meta)
     remove_temporaries(out)
-    done = _done_from_metadata(meta) if meta else {}
+    done = done_from_metadata(meta) if meta else {}
     done.update(j_done)
     return done, meta
 
@@ -488,8 +272,7 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
-            jf.write(json.dumps({"params": opts.identity()}) + "\n")
-            jf.flush()
+            write_params(jf, opts.identity())
         context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
@@ -499,10 +282,7 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
             task = outcome.item
             if outcome.ok:
                 records[(task.class_name, task.source)] = outcome.result
-                jf.write(json.dumps({"class": task.class_name, "source": task.source,
-                                     "files": [r.to_dict() for r in outcome.result]},
-                                    ensure_ascii=False) + "\n")
-                jf.flush()
+                write_done(jf, task.class_name, task.source, outcome.result)
                 report.written += len(task.files)
             else:
                 records.pop((task.class_name, task.source), None)
