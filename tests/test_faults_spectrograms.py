@@ -221,7 +221,7 @@ CASES = [
     Case("index that is a text file", _text_index, 2, (r"^error: .*notes\.db is not a NightScan index",)),
     Case("zero-length index", _zero_length_index, 2, (r"^error: .*zero\.db is not a NightScan index",)),
     Case("index without rows", _index_without_rows, 2, (r"^error: .*empty\.db holds no rows",)),
-    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere is not a folder$",)),
+    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere not found$",)),
     Case("pool of another index", _wrong_pool, 2,
          (r"^error: none of the 2 indexed files is below --pool-root .*other",)),
     Case("output inside the pool", _output_inside_pool, 2,

@@ -146,7 +146,7 @@ def _check_output(output: Path, pool_root: Path) -> Path:
     """The output must be a file outside the pool (the pool is never written to)."""
     if output.is_dir():
         raise UsageError(f"--output-db {output} is a folder; give a file name")
-    if not output.absolute().parent.is_dir():
+    if not os.path.lexists(output.absolute().parent):
         raise UsageError(f"--output-db {output}: its folder {output.absolute().parent} not found; "
                          "create it first, or choose another path")
     if is_inside(output, pool_root):
