@@ -9,6 +9,9 @@ from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
 from ..steps.spectrograms import SpectrogramReport
 
+#: How many changed originals the summary names, per kind.
+_SHOWN_CHANGES = 10
+
 
 def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     """Step 1: per class found, kept, augmentations, total, target; skips; what was written."""
@@ -26,8 +29,16 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     for cls, n in report.ignored.items():
         lines.append(f"ignored: {cls}: {n} non-audio file(s)")
     if not dry_run:
+        changed = (report.originals_added, report.originals_removed, report.originals_changed)
+        if any(changed):
+            lines.append("since the last run: originals " + ", ".join(
+                f"{len(v)} {what}" for v, what in zip(changed, ("added", "removed", "changed"), strict=True)))
+            for v, what in zip(changed, ("added", "removed", "changed"), strict=True):
+                lines += [f"  {what}: {path}" for path in v[:_SHOWN_CHANGES]]
+                if len(v) > _SHOWN_CHANGES:
+                    lines.append(f"  {what}: ... and {len(v) - _SHOWN_CHANGES} more")
         lines.append("already complete: nothing to do" if report.already_complete else
-                     f"{report.written} file(s) written, {report.reused} already done, "
+                     f"files: {report.reused} kept, {report.written} made, {report.removed} removed, "
                      f"{report.seconds:.1f} s")
     return "\n".join(lines)
 

@@ -1,11 +1,14 @@
 """Step 1's execution: check the originals, run the plan in workers, write the pool resumably.
 
-The parent discovers and checks files, plans every class (``pool_plan``), and sends one
-task per original to the workers; a worker decodes its original once and writes the
-original's copy and all its augmentations. Each finished task is appended to a progress
-journal in the output folder, so that an interrupted run resumes where it stopped;
+The parent discovers and checks files (trusting those whose size, mtime and inode are
+as recorded in ``.pool_sources.json``, unless ``verify``), plans every class
+(``pool_plan``), keeps the files the pool holds as planned (``pool_rerun``), and sends
+one task per original with work left to the workers; a worker decodes its original
+once and writes what is missing. Each finished task is appended to a progress journal
+in the output folder, so that an interrupted run resumes where it stopped;
 ``pool_metadata.json`` is written last, from the plan and the journal, in plan order,
-so the pool is the same bytes whatever the number of workers or interruptions.
+then the files the plan no longer wants are removed: the pool is the same bytes as a
+fresh build on the same root, whatever the number of workers, interruptions or reruns.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from ..formats.pool_journal import (
     JOURNAL_FILENAME,
     done_from_metadata,
     read_journal,
+    start_journal,
     write_done,
-    write_params,
 )
 from ..formats.pool_metadata import (
     FORMAT_VERSION,
@@ -40,14 +43,20 @@ from ..formats.pool_metadata import (
     FileRecord,
     PoolMetadata,
     load_pool_metadata,
-    parse_pool_filename,
 )
 from ..formats.provenance import guard
+from ..formats.source_cache import (
+    SOURCES_FILENAME,
+    file_identity,
+    listing_sha256,
+    read_sources,
+    write_sources,
+)
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..plans.pool_plan import ClassPlan, plan_class
 from .pool_options import (
     PoolOptions,
     PoolReport,
@@ -55,7 +64,17 @@ from .pool_options import (
     select_classes,
     validate_options,
 )
-from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
+from .pool_rerun import (
+    merge,
+    noise_sha_of,
+    noise_version,
+    plan_work,
+    priors,
+    remove_stale,
+    source_changes,
+    trusted_entries,
+)
+from .pool_worker import PoolWorkerSetup, TaskContext, WorkItem, execute_task
 
 log = logging.getLogger("nightscan")
 
@@ -63,14 +82,15 @@ log = logging.getLogger("nightscan")
 
 
 def _probe(path: str) -> dict[str, Any]:
+    identity = file_identity(path)  # before the read: a change during it shows next time
     p = probe_audio(path)
-    return {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
-            "sha256": p.sha256, "peak": p.peak}
+    return {"identity": identity, "probe": {"frames": p.frames, "samplerate": p.samplerate,
+                                            "channels": p.channels, "sha256": p.sha256, "peak": p.peak}}
 
 
 def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
-    """Find, check and plan every selected class; return the report and the probes."""
+    """Find, check and plan every selected class; return the report and the checks' entries."""
     executor = executor or ProcessPool(opts.num_workers)
     classes = select_classes(opts)
     scans = {c: scan_audio_files(opts.audio_root / c) for c in classes}
@@ -78,26 +98,27 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
         for loop in scan.loops:
             log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
     start = time.monotonic()
-    items = [(c, rel) for c in classes for rel in scans[c].audio]
-    probes: dict[tuple[str, str], dict] = {}
+    paths = {str(opts.audio_root / c / rel): (c, rel) for c in classes for rel in scans[c].audio}
+    trusted = {} if opts.verify or opts.overwrite else trusted_entries(opts.output_dir, paths)
+    entries: dict[tuple[str, str], dict] = {paths[p]: e for p, e in trusted.items()}
     skipped: list[Skipped] = []
-    paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
-                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+    for outcome in executor.map(_probe, sorted(set(paths) - set(trusted)), desc="checking originals",
+                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
-            probes[(c, rel)] = outcome.result
+            entries[(c, rel)] = outcome.result
         else:
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
-    log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
-    for c, rel in sorted(probes):
-        if probes[(c, rel)]["peak"] == 0.0:
+    log.debug(f"checked {len(paths) - len(trusted)} originals ({len(trusted)} unchanged) "
+              f"in {time.monotonic() - start:.1f} s")
+    for c, rel in sorted(entries):
+        if entries[(c, rel)]["probe"]["peak"] == 0.0:
             log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
     plans, empty = [], []
     for c in classes:
-        usable = [rel for rel in scans[c].audio if (c, rel) in probes]
+        usable = [rel for rel in scans[c].audio if (c, rel) in entries]
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
@@ -106,54 +127,40 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
                                 augmentations=opts.augmentations, seed=opts.seed,
                                 keep_all=opts.keep_all_originals))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty), probes
+    return PoolReport(plans, skipped, ignored, empty), entries
 
 
-# ---------------------------------------------------------------- resume
+# ---------------------------------------------------------------- the output folder
 
 
-def _clear_pool(output_dir: Path, meta: dict | None) -> None:
-    """Remove what an earlier run wrote (pool-named files, metadata, journal) and only that."""
-    for name in (METADATA_FILENAME, JOURNAL_FILENAME):
+def _clear_pool(output_dir: Path) -> None:
+    """Remove what an earlier run wrote (pool-named files, metadata, journal, cache) and only that."""
+    for name in (METADATA_FILENAME, JOURNAL_FILENAME, SOURCES_FILENAME):
         with contextlib.suppress(FileNotFoundError):
             (output_dir / name).unlink()
-    for cls_dir in (d for d in output_dir.iterdir() if d.is_dir() and not d.name.startswith(".")):
-        for f in cls_dir.iterdir():
-            if (f.is_file() or f.is_symlink()) and parse_pool_filename(f.name):
-                f.unlink()
-        with contextlib.suppress(OSError):
-            cls_dir.rmdir()
+    remove_stale(output_dir, {})
 
 
-def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict | None]:
-    """Check the output folder against this run's options; return what is already done.
+def prepare_output(opts: PoolOptions) -> tuple[dict | None, tuple[dict, dict]]:
+    """Check the output folder against this run's options; return the metadata and the journal.
 
-    A pool or journal made with other options is refused unless ``overwrite``.
+    A pool or journal made with other options is refused unless ``overwrite``, which
+    always starts from scratch.
     """
     out = opts.output_dir
     journal = out / JOURNAL_FILENAME
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {out} is not writable")
     meta = load_pool_metadata(out)
-    j_params, j_done = read_journal(journal)
+    j_params, j_inputs, j_done = read_journal(journal)
     previous = j_params if j_params is not None else (meta or {}).get("params")
-    if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
-                                      overwrite=opts.overwrite):
-        _clear_pool(out, meta)
-        meta, j_done = None, {}
-    elif previous is None and opts.overwrite:
-        _clear_pool(out, meta)
+    if previous is not None and not opts.overwrite:
+        guard(out, "a pool", previous, opts.identity(), option="--output-dir", overwrite=False)
+    if opts.overwrite:
+        _clear_pool(out)
+        meta, j_inputs, j_done = None, {}, {}
     remove_temporaries(out)
-    done = done_from_metadata(meta) if meta else {}
-    done.update(j_done)
-    return done, meta
-
-
-def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
-    records = done.get((task.class_name, task.source))
-    if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
-        return False
-    return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
+    return meta, (j_inputs, j_done)
 
 
 # ---------------------------------------------------------------- metadata
@@ -166,9 +173,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     for task in plan.tasks:
         for rec in records.get((plan.name, task.source), []):
             if rec.type == ORIGINAL and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]
-                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"])
+                p = probes[(plan.name, task.source)]["probe"]
+                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"])
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
@@ -177,9 +183,9 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
 
 
 def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
-                   previous: dict | None) -> dict[str, Any]:
-    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
-    classes = dict((previous or {}).get("classes", {}))
+                   kept: dict, inputs: dict) -> dict[str, Any]:
+    """The pool's metadata; ``kept``: classes not in this run (``--specific-class``) kept as they were."""
+    classes = dict(kept)
     for plan in report.plans:
         classes[plan.name] = class_entry(plan, records, probes).to_dict()
     classes = dict(sorted(classes.items()))
@@ -197,6 +203,7 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
                 "augmented": n_aug,
                 "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
                 "skipped": len(report.skipped) + len(report.failed_tasks)},
+        inputs=inputs,
     ).to_dict()
 
 
@@ -220,73 +227,75 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
 
 def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
                 executor: Executor) -> PoolReport:
-    done, previous = prepare_output(opts)
-    tasks = [t for plan in report.plans for t in plan.tasks]
-    todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
-    # Longest first: a long recording with many augmentations must not be the last task
-    # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
-    records = {k: v for k, v in done.items()}
-    report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
-    if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
-        report.already_complete = True
-        report.metadata = previous
-        report.seconds = time.monotonic() - start
-        return report
+    before = {} if opts.overwrite else read_sources(opts.output_dir)
+    previous, (j_inputs, j_done) = prepare_output(opts)
+    out, selected = opts.output_dir, {p.name for p in report.plans}
+    in_root = set(select_classes(replace(opts, specific_classes=())))
+    kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
+                    if c not in selected and c in in_root and opts.specific_classes}
+    sources = {f"{c}/{r}": e for (c, r), e in probes.items()}
+    sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
+    noise = noise_version(opts.background_noise_dir, opts.augmentations)
+    listing = [(k, v["probe"]["sha256"]) for k, v in sources.items()] + [(s.path, "") for s in report.skipped]
+    inputs = {"audio_root": {"files": len(listing), "sha256": listing_sha256(listing)},
+              "background_noise": noise}
+    noise_sha = noise_sha_of({"inputs": inputs})
+    prior = priors(done_from_metadata(previous) if previous else {}, noise_sha_of(previous),
+                   j_done, noise_sha_of({"inputs": j_inputs}))
+    records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha, output_dir=out,
+                                          audio_root=opts.audio_root, link_mode=opts.link_mode)
+    report.reused = sum(len(k) for k in kept_files.values())
+    if previous is not None:
+        report.originals_added, report.originals_removed, report.originals_changed = source_changes(
+            before, sources, selected, set((previous or {}).get("classes", {})) - in_root)
+    journal_entries = [(c, s, r) for (c, s), r in records.items() if (c, s) in j_done]
+    start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs, journal_entries)
     try:
-        _run_tasks(opts, todo, records, report, executor)
+        _run_tasks(opts, todo, records, kept_files, report, executor)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
-        remove_temporaries(opts.output_dir)
-    report.metadata = build_metadata(opts, report, records, probes, previous)
-    write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
+        remove_temporaries(out)
+    metadata = build_metadata(opts, report, records, probes, kept_classes, inputs)
+    keep = ("created_at",)
+    if previous is not None and {k: v for k, v in metadata.items() if k not in keep} == {
+            k: v for k, v in previous.items() if k not in keep}:
+        metadata = previous  # nothing changed: the file stays as it was
+    else:
+        write_json(out / METADATA_FILENAME, metadata)
+    report.metadata = metadata
+    if sources != before:
+        write_sources(out, sources)
+    report.removed = remove_stale(out, {c: [f["filename"] for f in e["files"]]
+                                        for c, e in metadata["classes"].items()})
     with contextlib.suppress(FileNotFoundError):
-        (opts.output_dir / JOURNAL_FILENAME).unlink()
+        (out / JOURNAL_FILENAME).unlink()
+    report.already_complete = metadata is previous and not todo and not report.removed
     report.seconds = time.monotonic() - start
     return report
 
 
-def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, records: dict,
-                      probes: dict) -> bool:
-    """Whether the metadata on disk already says what this run would write."""
-    fresh = build_metadata(opts, report, records, probes, previous)
-    keep = ("created_at",)
-    return {k: v for k, v in fresh.items() if k not in keep} == {
-        k: v for k, v in previous.items() if k not in keep}
-
-
-def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
-    """A failed task's files would be unlisted strays in the pool: remove them."""
-    for f in task.files:
-        with contextlib.suppress(FileNotFoundError):
-            (output_dir / task.class_name / f.filename).unlink()
-
-
-def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor) -> None:
+def _run_tasks(opts: PoolOptions, todo: list[WorkItem], records: dict, kept_files: dict,
+               report: PoolReport, executor: Executor) -> None:
     if not todo:
         return
     start = time.monotonic()
     warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
-    journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
-    with open(journal, "a", encoding="utf-8") as jf:
-        if journal.stat().st_size == 0:
-            write_params(jf, opts.identity())
+    with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
         context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
-            progress=opts.progress, weight=lambda t: len(t.files),
+            progress=opts.progress, weight=lambda w: w.weight,
         ):
-            task = outcome.item
+            task = outcome.item.task
+            key = (task.class_name, task.source)
             if outcome.ok:
-                records[(task.class_name, task.source)] = outcome.result
-                write_done(jf, task.class_name, task.source, outcome.result)
-                report.written += len(task.files)
-            else:
-                records.pop((task.class_name, task.source), None)
-                _remove_outputs(opts.output_dir, task)
+                records[key] = merge(task, kept_files[key], outcome.result)
+                write_done(jf, task.class_name, task.source, records[key])
+                report.written += outcome.item.weight
+            else:  # its files, kept or half made, are unlisted now: the final sweep removes them
+                records.pop(key, None)
                 report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
                 log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
     report.failed_tasks.sort(key=lambda s: s.path)
