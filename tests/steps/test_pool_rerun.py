@@ -101,7 +101,8 @@ def test_content_changed_with_size_and_mtime_kept_is_caught_by_verify(root, tmp_
     report = _serial(root, out, verify=True)
     assert report.originals_changed == ["owl/o0.wav"] and report.written == 2
     assert_like_fresh(root, out)
-    sha = next(f["sha256"] for f in metadata(out)["classes"]["owl"]["files"] if f["filename"] == "o0_original.wav")
+    owl = metadata(out)["classes"]["owl"]["files"]
+    sha = next(f["sha256"] for f in owl if f["filename"] == "o0_original.wav")
     assert sha == hashlib.sha256((root / "owl" / "o0.wav").read_bytes()).hexdigest()
 
 
