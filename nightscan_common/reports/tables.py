@@ -78,7 +78,10 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     totals = [sum(r[i] for r in rows) for i in range(1, 5)]
     table = format_table(["split", "written", "skipped (done)", "failed", "total"],
                              rows + [("all", *totals)])
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
+    kept = totals[1]
+    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)",
+             f"spectrograms: {kept} kept, {totals[0]} made ({report.recomputed} of them recomputed: "
+             f"their pool file changed), {report.removed} removed (no longer indexed)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
     return "\n".join(lines)

@@ -4,7 +4,11 @@ The output folder holds ``spectrogram_config.json`` (every setting and the tool 
 written first), ``failures.json`` (files that could not be used, with the reason) and
 the spectrograms, laid out by the store (``formats/tree_store.py`` by default). A rerun
 with the same settings computes only what the store does not hold; a rerun with other
-settings is refused unless asked to overwrite.
+settings is refused unless asked to overwrite. A spectrogram is kept only when it was
+made from the pool file the index names as that file is now (its size, mtime and
+inode, in the store's manifest); one whose source changed is recomputed, and the
+outputs of rows the index no longer holds are removed. The config records the index
+it was made from (``inputs``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from ..io.audio_window import read_window
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
+from .spectrogram_inputs import index_inputs, source_id
 
 log = logging.getLogger("nightscan.spectrograms")
 
@@ -65,7 +70,8 @@ class SpectrogramReport:
     counts: dict[str, SplitCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
-    unindexed_files: int = 0
+    recomputed: int = 0  # held, but made from a source that changed since
+    removed: int = 0  # outputs of rows the index no longer holds
 
     @property
     def failures_path(self) -> Path:
@@ -213,7 +219,8 @@ def run_spectrograms(
         raise UsageError(f"{index_db} holds no rows in split(s) {', '.join(splits)}: nothing to do")
     jobs, refused = plan_jobs(rows)
     _check_pool_matches(jobs, pool_root)
-    settings = settings_record(config, preset=preset)
+    jobs = [replace(job, source_id=source_id(pool_root / job.source)) for job in jobs]
+    settings = settings_record(config, preset=preset) | {"inputs": index_inputs(index_db, jobs)}
     store = store or TreeStore(out_dir)
     check_output_folder(out_dir, store, settings, overwrite=overwrite)  # refuse before creating anything
     with exclusive_run(out_dir, folder=True):  # a second run into the same folder is refused
@@ -224,11 +231,14 @@ def run_spectrograms(
             log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
         elif stale := remove_temporaries(out_dir):
             log.info("removed %d partial file(s) left by an interrupted run", stale)
-        if write_config:
+        old = _read_settings(out_dir / CONFIG_FILENAME)
+        if write_config or not isinstance(old, dict) or old.get("inputs") != settings["inputs"]:
             write_json(out_dir / CONFIG_FILENAME, settings)
 
         store.prepare(jobs, overwrite=overwrite)
         report = SpectrogramReport(out_dir, {s: SplitCounts() for s in splits})
+        report.removed = store.remove_unlisted(splits)
+        report.recomputed = len(store.stale(jobs))
         done = store.done(jobs)
         todo = []
         for job in jobs:
@@ -250,7 +260,6 @@ def run_spectrograms(
         report.failures = sorted(failures)
         _write_failures(report)
         report.bytes_on_disk = store.bytes_on_disk()
-        report.unindexed_files = store.count_unlisted(splits)
         return report
 
 
