@@ -66,6 +66,12 @@ def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> st
         lines.append("dropped: augmentations of val and test groups, left out by --eval-originals-only")
     if report.warnings:
         lines += [f"warnings ({len(report.warnings)}):"] + [f"  - {w}" for w in report.warnings]
+    if report.kept is not None:
+        k = report.kept
+        lines.append(f"splits kept from {k.kept_from}: " + "; ".join(
+            f"{what} " + ", ".join(f"{n} {how}" for how, n in counts.items())
+            for what, counts in (("groups", k.groups), ("files", k.files))))
+        lines += [f"  moved (forced by a merge): {m}" for m in k.moves]
     state = "written" if report.written else "already up to date, left as it was"
     lines.append(f"index {report.db_path}: {state}")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from ..formats.index_db import (
     SPLITS,
     count_leaking_groups,
     read_index_info,
+    read_split_rows,
     split_counts,
     write_index,
 )
@@ -46,6 +47,7 @@ from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
+from .index_keep import KeepReport, difference, read_old_index
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -67,6 +69,7 @@ class IndexOptions:
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
+    keep_splits_from: str | None = None  # an older index whose groups keep their split
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class IndexReport:
     classes: list[ClassSummary]
     leaking_groups: int
     warnings: list[str] = field(default_factory=list)
+    kept: KeepReport | None = None  # the difference from the --keep-splits-from index
 
     @property
     def status(self) -> int:
@@ -120,6 +124,11 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
     info = _options_info(options, root, output)
     with exclusive_run(output, folder=False):  # a second run into the same index is refused
         remove_temporaries_of(output)  # left by a run that was killed while writing
+        old = None
+        if options.keep_splits_from is not None:  # read first: it may be the index replaced
+            old = read_old_index(options.keep_splits_from)
+            info |= {"kept_splits_from": _relative(Path(options.keep_splits_from), output),
+                     "kept_splits_from_sha256": old.sha256}
         keep = output.exists() and not overwrite
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
@@ -128,7 +137,8 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
-        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
+        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
+                            old=old.splits if old else None)
                  for name, files in pool.classes.items()]
         if not keep:
             rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
@@ -139,7 +149,8 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans))
+                           _warnings(pool, plans),
+                           difference(old, plans, read_split_rows(output)) if old else None)
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -160,16 +171,19 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
 
     ``pool_dir`` is relative to the database's folder, so that the two can move together.
     """
-    pool_rel = os.path.relpath(pool_root.resolve(), output.resolve().parent)
     return {
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
-        "pool_dir": Path(pool_rel).as_posix(),
+        "pool_dir": _relative(pool_root, output),
         "seed": str(options.seed),
         "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
         "group_pattern": options.group_pattern or "",
         "eval_originals_only": str(int(options.eval_originals_only)),
     }
+
+
+def _relative(path: Path, output: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), output.resolve().parent)).as_posix()
 
 
 def _check_existing(output: Path, info: Mapping[str, str]) -> None:
