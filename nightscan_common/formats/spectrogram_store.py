@@ -23,51 +23,57 @@ from ..io.atomic_write import write_bytes
 from ..plans.spectrogram_plan import Job
 
 MANIFEST_FILENAME = ".spectrogram_sources.jsonl"
+PENDING_FILENAME = ".spectrogram_sources.pending.jsonl"
 
 
 class SourceManifest:
-    """Key -> the source identity its output was made from: one JSON line per output.
+    """Key -> the source identity its output was made from, one JSON line per output.
 
-    The parent appends a line as each output is recorded (a killed run loses nothing
-    finished; a torn last line is ignored) and compacts the file at the end.
+    During a run the parent appends a line to a pending log as each output is recorded
+    (a killed run loses nothing finished; a torn last line is ignored); at the end the
+    manifest is rewritten, sorted, atomically, and the log removed.
     """
 
     def __init__(self, folder: str | Path):
         self.path = Path(folder) / MANIFEST_FILENAME
+        self.pending = Path(folder) / PENDING_FILENAME
         self.made_from: dict[str, str] = {}
 
     def load(self) -> dict[str, str]:
         self.made_from = {}
-        try:
-            with open(self.path, encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        key, source_id = json.loads(line)
-                    except ValueError:
-                        continue
-                    self.made_from[str(key)] = str(source_id)
-        except FileNotFoundError:
-            pass
+        for path in (self.path, self.pending):  # the log is the newer
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    for line in fh:
+                        try:
+                            key, source_id = json.loads(line)
+                        except ValueError:
+                            continue
+                        self.made_from[str(key)] = str(source_id)
+            except FileNotFoundError:
+                pass
         return self.made_from
 
     def add(self, key: str, source_id: str) -> None:
         self.made_from[key] = source_id
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
+        self.pending.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.pending, "a", encoding="utf-8") as fh:
             fh.write(json.dumps([key, source_id], ensure_ascii=False) + "\n")
 
     def compact(self, held: Iterable[str]) -> None:
-        """Rewrite the file (atomically) with the entries of the keys still ``held``, sorted."""
+        """Rewrite the manifest with the entries of the keys still ``held``, sorted; drop the log."""
         keep = {k: self.made_from[k] for k in sorted(set(held)) if k in self.made_from}
         data = "".join(json.dumps([k, v], ensure_ascii=False) + "\n" for k, v in keep.items()).encode()
         if not keep:
             self.path.unlink(missing_ok=True)
-        elif not self.path.exists() or self.path.read_bytes() != data:  # one order, whatever the workers'
+        elif not self.path.exists() or self.path.read_bytes() != data:
             write_bytes(self.path, data)
+        self.pending.unlink(missing_ok=True)
         self.made_from = keep
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.pending.unlink(missing_ok=True)
         self.made_from = {}
 
 

@@ -1,0 +1,118 @@
+"""A rerun after the data set grew by 1 %: the whole pipeline again, against a fresh build.
+
+Builds the bench's data set (``seed_dataset.py``), runs ``pipeline.py`` on it (the fresh
+build), adds 1 % of new recordings spread over the classes (a new night's folder), and
+runs the same command again. It prints both wall times and their ratio; ``--check``
+then builds the grown data set afresh and compares the two pools, index rows and
+spectrogram folders byte for byte (pool metadata less its timestamp).
+
+    python bench/bench_rerun.py                 # the full 5,000-sample data set, target 500
+    python bench/bench_rerun.py --scale 0.2     # a fifth of it, target 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run_bench import warm_cache  # noqa: E402
+from seed_dataset import SEED_COUNTS, make_dataset  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
+
+#: The share of new recordings added before the rerun.
+GROWTH = 0.01
+
+
+def pipeline(audio: Path, data: Path, *, target: int, workers: int) -> float:
+    """Wall seconds of one pipeline run, as a user starts it."""
+    cmd = [sys.executable, str(ROOT / "pipeline.py"), "--audio-root", str(audio), "--data-dir", str(data),
+           "--target-samples", str(target), "--num-workers", str(workers), "-q"]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def grow(audio: Path, total: int, *, clip_seconds: float) -> int:
+    """Add ``GROWTH`` x ``total`` recordings, shared over the classes by size; return how many."""
+    n = max(len(SEED_COUNTS), round(total * GROWTH))
+    weights = sum(SEED_COUNTS.values())
+    added = 0
+    for ci, (cls, count) in enumerate(SEED_COUNTS.items()):
+        share = max(1, round(n * count / weights))
+        for i in range(share):
+            write_recording(audio / cls / "night_new" / f"new_{i:04d}.wav", call="trills",
+                            seconds=clip_seconds, samplerate=44100, seed=900000 + ci * 1000 + i)
+        added += share
+    return added
+
+
+def digest(data: Path) -> dict[str, str]:
+    """What must be equal between a rerun and a fresh build: every output's bytes."""
+    out = {}
+    for p in sorted(data.rglob("*")):
+        rel = p.relative_to(data).as_posix()
+        if not p.is_file() or rel.startswith("audio") or p.name.startswith("."):
+            continue
+        if p.name == "pool_metadata.json":
+            meta = json.loads(p.read_text(encoding="utf-8"))
+            meta.pop("created_at")
+            out[rel] = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()
+        elif p.suffix == ".db":
+            with sqlite3.connect(p) as con:
+                rows = con.execute("SELECT file_path, split FROM audio_samples ORDER BY file_path").fetchall()
+            out[rel] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        elif p.name != "spectrogram_config.json":  # it records the pool metadata's sha, timestamp included
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the data set (default: 1)")
+    p.add_argument("--target", type=int, help="target samples per class (default: 500 x scale)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--clip-seconds", type=float, default=8.0)
+    p.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "rerun")
+    p.add_argument("--check", action="store_true",
+                   help="compare the rerun with a fresh build of the grown set")
+    args = p.parse_args(argv)
+    target = args.target or max(6, round(500 * args.scale))
+    work = args.dir / f"scale{args.scale:g}"
+    shutil.rmtree(work, ignore_errors=True)
+    audio, data = work / "audio", work / "data"
+    total = make_dataset(audio, scale=args.scale, workers=args.workers, clip_seconds=args.clip_seconds)
+    warm_cache(audio)
+    fresh = pipeline(audio, data, target=target, workers=args.workers)
+    added = grow(audio, total, clip_seconds=args.clip_seconds)
+    warm_cache(audio)
+    rerun = pipeline(audio, data, target=target, workers=args.workers)
+    print(f"data set: {total} recordings, target {target}, {args.workers} workers; {added} added "
+          f"({100 * added / total:.1f} %)")
+    print(f"fresh build  {fresh:8.1f} s")
+    print(f"rerun        {rerun:8.1f} s")
+    print(f"rerun / fresh build: {rerun / fresh:.3f} (bar: <= 0.05)")
+    if args.check:
+        again = work / "fresh_data"
+        pipeline(audio, again, target=target, workers=args.workers)
+        same = digest(data) == digest(again)
+        print(f"pool, index rows and spectrograms equal to a fresh build of the grown set: {same}")
+        if not same:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
