@@ -181,3 +181,26 @@ def test_an_interrupted_rerun_on_a_changed_root_is_finished_by_the_next(root, tm
     report = _serial(root, out)
     assert report.originals_changed == ["owl/o0.wav"] or report.reused > 0
     assert_like_fresh(root, out)
+
+
+def test_a_recording_replaced_while_the_run_reads_it_fails_and_a_rerun_takes_it(root, tmp_path,
+                                                                             monkeypatch):
+    from nightscan_common.steps import pool_worker
+
+    real_place = pool_worker._place_original
+
+    def replaced_meanwhile(source, target, link_mode):
+        if source.endswith("o1.wav") and not getattr(replaced_meanwhile, "done", False):
+            replaced_meanwhile.done = True
+            _clip(Path(source), seed=4242)  # a new take copied over it, after the check
+        real_place(source, target, link_mode)
+
+    monkeypatch.setattr(pool_worker, "_place_original", replaced_meanwhile)
+    out = tmp_path / "pool"
+    report = _serial(root, out)
+    (failed,) = report.failed_tasks
+    assert failed.path == "owl/o1.wav" and "changed while the run read it" in failed.reason
+    assert report.status == 1 and not any(n.startswith("o1_") for n in os.listdir(out / "owl"))
+    again = _serial(root, out)
+    assert again.status == 0 and again.originals_changed == ["owl/o1.wav"]
+    assert_like_fresh(root, out)
