@@ -7,8 +7,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from nightscan_common.cli import EXIT_OK, EXIT_PARTIAL, configure_logging, make_parser, run_main
-from nightscan_common.cli import non_negative_int, positive_int
+from nightscan_common.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    configure_logging,
+    make_parser,
+    non_negative_int,
+    positive_int,
+    run_main,
+)
 from nightscan_common.report import DEFAULT_OUTPUT_DIR, ListenOptions, ReportOptions, build_report
 
 EXAMPLE = """  python make_report.py --pool-dir data/augmented_pool --index-db balanced_audio_index.db \\

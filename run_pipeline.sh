@@ -16,6 +16,7 @@ output, then prints where everything is and the train_audio_large_scale.py comma
   1. create_augmented_pool.py            -> DATA_DIR/augmented_pool/
   2. create_balanced_index.py            -> DATA_DIR/balanced_audio_index.db
   3. pregenerate_spectrograms_simple.py  -> DATA_DIR/spectrograms_balanced/
+  then make_report.py                    -> DATA_DIR/report/report.html (its path is printed)
 Every option of every step is checked before the first step starts.
 
 options (or the environment variable on the right; an option wins over its variable):
@@ -292,4 +293,6 @@ echo "      --model efficientnet-b1 \\"
 echo "      --batch-size 128 \\"
 echo "      --no-balance-classes \\"
 echo "      --epochs 50"
+"$VENV_PYTHON" make_report.py --pool-dir "$pool_dir" --index-db "$index_db" \
+    --spectrogram-dir "$spectrogram_dir" --output-dir "$data_dir/report" "${common[@]}"
 exit "$skipped_files"

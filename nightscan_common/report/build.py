@@ -84,8 +84,7 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
         write_bytes(out / FIGURES_DIR / f"{name}.png", png)
     write_bytes(out / JSON_NAME, report.to_json().encode("utf-8"))
     write_bytes(out / HTML_NAME, page)
-    unreadable = [s.path for sets in grid.sets.values() for st in sets
-                  for s in [st.original, *st.augmentations] if s.error]
+    unreadable = [s.path for s in grid.samples() if s.error]
     return ReportResult(out / HTML_NAME, out / JSON_NAME, report, len(page), unreadable)
 
 

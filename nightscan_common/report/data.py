@@ -102,7 +102,8 @@ def index_warnings(pool: PoolInputs, index: IndexInputs, classes: list[ClassSpli
                             "in the pool metadata")
     missing = sorted(set(pool.classes) - {c.name for c in classes})
     if missing:
-        warnings.append(f"{len(missing)} class(es) of the pool are not in the index: {', '.join(missing[:5])}")
+        warnings.append(f"{len(missing)} class(es) of the pool are not in the index: "
+                        f"{', '.join(missing[:5])}")
     return warnings
 
 

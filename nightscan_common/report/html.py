@@ -17,6 +17,8 @@ from .record import Report, Sample
 #: rows a table shows before it folds, and at most
 FOLD_ROWS = 30
 MAX_ROWS = 2000
+#: short classes the summary line names
+SUMMARY_NAMES = 10
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{margin-top:1.8em;border-bottom:1px solid #ccc}
@@ -25,9 +27,10 @@ h1{font-size:1.5em}h2{margin-top:1.8em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 td,th{border:1px solid #ddd;padding:2px 7px;text-align:right}td:first-child,th:first-child{text-align:left}
 tr.short td{background:#fbe3d6}img.fig{max-width:100%}
-.set{display:flex;gap:8px;flex-wrap:wrap;margin:.4em 0 1em}
-.card{border:1px solid #ccc;padding:4px;width:250px;font-size:12px}
-.card.orig{border:2px solid #0072B2}.card img{width:100%;height:96px;image-rendering:pixelated}
+.sets{display:flex;gap:18px;flex-wrap:wrap}.set{display:flex;gap:6px;margin:.2em 0 .6em}
+.card{border:1px solid #ccc;padding:4px;width:180px;font-size:11px;overflow-wrap:anywhere}
+.card.orig{border:2px solid #0072B2}.card b,.card code{display:block;min-height:2.8em}
+.card img{width:100%;height:80px}
 .card audio{width:100%;height:32px}code{font-size:12px}
 """
 
@@ -60,11 +63,14 @@ def _summary(report: Report) -> str:
         css = "" if bad is None else ' class="bad"' if bad else ' class="good"'
         return f'<span data-key="{key}"{css}>{escape(str(value))}</span> {escape(text)}'
 
-    short = ", ".join(s.short_classes) if s.short_classes else "none"
+    short = ", ".join(s.short_classes[:SUMMARY_NAMES]) or "none"
+    if len(s.short_classes) > SUMMARY_NAMES:
+        short += f" and {len(s.short_classes) - SUMMARY_NAMES} more"
     steps = "; ".join(f"{st.step} exit {'-' if st.status is None else st.status}" for st in s.steps)
     parts = [item("classes", s.classes, "classes"), item("samples", s.samples, "samples"),
              item("target", s.target, "target per class"),
-             item("short", len(s.short_classes), f"short of it ({short})", bad=bool(s.short_classes)),
+             item("short", len(s.short_classes), "short of it:", bad=bool(s.short_classes))
+             + f' <b class="{"bad" if s.short_classes else "good"}" id="short-classes">{escape(short)}</b>',
              item("skipped", s.skipped, "skipped files", bad=bool(s.skipped)),
              item("leaking", s.leaking_groups, "leaking groups", bad=bool(s.leaking_groups)),
              item("duplicates", s.duplicates, "duplicates", bad=bool(s.duplicates)),
@@ -113,8 +119,9 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             f'<p>Leakage check: <b class="{leak}" id="leakage">{sp.leaking_groups}</b> group(s) in more '
             "than one split (must be 0)." + (f" e.g. {escape(', '.join(sp.leaking_examples))}"
                                              if sp.leaking_examples else "") + "</p>",
-            f"<p>Ratios asked for: {', '.join(f'{n} {r:g}' for n, r in zip(sp.splits, sp.ratios, strict=True))}."
-            " Deviation: samples minus ratio x class total.</p>",
+            "<p>Ratios asked for: "
+            + ", ".join(f"{n} {r:g}" for n, r in zip(sp.splits, sp.ratios, strict=True))
+            + ". Deviation: samples minus ratio x class total.</p>",
             _figure(figures["splits"], "samples per split"),
             _table(["class", *(f"{n} orig+aug" for n in sp.splits), *(f"{n} groups" for n in sp.splits),
                     *(f"{n} deviation" for n in sp.splits)],
@@ -139,16 +146,19 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             f"<p>{ls.classes_shown} of {ls.classes_total} classes (short ones first), chosen with seed "
             f"{ls.seed}. Each original (blue frame) beside some of its augmentations: the spectrogram "
             f"step 3 sees, and {ls.excerpt_seconds:g} s of its loudest part at {ls.excerpt_rate} Hz.</p>"]
-    for name, sets in ls.sets.items():
-        out.append(f"<h3>{escape(name)}" + (" (short)" if name in short else "") + "</h3>")
-        for st in sets:
+    for shown in ls.classes:
+        name = shown.name
+        out.append(f"<h3>{escape(name)}" + (" (short)" if name in short else "") + '</h3><div class="sets">')
+        for st in shown.sets:
             cards = [_card(st.original, media.get(st.original.path), original=True)]
             cards += [_card(a, media.get(a.path), original=False) for a in st.augmentations]
             out.append('<div class="set">' + "".join(cards) + "</div>")
+        out.append("</div>")
     st = report.settings
     out += ["<h2>6. Settings</h2>", f"<p>tool version {escape(st.tool_version)}</p>"]
     for title, values in (("step 1 (pool)", st.step1), ("step 2 (index)", st.step2),
-                          ("step 3 (spectrograms)", st.step3), ("checksums of the inputs (sha256)", st.checksums)):
+                          ("step 3 (spectrograms)", st.step3),
+                          ("checksums of the inputs (sha256)", st.checksums)):
         out.append(f"<h3>{escape(title)}</h3>" + _table(
             ["setting", "value"], ([k, v if isinstance(v, str) else json.dumps(v, sort_keys=True)]
                                    for k, v in sorted(values.items())), name=title))

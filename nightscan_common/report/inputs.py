@@ -130,7 +130,8 @@ def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
                 f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
                 "GROUP BY class_name, split, is_augmented")}
             groups = {(c, s): n for c, s, n in con.execute(
-                f"SELECT class_name, split, COUNT(DISTINCT group_key) FROM {TABLE} GROUP BY class_name, split")}
+                f"SELECT class_name, split, COUNT(DISTINCT group_key) FROM {TABLE} "
+                "GROUP BY class_name, split")}
             leaks = [k for (k,) in con.execute(
                 f"SELECT group_key FROM {TABLE} GROUP BY group_key HAVING COUNT(DISTINCT split) > 1 "
                 "ORDER BY group_key")]

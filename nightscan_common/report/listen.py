@@ -25,7 +25,7 @@ from .inputs import (
     resample,
     step3_array,
 )
-from .record import Listen, Sample, SampleSet
+from .record import ClassSamples, Listen, Sample, SampleSet
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,14 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
         if array is None:
             array = computed_spectrogram(window, spectrograms.config)
         heard = resample(window, spectrograms.config.sample_rate, rate)
+        if f.seconds is not None:  # the window's zero padding is not worth hearing
+            heard = heard[:max(1, int(round(f.seconds * rate)))]
         start = audio.loudest_start(heard, rate=rate)
         excerpt = heard[start:start + int(round(audio.EXCERPT_SECONDS * rate))]
         media[path] = Media(audio.spectrogram_data_uri(array), audio.wav_data_uri(excerpt, rate=rate))
         return Sample(path, f.augmentation, dict(f.params), split, source, round(start / rate, 3))
 
-    sets = {c: [SampleSet(sample(c, o), [sample(c, a) for a in augs]) for o, augs in pairs]
-            for c, pairs in chosen.items()}
+    sets = [ClassSamples(c, [SampleSet(sample(c, o), [sample(c, a) for a in augs]) for o, augs in pairs])
+            for c, pairs in chosen.items()]
     record = Listen(options.seed, len(chosen), len(pool.classes), audio.EXCERPT_SECONDS, rate, sets)
     return record, media

@@ -54,7 +54,11 @@ def balance(classes: list[ClassBalance], *, target: int, limit: int = MAX_CLASSE
             edgecolor=[SHORT if c.short_by else AUGMENTED for c in shown])
     ax.axvline(target, color="black", linestyle="--", linewidth=1, label=f"target ({target})")
     for i, c in enumerate(shown):
-        note = f"found {c.originals_found}" + (f", SHORT by {c.short_by}" if c.short_by else "")
+        note = f"found {c.originals_found}"
+        if c.originals_kept < c.originals_found:
+            note += f", kept {c.originals_kept}"
+        if c.short_by:
+            note += f": SHORT by {c.short_by}"
         ax.text(c.total + target * 0.01, i, note, va="center", fontsize=8,
                 color=SHORT if c.short_by else "black", fontweight="bold" if c.short_by else "normal")
     ax.set_yticks(list(y), [c.name for c in shown], fontsize=8)
@@ -68,7 +72,7 @@ def balance(classes: list[ClassBalance], *, target: int, limit: int = MAX_CLASSE
     if len(classes) > len(shown):
         title += f" ({len(shown)} of {len(classes)} classes: the shortest)"
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return _png(fig)
 
 
@@ -94,8 +98,7 @@ def splits(record: Splits, *, limit: int = MAX_CLASSES) -> bytes:
     if len(record.classes) > len(shown):
         title += f" ({len(shown)} of {len(record.classes)} classes: the largest deviations)"
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.0 / _height(len(shown))), ncol=3,
-              fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     return _png(fig)
 
 
@@ -143,8 +146,9 @@ def augmentations(record: Augmentations) -> bytes:
     ax.set_xticks(range(len(record.types)), record.types, fontsize=8, rotation=30)
     ax.set_ylabel("augmented files")
     ax.set_title("per type", fontsize=9)
-    for i, (ax, h) in enumerate(zip(flat[1:], record.params, strict=False)):
-        _bars(ax, h, OKABE_ITO[(i % 5) + 2 if i % 5 else 4])
+    colour = {t: OKABE_ITO[2 + i % 5] for i, t in enumerate(record.types)}
+    for ax, h in zip(flat[1:], record.params, strict=False):
+        _bars(ax, h, colour.get(h.label.split(":", 1)[0], OKABE_ITO[4]))
         ax.set_title(h.label, fontsize=9)
         ax.set_xlabel(h.unit or "value")
         ax.set_ylabel("files")

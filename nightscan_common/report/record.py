@@ -137,13 +137,22 @@ class SampleSet:
 
 
 @dataclass(frozen=True)
+class ClassSamples:
+    name: str
+    sets: list[SampleSet]
+
+
+@dataclass(frozen=True)
 class Listen:
     seed: int
     classes_shown: int
     classes_total: int
     excerpt_seconds: float
     excerpt_rate: int
-    sets: dict[str, list[SampleSet]]
+    classes: list[ClassSamples]  # in the order shown: short classes first
+
+    def samples(self) -> list[Sample]:
+        return [s for c in self.classes for st in c.sets for s in [st.original, *st.augmentations]]
 
 
 @dataclass(frozen=True)
