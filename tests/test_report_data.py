@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 from report_helpers import TARGET, pipeline  # noqa: F401  (the session fixture)
 
+import make_report
 from nightscan_common.report import ListenOptions, ReportOptions, build_report
 from nightscan_common.report.plots import balance_classes
 from nightscan_common.report.record import ClassBalance
@@ -92,10 +93,14 @@ def test_a_leaking_group_is_counted_and_named(pipeline, tmp_path):  # noqa: F811
                           "ORDER BY file_path LIMIT 1").fetchone()[0]
         con.execute("UPDATE audio_samples SET split = 'test' WHERE id = (SELECT MIN(id) FROM audio_samples "
                     "WHERE group_key = ? AND is_augmented = 1)", (key,))
-    result = build_report(pipeline.pool, index, pipeline.spectrograms, tmp_path / "out")
-    assert result.report.summary.leaking_groups == 1
-    assert result.report.splits.leaking_examples == [key]
-    assert "the index was made from another" not in " ".join(result.report.splits.warnings)
+    out = tmp_path / "out"
+    assert make_report.main(["--pool-dir", str(pipeline.pool), "--index-db", str(index),
+                             "--output-dir", str(out), "-q"]) == 1  # written, and a problem shown
+    record = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert record["summary"]["leaking_groups"] == record["splits"]["leaking_groups"] == 1
+    assert record["splits"]["leaking_examples"] == [key]
+    assert [(s["step"], s["status"]) for s in record["summary"]["steps"]][1] == ("step 2", 1)
+    assert 'id="leakage">1</b>' in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_inputs_and_augmentations_add_up_to_the_metadata(pipeline, built):  # noqa: F811

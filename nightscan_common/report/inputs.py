@@ -189,11 +189,15 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
 
 
 def step3_array(folder: Path, split: str, class_name: str, file_name: str) -> np.ndarray | None:
-    """Step 3's spectrogram of one pool file, (n_mels, frames), or None when it has none."""
+    """Step 3's spectrogram of one pool file, (n_mels, frames), or None when it has none
+    (or an unreadable one: the report then computes it)."""
     path = folder / split / class_name / (os.path.splitext(file_name)[0] + ".npy")
-    if not path.is_file():
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
         return None
-    array = np.load(path, allow_pickle=False)
+    if array.ndim not in (2, 3) or array.size == 0:
+        return None
     return array[0] if array.ndim == 3 else array
 
 
