@@ -155,7 +155,7 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             out.append('<div class="set">' + "".join(cards) + "</div>")
         out.append("</div>")
     st = report.settings
-    out += ["<h2>6. Settings</h2>", f"<p>tool version {escape(st.tool_version)}</p>"]
+    out += ['<h2 id="settings">6. Settings</h2>', f"<p>tool version {escape(st.tool_version)}</p>"]
     for title, values in (("step 1 (pool)", st.step1), ("step 2 (index)", st.step2),
                           ("step 3 (spectrograms)", st.step3),
                           ("checksums of the inputs (sha256)", st.checksums)):
