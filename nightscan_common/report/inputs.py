@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,8 @@ def _compact(obj: dict) -> Any:
     numeric = tuple(sorted((k, v) for k, v in ((k, _number(v)) for k, v in params.items())
                            if v is not None and k not in INTERNAL_PARAMS))
     aug = obj.get("augmentation")
-    return FileEntry(str(obj["filename"]), obj["type"] == AUGMENTED, str(obj.get("source", "")),
-                     aug if isinstance(aug, str) else None,
+    return FileEntry(str(obj["filename"]), obj["type"] == AUGMENTED, sys.intern(str(obj.get("source", ""))),
+                     sys.intern(aug) if isinstance(aug, str) else None,
                      frames / rate if frames is not None and rate else None,
                      int(rate) if rate else None,
                      int(c) if (c := _number(obj.get("channels"))) else None,
