@@ -100,7 +100,9 @@ def test_a_leaking_group_is_counted_and_named(pipeline, tmp_path):  # noqa: F811
     assert record["summary"]["leaking_groups"] == record["splits"]["leaking_groups"] == 1
     assert record["splits"]["leaking_examples"] == [key]
     assert [(s["step"], s["status"]) for s in record["summary"]["steps"]][1] == ("step 2", 1)
-    assert 'id="leakage">1</b>' in (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert ('<p class="bad">Leakage check: <b id="leakage">1</b> group(s) in more than one split '
+            f"(must be 0): {key}.") in page
 
 
 def test_inputs_and_augmentations_add_up_to_the_metadata(pipeline, built):  # noqa: F811

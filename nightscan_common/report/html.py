@@ -22,8 +22,8 @@ SUMMARY_NAMES = 10
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{margin-top:1.8em;border-bottom:1px solid #ccc}
-#summary{font-size:1.05em;background:#f3f3f3;padding:.7em 1em;border-left:6px solid #0072B2}
-#summary .bad{color:#D55E00;font-weight:bold}#summary .good{color:#009E73;font-weight:bold}
+#summary{font-size:1.15em;background:#f3f3f3;padding:.7em 1em;border-left:6px solid #0072B2}
+.bad{color:#D55E00;font-weight:bold}.good{color:#009E73;font-weight:bold}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 td,th{border:1px solid #ddd;padding:2px 7px;text-align:right}td:first-child,th:first-child{text-align:left}
 tr.short td{background:#fbe3d6}img.fig{max-width:100%}
@@ -116,9 +116,10 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
                    classes=["short" if c.short_by else "" for c in report.balance])]
     leak = "bad" if sp.leaking_groups else "good"
     out += ["<h2>2. Splits</h2>",
-            f'<p>Leakage check: <b class="{leak}" id="leakage">{sp.leaking_groups}</b> group(s) in more '
-            "than one split (must be 0)." + (f" e.g. {escape(', '.join(sp.leaking_examples))}"
-                                             if sp.leaking_examples else "") + "</p>",
+            f'<p class="{leak}">Leakage check: <b id="leakage">{sp.leaking_groups}</b> group(s) in more '
+            "than one split (must be 0)"
+            + (f": {escape(', '.join(sp.leaking_examples))}" if sp.leaking_examples
+               else ": no recording and none of its augmentations is in two splits") + ".</p>",
             "<p>Ratios asked for: "
             + ", ".join(f"{n} {r:g}" for n, r in zip(sp.splits, sp.ratios, strict=True))
             + ". Deviation: samples minus ratio x class total.</p>",
