@@ -11,7 +11,8 @@ import pytest
 from report_helpers import TARGET, pipeline  # noqa: F401  (the session fixture)
 
 import make_report
-from nightscan_common.report import ListenOptions, ReportOptions, build_report
+from nightscan_common.report import ListenOptions, ReportOptions, build_report, data, plots
+from nightscan_common.report.inputs import FileEntry, PoolInputs, read_spectrogram_inputs
 from nightscan_common.report.plots import balance_classes
 from nightscan_common.report.record import ClassBalance
 
@@ -159,3 +160,19 @@ def test_a_bar_chart_shows_at_most_n_classes_the_shortest_first():
     assert len(shown) == 40
     assert sum(c.short_by > 0 for c in shown) == 40  # 215 classes are short: the chart shows 40 of them
     assert [c.name for c in shown] == sorted(c.name for c in shown)
+
+
+def test_levels_are_shown_when_the_pool_records_them():
+    def entry(name: str, peak: float | None) -> FileEntry:
+        return FileEntry(name, False, name, None, 3.0, 16000, 1, None, peak,
+                         None if peak is None else peak - 12.0, ())
+
+    pool = PoolInputs({"classes": {"owl": {}}}, "", {"owl": [entry("a", -1.0), entry("b", -20.0),
+                                                             entry("c", None)]})
+    record = data.inputs(pool, read_spectrogram_inputs(None), [])
+    assert [(h.label, h.unit, sum(h.counts), h.edges[0], h.edges[-1]) for h in record.levels] == [
+        ("peak level", "dBFS", 2, -20.0, -1.0), ("RMS level", "dBFS", 2, -32.0, -13.0)]
+    assert record.padded_windows == 3 and record.padding.counts[6] == 3  # 3 s of 8: 62.5 % padding
+    assert plots.inputs(record).startswith(b"\x89PNG")
+    assert data.inputs(PoolInputs({"classes": {}}, "", {"owl": [entry("c", None)]}),
+                       read_spectrogram_inputs(None), []).levels == []

@@ -105,7 +105,6 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
            "<title>NightScan dataset report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>NightScan dataset report</h1>", _summary(report)]
-    out += [f"<p>warning: {escape(w)}</p>" for w in report.warnings]
     out += ["<h2>1. Balance</h2>",
             f"<p>Short of the target ({s.target}): <b>{escape(', '.join(s.short_classes) or 'none')}</b>. "
             "Originals found in the audio root against samples after balancing.</p>",

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .record import Augmentations, ClassBalance, Inputs, Splits  # noqa: E402
+from .record import Augmentations, ClassBalance, Histogram, Inputs, Splits  # noqa: E402
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 ORIGINAL, AUGMENTED, SHORT = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[5]
@@ -157,7 +157,7 @@ def augmentations(record: Augmentations) -> bytes:
     return _png(fig)
 
 
-def _bars(ax: plt.Axes, h, colour: str) -> None:
+def _bars(ax: plt.Axes, h: Histogram, colour: str) -> None:
     widths = [b - a for a, b in zip(h.edges, h.edges[1:], strict=False)]
     ax.bar(h.edges[:-1], h.counts, width=widths, align="edge", color=colour, edgecolor="white",
            linewidth=0.5)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 FORMAT_VERSION = 1
@@ -174,7 +174,6 @@ class Report:
     augmentations: Augmentations
     listen: Listen
     settings: Settings
-    warnings: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
