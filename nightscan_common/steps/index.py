@@ -46,6 +46,7 @@ from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
+from .options import content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -53,6 +54,10 @@ DEFAULT_SEED = 42
 _CREATED_AT = "created_at"
 
 log = logging.getLogger("nightscan.index")
+
+
+def _record_ratios(ratios: tuple[float, ...]) -> str:
+    return json.dumps(dict(zip(SPLITS, ratios, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,20 @@ class IndexOptions:
     index; the plan is the same, so val and test hold the same originals either way.
     """
 
-    ratios: tuple[float, ...] = DEFAULT_RATIOS
+    ratios: tuple[float, ...] = field(default=DEFAULT_RATIOS, metadata={"record": _record_ratios})
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
+
+    def identity(self) -> dict[str, str]:
+        """The ``index_info`` values of the options (what a rerun must match), derived from
+        the fields: a field's own ``record`` if it has one, else None as "", a bool as 0/1."""
+        out: dict[str, str] = {}
+        for name, value, meta in content_items(self):
+            record = meta.get("record")
+            out[name] = (record(value) if record else "" if value is None
+                         else str(int(value)) if isinstance(value, bool) else str(value))
+        return out
 
 
 @dataclass(frozen=True)
@@ -165,10 +180,7 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
         "pool_dir": Path(pool_rel).as_posix(),
-        "seed": str(options.seed),
-        "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
-        "group_pattern": options.group_pattern or "",
-        "eval_originals_only": str(int(options.eval_originals_only)),
+        **options.identity(),
     }
 
 

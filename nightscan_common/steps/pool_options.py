@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
 from ..errors import UsageError
-from ..execution.base import default_num_workers
+from ..execution.base import DEFAULT_NUM_WORKERS
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
+from .options import RUN, content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
 #: Seconds one original may take (decode and all its augmentations) before it is failed.
 TASK_TIMEOUT = 3600.0
-
-
-#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
-RUN = {"run": True}
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class PoolOptions:
     max_augmentations: int = 20
     augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
     seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
+    num_workers: int = field(default=DEFAULT_NUM_WORKERS, metadata=RUN)
     specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
     keep_all_originals: bool = False
     link_mode: str = "copy"
@@ -53,13 +50,10 @@ class PoolOptions:
         Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
         """
         out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.metadata.get("run"):
-                continue
-            value = getattr(self, f.name)
+        for name, value, _ in content_items(self):
             if isinstance(value, Path):
                 value = _rel(value, self.output_dir)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from .. import __version__
 from ..dsp.spectrogram import FIXED_PARAMETERS, SpectrogramConfig, log_mel_spectrogram
 from ..errors import OutputConflictError, UsageError
-from ..execution.base import Executor, pin_native_threads
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
 from ..execution.process_pool import ProcessPool
 from ..formats.index_db import SPLITS, read_index_rows
 from ..formats.provenance import guard
@@ -189,7 +189,7 @@ def run_spectrograms(
     config: SpectrogramConfig,
     *,
     splits: Sequence[str] = SPLITS,
-    num_workers: int = 1,
+    num_workers: int = DEFAULT_NUM_WORKERS,
     overwrite: bool = False,
     preset: str | None = None,
     progress: bool = True,
