@@ -42,12 +42,12 @@ def test_every_report_has_a_status_and_a_json_ready_dict(tmp_path, make_audio_ro
 
     from nightscan_common.dsp.spectrogram import PRESETS
     from nightscan_common.steps.index import build_index
-    from nightscan_common.steps.pool import PoolOptions, build_pool
+    from nightscan_common.steps.pool import PoolOptions, run_pool
     from nightscan_common.steps.spectrograms import run_spectrograms
 
     root = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
-    pool = build_pool(PoolOptions(audio_root=root, output_dir=tmp_path / "pool", target_samples=4,
-                                  augmentations=("volume",), num_workers=1, progress=False))
+    pool = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=4, augmentations=("volume",)),
+                    num_workers=1, progress=False)
     index = build_index(tmp_path / "pool", tmp_path / "index.db")
     spec = run_spectrograms(tmp_path / "index.db", tmp_path / "pool", tmp_path / "spec", PRESETS["general"],
                             progress=False)

@@ -23,7 +23,7 @@ from typing import Any
 from .. import __version__
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import Executor
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -49,8 +49,10 @@ from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
 from .pool_options import (
+    TASK_TIMEOUT,
     PoolOptions,
     PoolReport,
+    PoolRun,
     Skipped,
     select_classes,
     validate_options,
@@ -68,7 +70,7 @@ def _probe(path: str) -> dict[str, Any]:
             "sha256": p.sha256, "peak": p.peak}
 
 
-def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
     executor = executor or ProcessPool(opts.num_workers)
@@ -101,10 +103,10 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
-        plans.append(plan_class(c, usable, target=opts.target_samples,
-                                max_augmentations=opts.max_augmentations,
-                                augmentations=opts.augmentations, seed=opts.seed,
-                                keep_all=opts.keep_all_originals))
+        plans.append(plan_class(c, usable, target=opts.options.target_samples,
+                                max_augmentations=opts.options.max_augmentations,
+                                augmentations=opts.options.augmentations, seed=opts.options.seed,
+                                keep_all=opts.options.keep_all_originals))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty), probes
 
@@ -125,7 +127,7 @@ def _clear_pool(output_dir: Path, meta: dict | None) -> None:
             cls_dir.rmdir()
 
 
-def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict | None]:
+def prepare_output(opts: PoolRun) -> tuple[dict[tuple[str, str], list], dict | None]:
     """Check the output folder against this run's options; return what is already done.
 
     A pool or journal made with other options is refused unless ``overwrite``.
@@ -176,7 +178,7 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
                       files=files)
 
 
-def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
+def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dict,
                    previous: dict | None) -> dict[str, Any]:
     """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
     classes = dict((previous or {}).get("classes", {}))
@@ -190,7 +192,7 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tool_version=__version__,
         params=opts.identity(),
-        target_samples_per_class=opts.target_samples,
+        target_samples_per_class=opts.options.target_samples,
         classes=classes,
         skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
         totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
@@ -203,11 +205,22 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
 # ---------------------------------------------------------------- the step
 
 
-def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
-    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
+             *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
+             dry_run: bool = False, overwrite: bool = False, progress: bool = True,
+             task_timeout: float = TASK_TIMEOUT, executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
+    into the pool ``output_dir``.
 
-    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
     """
+    run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
+                  dry_run, overwrite, progress, task_timeout)
+    return build_pool(run, executor=executor)
+
+
+def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport:
+    """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
     executor = executor or ProcessPool(opts.num_workers)
@@ -218,7 +231,7 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
         return _write_pool(opts, report, probes, start, executor)
 
 
-def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                 executor: Executor) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
@@ -245,7 +258,7 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
     return report
 
 
-def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, records: dict,
+def _metadata_current(previous: dict, opts: PoolRun, report: PoolReport, records: dict,
                       probes: dict) -> bool:
     """Whether the metadata on disk already says what this run would write."""
     fresh = build_metadata(opts, report, records, probes, previous)
@@ -261,22 +274,22 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
+def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, report: PoolReport,
                executor: Executor) -> None:
     if not todo:
         return
     start = time.monotonic()
-    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    warm_up(opts.options.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
-    bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    bg = str(opts.options.background_noise_dir.resolve()) if opts.options.background_noise_dir else None
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.options.link_mode, bg)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(opts.options.augmentations), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda t: len(t.files),
         ):
             task = outcome.item
