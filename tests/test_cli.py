@@ -41,14 +41,14 @@ def test_every_report_has_a_status_and_a_json_ready_dict(tmp_path, make_audio_ro
     import json
 
     from nightscan_common.dsp.spectrogram import PRESETS
-    from nightscan_common.steps.index import build_index
+    from nightscan_common.steps.index import run_index
     from nightscan_common.steps.pool import PoolOptions, run_pool
     from nightscan_common.steps.spectrograms import run_spectrograms
 
     root = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
     pool = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=4, augmentations=("volume",)),
                     num_workers=1, progress=False)
-    index = build_index(tmp_path / "pool", tmp_path / "index.db")
+    index = run_index(tmp_path / "pool", tmp_path / "index.db")
     spec = run_spectrograms(tmp_path / "index.db", tmp_path / "pool", tmp_path / "spec", PRESETS["general"],
                             progress=False)
     for report, key, value in ((pool, "written", 8), (index, "leaking_groups", 0), (spec, "failures", [])):

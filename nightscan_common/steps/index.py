@@ -100,9 +100,9 @@ class ClassSummary:
         return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexReport:
-    """What ``build_index`` did, for the summary."""
+    """What ``run_index`` did, for the summary."""
 
     db_path: Path
     written: bool  # False when the existing index was already this run's
@@ -119,7 +119,7 @@ class IndexReport:
         return {**plain(self), "status": self.status}
 
 
-def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
+def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
                 options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
                 progress: bool = False) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.

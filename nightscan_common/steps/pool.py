@@ -240,22 +240,19 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     # left while the other workers idle. Outputs do not depend on the order.
     todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
-    report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
+    report = replace(report, reused=sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo))
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
-        report.already_complete = True
-        report.metadata = previous
-        report.seconds = time.monotonic() - start
-        return report
+        return replace(report, already_complete=True, metadata=previous, seconds=time.monotonic() - start)
     try:
-        _run_tasks(opts, todo, records, report, executor)
+        written, failed = _run_tasks(opts, todo, records, executor)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
-    report.metadata = build_metadata(opts, report, records, probes, previous)
-    write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
+    report = replace(report, written=written, failed_tasks=failed)
+    metadata = build_metadata(opts, report, records, probes, previous)
+    write_json(opts.output_dir / METADATA_FILENAME, metadata)
     with contextlib.suppress(FileNotFoundError):
         (opts.output_dir / JOURNAL_FILENAME).unlink()
-    report.seconds = time.monotonic() - start
-    return report
+    return replace(report, metadata=metadata, seconds=time.monotonic() - start)
 
 
 def _metadata_current(previous: dict, opts: PoolRun, report: PoolReport, records: dict,
@@ -274,10 +271,12 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor) -> None:
+def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict,
+               executor: Executor) -> tuple[int, list[Skipped]]:
+    """Run the tasks, recording each finished one; return the files written and the failures."""
+    written, failed = 0, []
     if not todo:
-        return
+        return written, failed
     start = time.monotonic()
     warm_up(opts.options.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
@@ -296,11 +295,11 @@ def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, report: Poo
             if outcome.ok:
                 records[(task.class_name, task.source)] = outcome.result
                 write_done(jf, task.class_name, task.source, outcome.result)
-                report.written += len(task.files)
+                written += len(task.files)
             else:
                 records.pop((task.class_name, task.source), None)
                 _remove_outputs(opts.output_dir, task)
-                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
+                failed.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
                 log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
-    report.failed_tasks.sort(key=lambda s: s.path)
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
+    return written, sorted(failed, key=lambda s: s.path)

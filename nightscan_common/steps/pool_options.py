@@ -69,15 +69,15 @@ def _rel(path: Path, start: Path) -> str:
     return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Skipped:
     path: str  # relative to the audio root
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoolReport:
-    """What a run found, planned and did; the front end prints it."""
+    """What a run found, planned and did, built once the run is over; the front end prints it."""
 
     plans: list[ClassPlan]
     skipped: list[Skipped]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -48,7 +49,7 @@ _MAX_CHUNK = 16
 _SHOWN_CONFLICTS = 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class SplitCounts:
     """One split's files: written by this run, skipped as already done, failed."""
 
@@ -57,9 +58,9 @@ class SplitCounts:
     failed: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpectrogramReport:
-    """What a run did, for the summary table and the exit status."""
+    """What a run did, built once it is over: for the summary table and the exit status."""
 
     out_dir: Path
     counts: dict[str, SplitCounts] = field(default_factory=dict)
@@ -228,30 +229,24 @@ def run_spectrograms(
             write_json(out_dir / CONFIG_FILENAME, settings)
 
         store.prepare(jobs, overwrite=overwrite)
-        report = SpectrogramReport(out_dir, {s: SplitCounts() for s in splits})
         done = store.done(jobs)
-        todo = []
-        for job in jobs:
-            if job.key in done:
-                report.counts[job.split].skipped += 1
-            else:
-                todo.append(job)
+        todo = [job for job in jobs if job.key not in done]
+        skipped = Counter(job.split for job in jobs if job.key in done)
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
         try:
-            failures = list(refused) + _compute(todo, config, pool_root, store, report,
-                                                num_workers=num_workers, progress=progress,
-                                                timeout=item_timeout, executor=executor)
+            written, failed = _compute(todo, config, pool_root, store, num_workers=num_workers,
+                                       progress=progress, timeout=item_timeout, executor=executor)
         finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
             store.sweep()
             remove_temporaries(out_dir)
         store.finalize()
-        for failure in failures:
-            report.counts.setdefault(failure.split, SplitCounts()).failed += 1
-        report.failures = sorted(failures)
-        _write_failures(report)
-        report.bytes_on_disk = store.bytes_on_disk()
-        report.unindexed_files = store.count_unlisted(splits)
-        return report
+        failures = [*refused, *failed]
+        failed_in = Counter(f.split for f in failures)
+        counts = {s: SplitCounts(written[s], skipped[s], failed_in[s])
+                  for s in dict.fromkeys([*splits, *(f.split for f in failures)])}
+        _write_failures(out_dir / FAILURES_FILENAME, sorted(failures))
+        return SpectrogramReport(out_dir, counts, sorted(failures), store.bytes_on_disk(),
+                                 store.count_unlisted(splits))
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
@@ -272,11 +267,12 @@ def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:
 
 
 def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store: SpectrogramStore,
-             report: SpectrogramReport, *, num_workers: int, progress: bool, timeout: float,
-             executor: Executor | None) -> list[Failure]:
-    """Run the jobs in the executor; count what was written, return what failed."""
+             *, num_workers: int, progress: bool, timeout: float,
+             executor: Executor | None) -> tuple[Counter[str], list[Failure]]:
+    """Run the jobs in the executor; return how many each split wrote, and what failed."""
+    written: Counter[str] = Counter()
     if not todo:
-        return []
+        return written, []
     setup = SpectrogramWorkerSetup(config)
     log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
@@ -288,22 +284,22 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
         job = outcome.item
         if outcome.ok:
             store.record(job, outcome.result)
-            report.counts[job.split].written += 1
+            written[job.split] += 1
         else:
             log.debug("failed: %s: %s", job.source, outcome.error)
             failures.append(Failure(job.source, outcome.error or "unknown error", job.split))
-    return failures
+    return written, failures
 
 
-def _write_failures(report: SpectrogramReport) -> None:
+def _write_failures(path: Path, failures: Sequence[Failure]) -> None:
     """``failures.json`` lists this run's failures; a clean run removes an older list."""
-    if not report.failures:
-        report.failures_path.unlink(missing_ok=True)
+    if not failures:
+        path.unlink(missing_ok=True)
         return
-    listed = [{"path": f.path, "reason": f.reason} for f in report.failures]
+    listed = [{"path": f.path, "reason": f.reason} for f in failures]
     try:
-        if json.loads(report.failures_path.read_text(encoding="utf-8")) == listed:
+        if json.loads(path.read_text(encoding="utf-8")) == listed:
             return  # a rerun that changed nothing leaves the file as it was
     except (OSError, ValueError):
         pass
-    write_json(report.failures_path, listed)
+    write_json(path, listed)
