@@ -9,6 +9,7 @@ and --scale give the same bytes. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.monotonic()
         report = make_demo_data(args.output_dir, seed=args.seed, scale=args.scale,
                                 overwrite=args.overwrite, progress=not args.quiet)
-        report.seconds = time.monotonic() - start
+        report = dataclasses.replace(report, seconds=time.monotonic() - start)
         print(tables.demo_table(report))
         return report.status
 
