@@ -22,15 +22,13 @@ from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
 from ..formats.index_db import SPLITS, TABLE
 from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
+from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
 from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
 from ..io.audio_window import read_window
 from ..plans.seeds import derive_seed
 
-#: step 3's settings file and failure list, in its output folder
-SPECTROGRAM_CONFIG = "spectrogram_config.json"
-FAILURES = "failures.json"
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})
 __all__ = ["TOOL_VERSION", "SPLITS", "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
@@ -174,17 +172,17 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     if folder is None:
         config = SpectrogramConfig()
         return SpectrogramInputs(None, {"spectrogram": config.to_dict()}, config, "", [])
-    path = folder / SPECTROGRAM_CONFIG
+    path = folder / CONFIG_FILENAME
     if not path.is_file():
         raise UsageError(f"{path} not found; give the --output-dir of pregenerate_spectrograms_simple.py, "
                          "or leave out --spectrogram-dir")
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
         config = SpectrogramConfig.from_dict(settings["spectrogram"])
-        failures_path = folder / FAILURES
+        failures_path = folder / FAILURES_FILENAME
         failures = json.loads(failures_path.read_text(encoding="utf-8")) if failures_path.exists() else []
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} (or {FAILURES} beside it) is not readable ({exc!r}); "
+        raise UsageError(f"{path} (or {FAILURES_FILENAME} beside it) is not readable ({exc!r}); "
                          "rerun pregenerate_spectrograms_simple.py") from None
     return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
 
