@@ -15,12 +15,10 @@ import logging
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor
@@ -33,12 +31,7 @@ from ..formats.pool_journal import (
     write_params,
 )
 from ..formats.pool_metadata import (
-    FORMAT_VERSION,
     METADATA_FILENAME,
-    ORIGINAL,
-    ClassEntry,
-    FileRecord,
-    PoolMetadata,
     load_pool_metadata,
     parse_pool_filename,
 )
@@ -47,7 +40,7 @@ from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..plans.pool_plan import SourceTask, plan_class
 from .pool_options import (
     TASK_TIMEOUT,
     PoolOptions,
@@ -57,6 +50,7 @@ from .pool_options import (
     select_classes,
     validate_options,
 )
+from .pool_record import build_metadata
 from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
 
 log = logging.getLogger("nightscan")
@@ -156,50 +150,6 @@ def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
     if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
-
-
-# ---------------------------------------------------------------- metadata
-
-
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
-                probes: dict) -> ClassEntry:
-    lo, hi = plan.augmentations_per_original
-    files = []
-    for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]
-                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"])
-            files.append(rec)
-    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
-                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
-                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
-                      files=files)
-
-
-def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dict,
-                   previous: dict | None) -> dict[str, Any]:
-    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
-    classes = dict((previous or {}).get("classes", {}))
-    for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes).to_dict()
-    classes = dict(sorted(classes.items()))
-    n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
-    n_files = sum(e["total_count"] for e in classes.values())
-    return PoolMetadata(
-        format_version=FORMAT_VERSION,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        tool_version=__version__,
-        params=opts.identity(),
-        target_samples_per_class=opts.options.target_samples,
-        classes=classes,
-        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
-        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                "augmented": n_aug,
-                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.failed_tasks)},
-    ).to_dict()
 
 
 # ---------------------------------------------------------------- the step
