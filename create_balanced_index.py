@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         report = run_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
-                             progress=not args.quiet)
+                           progress=not args.quiet)
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         if report.leaking_groups:
             print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)

@@ -41,6 +41,7 @@ from ..reports import plain
 
 DEFAULT_OUTPUT_DIR = Path("data/demo_audio")
 DEFAULT_SEED = 42
+DEFAULT_SCALE = 1.0
 #: Recordings per class whatever the scale: enough for one group in each of train, val, test.
 MIN_RECORDINGS = 3
 MAX_SCALE = 10.0
@@ -152,7 +153,7 @@ def class_size(demo_class: DemoClass, scale: float) -> int:
     return max(MIN_RECORDINGS, round(demo_class.count * scale))
 
 
-def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
+def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
               classes: Iterable[DemoClass] = DEMO_CLASSES) -> list[Recording]:
     """Every recording of the data set, without writing anything (a pure function of the seed).
 
@@ -176,7 +177,8 @@ def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     return plan
 
 
-def extra_files(*, scale: float = 1.0, classes: Iterable[DemoClass] = DEMO_CLASSES) -> dict[str, str]:
+def extra_files(*, scale: float = DEFAULT_SCALE,
+                classes: Iterable[DemoClass] = DEMO_CLASSES) -> dict[str, str]:
     """The non-audio files (relative path -> text) that sit beside the recordings."""
     out = {}
     for dc in classes:
@@ -206,7 +208,8 @@ def build_manifest(plan: list[Recording], extras: dict[str, str], *, seed: int, 
 
 
 def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: int = DEFAULT_SEED,
-                   scale: float = 1.0, overwrite: bool = False, progress: bool = False) -> DemoReport:
+                   scale: float = DEFAULT_SCALE, overwrite: bool = False,
+                   progress: bool = True) -> DemoReport:
     """Write the demo data set into ``output_dir``; return what is there.
 
     .. note:: The folder is written under a temporary name beside ``output_dir`` and

@@ -120,8 +120,8 @@ class IndexReport:
 
 
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-                options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
-                progress: bool = False) -> IndexReport:
+              options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
+              progress: bool = True) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
