@@ -164,7 +164,7 @@ def test_identical_originals_are_one_group_and_cross_class_copies_are_reported(t
 def test_index_info_records_the_run(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 5})
     run_index(pool, tmp_path / "index.db", IndexOptions(ratios=(0.6, 0.2, 0.2), seed=9,
-                                                          group_pattern="rec", eval_originals_only=True))
+                                                        group_pattern="rec", eval_originals_only=True))
     info = read_index_info(tmp_path / "index.db")
     assert {k: info[k] for k in ("format_version", "seed", "ratios", "group_pattern",
                                  "eval_originals_only")} == {
@@ -172,6 +172,18 @@ def test_index_info_records_the_run(tmp_path):
         "group_pattern": "rec", "eval_originals_only": "1"}
     assert info["pool_dir"] == "pool"  # relative to the database's folder
     assert len(info["pool_metadata_sha256"]) == 64 and info["created_at"] and info["tool_version"]
+
+
+def test_index_info_holds_every_option_field_without_a_list_by_hand(tmp_path):
+    """A field added to IndexOptions is recorded (and so must match on a rerun) by itself."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(IndexOptions)}
+    assert set(IndexOptions().identity()) == names
+    assert IndexOptions().identity()["group_pattern"] == "" and IndexOptions().identity()["seed"] == "42"
+    pool = write_pool(tmp_path / "pool", {"owl": [1] * 5})
+    run_index(pool, tmp_path / "index.db", progress=False)
+    assert names <= set(read_index_info(tmp_path / "index.db"))
 
 
 def test_a_rerun_with_the_same_options_leaves_the_index_alone(tmp_path):
