@@ -18,15 +18,13 @@ import logging
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import Executor
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -35,15 +33,7 @@ from ..formats.pool_journal import (
     start_journal,
     write_done,
 )
-from ..formats.pool_metadata import (
-    FORMAT_VERSION,
-    METADATA_FILENAME,
-    ORIGINAL,
-    ClassEntry,
-    FileRecord,
-    PoolMetadata,
-    load_pool_metadata,
-)
+from ..formats.pool_metadata import METADATA_FILENAME, load_pool_metadata
 from ..formats.provenance import guard
 from ..formats.source_cache import (
     SOURCES_FILENAME,
@@ -56,14 +46,17 @@ from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import ClassPlan, plan_class
+from ..plans.pool_plan import plan_class
 from .pool_options import (
+    TASK_TIMEOUT,
     PoolOptions,
     PoolReport,
+    PoolRun,
     Skipped,
     select_classes,
     validate_options,
 )
+from .pool_record import build_metadata
 from .pool_rerun import (
     merge,
     noise_sha_of,
@@ -88,7 +81,7 @@ def _probe(path: str) -> dict[str, Any]:
                                             "channels": p.channels, "sha256": p.sha256, "peak": p.peak}}
 
 
-def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the checks' entries."""
     executor = executor or ProcessPool(opts.num_workers)
@@ -122,15 +115,15 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
-        plans.append(plan_class(c, usable, target=opts.target_samples,
-                                max_augmentations=opts.max_augmentations,
-                                augmentations=opts.augmentations, seed=opts.seed,
-                                keep_all=opts.keep_all_originals))
+        plans.append(plan_class(c, usable, target=opts.options.target_samples,
+                                max_augmentations=opts.options.max_augmentations,
+                                augmentations=opts.options.augmentations, seed=opts.options.seed,
+                                keep_all=opts.options.keep_all_originals))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty), entries
 
 
-# ---------------------------------------------------------------- the output folder
+# ---------------------------------------------------------------- resume
 
 
 def _clear_pool(output_dir: Path) -> None:
@@ -141,7 +134,7 @@ def _clear_pool(output_dir: Path) -> None:
     remove_stale(output_dir, {})
 
 
-def prepare_output(opts: PoolOptions) -> tuple[dict | None, tuple[dict, dict]]:
+def prepare_output(opts: PoolRun) -> tuple[dict | None, tuple[dict, dict]]:
     """Check the output folder against this run's options; return the metadata and the journal.
 
     A pool or journal made with other options is refused unless ``overwrite``, which
@@ -163,58 +156,27 @@ def prepare_output(opts: PoolOptions) -> tuple[dict | None, tuple[dict, dict]]:
     return meta, (j_inputs, j_done)
 
 
-# ---------------------------------------------------------------- metadata
-
-
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
-                probes: dict) -> ClassEntry:
-    lo, hi = plan.augmentations_per_original
-    files = []
-    for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]["probe"]
-                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"])
-            files.append(rec)
-    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
-                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
-                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
-                      files=files)
-
-
-def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
-                   kept: dict, inputs: dict) -> dict[str, Any]:
-    """The pool's metadata; ``kept``: classes not in this run (``--specific-class``) kept as they were."""
-    classes = dict(kept)
-    for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes).to_dict()
-    classes = dict(sorted(classes.items()))
-    n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
-    n_files = sum(e["total_count"] for e in classes.values())
-    return PoolMetadata(
-        format_version=FORMAT_VERSION,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        tool_version=__version__,
-        params=opts.identity(),
-        target_samples_per_class=opts.target_samples,
-        classes=classes,
-        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
-        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                "augmented": n_aug,
-                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.failed_tasks)},
-        inputs=inputs,
-    ).to_dict()
-
-
 # ---------------------------------------------------------------- the step
 
 
-def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
-    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
+             *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
+             dry_run: bool = False, overwrite: bool = False, progress: bool = True,
+             task_timeout: float = TASK_TIMEOUT, verify: bool = False,
+             executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
+    into the pool ``output_dir``; on a pool that exists, bring it to what a fresh build
+    on the root as it is now would hold (``verify``: read every original again).
 
-    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
     """
+    run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
+                  dry_run, overwrite, progress, task_timeout, verify)
+    return build_pool(run, executor=executor)
+
+
+def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport:
+    """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
     executor = executor or ProcessPool(opts.num_workers)
@@ -225,35 +187,39 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
         return _write_pool(opts, report, probes, start, executor)
 
 
-def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                 executor: Executor) -> PoolReport:
-    before = {} if opts.overwrite else read_sources(opts.output_dir)
+    options, out = opts.options, opts.output_dir
+    before = {} if opts.overwrite else read_sources(out)
     previous, (j_inputs, j_done) = prepare_output(opts)
-    out, selected = opts.output_dir, {p.name for p in report.plans}
+    selected = {p.name for p in report.plans}
     in_root = set(select_classes(replace(opts, specific_classes=())))
     kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
                     if c not in selected and c in in_root and opts.specific_classes}
     sources = {f"{c}/{r}": e for (c, r), e in probes.items()}
     sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
-    noise = noise_version(opts.background_noise_dir, opts.augmentations)
+    noise = noise_version(options.background_noise_dir, options.augmentations)
     listing = [(k, v["probe"]["sha256"]) for k, v in sources.items()] + [(s.path, "") for s in report.skipped]
     inputs = {"audio_root": {"files": len(listing), "sha256": listing_sha256(listing)},
               "background_noise": noise}
-    noise_sha = noise_sha_of({"inputs": inputs})
     prior = priors(done_from_metadata(previous) if previous else {}, noise_sha_of(previous),
                    j_done, noise_sha_of({"inputs": j_inputs}))
-    records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha, output_dir=out,
-                                          audio_root=opts.audio_root, link_mode=opts.link_mode)
-    report.reused = sum(len(k) for k in kept_files.values())
+    records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha_of({"inputs": inputs}),
+                                          output_dir=out, audio_root=opts.audio_root,
+                                          link_mode=options.link_mode)
+    changes = {}
     if previous is not None:
-        report.originals_added, report.originals_removed, report.originals_changed = source_changes(
-            before, sources, selected, set((previous or {}).get("classes", {})) - in_root)
-    journal_entries = [(c, s, r) for (c, s), r in records.items() if (c, s) in j_done]
-    start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs, journal_entries)
+        added, removed, changed = source_changes(before, sources, selected,
+                                                 set(previous.get("classes", {})) - in_root)
+        changes = {"originals_added": added, "originals_removed": removed, "originals_changed": changed}
+    start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
+                  [(c, s, r) for (c, s), r in records.items() if (c, s) in j_done])
     try:
-        _run_tasks(opts, todo, records, kept_files, report, executor)
+        written, failed = _run_tasks(opts, todo, records, kept_files, executor)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(out)
+    report = replace(report, written=written, failed_tasks=failed,
+                     reused=sum(len(k) for k in kept_files.values()), **changes)
     metadata = build_metadata(opts, report, records, probes, kept_classes, inputs)
     keep = ("created_at",)
     if previous is not None and {k: v for k, v in metadata.items() if k not in keep} == {
@@ -261,31 +227,32 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         metadata = previous  # nothing changed: the file stays as it was
     else:
         write_json(out / METADATA_FILENAME, metadata)
-    report.metadata = metadata
     if sources != before:
         write_sources(out, sources)
-    report.removed = remove_stale(out, {c: [f["filename"] for f in e["files"]]
-                                        for c, e in metadata["classes"].items()})
+    removed_files = remove_stale(out, {c: [f["filename"] for f in e["files"]]
+                                       for c, e in metadata["classes"].items()})
     with contextlib.suppress(FileNotFoundError):
         (out / JOURNAL_FILENAME).unlink()
-    report.already_complete = metadata is previous and not todo and not report.removed
-    report.seconds = time.monotonic() - start
-    return report
+    return replace(report, metadata=metadata, removed=removed_files, seconds=time.monotonic() - start,
+                   already_complete=metadata is previous and not todo and not removed_files)
 
 
-def _run_tasks(opts: PoolOptions, todo: list[WorkItem], records: dict, kept_files: dict,
-               report: PoolReport, executor: Executor) -> None:
+def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
+               executor: Executor) -> tuple[int, list[Skipped]]:
+    """Run the work left, recording each finished original; return the files made and the failures."""
+    written, failed = 0, []
     if not todo:
-        return
+        return written, failed
+    options = opts.options
     start = time.monotonic()
-    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    warm_up(options.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
-    bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    bg = str(options.background_noise_dir.resolve()) if options.background_noise_dir else None
     with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), options.link_mode, bg)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(options.augmentations), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda w: w.weight,
         ):
             task = outcome.item.task
@@ -293,10 +260,10 @@ def _run_tasks(opts: PoolOptions, todo: list[WorkItem], records: dict, kept_file
             if outcome.ok:
                 records[key] = merge(task, kept_files[key], outcome.result)
                 write_done(jf, task.class_name, task.source, records[key])
-                report.written += outcome.item.weight
+                written += outcome.item.weight
             else:  # its files, kept or half made, are unlisted now: the final sweep removes them
                 records.pop(key, None)
-                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
+                failed.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
                 log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
-    report.failed_tasks.sort(key=lambda s: s.path)
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
+    return written, sorted(failed, key=lambda s: s.path)

@@ -8,7 +8,7 @@ from pool_factory import write_pool
 
 import create_balanced_index as front
 from nightscan_common.formats.index_db import read_index_info, read_split_rows
-from nightscan_common.steps.index import IndexOptions, build_index
+from nightscan_common.steps.index import IndexOptions, run_index
 
 
 def _splits(db) -> dict[str, str]:
@@ -21,9 +21,9 @@ def _sources(n: int) -> list[str]:
 
 def test_twenty_percent_more_groups_move_nothing(tmp_path):
     old_db = tmp_path / "old.db"
-    build_index(write_pool(tmp_path / "p1", {"owl": [5] * 40}), old_db)
+    run_index(write_pool(tmp_path / "p1", {"owl": [5] * 40}), old_db)
     pool = write_pool(tmp_path / "p2", {"owl": [5] * 48})
-    report = build_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
+    report = run_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
     old, new = _splits(old_db), _splits(tmp_path / "new.db")
     assert all(new[fp] == split for fp, split in old.items())
     assert report.kept.groups == {"added": 8, "removed": 0, "kept": 40, "moved": 0}
@@ -36,9 +36,9 @@ def test_twenty_percent_more_groups_move_nothing(tmp_path):
 
 def test_removed_groups_vanish_and_the_rest_stay(tmp_path):
     old_db = tmp_path / "old.db"
-    build_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
+    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
     pool = write_pool(tmp_path / "p2", {"owl": [3] * 24}, sources={"owl": _sources(30)[6:]})
-    report = build_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
+    report = run_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
     old, new = _splits(old_db), _splits(tmp_path / "new.db")
     assert all(old[fp] == split for fp, split in new.items())
     assert report.kept.groups["removed"] == 6 and report.kept.files["removed"] == 18
@@ -47,7 +47,7 @@ def test_removed_groups_vanish_and_the_rest_stay(tmp_path):
 def test_a_merge_forced_by_a_new_duplicate_is_reported_and_keeps_train_out_of_val_and_test(
         tmp_path, capsys):
     old_db = tmp_path / "old.db"
-    build_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
+    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
     old = _splits(old_db)
     train = next(fp for fp, s in old.items() if s == "train" and "_original" in fp)
     test = next(fp for fp, s in old.items() if s == "test" and "_original" in fp)

@@ -13,7 +13,6 @@ import soundfile as sf
 from pool_helpers import metadata, run_pool, tree_digest, without_timestamps
 
 from nightscan_common.execution.serial import SerialExecutor
-from nightscan_common.steps.pool import PoolOptions, build_pool
 
 OPTS = {"target_samples": 6, "augmentations": ("volume", "noise"), "num_workers": 1}
 HIDDEN = ("pool_metadata.json", ".pool_sources.json")
@@ -37,8 +36,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def _serial(root: Path, out: Path, **kw):
-    return build_pool(PoolOptions(audio_root=root, output_dir=out, progress=False, **{**OPTS, **kw}),
-                      executor=SerialExecutor())
+    return run_pool(root, out, **{**OPTS, **kw}, executor=SerialExecutor())
 
 
 def assert_like_fresh(root: Path, out: Path, **kw) -> None:
@@ -177,7 +175,7 @@ def test_an_interrupted_rerun_on_a_changed_root_is_finished_by_the_next(root, tm
                 yield outcome
 
     with pytest.raises(KeyboardInterrupt):
-        build_pool(PoolOptions(audio_root=root, output_dir=out, progress=False, **OPTS), executor=Stopping())
+        run_pool(root, out, **OPTS, executor=Stopping())
     report = _serial(root, out)
     assert report.originals_changed == ["owl/o0.wav"] or report.reused > 0
     assert_like_fresh(root, out)
