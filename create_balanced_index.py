@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-originals-only", action="store_true",
                         default=defaults.eval_originals_only,
                         help="leave the augmentations of val and test groups out of the index")
-    parser.add_argument("--keep-splits-from", metavar="OLD.db", default=defaults.keep_splits_from,
+    parser.add_argument("--keep-splits-from", metavar="OLD.db",
                         help="an older index of this data set: every group it holds keeps its split, "
                              "new groups fill the splits toward their ratios (a merged group that "
                              "straddled splits goes where val and test get nothing from train; "
@@ -72,8 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> IndexOptions:
     return IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
                         seed=args.random_seed, group_pattern=args.group_pattern,
-                        eval_originals_only=args.eval_originals_only,
-                        keep_splits_from=args.keep_splits_from)
+                        eval_originals_only=args.eval_originals_only)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -81,8 +80,8 @@ def check_args(args: argparse.Namespace) -> None:
     options = options_from_args(args)
     check_ratios(options.ratios)
     compile_group_pattern(options.group_pattern)
-    if options.keep_splits_from is not None and not os.path.isfile(options.keep_splits_from):
-        raise UsageError(f"--keep-splits-from {options.keep_splits_from}: index database not found")
+    if args.keep_splits_from is not None and not os.path.isfile(args.keep_splits_from):
+        raise UsageError(f"--keep-splits-from {args.keep_splits_from}: index database not found")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = options_from_args(args)
 
     def body() -> int:
-        report = run_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
-                           progress=not args.quiet)
+        report = run_index(args.pool_dir, args.output_db, options, keep_splits_from=args.keep_splits_from,
+                           overwrite=args.overwrite, progress=not args.quiet)
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         if report.leaking_groups:
             print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)

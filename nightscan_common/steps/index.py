@@ -48,7 +48,7 @@ from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
 from .index_keep import KeepReport, difference, read_old_index
-from .options import RUN, content_items
+from .options import content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -74,9 +74,6 @@ class IndexOptions:
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
-    #: An older index whose groups keep their split: recorded apart, as ``kept_splits_from``
-    #: (relative to the database) and ``kept_splits_from_sha256`` (of its rows).
-    keep_splits_from: str | None = field(default=None, metadata=RUN)
 
     def identity(self) -> dict[str, str]:
         """The ``index_info`` values of the options (what a rerun must match), derived from
@@ -126,8 +123,8 @@ class IndexReport:
 
 
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-              options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
-              progress: bool = True) -> IndexReport:
+              options: IndexOptions = IndexOptions(), *, keep_splits_from: str | os.PathLike | None = None,
+              overwrite: bool = False, progress: bool = True) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
@@ -142,9 +139,9 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
     with exclusive_run(output, folder=False):  # a second run into the same index is refused
         remove_temporaries_of(output)  # left by a run that was killed while writing
         old = None
-        if options.keep_splits_from is not None:  # read first: it may be the index replaced
-            old = read_old_index(options.keep_splits_from)
-            info |= {"kept_splits_from": _relative(Path(options.keep_splits_from), output),
+        if keep_splits_from is not None:  # read first: it may be the index replaced
+            old = read_old_index(keep_splits_from)
+            info |= {"kept_splits_from": _relative(Path(keep_splits_from), output),
                      "kept_splits_from_sha256": old.sha256}
         keep = output.exists() and not overwrite
         if keep:  # refuse before the pool is read when the options alone differ

@@ -3,7 +3,7 @@
 A job's ``source_id`` is the pool file's size, mtime and inode: step 1 writes every
 file under a temporary name and renames it, so a file it remade has a new identity
 even under the same name. The folder's config records the index's rows and the pool
-checksums the index itself recorded.
+listing's checksum the index itself recorded.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from ..formats.index_db import read_index_info
 from ..formats.source_cache import file_identity, listing_sha256
 from ..plans.spectrogram_plan import Job
 
-#: The index_info keys that say which pool the index was made from.
-POOL_KEYS = ("pool_metadata_sha256", "pool_listing_sha256")
+#: The index_info keys that say which pool the index was made from, and that two builds of
+#: one data set share (``pool_metadata_sha256`` covers the metadata's timestamp too).
+POOL_KEYS = ("pool_listing_sha256",)
 
 
 def source_id(path: str | os.PathLike) -> str:

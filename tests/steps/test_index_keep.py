@@ -8,7 +8,7 @@ from pool_factory import write_pool
 
 import create_balanced_index as front
 from nightscan_common.formats.index_db import read_index_info, read_split_rows
-from nightscan_common.steps.index import IndexOptions, run_index
+from nightscan_common.steps.index import run_index
 
 
 def _splits(db) -> dict[str, str]:
@@ -23,7 +23,7 @@ def test_twenty_percent_more_groups_move_nothing(tmp_path):
     old_db = tmp_path / "old.db"
     run_index(write_pool(tmp_path / "p1", {"owl": [5] * 40}), old_db)
     pool = write_pool(tmp_path / "p2", {"owl": [5] * 48})
-    report = run_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
     old, new = _splits(old_db), _splits(tmp_path / "new.db")
     assert all(new[fp] == split for fp, split in old.items())
     assert report.kept.groups == {"added": 8, "removed": 0, "kept": 40, "moved": 0}
@@ -38,7 +38,7 @@ def test_removed_groups_vanish_and_the_rest_stay(tmp_path):
     old_db = tmp_path / "old.db"
     run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
     pool = write_pool(tmp_path / "p2", {"owl": [3] * 24}, sources={"owl": _sources(30)[6:]})
-    report = run_index(pool, tmp_path / "new.db", IndexOptions(keep_splits_from=str(old_db)))
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
     old, new = _splits(old_db), _splits(tmp_path / "new.db")
     assert all(old[fp] == split for fp, split in new.items())
     assert report.kept.groups["removed"] == 6 and report.kept.files["removed"] == 18
