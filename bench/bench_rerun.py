@@ -34,8 +34,9 @@ from seed_dataset import SEED_COUNTS, make_dataset  # noqa: E402
 sys.path.insert(0, str(ROOT))
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 
-#: The share of new recordings added before the rerun.
+#: The share of new recordings added before the rerun, and the folder (a new night) they go to.
 GROWTH = 0.01
+NEW_FOLDER = "night_new"
 
 
 def pipeline(audio: Path, data: Path, *, target: int, workers: int, keep_splits: bool = False) -> float:
@@ -55,7 +56,7 @@ def grow(audio: Path, total: int, *, clip_seconds: float) -> int:
     for ci, (cls, count) in enumerate(SEED_COUNTS.items()):
         share = max(1, round(n * count / weights))
         for i in range(share):
-            write_recording(audio / cls / "night_new" / f"new_{i:04d}.wav", call="trills",
+            write_recording(audio / cls / NEW_FOLDER / f"new_{i:04d}.wav", call="trills",
                             seconds=clip_seconds, samplerate=44100, seed=900000 + ci * 1000 + i)
         added += share
     return added
@@ -95,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     target = args.target or max(6, round(500 * args.scale))
     work = args.dir / f"scale{args.scale:g}"
-    shutil.rmtree(work, ignore_errors=True)
     audio, data = work / "audio", work / "data"
+    for folder in [data, work / "fresh_data", *audio.glob(f"*/{NEW_FOLDER}*")]:  # the data set is kept
+        shutil.rmtree(folder, ignore_errors=True)
     total = make_dataset(audio, scale=args.scale, workers=args.workers, clip_seconds=args.clip_seconds)
     warm_cache(audio)
     fresh = pipeline(audio, data, target=target, workers=args.workers)
