@@ -29,9 +29,9 @@ from ..formats.index_db import SPLITS, read_index_rows
 from ..formats.provenance import guard
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.tree_store import TreeStore
+from ..formats.window_manifest import WINDOWS_FILENAME, above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
-from ..formats.window_manifest import WINDOWS_FILENAME, above_rate_warning, read_windows, write_windows
 from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs

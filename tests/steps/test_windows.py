@@ -53,7 +53,8 @@ def test_pad_repeat_gives_no_padded_frames_for_a_2_s_clip(tmp_path):
     config = PRESETS["owl"]
     _, zero_spec, zero_windows = _one_file_run(tmp_path / "zero", clip, SR, config)
     _, spec, windows = _one_file_run(tmp_path / "repeat", clip, SR, config.replace(pad="repeat"))
-    zero_entry, entry = zero_windows["windows"]["train/c/x_original"], windows["windows"]["train/c/x_original"]
+    key = "train/c/x_original"
+    zero_entry, entry = zero_windows["windows"][key], windows["windows"][key]
     assert zero_entry["silent_padding_samples"] == 6 * SR and entry["silent_padding_samples"] == 0
     assert entry["padded_samples"] == 6 * SR and windows["pad"] == "repeat"
     floor = zero_spec.min()
