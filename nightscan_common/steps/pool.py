@@ -46,8 +46,10 @@ from ..formats.provenance import guard
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
+from ..io.audio_segments import silent_windows
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..plans.segments import window_offsets
 from .pool_options import (
     PoolOptions,
     PoolReport,
@@ -62,10 +64,17 @@ log = logging.getLogger("nightscan")
 # ---------------------------------------------------------------- discovery and plan
 
 
-def _probe(path: str) -> dict[str, Any]:
+def _probe(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
+    """What step 1 needs of an original; with ``segment``, its windows, digital silence left out."""
     p = probe_audio(path)
-    return {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
-            "sha256": p.sha256, "peak": p.peak}
+    found = {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
+             "sha256": p.sha256, "peak": p.peak}
+    if segment is not None:
+        windows = window_offsets(p.frames, p.samplerate, segment=segment, hop=hop)
+        silent = silent_windows(path, windows) if windows else set()
+        found["windows"] = [w for w in windows if w.index not in silent] if windows else None
+        found["silent_windows"] = len(silent)
+    return found
 
 
 def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
@@ -82,7 +91,8 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
+    probe = partial(_probe, segment=opts.segment, hop=opts.hop) if opts.segment else _probe
+    for outcome in executor.map(probe, sorted(paths), desc="checking originals", chunksize=16,
                                 setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
@@ -93,18 +103,23 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
-        if probes[(c, rel)]["peak"] == 0.0:
+        if probes[(c, rel)].get("silent_windows"):
+            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+                        "(every sample zero) left out")
+        elif probes[(c, rel)]["peak"] == 0.0:
             log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
     plans, empty = [], []
     for c in classes:
-        usable = [rel for rel in scans[c].audio if (c, rel) in probes]
+        usable = [rel for rel in scans[c].audio if (c, rel) in probes
+                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
         plans.append(plan_class(c, usable, target=opts.target_samples,
                                 max_augmentations=opts.max_augmentations,
                                 augmentations=opts.augmentations, seed=opts.seed,
-                                keep_all=opts.keep_all_originals))
+                                keep_all=opts.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty), probes
 
@@ -150,7 +165,7 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
 
 
 def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
-    records = done.get((task.class_name, task.source))
+    records = done.get((task.class_name, task.key))
     if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
@@ -164,8 +179,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
+        for rec in records.get((plan.name, task.key), []):
+            if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]
                 rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
                               channels=p["channels"])
@@ -225,7 +240,8 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
     # Longest first: a long recording with many augmentations must not be the last task
     # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
+    todo.sort(key=lambda t: -(t.window.frames if t.window else probes[(t.class_name, t.source)]["frames"])
+              * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
     report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
@@ -234,7 +250,7 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.seconds = time.monotonic() - start
         return report
     try:
-        _run_tasks(opts, todo, records, report, executor)
+        _run_tasks(opts, todo, records, report, executor, probes)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
     report.metadata = build_metadata(opts, report, records, probes, previous)
@@ -262,32 +278,36 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
 
 
 def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor) -> None:
+               executor: Executor, probes: dict) -> None:
     if not todo:
         return
     start = time.monotonic()
-    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    warm_up(opts.augmentations, opts.animal_type)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    short = str(opts.short_noise_dir.resolve()) if opts.short_noise_dir else None
+    noise_class = opts.background_noise_class if "background_noise" in opts.augmentations else None
+    noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg,
+                              opts.animal_type, short, noise_class, noise_sources, opts.seed)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(opts.augmentations, opts.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda t: len(t.files),
         ):
             task = outcome.item
             if outcome.ok:
-                records[(task.class_name, task.source)] = outcome.result
-                write_done(jf, task.class_name, task.source, outcome.result)
+                records[(task.class_name, task.key)] = outcome.result
+                write_done(jf, task.class_name, task.key, outcome.result)
                 report.written += len(task.files)
             else:
-                records.pop((task.class_name, task.source), None)
+                records.pop((task.class_name, task.key), None)
                 _remove_outputs(opts.output_dir, task)
-                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
-                log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
+                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.key}", outcome.error))
+                log.warning(f"{task.class_name}/{task.key}: {outcome.error}")
     report.failed_tasks.sort(key=lambda s: s.path)
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")

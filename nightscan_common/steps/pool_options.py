@@ -7,11 +7,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
+from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
+from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
+from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
 from ..execution.base import default_num_workers
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..plans.pool_plan import ClassPlan
+from ..plans.segments import check_segment
 from ..reports import plain
 
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -21,6 +24,9 @@ TASK_TIMEOUT = 3600.0
 
 #: Field metadata of the options that control a run, not what it makes (not in ``identity``).
 RUN = {"run": True}
+#: Field metadata of content options added later: recorded only when not at their default,
+#: so that a pool made before them still matches its rerun.
+LATER = {"later": True}
 
 
 @dataclass(frozen=True)
@@ -35,17 +41,26 @@ class PoolOptions:
     output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
     target_samples: int = 500
     max_augmentations: int = 20
-    augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
+    augmentations: tuple[str, ...] | None = None  # None: the animal type's (ANIMAL_RANGES)
     seed: int = 42
     num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
     specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
+    animal_type: str = field(default=DEFAULT_ANIMAL, metadata=LATER)
+    short_noise_dir: Path | None = field(default=None, metadata=LATER)
+    background_noise_class: str | None = field(default=None, metadata=LATER)
+    segment: float | None = field(default=None, metadata=LATER)  # seconds
+    hop: float | None = field(default=None, metadata=LATER)  # seconds; None: the segment
     dry_run: bool = field(default=False, metadata=RUN)
     overwrite: bool = field(default=False, metadata=RUN)
     progress: bool = field(default=True, metadata=RUN)
     task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
+
+    def __post_init__(self) -> None:
+        if self.augmentations is None and self.animal_type in ANIMAL_RANGES:
+            object.__setattr__(self, "augmentations", ANIMAL_RANGES[self.animal_type].types)
 
     def identity(self) -> dict[str, Any]:
         """The content options, as recorded (what a rerun must match), derived from the fields.
@@ -54,9 +69,9 @@ class PoolOptions:
         """
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.metadata.get("run"):
-                continue
             value = getattr(self, f.name)
+            if f.metadata.get("run") or (f.metadata.get("later") and value == f.default):
+                continue
             if isinstance(value, Path):
                 value = _rel(value, self.output_dir)
             out[f.name] = list(value) if isinstance(value, tuple) else value
@@ -118,6 +133,7 @@ def validate_options(opts: PoolOptions) -> None:
     if opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
     check_content(opts)
+    check_noise_sources(opts)
 
 
 def check_content(opts: PoolOptions) -> None:
@@ -128,17 +144,49 @@ def check_content(opts: PoolOptions) -> None:
         raise UsageError(f"--max-augmentations must be 0 or more, got {opts.max_augmentations}")
     if opts.link_mode not in LINK_MODES:
         raise UsageError(f"--link-mode must be one of {', '.join(LINK_MODES)}, got {opts.link_mode!r}")
-    for name in opts.augmentations:
+    if opts.animal_type not in ANIMAL_RANGES:
+        raise UsageError(f"--animal-type must be one of {', '.join(ANIMAL_RANGES)}, got {opts.animal_type!r}")
+    for name in opts.augmentations or ():
         if name not in AUGMENTATION_TYPES:
             raise UsageError(f"unknown augmentation {name!r}")
-    wants_bg = "background_noise" in opts.augmentations
-    if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
-        given = (f"{opts.background_noise_dir} not found or not a folder" if opts.background_noise_dir
-                 else "none given")
-        raise UsageError(f"background_noise needs --background-noise-dir DIR, a folder of ambient "
-                         f"recordings ({given})")
-    if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
-        raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
+    check_segment(opts.segment, opts.hop)
+    rate = PRESETS[opts.animal_type].sample_rate
+    if "air_absorption" in opts.augmentations and rate < AIR_MIN_SAMPLE_RATE:
+        raise UsageError(f"air_absorption damps octave bands up to 32 kHz, above what the "
+                         f"{opts.animal_type} preset's {rate} Hz keeps; use it with an --animal-type of "
+                         f"{AIR_MIN_SAMPLE_RATE // 1000} kHz or more ("
+                         + ", ".join(n for n, c in PRESETS.items() if c.sample_rate >= AIR_MIN_SAMPLE_RATE) + ")")
+    if opts.background_noise_dir and opts.background_noise_class:
+        raise UsageError("give --background-noise-dir or --background-noise-class, not both")
+    folders = {"background_noise": opts.background_noise_dir, "short_noises": opts.short_noise_dir}
+    for name, option in NOISE_FOLDER_OPTION.items():
+        if name not in opts.augmentations or (name == "background_noise" and opts.background_noise_class):
+            continue
+        folder = folders[name]
+        if not (folder and folder.is_dir()):
+            given = f"{folder} not found or not a folder" if folder else "none given"
+            ask = ("--background-noise-class NAME or " if name == "background_noise" else "") + f"{option} DIR"
+            what = "ambient recordings" if name == "background_noise" else "short sounds"
+            raise UsageError(f"{name} needs {ask}, a folder of {what} ({given})")
+        if not scan_audio_files(folder).audio:
+            raise UsageError(f"{option} {folder} holds no audio file")
+
+
+def check_noise_sources(opts: PoolOptions) -> None:
+    """Noise must not come from the dataset behind the splits' back (needs the audio root)."""
+    bg = opts.background_noise_dir
+    if bg is not None and (is_inside(bg, opts.audio_root) or is_inside(opts.audio_root, bg)):
+        raise UsageError(
+            f"--background-noise-dir {bg} is inside the audio root {opts.audio_root}: its recordings may "
+            "be, or come from the same sites and nights as, the recordings of a val or test split, which "
+            "would leak into training; use --background-noise-class NAME (step 2 then keeps every "
+            "noise-mixed val or test sample with noise of its own split), or a folder outside the root")
+    name = opts.background_noise_class
+    if name is not None and name not in list_classes(opts.audio_root):
+        raise UsageError(f"--background-noise-class {name!r} is not a class folder of {opts.audio_root}")
+    if name is not None and opts.specific_classes and name not in opts.specific_classes:
+        raise UsageError(f"--background-noise-class {name!r} must be one of the --specific-class classes "
+                         "of this run: its recordings are read from it")
 
 
 def select_classes(opts: PoolOptions) -> list[str]:

@@ -278,7 +278,12 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     opts = PoolOptions(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool",
                        background_noise_dir=tmp_path / "noise")
     content = {f.name for f in fields(PoolOptions) if not f.metadata.get("run")}
-    assert set(opts.identity()) == content and "num_workers" not in content and "seed" in content
+    later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
+    assert set(opts.identity()) == content - later and "num_workers" not in content and "seed" in content
+    assert later == {"animal_type", "short_noise_dir", "background_noise_class", "segment", "hop"}
+    # options added later are recorded once set, so a pool made before them still matches its rerun
+    cut = PoolOptions(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool", segment=8.0)
+    assert cut.identity()["segment"] == 8.0 and "hop" not in cut.identity()
     assert opts.identity()["audio_root"] == "../audio"
     assert opts.identity()["background_noise_dir"] == "../noise"
     assert opts.identity()["augmentations"] == list(opts.augmentations)
