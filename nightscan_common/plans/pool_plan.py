@@ -186,7 +186,8 @@ def plan_class(name: str, sources: list[str], *, target: int, max_augmentations:
     for unit, count in zip(chosen, counts, strict=True):
         src, window = units[unit]
         stem = stems[unit]
-        original = PlannedFile(original_filename(stem, ".wav" if window else split_ext(src)[1]), ORIGINAL, src)
+        ext = ".wav" if window else split_ext(src)[1]  # a window is written as WAV
+        original = PlannedFile(original_filename(stem, ext), ORIGINAL, src)
         augs = tuple(
             PlannedFile(augmented_filename(stem, k, aug), AUGMENTED, src, k, aug,
                         derive_seed(seed, name, unit, k))

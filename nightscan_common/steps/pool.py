@@ -282,7 +282,8 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
     if not todo:
         return
     start = time.monotonic()
-    warm_up(opts.augmentations, opts.animal_type)  # in the parent too: forked workers inherit the compiled code
+    # in the parent too: forked workers inherit the compiled code
+    warm_up(opts.augmentations, opts.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None

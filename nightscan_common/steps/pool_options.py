@@ -155,7 +155,8 @@ def check_content(opts: PoolOptions) -> None:
         raise UsageError(f"air_absorption damps octave bands up to 32 kHz, above what the "
                          f"{opts.animal_type} preset's {rate} Hz keeps; use it with an --animal-type of "
                          f"{AIR_MIN_SAMPLE_RATE // 1000} kHz or more ("
-                         + ", ".join(n for n, c in PRESETS.items() if c.sample_rate >= AIR_MIN_SAMPLE_RATE) + ")")
+                         + ", ".join(n for n, c in PRESETS.items() if c.sample_rate >= AIR_MIN_SAMPLE_RATE)
+                         + ")")
     if opts.background_noise_dir and opts.background_noise_class:
         raise UsageError("give --background-noise-dir or --background-noise-class, not both")
     folders = {"background_noise": opts.background_noise_dir, "short_noises": opts.short_noise_dir}
@@ -165,7 +166,9 @@ def check_content(opts: PoolOptions) -> None:
         folder = folders[name]
         if not (folder and folder.is_dir()):
             given = f"{folder} not found or not a folder" if folder else "none given"
-            ask = ("--background-noise-class NAME or " if name == "background_noise" else "") + f"{option} DIR"
+            ask = f"{option} DIR"
+            if name == "background_noise":
+                ask = "--background-noise-class NAME or " + ask
             what = "ambient recordings" if name == "background_noise" else "short sounds"
             raise UsageError(f"{name} needs {ask}, a folder of {what} ({given})")
         if not scan_audio_files(folder).audio:

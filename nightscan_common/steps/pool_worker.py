@@ -59,7 +59,8 @@ def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
         return None
     if task.class_name == ctx.noise_class:
         return task.source
-    return ctx.noise_sources[derive_seed(ctx.seed, task.class_name, task.key, "noise") % len(ctx.noise_sources)]
+    pick = derive_seed(ctx.seed, task.class_name, task.key, "noise") % len(ctx.noise_sources)
+    return ctx.noise_sources[pick]
 
 
 def _place_original(source: str, target: Path, link_mode: str) -> None:
@@ -86,7 +87,8 @@ def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
     where: dict = {}  # a window's offset, on each of its files' records
     records = []
     if task.augmentations:
-        samples, sr = read_mono(source, **({"start": window.offset, "frames": window.frames} if window else {}))
+        part = {"start": window.offset, "frames": window.frames} if window else {}
+        samples, sr = read_mono(source, **part)
         where = {"offset": window.offset, "offset_seconds": window.offset / sr} if window else {}
         noise = {"background_dir": ctx.background_dir}
         if (chosen := noise_recording(ctx, task)) is not None:
