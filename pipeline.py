@@ -64,8 +64,9 @@ options (or the environment variable on the right; an option wins over its varia
                                        60 with --demo)
   --num-workers W      NUM_WORKERS     worker processes of steps 1 and 3 (default: all cores)
   --seed S             SEED            seed of steps 1 and 2 (default: 42)
-  --animal-type TYPE   ANIMAL_TYPE     spectrogram preset of step 3: general, bat, owl,
-                                       bird_song, mammal, amphibian, insect (default: general)
+  --animal-type TYPE   ANIMAL_TYPE     augmentation ranges of step 1 and spectrogram preset
+                                       of step 3: general, bat, bat_fm, owl, bird_song,
+                                       mammal, amphibian, insect (default: general)
   --group-pattern RE   GROUP_PATTERN   step 2: originals whose source path gives the same
                                        key stay in one split (e.g. one night's recordings)
   --overwrite                          outputs made with other options are replaced instead
@@ -176,10 +177,11 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     again = ["--overwrite"] if values["overwrite"] else []
     workers = ["--num-workers", str(values["--num-workers"])] if values["--num-workers"] else []
     seed = values["--seed"]
+    animal = ["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else []
     steps = [
         Step(1, create_augmented_pool, ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
                                         "--target-samples", str(target), *workers, *again, *common]
-             + (["--seed", str(seed)] if seed else []) + extra[1]),
+             + (["--seed", str(seed)] if seed else []) + animal + extra[1]),
         Step(2, create_balanced_index, ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]),
                                         "--overwrite", *common]
              + (["--random-seed", str(seed)] if seed else [])
@@ -188,8 +190,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
         Step(3, pregenerate_spectrograms_simple,
              ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),
               "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
-             + (["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else [])
-             + extra[3]),
+             + animal + extra[3]),
     ]
     if values["demo"]:
         steps.insert(0, Step(0, make_demo_data, ["--output-dir", str(audio), "--scale",

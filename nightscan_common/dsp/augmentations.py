@@ -51,8 +51,9 @@ COLOR_NOISE_SNR_DB = (10.0, 30.0)
 #: Spectral slope of the coloured noise, dB per octave (-6 brown ... 0 white ... +6 violet).
 COLOR_NOISE_DECAY_DB = (-6.0, 6.0)
 SHORT_NOISE_SNR_DB = (0.0, 18.0)
-#: Seconds between two short noises.
-SHORT_NOISE_GAP_S = (2.0, 8.0)
+#: Seconds between two short noises: a clip of 3 s or more always gets one (the first comes
+#: within the largest gap of the start).
+SHORT_NOISE_GAP_S = (0.5, 3.0)
 AIR_DISTANCE_M = (10.0, 100.0)
 #: AirAbsorption damps octave bands up to 32 kHz: worth it only for presets of 32 kHz and more.
 AIR_MIN_SAMPLE_RATE = 32000

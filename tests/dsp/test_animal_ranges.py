@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from nightscan_common.dsp import augmentations as aug
 from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES, ranges_table_markdown
@@ -64,3 +65,10 @@ def test_new_types_record_what_they_applied(tmp_path):
     assert aug.COLOR_NOISE_DECAY_DB[0] <= p["f_decay_db"] <= aug.COLOR_NOISE_DECAY_DB[1]
     _, p = aug.apply_augmentation("air_absorption", signal, 48000, seed=3)
     assert aug.AIR_DISTANCE_M[0] <= p["distance_m"] <= aug.AIR_DISTANCE_M[1]
+    sf.write(tmp_path / "drop.wav", signal[:4800], 48000)
+    long = np.tile(signal, 4)
+    out, p = aug.apply_augmentation("short_noises", long, 48000, seed=3, short_noise_dir=str(tmp_path))
+    assert p["short_noises"] and {n["noise_file"] for n in p["short_noises"]} == {"drop.wav"}
+    lo, hi = aug.SHORT_NOISE_SNR_DB
+    assert all(lo <= n["snr_db"] <= hi for n in p["short_noises"])
+    assert not np.array_equal(out, long)

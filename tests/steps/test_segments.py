@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 import create_augmented_pool
@@ -81,3 +83,18 @@ def test_a_rerun_with_windows_changes_nothing_and_augmentations_record_the_offse
     code, _, again = _pool(tmp_path, *args)
     assert code == 0 and again == meta
     assert {p.name: p.read_bytes() for p in (pool / "owl").iterdir()} == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hop", "4"], "--hop 4 needs --segment SECONDS"),
+    (["--segment", "0"], "must be above 0"),
+    (["--augmentations", "air_absorption"], "air_absorption damps octave bands up to 32 kHz"),
+    (["--augmentations", "short_noises"], "short_noises needs --short-noise-dir DIR"),
+])
+def test_bad_new_options_exit_2_with_one_line(tmp_path, capsys, args, message):
+    _long(tmp_path / "audio" / "owl" / "a.wav", 1, seed=0)
+    with pytest.raises(SystemExit) if args[0] == "--segment" else contextlib.nullcontext() as info:
+        code = create_augmented_pool.main(["--audio-root", str(tmp_path / "audio"), "--output-dir",
+                                           str(tmp_path / "pool"), "-q", *args])
+    assert (info.value.code if args[0] == "--segment" else code) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "pool").exists()
