@@ -1,7 +1,8 @@
 """Step 3: one spectrogram per index row, into a store, with its settings and failure list.
 
 The output folder holds ``spectrogram_config.json`` (every setting and the tool version,
-written first), ``failures.json`` (files that could not be used, with the reason) and
+written first), ``failures.json`` (files that could not be used, with the reason),
+``windows.json`` (where each file's window was taken, ``formats/window_manifest.py``) and
 the spectrograms, laid out by the store (``formats/tree_store.py`` by default). A rerun
 with the same settings computes only what the store does not hold; a rerun with other
 settings is refused unless asked to overwrite.
