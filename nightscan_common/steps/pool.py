@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
 from ..execution.base import Executor
@@ -225,6 +226,9 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
     """
     start = time.monotonic()
     validate_options(opts)
+    if "pitch_shift" in opts.augmentations and ANIMAL_RANGES[opts.animal_type].pitch is None:
+        log.warning(f"pitch_shift asked for by name: the {opts.animal_type} animal type never gets one, so "
+                    "it takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers)
     report, probes = discover_and_plan(opts, executor)
     if opts.dry_run:
