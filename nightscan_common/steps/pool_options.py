@@ -1,4 +1,4 @@
-"""Step 1's options (content and run), its report, and the checks made before any work."""
+"""Step 1's options (content apart from run control), its report, and the checks made before any work."""
 
 from __future__ import annotations
 
@@ -11,19 +11,18 @@ from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
 from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
-from ..execution.base import default_num_workers
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
 from ..reports import plain
+from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
+DEFAULT_OUTPUT_DIR = Path("data/augmented_pool")
 #: Seconds one original may take (decode and all its augmentations) before it is failed.
 TASK_TIMEOUT = 3600.0
 
 
-#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
-RUN = {"run": True}
 #: Field metadata of content options added later: recorded only when not at their default,
 #: so that a pool made before them still matches its rerun.
 LATER = {"later": True}
@@ -31,20 +30,13 @@ LATER = {"later": True}
 
 @dataclass(frozen=True)
 class PoolOptions:
-    """Every option of create_augmented_pool.py; the defaults live here only.
+    """What decides a pool besides its audio root (a rerun must match them); the defaults
+    of create_augmented_pool.py's content options live here only."""
 
-    The content options decide the pool; those marked ``RUN`` only say where and how a
-    run goes, and a rerun need not match them.
-    """
-
-    audio_root: Path
-    output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
     target_samples: int = 500
     max_augmentations: int = 20
     augmentations: tuple[str, ...] | None = None  # None: the animal type's (ANIMAL_RANGES)
     seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
-    specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
@@ -53,44 +45,62 @@ class PoolOptions:
     background_noise_class: str | None = field(default=None, metadata=LATER)
     segment: float | None = field(default=None, metadata=LATER)  # seconds
     hop: float | None = field(default=None, metadata=LATER)  # seconds; None: the segment
-    dry_run: bool = field(default=False, metadata=RUN)
-    overwrite: bool = field(default=False, metadata=RUN)
-    progress: bool = field(default=True, metadata=RUN)
-    task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
 
     def __post_init__(self) -> None:
         if self.augmentations is None and self.animal_type in ANIMAL_RANGES:
             object.__setattr__(self, "augmentations", ANIMAL_RANGES[self.animal_type].types)
 
-    def identity(self) -> dict[str, Any]:
-        """The content options, as recorded (what a rerun must match), derived from the fields.
-
-        Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
-        """
+    def identity(self, output_dir: Path) -> dict[str, Any]:
+        """The options as recorded, derived from the fields: paths relative to the output
+        folder, "/"-separated; tuples as lists. Options marked ``LATER`` are left out while
+        at their default."""
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.metadata.get("run") or (f.metadata.get("later") and value == f.default):
+        for name, value, meta in content_items(self):
+            if meta.get("later") and value == _FIELDS[name].default:
                 continue
             if isinstance(value, Path):
-                value = _rel(value, self.output_dir)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+                value = _rel(value, output_dir)
+            out[name] = list(value) if isinstance(value, tuple) else value
         return out
+
+
+@dataclass(frozen=True)
+class PoolRun:
+    """One run of step 1: its input and output, its content options, and its run control
+    (which a rerun need not match; the defaults are ``run_pool``'s)."""
+
+    audio_root: Path
+    output_dir: Path
+    options: PoolOptions
+    num_workers: int
+    specific_classes: tuple[str, ...]
+    dry_run: bool
+    overwrite: bool
+    progress: bool
+    task_timeout: float  # seconds, per original
+
+    def identity(self) -> dict[str, Any]:
+        """What the pool records and a rerun must match: the audio root, then the options."""
+        root = _rel(self.audio_root, self.output_dir)
+        return {"audio_root": root, **self.options.identity(self.output_dir)}
+
+
+_FIELDS = {f.name: f for f in fields(PoolOptions)}
 
 
 def _rel(path: Path, start: Path) -> str:
     return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Skipped:
     path: str  # relative to the audio root
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoolReport:
-    """What a run found, planned and did; the front end prints it."""
+    """What a run found, planned and did, built once the run is over; the front end prints it."""
 
     plans: list[ClassPlan]
     skipped: list[Skipped]
@@ -120,7 +130,7 @@ class PoolReport:
 # ---------------------------------------------------------------- validation
 
 
-def validate_options(opts: PoolOptions) -> None:
+def validate_options(opts: PoolRun) -> None:
     """Refuse options that cannot work, before anything is read or written."""
     if not opts.audio_root.is_dir():
         raise UsageError(f"audio root not found or not a folder: {opts.audio_root}")
@@ -132,7 +142,7 @@ def validate_options(opts: PoolOptions) -> None:
                          f"{opts.output_dir}; choose an --output-dir beside it")
     if opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
-    check_content(opts)
+    check_content(opts.options)
     check_noise_sources(opts)
 
 
@@ -175,16 +185,16 @@ def check_content(opts: PoolOptions) -> None:
             raise UsageError(f"{option} {folder} holds no audio file")
 
 
-def check_noise_sources(opts: PoolOptions) -> None:
+def check_noise_sources(opts: PoolRun) -> None:
     """Noise must not come from the dataset behind the splits' back (needs the audio root)."""
-    bg = opts.background_noise_dir
+    bg = opts.options.background_noise_dir
     if bg is not None and is_inside(bg, opts.audio_root):
         raise UsageError(
             f"--background-noise-dir {bg} is inside the audio root {opts.audio_root}: its recordings may "
             "be, or come from the same sites and nights as, the recordings of a val or test split, which "
             "would leak into training; use --background-noise-class NAME (step 2 then keeps every "
             "noise-mixed val or test sample with noise of its own split), or a folder outside the root")
-    name = opts.background_noise_class
+    name = opts.options.background_noise_class
     if name is not None and name not in list_classes(opts.audio_root):
         raise UsageError(f"--background-noise-class {name!r} is not a class folder of {opts.audio_root}")
     if name is not None and opts.specific_classes and name not in opts.specific_classes:
@@ -192,7 +202,7 @@ def check_noise_sources(opts: PoolOptions) -> None:
                          "of this run: its recordings are read from it")
 
 
-def select_classes(opts: PoolOptions) -> list[str]:
+def select_classes(opts: PoolRun) -> list[str]:
     classes = list_classes(opts.audio_root)
     if not classes:
         raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
