@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor
@@ -35,18 +36,14 @@ from ..formats.pool_journal import (
 )
 from ..formats.pool_metadata import METADATA_FILENAME, load_pool_metadata
 from ..formats.provenance import guard
-from ..formats.source_cache import (
-    SOURCES_FILENAME,
-    file_identity,
-    listing_sha256,
-    read_sources,
-    write_sources,
-)
+from ..formats.source_cache import SOURCES_FILENAME, file_identity, read_sources, write_sources
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
+from ..io.audio_segments import silent_windows
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import plan_class
+from ..plans.segments import window_offsets
 from .pool_options import (
     TASK_TIMEOUT,
     PoolOptions,
@@ -56,11 +53,11 @@ from .pool_options import (
     select_classes,
     validate_options,
 )
-from .pool_record import build_metadata
+from .pool_record import build_metadata, version_record
 from .pool_rerun import (
+    as_cache_entry,
     merge,
     noise_sha_of,
-    noise_version,
     plan_work,
     priors,
     remove_stale,
@@ -74,16 +71,23 @@ log = logging.getLogger("nightscan")
 # ---------------------------------------------------------------- discovery and plan
 
 
-def _probe(path: str) -> dict[str, Any]:
+def _probe(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
+    """What step 1 needs of an original; with ``segment``, its windows, digital silence left out."""
     identity = file_identity(path)  # before the read: a change during it shows next time
     p = probe_audio(path)
-    return {"identity": identity, "probe": {"frames": p.frames, "samplerate": p.samplerate,
-                                            "channels": p.channels, "sha256": p.sha256, "peak": p.peak}}
+    found = {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
+             "sha256": p.sha256, "peak": p.peak, "identity": identity}
+    if segment is not None:
+        windows = window_offsets(p.frames, p.samplerate, segment=segment, hop=hop)
+        silent = silent_windows(path, windows) if windows else set()
+        found["windows"] = [w for w in windows if w.index not in silent] if windows else None
+        found["silent_windows"] = len(silent)
+    return found
 
 
 def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
-    """Find, check and plan every selected class; return the report and the checks' entries."""
+    """Find, check and plan every selected class; return the report and the probes."""
     executor = executor or ProcessPool(opts.num_workers)
     classes = select_classes(opts)
     scans = {c: scan_audio_files(opts.audio_root / c) for c in classes}
@@ -91,36 +95,46 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
         for loop in scan.loops:
             log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
     start = time.monotonic()
-    paths = {str(opts.audio_root / c / rel): (c, rel) for c in classes for rel in scans[c].audio}
-    trusted = {} if opts.verify or opts.overwrite else trusted_entries(opts.output_dir, paths)
-    entries: dict[tuple[str, str], dict] = {paths[p]: e for p, e in trusted.items()}
+    items = [(c, rel) for c in classes for rel in scans[c].audio]
+    probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
-    for outcome in executor.map(_probe, sorted(set(paths) - set(trusted)), desc="checking originals",
+    paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
+    cut = opts.options.segment
+    probe = partial(_probe, segment=cut, hop=opts.options.hop) if cut else _probe
+    # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew)
+    trusted = {} if opts.verify or opts.overwrite or cut else trusted_entries(opts.output_dir, paths)
+    probes.update({paths[p]: e for p, e in trusted.items()})
+    for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
                                 chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
-            entries[(c, rel)] = outcome.result
+            probes[(c, rel)] = outcome.result
         else:
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths) - len(trusted)} originals ({len(trusted)} unchanged) "
               f"in {time.monotonic() - start:.1f} s")
-    for c, rel in sorted(entries):
-        if entries[(c, rel)]["probe"]["peak"] == 0.0:
+    for c, rel in sorted(probes):
+        if probes[(c, rel)].get("silent_windows"):
+            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+                        "(every sample zero) left out")
+        elif probes[(c, rel)]["peak"] == 0.0:
             log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
     plans, empty = [], []
     for c in classes:
-        usable = [rel for rel in scans[c].audio if (c, rel) in entries]
+        usable = [rel for rel in scans[c].audio if (c, rel) in probes
+                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
         plans.append(plan_class(c, usable, target=opts.options.target_samples,
                                 max_augmentations=opts.options.max_augmentations,
                                 augmentations=opts.options.augmentations, seed=opts.options.seed,
-                                keep_all=opts.options.keep_all_originals))
+                                keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty), entries
+    return PoolReport(plans, skipped, ignored, empty), probes
 
 
 # ---------------------------------------------------------------- resume
@@ -179,6 +193,10 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
+    animal = opts.options.animal_type
+    if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
+        log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
+                    "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers)
     report, probes = discover_and_plan(opts, executor)
     if opts.dry_run:
@@ -196,12 +214,9 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     in_root = set(select_classes(replace(opts, specific_classes=())))
     kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
                     if c not in selected and c in in_root and opts.specific_classes}
-    sources = {f"{c}/{r}": e for (c, r), e in probes.items()}
+    sources = {f"{c}/{r}": as_cache_entry(e) for (c, r), e in probes.items()}
     sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
-    noise = noise_version(options.background_noise_dir, options.augmentations)
-    listing = [(k, v["probe"]["sha256"]) for k, v in sources.items()] + [(s.path, "") for s in report.skipped]
-    inputs = {"audio_root": {"files": len(listing), "sha256": listing_sha256(listing)},
-              "background_noise": noise}
+    inputs = version_record(opts, sources, report.skipped)
     prior = priors(done_from_metadata(previous) if previous else {}, noise_sha_of(previous),
                    j_done, noise_sha_of({"inputs": j_inputs}))
     records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha_of({"inputs": inputs}),
@@ -213,9 +228,9 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                                                  set(previous.get("classes", {})) - in_root)
         changes = {"originals_added": added, "originals_removed": removed, "originals_changed": changed}
     start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
-                  [(c, s, r) for (c, s), r in records.items() if (c, s) in j_done])
+                  [(c, k, r) for (c, k), r in records.items() if (c, k) in j_done])
     try:
-        written, failed = _run_tasks(opts, todo, records, kept_files, executor)
+        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(out)
     report = replace(report, written=written, failed_tasks=failed,
@@ -238,32 +253,37 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
 
 
 def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
-               executor: Executor) -> tuple[int, list[Skipped]]:
+               executor: Executor, probes: dict) -> tuple[int, list[Skipped]]:
     """Run the work left, recording each finished original; return the files made and the failures."""
     written, failed = 0, []
     if not todo:
         return written, failed
-    options = opts.options
     start = time.monotonic()
-    warm_up(options.augmentations)  # in the parent too: forked workers inherit the compiled code
+    o = opts.options
+    # in the parent too: forked workers inherit the compiled code
+    warm_up(o.augmentations, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
-    bg = str(options.background_noise_dir.resolve()) if options.background_noise_dir else None
+    bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
+    short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
+    noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
+    noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), options.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), o.link_mode, bg,
+                              o.animal_type, short, noise_class, noise_sources, o.seed)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(options.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda w: w.weight,
         ):
             task = outcome.item.task
-            key = (task.class_name, task.source)
+            key = (task.class_name, task.key)
             if outcome.ok:
                 records[key] = merge(task, kept_files[key], outcome.result)
-                write_done(jf, task.class_name, task.source, records[key])
+                write_done(jf, task.class_name, task.key, records[key])
                 written += outcome.item.weight
             else:  # its files, kept or half made, are unlisted now: the final sweep removes them
                 records.pop(key, None)
-                failed.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
-                log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
+                failed.append(Skipped(f"{task.class_name}/{task.key}", outcome.error))
+                log.warning(f"{task.class_name}/{task.key}: {outcome.error}")
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
     return written, sorted(failed, key=lambda s: s.path)

@@ -8,8 +8,10 @@ from typing import Any
 
 from .. import __version__
 from ..formats.pool_metadata import FORMAT_VERSION, ORIGINAL, ClassEntry, FileRecord, PoolMetadata
+from ..formats.source_cache import listing_sha256
 from ..plans.pool_plan import ClassPlan
-from .pool_options import PoolReport, PoolRun
+from .pool_options import PoolReport, PoolRun, Skipped
+from .pool_rerun import noise_version
 
 
 def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
@@ -17,8 +19,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
+        for rec in records.get((plan.name, task.key), []):
+            if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]["probe"]  # the sha256 is that of the bytes placed
                 rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"])
             files.append(rec)
@@ -26,6 +28,18 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
                       reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
                       files=files)
+
+
+def version_record(opts: PoolRun, sources: dict[str, dict], skipped: list[Skipped]) -> dict[str, Any]:
+    """What the pool was made from: every audio file of the root (class path, sha256; skipped
+    ones with none) and the noise it mixes in, as checksums that two builds of one root share."""
+    o = opts.options
+    listing = [(k, v["probe"]["sha256"]) for k, v in sources.items()] + [(s.path, "") for s in skipped]
+    noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
+    in_class = [(k, v["probe"]["sha256"]) for k, v in sources.items() if k.split("/", 1)[0] == noise_class]
+    folders = {"background_noise": o.background_noise_dir, "short_noises": o.short_noise_dir}
+    return {"audio_root": {"files": len(listing), "sha256": listing_sha256(listing)},
+            "background_noise": noise_version(folders, in_class, o.augmentations)}
 
 
 def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dict,

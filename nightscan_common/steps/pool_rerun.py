@@ -23,8 +23,10 @@ from ..io.audio_io import file_sha256
 from ..plans.pool_plan import ClassPlan, SourceTask
 from .pool_worker import WorkItem
 
-#: The augmentation step that reads the noise folder.
-_NOISE_STEP = "background"
+#: The augmentation steps that read recordings of noise (a folder, or a class of the root).
+_NOISE_STEPS = frozenset({"background", "short_noises"})
+#: The keys of a check that the cache does not keep (windows are found anew).
+_NOT_CACHED = ("identity", "windows", "silent_windows")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def trusted_entries(output_dir: Path, paths: Mapping[str, tuple[str, str]]) -> d
         entry = cached.get(f"{c}/{rel}")
         try:
             if entry is not None and entry["identity"] == file_identity(path):
-                out[path] = entry
+                out[path] = {**entry["probe"], "identity": entry["identity"]}
         except OSError:
             pass
     return out
@@ -55,15 +57,24 @@ def noise_sha_of(record: Mapping[str, Any] | None) -> str | None:
 
 
 def uses_noise(augmentation: str | None) -> bool:
-    return augmentation is not None and _NOISE_STEP in AUGMENTATION_TYPES[augmentation].steps
+    return augmentation is not None and bool(_NOISE_STEPS & set(AUGMENTATION_TYPES[augmentation].steps))
 
 
-def noise_version(folder: Path | None, augmentations: Iterable[str]) -> dict[str, Any] | None:
-    """The noise folder's listing and each file's content, as one checksum (None if unused)."""
-    if folder is None or not any(uses_noise(a) for a in augmentations):
+def noise_version(folders: Mapping[str, Path | None], noise_class: Iterable[tuple[str, str]],
+                  augmentations: Iterable[str]) -> dict[str, Any] | None:
+    """The noise folders' listings and each file's content, and the recordings of a
+    ``--background-noise-class`` (path, sha256), as one checksum (None if no noise is used)."""
+    if not any(uses_noise(a) for a in augmentations):
         return None
-    files = scan_audio_files(folder).audio
-    return {"files": len(files), "sha256": listing_sha256((rel, file_sha256(folder / rel)) for rel in files)}
+    entries = [(f"{tag}/{rel}", file_sha256(folder / rel)) for tag, folder in sorted(folders.items())
+               if folder is not None for rel in scan_audio_files(folder).audio]
+    entries += [(f"class/{path}", sha) for path, sha in noise_class]
+    return {"files": len(entries), "sha256": listing_sha256(entries)}
+
+
+def as_cache_entry(probe: Mapping[str, Any]) -> dict[str, Any]:
+    """A check as ``.pool_sources.json`` keeps it: the identity apart, windows left out."""
+    return {"identity": probe["identity"], "probe": {k: v for k, v in probe.items() if k not in _NOT_CACHED}}
 
 
 def priors(meta_done: Mapping[tuple[str, str], list[FileRecord]], meta_noise: str | None,
@@ -93,8 +104,8 @@ def reuse(task: SourceTask, prior: Prior | None, *, sha256: str, size: int, nois
           class_dir: Path, source: Path, link_mode: str) -> tuple[dict[str, FileRecord], WorkItem | None]:
     """The records of the task's files the pool holds as planned, and the work left (or None)."""
     kept: dict[str, FileRecord] = {}
-    if prior is not None and prior.records and prior.records[0].type == ORIGINAL \
-            and prior.records[0].sha256 == sha256:
+    if task.window is None and prior is not None and prior.records and prior.records[0].type == ORIGINAL \
+            and prior.records[0].sha256 == sha256:  # a window's record holds the window's sha256
         by_name = {r.filename: r for r in prior.records}
         for planned in task.files:
             rec = by_name.get(planned.filename)
@@ -119,9 +130,9 @@ def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict]
     """Per original: its records when nothing is left to make, the files kept, and the work left."""
     records, kept_files, todo = {}, {}, []
     for task in (t for plan in plans for t in plan.tasks):
-        key = (task.class_name, task.source)
-        probe = probes[key]
-        kept, item = reuse(task, prior.get(key), sha256=probe["probe"]["sha256"], size=probe["identity"][0],
+        key = (task.class_name, task.key)
+        probe = probes[(task.class_name, task.source)]
+        kept, item = reuse(task, prior.get(key), sha256=probe["sha256"], size=probe["identity"][0],
                            noise=noise, class_dir=output_dir / task.class_name,
                            source=audio_root / task.class_name / task.source, link_mode=link_mode)
         kept_files[key] = kept
@@ -131,8 +142,8 @@ def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict]
             todo.append(item)
     # Longest first: a long recording with many augmentations must not be the last task
     # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda w: -probes[(w.task.class_name, w.task.source)]["probe"]["frames"]
-              * (1 + 20 * len(w.make)))
+    todo.sort(key=lambda w: -(w.task.window.frames if w.task.window else
+                              probes[(w.task.class_name, w.task.source)]["frames"]) * (1 + 20 * len(w.make)))
     return records, kept_files, todo
 
 
