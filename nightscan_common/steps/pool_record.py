@@ -21,7 +21,7 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     for task in plan.tasks:
         for rec in records.get((plan.name, task.key), []):
             if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]["probe"]  # the sha256 is that of the bytes placed
+                p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
                 rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"])
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
