@@ -68,3 +68,38 @@ def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS
                          f"{TABLE} with file_path, class_name, split: {exc})") from None
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class SampleDetails:
+    """What the training layouts record of a row beyond its path."""
+
+    class_name: str
+    group_key: str
+    is_augmented: bool
+
+
+def read_sample_details(db_path: str | os.PathLike) -> dict[str, SampleDetails]:
+    """``file_path`` -> its class, its group and whether it is augmented, for every row.
+
+    An index from NightScan's earlier scripts has no ``group_key``: its rows are grouped
+    by ``original_file``, which is what a group is there (an original and its copies).
+    """
+    con = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    try:
+        columns = {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}
+        group = "group_key" if "group_key" in columns else "original_file"
+        cur = con.execute(f"SELECT file_path, class_name, {group}, is_augmented FROM {TABLE}")
+        return {path: SampleDetails(str(name), str(key), bool(aug)) for path, name, key, aug in cur}
+    finally:
+        con.close()
+
+
+def read_class_names(db_path: str | os.PathLike) -> list[str]:
+    """Every class of the index, over all splits, sorted by name."""
+    con = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    try:
+        return sorted(name for (name,) in con.execute(f"SELECT DISTINCT class_name FROM {TABLE}")
+                      if isinstance(name, str) and name)
+    finally:
+        con.close()

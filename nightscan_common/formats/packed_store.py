@@ -1,0 +1,375 @@
+"""The packed layout: per split, one array of every row and one CSV saying what each row is.
+
+    <out>/packed/<split>.npy   shape (N, [3,] n_mels, frames), the chosen dtype; read it
+                               with np.load(path, mmap_mode="r")
+    <out>/packed/<split>.csv   row,file_path,class_name,class_index,group_key,is_augmented
+
+Rows are in key order (``catalog``). The build is resumable: ``prepare`` writes the
+split's journal (``.<split>.journal``, first line the plan's digest), its sorted keys
+(``.<split>.keys.npy``) and a preallocated array (``.<split>.partial.npy``: the npy
+header, then the file sized to N rows). Each worker writes its row into its fixed slot
+with ``pwrite`` and the parent journals the slot. ``finalize`` writes the CSV, renames
+the array into place and deletes the journal last: a split whose journal exists is
+unfinished, and readers refuse it.
+
+Rows whose spectrogram failed are left out: the finished array and CSV hold the rows
+that succeeded, in key order (``finalize`` compacts them). A rerun retries the failed
+rows and copies the others from the finished array into a new one instead of
+recomputing them; so does a rerun over a changed index.
+
+.. note:: Workers write with ``os.pwrite`` rather than through a memory map: the bytes
+   are in the page cache when the call returns, so a killed worker loses nothing it
+   reported, and a full disk is an ``OSError`` that stops the run, where a write to a
+   memory-mapped sparse file would kill the worker with SIGBUS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..atomic_write import atomic_path, remove_temporaries, write_bytes
+from ..errors import UnfinishedLayoutError, UsageError
+from ..index_schema import SPLITS
+from .catalog import ArraySpec, PlannedJob, PlannedSample, SampleCatalog, disk_usage, plan_digest, pwrite_all
+
+PACKED_DIR = "packed"
+CSV_COLUMNS = ("row", "file_path", "class_name", "class_index", "group_key", "is_augmented")
+_COPY_ROWS = 64
+
+
+def array_path(out_dir: str | os.PathLike, split: str) -> Path:
+    return Path(out_dir) / PACKED_DIR / f"{split}.npy"
+
+
+def csv_path(out_dir: str | os.PathLike, split: str) -> Path:
+    return Path(out_dir) / PACKED_DIR / f"{split}.csv"
+
+
+def _journal(out_dir: Path, split: str) -> Path:
+    return out_dir / PACKED_DIR / f".{split}.journal"
+
+
+def _partial(out_dir: Path, split: str) -> Path:
+    return out_dir / PACKED_DIR / f".{split}.partial.npy"
+
+
+def _keys(out_dir: Path, split: str) -> Path:
+    return out_dir / PACKED_DIR / f".{split}.keys.npy"
+
+
+def csv_bytes(samples: Sequence[PlannedSample]) -> bytes:
+    """The CSV of ``samples``, numbered from 0 in the given order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row, s in enumerate(samples):
+        writer.writerow([row, s.source, s.class_name, s.class_index, s.group_key, int(s.is_augmented)])
+    return buffer.getvalue().encode("utf-8")
+
+
+def read_table(out_dir: str | os.PathLike, split: str) -> list[dict[str, str]]:
+    """The rows of a finished split's CSV; ``UnfinishedLayoutError`` / ``UsageError`` otherwise."""
+    check_finished(out_dir, split)
+    return _read_csv(csv_path(out_dir, split))
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def check_finished(out_dir: str | os.PathLike, split: str) -> None:
+    """Refuse a split that is being built, was interrupted, or was never built."""
+    out_dir = Path(out_dir)
+    if _journal(out_dir, split).exists():
+        raise UnfinishedLayoutError(
+            f"{out_dir / PACKED_DIR} split {split!r} is unfinished (a run is building it or was "
+            "interrupted); rerun step 3 with --layout packed to finish it")
+    for path in (array_path(out_dir, split), csv_path(out_dir, split)):
+        if not path.is_file():
+            raise UsageError(f"no packed split {split!r} in {out_dir}: {path} not found")
+
+
+def _preallocate(path: Path, rows: int, spec: ArraySpec) -> int:
+    """Write the npy header of ``rows`` rows, size the file to hold them; return the data offset."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(spec.dtype)), "fortran_order": False,
+              "shape": (rows, *spec.shape)}
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        offset = fh.tell()
+        fh.truncate(offset + rows * spec.row_bytes)
+    return offset
+
+
+def _data_offset(path: Path, rows: int, spec: ArraySpec) -> int | None:
+    """The data offset of an npy file of exactly ``rows`` rows of ``spec``, else None."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+            offset = fh.tell()
+        size = path.stat().st_size
+    except (OSError, ValueError):
+        return None
+    fits = shape == (rows, *spec.shape) and not fortran and dtype == np.dtype(spec.dtype)
+    return offset if fits and size == offset + rows * spec.row_bytes else None
+
+
+@dataclass
+class _Build:
+    """A split being built: its rows, the slots done, the journal they are appended to."""
+
+    samples: list[PlannedSample]
+    offset: int
+    done: set[int] = field(default_factory=set)
+    journal: IO[str] | None = None
+
+
+class PackedStore:
+    """``SpectrogramStore`` of the packed layout (see the module's docstring)."""
+
+    layout = "packed"
+
+    def __init__(self, out_dir: str | os.PathLike, *, spec: ArraySpec, catalog: SampleCatalog):
+        self.out_dir = Path(out_dir)
+        self.spec = spec
+        self.catalog = catalog
+        self._builds: dict[str, _Build] = {}
+        self._current: dict[str, list[PlannedSample]] = {}
+
+    # --- parent side ------------------------------------------------------------------
+
+    def prepare(self, jobs: Sequence[PlannedJob], *, overwrite: bool) -> None:
+        """Open or resume each split's build; a split already finished as planned is left as it is."""
+        if overwrite:
+            self.remove_own()
+        self._builds, self._current = {}, {}
+        for split, samples in self.catalog.plan(jobs).items():
+            if not _journal(self.out_dir, split).exists() and self._is_current(split, samples):
+                self._current[split] = samples
+            else:
+                self._builds[split] = self._open_build(split, samples)
+
+    def done(self, jobs: Sequence[PlannedJob]) -> set[str]:
+        """Keys whose row is written: all of a current split, the journaled slots of a build."""
+        keys = {s.key for samples in self._current.values() for s in samples}
+        for build in self._builds.values():
+            keys.update(build.samples[slot].key for slot in build.done)
+        return {job.target for job in jobs if job.target in keys}
+
+    def writer(self) -> PackedSlotWriter:
+        return PackedSlotWriter({split: _SlotTarget(str(_partial(self.out_dir, split)),
+                                                    str(_keys(self.out_dir, split)), b.offset, self.spec)
+                                 for split, b in self._builds.items()})
+
+    def record(self, job: PlannedJob, receipt: dict) -> None:
+        """Journal the slot a worker wrote (one line, written at once)."""
+        build = self._builds[job.split]
+        slot = int(receipt["slot"])
+        build.done.add(slot)
+        assert build.journal is not None
+        build.journal.write(f"{slot}\n")
+        build.journal.flush()
+
+    def finalize(self) -> None:
+        """Per split: the array renamed (or compacted) into place, its CSV, the journal last.
+
+        The old CSV goes first, so that while the journal exists a CSV beside the array
+        always describes it (an interrupted build copies rows from that pair).
+        """
+        for split, build in sorted(self._builds.items()):
+            if build.journal is not None:
+                build.journal.close()
+            slots = sorted(build.done)
+            csv_path(self.out_dir, split).unlink(missing_ok=True)
+            partial = _partial(self.out_dir, split)
+            if len(slots) == len(build.samples):
+                os.replace(partial, array_path(self.out_dir, split))
+            else:
+                self._compact(partial, build.offset, slots, array_path(self.out_dir, split))
+                partial.unlink()
+            write_bytes(csv_path(self.out_dir, split), csv_bytes([build.samples[i] for i in slots]))
+            _keys(self.out_dir, split).unlink(missing_ok=True)
+            _journal(self.out_dir, split).unlink()
+            self._current[split] = [build.samples[i] for i in slots]
+        self._builds = {}
+
+    def remove_own(self) -> int:
+        """Delete the packed files of every split (and temporaries); return how many went."""
+        removed = 0
+        for path in self._own_files():
+            path.unlink()
+            removed += 1
+        folder = self.out_dir / PACKED_DIR
+        if folder.is_dir() and not folder.is_symlink():
+            removed += remove_temporaries(folder)
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        return removed
+
+    def bytes_on_disk(self) -> int:
+        return disk_usage(self._own_files())
+
+    def read(self, key: str) -> np.ndarray:
+        """The finished row of ``key`` (a copy)."""
+        split = key.split("/", 1)[0]
+        rows = self._current.get(split)
+        if rows is None:
+            raise KeyError(f"{key}: its split is not finished in this store")
+        row = next((i for i, s in enumerate(rows) if s.key == key), None)
+        if row is None:
+            raise KeyError(key)
+        check_finished(self.out_dir, split)
+        return np.array(np.load(array_path(self.out_dir, split), mmap_mode="r")[row])
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _own_files(self) -> list[Path]:
+        found = []
+        for split in SPLITS:
+            for path in (array_path(self.out_dir, split), csv_path(self.out_dir, split),
+                         _journal(self.out_dir, split), _partial(self.out_dir, split),
+                         _keys(self.out_dir, split)):
+                if path.is_file() and not path.is_symlink():
+                    found.append(path)
+        return found
+
+    def _is_current(self, split: str, samples: list[PlannedSample]) -> bool:
+        try:
+            same_rows = csv_path(self.out_dir, split).read_bytes() == csv_bytes(samples)
+        except FileNotFoundError:
+            return False
+        final = array_path(self.out_dir, split)
+        return same_rows and _data_offset(final, len(samples), self.spec) is not None
+
+    def _open_build(self, split: str, samples: list[PlannedSample]) -> _Build:
+        digest = plan_digest(samples, self.spec)
+        journal, partial = _journal(self.out_dir, split), _partial(self.out_dir, split)
+        done = self._resume(journal, partial, digest, samples)
+        if done is None:  # the journal first: from here on the split reads as unfinished
+            write_bytes(journal, f"{digest}\n".encode())
+            keys = np.array([s.key.encode("utf-8") for s in samples], dtype=np.bytes_)
+            with atomic_path(_keys(self.out_dir, split)) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, keys, allow_pickle=False)
+            with atomic_path(partial) as tmp:
+                _preallocate(tmp, len(samples), self.spec)
+            done = set()
+        offset = _data_offset(partial, len(samples), self.spec)
+        assert offset is not None
+        build = _Build(samples, offset, done, open(journal, "a", encoding="ascii"))
+        self._copy_finished_rows(split, build)
+        return build
+
+    def _resume(self, journal: Path, partial: Path, digest: str,
+                samples: list[PlannedSample]) -> set[int] | None:
+        """The slots journaled by an interrupted build of this very plan, or None to start afresh."""
+        try:
+            text = journal.read_text(encoding="ascii")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        lines = text.split("\n")
+        if lines[0] != digest or _data_offset(partial, len(samples), self.spec) is None:
+            return None
+        if not text.endswith("\n"):  # killed while writing a line: drop the broken line
+            with open(journal, "r+b") as fh:
+                fh.truncate(len(text.rsplit("\n", 1)[0]) + 1)
+            lines = lines[:-1]
+        return {int(line) for line in lines[1:] if line.isdigit() and int(line) < len(samples)}
+
+    def _copy_finished_rows(self, split: str, build: _Build) -> None:
+        """Rows the finished array already holds (same file, same settings) are copied, not recomputed."""
+        final = array_path(self.out_dir, split)
+        try:
+            old_rows = {row["file_path"]: int(row["row"]) for row in _read_csv(csv_path(self.out_dir, split))}
+        except (OSError, ValueError, KeyError):
+            return
+        old_offset = _data_offset(final, len(old_rows), self.spec)
+        if old_offset is None:
+            return
+        wanted = [(slot, old_rows[s.source]) for slot, s in enumerate(build.samples)
+                  if slot not in build.done and s.source in old_rows]
+        if not wanted:
+            return
+        size = self.spec.row_bytes
+        fd = os.open(_partial(self.out_dir, split), os.O_WRONLY)
+        try:
+            with open(final, "rb") as src:
+                for slot, old in wanted:
+                    src.seek(old_offset + old * size)
+                    pwrite_all(fd, src.read(size), build.offset + slot * size)
+        finally:
+            os.close(fd)
+        assert build.journal is not None
+        build.journal.write("".join(f"{slot}\n" for slot, _ in wanted))
+        build.journal.flush()
+        build.done.update(slot for slot, _ in wanted)
+
+    def _compact(self, partial: Path, offset: int, slots: list[int], target: Path) -> None:
+        """Write the rows of ``slots``, in order, as a new array at ``target`` (atomically)."""
+        size = self.spec.row_bytes
+        with atomic_path(target) as tmp, open(partial, "rb") as src:
+            new_offset = _preallocate(tmp, len(slots), self.spec)
+            fd = os.open(tmp, os.O_WRONLY)
+            try:
+                for start in range(0, len(slots), _COPY_ROWS):
+                    chunk = b"".join(os.pread(src.fileno(), size, offset + slot * size)
+                                     for slot in slots[start:start + _COPY_ROWS])
+                    pwrite_all(fd, chunk, new_offset + start * size)
+            finally:
+                os.close(fd)
+
+
+# --- worker side ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SlotTarget:
+    partial: str
+    keys: str
+    offset: int
+    spec: ArraySpec
+
+
+#: Per worker process: open descriptors of the partial arrays and their keys, by file.
+_open_in_worker: dict[tuple, Any] = {}
+
+
+def _cached(path: str, opener: Any) -> Any:
+    """One open file per process and file (a rerun's new file has another inode)."""
+    info = os.stat(path)
+    cache_key = (os.getpid(), path, info.st_dev, info.st_ino)
+    if cache_key not in _open_in_worker:
+        _open_in_worker[cache_key] = opener(path)
+    return _open_in_worker[cache_key]
+
+
+@dataclass(frozen=True)
+class PackedSlotWriter:
+    """Writes a worker's row into its fixed slot; small, so it travels with every task."""
+
+    targets: dict[str, _SlotTarget]
+
+    def put(self, job: PlannedJob, array: np.ndarray) -> dict:
+        """Write ``array`` into the slot of ``job``'s key; the receipt names the slot."""
+        target = self.targets[job.split]
+        target.spec.check(job.target, array)
+        keys = _cached(target.keys, lambda p: np.load(p, mmap_mode="r"))
+        wanted = job.target.encode("utf-8")
+        slot = int(np.searchsorted(keys, wanted))
+        if slot >= len(keys) or keys[slot] != wanted:
+            raise KeyError(f"{job.target} is not planned in {target.keys}")
+        fd = _cached(target.partial, lambda p: os.open(p, os.O_WRONLY))
+        pwrite_all(fd, memoryview(np.ascontiguousarray(array)).cast("B"),
+                   target.offset + slot * target.spec.row_bytes)
+        return {"slot": slot}
