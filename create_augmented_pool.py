@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from nightscan_common import cli
-from nightscan_common.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
+from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.pool_builder import LINK_MODES, PoolOptions, PoolReport, build_pool
+from nightscan_common.steps.pool import LINK_MODES, PoolOptions, PoolReport, build_pool
 
 _DEFAULTS = PoolOptions(audio_root=Path("."))
 
@@ -73,14 +73,15 @@ def _augmentation_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def options_from_args(args: argparse.Namespace) -> PoolOptions:
+def options_from_args(args: argparse.Namespace, *, timeout: float | None = None) -> PoolOptions:
+    timing = {} if timeout is None else {"task_timeout": timeout}
     return PoolOptions(
         audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
         max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,
         num_workers=args.num_workers, specific_classes=tuple(args.specific_class),
         keep_all_originals=args.keep_all_originals, link_mode=args.link_mode,
         background_noise_dir=args.background_noise_dir, dry_run=args.dry_run,
-        overwrite=args.overwrite, progress=not args.quiet,
+        overwrite=args.overwrite, progress=not args.quiet, **timing,
     )
 
 
@@ -105,12 +106,13 @@ def format_summary(report: PoolReport, *, dry_run: bool) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
+    """The script; ``timeout`` (seconds per original) replaces the step's default."""
     args = build_parser().parse_args(argv)
     cli.configure_logging(args.verbose, args.quiet)
 
     def body() -> int:
-        report = build_pool(options_from_args(args))
+        report = build_pool(options_from_args(args, timeout=timeout))
         print(format_summary(report, dry_run=args.dry_run))
         return report.exit_status
 

@@ -15,8 +15,8 @@ from nightscan_common.cli import (
     make_parser,
     run_main,
 )
-from nightscan_common.index_schema import SPLITS
-from nightscan_common.index_writer import (
+from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.steps.index import (
     DEFAULT_OUTPUT_DB,
     IndexOptions,
     IndexReport,

@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 
 from nightscan_common import cli
-from nightscan_common.demo_data import (
+from nightscan_common.errors import UsageError
+from nightscan_common.steps.demo_data import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_SEED,
     DEMO_CLASSES,
@@ -26,7 +27,6 @@ from nightscan_common.demo_data import (
     check_scale,
     make_demo_data,
 )
-from nightscan_common.errors import UsageError
 
 
 def _classes_table() -> str:

@@ -8,8 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from nightscan_common import cli
-from nightscan_common.index_schema import SPLITS
-from nightscan_common.spectrogram import (
+from nightscan_common.dsp.spectrogram import (
     CHANNELS,
     CROPS,
     DEFAULT_PRESET,
@@ -17,7 +16,8 @@ from nightscan_common.spectrogram import (
     PRESETS,
     SpectrogramConfig,
 )
-from nightscan_common.spectrogram_job import DEFAULT_OUTPUT_DIR, SpectrogramReport, run_spectrograms
+from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, SpectrogramReport, run_spectrograms
 
 EXAMPLE = """\
   python pregenerate_spectrograms_simple.py \\
@@ -111,7 +111,8 @@ def _size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> int:
+    """The script; ``timeout`` (seconds per file) replaces the step's default."""
     args = build_parser().parse_args(argv)
     cli.configure_logging(args.verbose, args.quiet)
 
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.index_db, args.pool_root, args.output_dir, config,
             splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
             num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
-            progress=not args.quiet,
+            progress=not args.quiet, **({} if timeout is None else {"item_timeout": timeout}),
         )
         if report.unindexed_files:
             cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "

@@ -38,8 +38,8 @@ sys.path.insert(0, str(HERE))
 from measure import Measure, measure, tree_bytes  # noqa: E402
 from seed_dataset import make_dataset, make_uniform_class  # noqa: E402
 
-from nightscan_common.index_schema import read_index_rows  # noqa: E402
-from nightscan_common.parallel import default_num_workers  # noqa: E402
+from nightscan_common.execution.base import default_num_workers  # noqa: E402
+from nightscan_common.formats.index_db import read_index_rows  # noqa: E402
 
 PY = sys.executable
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nightscan_common.synthetic import CALLS, write_recording  # noqa: E402
+from nightscan_common.dsp.synthetic import CALLS, write_recording  # noqa: E402
 
 SEED_COUNTS = {"asio_flammeus": 39, "airplane": 40, "strix_aluco": 60, "pipistrellus": 100,
                "rain": 150, "gryllus": 250, "hyla_arborea": 500, "tyto_alba": 700,

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .parallel import default_num_workers
+from .execution.base import default_num_workers
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

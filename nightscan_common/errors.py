@@ -1,5 +1,7 @@
 """The toolkit's exceptions: one family that front ends turn into one-line messages."""
 
+from .execution.base import TaskFailed
+
 
 class NightScanError(Exception):
     """Base of every error the toolkit raises on purpose."""
@@ -13,16 +15,18 @@ class OutputConflictError(UsageError):
     """The output already holds work made with other options."""
 
 
-class AudioFileError(NightScanError):
+class AudioFileError(NightScanError, TaskFailed):
     """One audio file cannot be used; the run skips it and goes on.
 
     The message is the reason alone; ``path`` says which file.
     """
 
     def __init__(self, path: str, reason: str):
-        super().__init__(reason)
+        TaskFailed.__init__(self, reason)
         self.path = path
-        self.reason = reason
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.path, self.reason)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

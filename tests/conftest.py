@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nightscan_common.synthetic import write_recording  # noqa: E402
+from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 
 
 @pytest.fixture
@@ -142,3 +142,8 @@ def small_tmpfs(tmp_path: Path):
     finally:
         if subprocess.run(["umount", str(disk)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:  # the helpers beside this file, for tests in sub-folders
+    sys.path.insert(0, str(TESTS))

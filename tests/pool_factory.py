@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from nightscan_common.augmentations import DEFAULT_AUGMENTATIONS
-from nightscan_common.pool_metadata import (
+from nightscan_common.dsp.augmentations import DEFAULT_AUGMENTATIONS
+from nightscan_common.formats.pool_metadata import (
     AUGMENTED,
     METADATA_FILENAME,
     ORIGINAL,

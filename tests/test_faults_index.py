@@ -32,7 +32,7 @@ from fault_helpers import (
 from pool_factory import write_pool
 
 import create_balanced_index as front
-from nightscan_common.index_writer import IndexOptions, build_index, read_index_info
+from nightscan_common.steps.index import IndexOptions, build_index, read_index_info
 
 SCRIPT = "create_balanced_index.py"
 STEP = "step 2"
@@ -253,9 +253,9 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
 
 
 POINTS = {
-    "reading the pool": ("nightscan_common.pool_reader:file_sha256", 2),
-    "writing the database": ("nightscan_common.index_writer:class_rows", 2),
-    "after the rename": ("nightscan_common.index_writer:split_counts", 1),
+    "reading the pool": ("nightscan_common.formats.pool_reader:file_sha256", 2),
+    "writing the database": ("nightscan_common.steps.index:class_rows", 2),
+    "after the rename": ("nightscan_common.steps.index:split_counts", 1),
 }
 
 

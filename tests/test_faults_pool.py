@@ -38,11 +38,11 @@ from fault_helpers import (
 from pool_helpers import metadata, run_pool, without_timestamps
 
 import create_augmented_pool as front
-from nightscan_common import pool_builder
-from nightscan_common.atomic_write import atomic_path
-from nightscan_common.parallel import WORKER_DIED
-from nightscan_common.pool_builder import JOURNAL_FILENAME
-from nightscan_common.synthetic import write_recording
+from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.execution.process_pool import WORKER_DIED
+from nightscan_common.io.atomic_write import atomic_path
+from nightscan_common.steps import pool as pool_builder
+from nightscan_common.steps.pool import JOURNAL_FILENAME
 
 SCRIPT = "create_augmented_pool.py"
 STEP = "step 1"
@@ -286,9 +286,9 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
 
 #: Where to stop the run: the function that pauses, on which call, before or after it.
 POINTS = {
-    "checking originals": ("nightscan_common.pool_builder:_probe", 3, False),
+    "checking originals": ("nightscan_common.steps.pool:_probe", 3, False),
     "an augmentation written, not renamed": ("pathlib:Path.write_bytes", 3, True),
-    "all files done, before the metadata": ("nightscan_common.pool_builder:write_json", 1, False),
+    "all files done, before the metadata": ("nightscan_common.steps.pool:write_json", 1, False),
 }
 
 
@@ -353,10 +353,10 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
 
     monkeypatch.setattr(pool_builder, "_place_original", faulty_place)
     monkeypatch.setattr(pool_builder, "probe_audio", hanging_probe)
-    monkeypatch.setattr(pool_builder, "TASK_TIMEOUT", 2.0)
     out = tmp_path / "pool"
     started = time.monotonic()
-    status, stdout, stderr = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
+    status, stdout, stderr = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys,
+                                       timeout=2.0)
     assert time.monotonic() - started < 60
     fault_ledger.worker_faults[STEP] += 3
     assert status == 1, stderr

@@ -1,0 +1,136 @@
+"""The executor seam: what a task may raise, how its outcome reads, what an executor offers.
+
+Steps hand an executor a module-level function (or a ``functools.partial`` of one) and
+items that carry their own context; the executor yields one ``Outcome`` per item. The
+runner knows nothing of audio: task code raises ``TaskFailed`` (or a subclass) with a
+one-line reason, and every executor turns exceptions into reasons with ``run_item``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from tqdm import tqdm
+
+from ..io.atomic_write import OUTPUT_FULL_ERRNOS
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Environment that limits native thread pools, for libraries loaded after set-up.
+THREAD_LIMIT_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def default_num_workers() -> int:
+    """All the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T, R]):
+    """One item's result, or the one-line reason it failed."""
+
+    item: T
+    result: R | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class TaskFailed(Exception):
+    """This item failed, for ``reason``; the run goes on with the others."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RunStopped(OSError):
+    """No further item can succeed (a full or read-only output disk): the run stops.
+
+    An ``OSError`` with the original's errno, message and file name, so that a front end
+    reports it as it would the disk error itself.
+    """
+
+
+class Executor(Protocol):
+    """Maps a task over items, yielding outcomes in completion order (callers sort)."""
+
+    num_workers: int
+
+    def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
+            setup: Callable[[], None] | None = None, chunksize: int = 1,
+            timeout: float | None = None, weight: Callable[[T], int] | None = None,
+            progress: bool = True) -> Iterator[Outcome[T, R]]: ...
+
+    def close(self) -> None: ...
+
+
+def run_item(func: Callable[[T], R], item: T) -> Outcome[T, R]:
+    """Run one item; its exception becomes its one-line reason, the same in every executor.
+
+    Raises ``RunStopped`` for an ``OSError`` of the output disk (``OUTPUT_FULL_ERRNOS``).
+    """
+    try:
+        return Outcome(item, func(item))
+    except TaskFailed as exc:
+        return Outcome(item, error=exc.reason)
+    except MemoryError:
+        return Outcome(item, error="out of memory")
+    except OSError as exc:
+        if exc.errno in OUTPUT_FULL_ERRNOS:
+            raise RunStopped(exc.errno, exc.strerror, exc.filename) from exc
+        return Outcome(item, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # one bad file must not end a run of hours
+        return Outcome(item, error=f"{type(exc).__name__}: {exc}")
+
+
+def pin_native_threads() -> None:
+    """One thread for BLAS/OpenMP in this process: parallel workers would oversubscribe."""
+    for name in THREAD_LIMIT_ENV:
+        os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+@contextlib.contextmanager
+def item_alarm(timeout: float | None) -> Iterator[None]:
+    """Bound one item to ``timeout`` seconds: ``TaskFailed`` when its work returns to Python.
+
+    Only on the main thread (signals reach no other); elsewhere the item runs unbounded.
+    """
+    if not timeout or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise TaskFailed(f"timed out after {timeout:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def progress_bar(items: Sequence[T], *, desc: str, weight: Callable[[T], int] | None,
+                 progress: bool) -> tqdm:
+    """The bar every executor shows: files done of files planned, on stderr."""
+    total = sum(weight(i) for i in items) if weight else len(items)
+    return tqdm(total=total, desc=desc, unit="file", disable=not progress, file=sys.stderr,
+                dynamic_ncols=True, leave=False)
