@@ -28,8 +28,8 @@ import numpy as np
 
 from .errors import UsageError
 from .formats import packed_store, webdataset_store
+from .formats.index_db import TABLE
 from .formats.labels import read_labels
-from .index_schema import TABLE
 
 LAYOUTS = ("tree", "packed", "webdataset")
 

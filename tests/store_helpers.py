@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nightscan_common.execution.process_pool import ProcessPool
+from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.formats.catalog import ArraySpec, SampleCatalog
+from nightscan_common.formats.index_db import SampleDetails
 from nightscan_common.formats.labels import label_map
-from nightscan_common.index_schema import SampleDetails
-from nightscan_common.parallel import run_in_pool
-from nightscan_common.spectrogram_job import Job
+from nightscan_common.plans.spectrogram_plan import Job
 
 SPEC = ArraySpec((3, 5, 7), "float16")
 CLASSES = ("bat", "owl", "rain")
@@ -22,7 +23,7 @@ CLASSES = ("bat", "owl", "rain")
 
 def make_jobs(counts: dict[str, int], split: str = "train") -> list[Job]:
     """``counts[class]`` jobs per class, in a scrambled order (stores sort them)."""
-    jobs = [Job(f"{split}/{cls}/{cls} rec.{i:02d}.npy", f"{cls}/{cls} rec.{i:02d}.wav", split)
+    jobs = [Job(f"{split}/{cls}/{cls} rec.{i:02d}", f"{cls}/{cls} rec.{i:02d}.wav", split)
             for cls, n in counts.items() for i in range(n)]
     return jobs[::2] + jobs[1::2]
 
@@ -47,7 +48,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _put(writer, job: Job) -> dict:
-    return writer.put(job, array_of(job.target))
+    return writer.put(job, array_of(job.key))
 
 
 def fill(store, jobs: Sequence[Job], *, workers: int = 1, fail: Collection[str] = (),
@@ -59,11 +60,12 @@ def fill(store, jobs: Sequence[Job], *, workers: int = 1, fail: Collection[str] 
     """
     store.prepare(jobs, overwrite=False)
     done = store.done(jobs)
-    todo = sorted(j for j in jobs if j.target not in done and j.source not in fail)
+    todo = sorted(j for j in jobs if j.key not in done and j.source not in fail)
     if stop_after is not None:
         todo = todo[:stop_after]
     task = functools.partial(_put, store.writer())
-    for outcome in run_in_pool(task, todo, num_workers=workers, desc="test", progress=False):
+    executor = ProcessPool(workers) if workers > 1 else SerialExecutor()
+    for outcome in executor.map(task, todo, desc="test", progress=False):
         assert outcome.ok, outcome.error
         store.record(outcome.item, outcome.result)
     if finalize and stop_after is None:
@@ -73,7 +75,7 @@ def fill(store, jobs: Sequence[Job], *, workers: int = 1, fail: Collection[str] 
 
 def tree_bytes(jobs: Sequence[Job], *, fail: Collection[str] = ()) -> dict[str, bytes]:
     """Key -> the tree layout's file bytes, for every job that succeeds."""
-    return {j.target: npy_bytes(array_of(j.target)) for j in sorted(jobs) if j.source not in fail}
+    return {j.key: npy_bytes(array_of(j.key)) for j in sorted(jobs) if j.source not in fail}
 
 
 def files(folder: Path) -> dict[str, bytes]:

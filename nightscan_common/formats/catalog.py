@@ -1,6 +1,6 @@
 """What the training layouts share: each split's samples in row order, with their labels.
 
-Row order is the order of the keys step 3 plans (``<split>/<class>/<stem>.npy``, sorted
+Row order is the order of the keys step 3 plans (``<split>/<class>/<stem>``, sorted
 by code point): the same whatever the index's ids, the workers or the order they
 finish in, and the order of the tree layout's files. Rows whose spectrogram failed are
 left out of a finished layout; the rows after them move up.
@@ -15,20 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from ..errors import UsageError
-from ..index_schema import SampleDetails
-
-
-class PlannedJob(Protocol):
-    """What a store needs of step 3's job: its key, its source (the index's file_path), its split."""
-
-    target: str
-    source: str
-    split: str
+from ..plans.spectrogram_plan import Job
+from .index_db import SampleDetails
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ class SampleCatalog:
         self.labels = dict(labels)
         self.details = details
 
-    def plan(self, jobs: Iterable[PlannedJob]) -> dict[str, list[PlannedSample]]:
+    def plan(self, jobs: Iterable[Job]) -> dict[str, list[PlannedSample]]:
         """Split -> its samples, sorted by key."""
         by_split: dict[str, list[PlannedSample]] = defaultdict(list)
         for job in jobs:
@@ -76,7 +69,7 @@ class SampleCatalog:
             if info is None:
                 raise UsageError(f"{job.source} is not in the index the labels were made from")
             by_split[job.split].append(PlannedSample(
-                job.target, job.source, info.class_name, self.labels[info.class_name],
+                job.key, job.source, info.class_name, self.labels[info.class_name],
                 info.group_key, info.is_augmented))
         return {split: sorted(samples, key=lambda s: s.key) for split, samples in sorted(by_split.items())}
 

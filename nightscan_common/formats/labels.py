@@ -15,8 +15,8 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..atomic_write import write_bytes
 from ..errors import OutputConflictError, UsageError
+from ..io.atomic_write import write_bytes
 
 LABELS_FILENAME = "labels.json"
 LABELS_FORMAT_VERSION = 1
@@ -35,27 +35,30 @@ def labels_bytes(labels: Mapping[str, int]) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int], *, overwrite: bool) -> bool:
-    """Write ``<out_dir>/labels.json`` once; return whether it was (re)written.
+def labels_to_write(out_dir: str | os.PathLike, labels: Mapping[str, int], *, overwrite: bool) -> bool:
+    """Whether ``labels.json`` must be written: it is written once, then left as it is.
 
-    An existing map equal to ``labels`` is left as it is. ``OutputConflictError`` when
-    it numbers other classes (the index changed) and ``overwrite`` is false: spectrograms
-    labelled with the old numbers must not be mixed with new ones.
+    ``OutputConflictError`` when the folder's map numbers other classes (the index
+    changed) and ``overwrite`` is false: spectrograms labelled with the old numbers must
+    not be mixed with new ones.
     """
     path = Path(out_dir) / LABELS_FILENAME
-    data = labels_bytes(labels)
-    if path.exists() and not overwrite:
-        try:
-            old = read_labels(out_dir)
-        except UsageError:
-            old = None
-        if old == dict(labels):
-            return False
-        raise OutputConflictError(
-            f"{path} numbers other classes than the index ({_changes(old, labels)}); use another "
-            "--output-dir, or --overwrite to delete the spectrograms and start again")
-    write_bytes(path, data)
-    return True
+    if overwrite or not path.exists():
+        return True
+    try:
+        old = read_labels(out_dir)
+    except UsageError:
+        old = None
+    if old == dict(labels):
+        return False
+    raise OutputConflictError(
+        f"{path} numbers other classes than the index ({_changes(old, labels)}); use another "
+        "--output-dir, or --overwrite to delete the spectrograms and start again")
+
+
+def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int]) -> None:
+    """Write ``<out_dir>/labels.json`` atomically."""
+    write_bytes(Path(out_dir) / LABELS_FILENAME, labels_bytes(labels))
 
 
 def read_labels(out_dir: str | os.PathLike) -> dict[str, int]:

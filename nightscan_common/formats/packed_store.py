@@ -36,10 +36,11 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..atomic_write import atomic_path, remove_temporaries, write_bytes
 from ..errors import UnfinishedLayoutError, UsageError
-from ..index_schema import SPLITS
-from .catalog import ArraySpec, PlannedJob, PlannedSample, SampleCatalog, disk_usage, plan_digest, pwrite_all
+from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
+from ..plans.spectrogram_plan import Job, job_key
+from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest, pwrite_all
+from .index_db import SPLITS
 
 PACKED_DIR = "packed"
 CSV_COLUMNS = ("row", "file_path", "class_name", "class_index", "group_key", "is_augmented")
@@ -150,7 +151,10 @@ class PackedStore:
 
     # --- parent side ------------------------------------------------------------------
 
-    def prepare(self, jobs: Sequence[PlannedJob], *, overwrite: bool) -> None:
+    def holds_output(self) -> bool:
+        return bool(self._own_files())
+
+    def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
         """Open or resume each split's build; a split already finished as planned is left as it is."""
         if overwrite:
             self.remove_own()
@@ -161,19 +165,19 @@ class PackedStore:
             else:
                 self._builds[split] = self._open_build(split, samples)
 
-    def done(self, jobs: Sequence[PlannedJob]) -> set[str]:
+    def done(self, jobs: Sequence[Job]) -> set[str]:
         """Keys whose row is written: all of a current split, the journaled slots of a build."""
         keys = {s.key for samples in self._current.values() for s in samples}
         for build in self._builds.values():
             keys.update(build.samples[slot].key for slot in build.done)
-        return {job.target for job in jobs if job.target in keys}
+        return {job.key for job in jobs if job.key in keys}
 
     def writer(self) -> PackedSlotWriter:
         return PackedSlotWriter({split: _SlotTarget(str(_partial(self.out_dir, split)),
                                                     str(_keys(self.out_dir, split)), b.offset, self.spec)
                                  for split, b in self._builds.items()})
 
-    def record(self, job: PlannedJob, receipt: dict) -> None:
+    def record(self, job: Job, receipt: dict) -> None:
         """Journal the slot a worker wrote (one line, written at once)."""
         build = self._builds[job.split]
         slot = int(receipt["slot"])
@@ -205,6 +209,15 @@ class PackedStore:
             self._current[split] = [build.samples[i] for i in slots]
         self._builds = {}
 
+    def sweep(self) -> int:
+        """Remove temporaries of killed writes (the partial arrays are kept: a rerun resumes them)."""
+        folder = self.out_dir / PACKED_DIR
+        return remove_temporaries(folder) if folder.is_dir() else 0
+
+    def count_unlisted(self, splits: Sequence[str]) -> int:
+        """Always 0: a split is rebuilt to hold exactly the rows planned."""
+        return 0
+
     def remove_own(self) -> int:
         """Delete the packed files of every split (and temporaries); return how many went."""
         removed = 0
@@ -222,15 +235,13 @@ class PackedStore:
         return disk_usage(self._own_files())
 
     def read(self, key: str) -> np.ndarray:
-        """The finished row of ``key`` (a copy)."""
+        """The finished row of ``key`` (a copy); ``KeyError`` if the split has no such row."""
         split = key.split("/", 1)[0]
-        rows = self._current.get(split)
-        if rows is None:
-            raise KeyError(f"{key}: its split is not finished in this store")
-        row = next((i for i, s in enumerate(rows) if s.key == key), None)
-        if row is None:
-            raise KeyError(key)
-        check_finished(self.out_dir, split)
+        rows = [job_key(split, r["class_name"], r["file_path"]) for r in read_table(self.out_dir, split)]
+        try:
+            row = rows.index(key)
+        except ValueError:
+            raise KeyError(key) from None
         return np.array(np.load(array_path(self.out_dir, split), mmap_mode="r")[row])
 
     # --- helpers ----------------------------------------------------------------------
@@ -360,15 +371,15 @@ class PackedSlotWriter:
 
     targets: dict[str, _SlotTarget]
 
-    def put(self, job: PlannedJob, array: np.ndarray) -> dict:
+    def put(self, job: Job, array: np.ndarray) -> dict:
         """Write ``array`` into the slot of ``job``'s key; the receipt names the slot."""
         target = self.targets[job.split]
-        target.spec.check(job.target, array)
+        target.spec.check(job.key, array)
         keys = _cached(target.keys, lambda p: np.load(p, mmap_mode="r"))
-        wanted = job.target.encode("utf-8")
+        wanted = job.key.encode("utf-8")
         slot = int(np.searchsorted(keys, wanted))
         if slot >= len(keys) or keys[slot] != wanted:
-            raise KeyError(f"{job.target} is not planned in {target.keys}")
+            raise KeyError(f"{job.key} is not planned in {target.keys}")
         fd = _cached(target.partial, lambda p: os.open(p, os.O_WRONLY))
         pwrite_all(fd, memoryview(np.ascontiguousarray(array)).cast("B"),
                    target.offset + slot * target.spec.row_bytes)

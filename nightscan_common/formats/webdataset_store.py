@@ -12,8 +12,8 @@ uid/gid 0, mode 0644, ustar), so the bytes depend on the samples alone. The
 ``webdataset`` package reads the shards (``wds.WebDataset(urls).decode()``), and so does
 ``tarfile``.
 
-Workers write each sample's ``.npy`` under ``shards/.staging/<key>`` (atomically, as the
-tree layout does); the parent writes a shard, atomically, as soon as all its samples
+Workers write each sample's ``.npy`` below ``shards/.staging/`` with the tree layout's
+writer (atomically); the parent writes a shard, atomically, as soon as all its samples
 are staged, then deletes them. A rerun keeps the finished shards and the staged samples
 and makes the rest. While a split is being built ``shards/.<split>.building`` exists
 (it holds the plan's digest); readers refuse the split until ``finalize`` has written
@@ -35,10 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_write import atomic_path, remove_temporaries, write_bytes
 from ..errors import UnfinishedLayoutError, UsageError
-from ..index_schema import SPLITS
-from .catalog import ArraySpec, PlannedJob, PlannedSample, SampleCatalog, disk_usage, plan_digest
+from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
+from ..plans.spectrogram_plan import Job, job_key
+from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
+from .index_db import SPLITS
+from .tree_store import SUFFIX, TreeWriter, key_path
 
 SHARDS_DIR = "shards"
 DEFAULT_SHARD_SIZE = 1000
@@ -141,7 +143,10 @@ class WebDatasetStore:
 
     # --- parent side ------------------------------------------------------------------
 
-    def prepare(self, jobs: Sequence[PlannedJob], *, overwrite: bool) -> None:
+    def holds_output(self) -> bool:
+        return bool(self._own_files())
+
+    def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
         """Find the shards that are as planned and the samples staged; mark unfinished splits."""
         if overwrite:
             self.remove_own()
@@ -162,20 +167,20 @@ class WebDatasetStore:
                 write_bytes(marker, f"{digest}\n".encode("ascii"))
                 self._building.add(split)
 
-    def done(self, jobs: Sequence[PlannedJob]) -> set[str]:
+    def done(self, jobs: Sequence[Job]) -> set[str]:
         keys = set()
         for state in self._splits.values():
             rows = state.staged.union(*state.good.values())
             keys.update(state.samples[r].key for r in rows)
-        return {job.target for job in jobs if job.target in keys}
+        return {job.key for job in jobs if job.key in keys}
 
-    def writer(self) -> StagingWriter:
-        return StagingWriter(str(self.staging))
+    def writer(self) -> TreeWriter:
+        return TreeWriter(str(self.staging))
 
-    def record(self, job: PlannedJob, receipt: dict) -> None:
+    def record(self, job: Job, receipt: dict) -> None:
         """Note a staged sample; write its shard once every sample of it is there."""
         state = self._splits[job.split]
-        row = state.row_of[job.target]
+        row = state.row_of[job.key]
         state.staged.add(row)
         shard = row // self.shard_size
         if all(r in state.staged or r in state.good.get(shard, ()) for r in self._rows(state, shard)):
@@ -201,6 +206,15 @@ class WebDatasetStore:
             self.staging.rmdir()
         self._building = set()
 
+    def sweep(self) -> int:
+        """Remove temporaries of killed writes (staged samples are kept: a rerun packs them)."""
+        folder = self.out_dir / SHARDS_DIR
+        return remove_temporaries(folder) if folder.is_dir() else 0
+
+    def count_unlisted(self, splits: Sequence[str]) -> int:
+        """Always 0: a split is rebuilt to hold exactly the samples planned."""
+        return 0
+
     def remove_own(self) -> int:
         """Delete every split's shards, markers and staged samples; return how many files went."""
         removed = 0
@@ -219,12 +233,16 @@ class WebDatasetStore:
         return disk_usage(self._own_files())
 
     def read(self, key: str) -> np.ndarray:
-        """The array of ``key``, from its shard."""
+        """The array of ``key``, from its shard; ``KeyError`` if the split has no such sample."""
         split = key.split("/", 1)[0]
-        state = self._splits[split]
-        row = state.row_of[key]
-        with tarfile.open(shard_path(self.out_dir, split, row // self.shard_size)) as tar:
-            return np.load(io.BytesIO(tar.extractfile(f"{sample_name(row)}.npy").read()))
+        check_finished(self.out_dir, split)
+        for path in shard_paths(self.out_dir, split):
+            for row, member in _read_members(path).items():
+                meta = json.loads(member["json"])
+                if job_key(split, meta["class"], meta["source"]) == key:
+                    with tarfile.open(path) as tar:
+                        return np.load(io.BytesIO(tar.extractfile(f"{sample_name(row)}.npy").read()))
+        raise KeyError(key)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -255,7 +273,8 @@ class WebDatasetStore:
         rows = set()
         for dirpath, _dirs, names in os.walk(self.staging / split):
             rel = Path(dirpath).relative_to(self.staging).as_posix()
-            rows.update(state.row_of[f"{rel}/{n}"] for n in names if f"{rel}/{n}" in state.row_of)
+            keys = (f"{rel}/{n[: -len(SUFFIX)]}" for n in names if n.endswith(SUFFIX))
+            rows.update(state.row_of[k] for k in keys if k in state.row_of)
         return rows
 
     def _pack(self, split: str, state: _Split, shard: int) -> None:
@@ -268,7 +287,7 @@ class WebDatasetStore:
                 for row in rows:
                     sample = state.samples[row]
                     if row in state.staged:
-                        data = (self.staging / sample.key).read_bytes()
+                        data = key_path(self.staging, sample.key).read_bytes()
                     else:
                         data = old.extractfile(f"{sample_name(row)}.npy").read()
                     for name, payload in ((f"{sample_name(row)}.json", sample_json(sample)),
@@ -279,7 +298,7 @@ class WebDatasetStore:
                 old.close()
         for row in rows:
             if row in state.staged:
-                (self.staging / state.samples[row].key).unlink()
+                key_path(self.staging, state.samples[row].key).unlink()
                 state.staged.discard(row)
         state.good[shard] = set(rows)
         state.exact.add(shard)
@@ -290,16 +309,3 @@ class WebDatasetStore:
         if self.staging.is_dir():
             found += [Path(d) / n for d, _, names in os.walk(self.staging) for n in names]
         return found
-
-
-@dataclass(frozen=True)
-class StagingWriter:
-    """Writes a worker's sample to ``<staging>/<key>``, as ``np.save`` would, atomically."""
-
-    staging: str
-
-    def put(self, job: PlannedJob, array: np.ndarray) -> dict:
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        write_bytes(os.path.join(self.staging, *job.target.split("/")), buffer.getvalue())
-        return {}

@@ -36,7 +36,7 @@ def test_rows_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     rows = _rows(tmp_path)
     assert list(rows[0]) == list(CSV_COLUMNS)
     assert [r["row"] for r in rows] == [str(i) for i in range(9)]
-    keys = [f"train/{r['class_name']}/{r['file_path'].split('/')[1][:-4]}.npy" for r in rows]
+    keys = [f"train/{r['class_name']}/{r['file_path'].split('/')[1][:-4]}" for r in rows]
     assert keys == sorted(expected)
     assert _row_bytes(tmp_path) == [expected[k] for k in keys]
     assert {(r["class_name"], r["class_index"]) for r in rows} == {("bat", "0"), ("owl", "1")}
@@ -73,7 +73,7 @@ def test_failed_rows_are_left_out_and_a_rerun_fills_them_in(tmp_path):
     bad = {"owl/owl rec.02.wav", "bat/bat rec.00.wav"}
     fill(_store(tmp_path / "out", jobs), jobs, fail=bad)
     expected = tree_bytes(jobs, fail=bad)
-    assert [r["file_path"] for r in _rows(tmp_path / "out")] == [k.split("/", 1)[1][:-4] + ".wav"
+    assert [r["file_path"] for r in _rows(tmp_path / "out")] == [k.split("/", 1)[1] + ".wav"
                                                                  for k in sorted(expected)]
     assert _row_bytes(tmp_path / "out") == [expected[k] for k in sorted(expected)]
     assert fill(_store(tmp_path / "out", jobs), jobs) == 2  # the others are copied, not recomputed

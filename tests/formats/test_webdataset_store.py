@@ -40,7 +40,7 @@ def test_shards_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     arrays = [data for name, data in members if name.endswith(".npy")]
     assert arrays == [expected[k] for k in sorted(expected)]
     meta = [json.loads(data) for name, data in members if name.endswith(".json")]
-    assert [m["source"] for m in meta] == [k.split("/", 1)[1][:-4] + ".wav" for k in sorted(expected)]
+    assert [m["source"] for m in meta] == [k.split("/", 1)[1] + ".wav" for k in sorted(expected)]
     assert {(m["class"], m["class_index"]) for m in meta} == {("bat", 0), ("owl", 1)}
     assert meta[0]["group"] == "bat/g0"
     with tarfile.open(shard_paths(tmp_path, "train")[0]) as tar:
