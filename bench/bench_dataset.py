@@ -4,8 +4,8 @@
 1. Reads: a split of ``--items`` spectrograms of the general preset's shape
    (128 x 345 float32) written in each layout; items/s of ``SpectrogramDataset`` in
    random order over each, against one ``np.load`` per file (NightScan's read), and in
-   order over the shards (with the ``webdataset`` package too). Every pass starts from
-   a warm page cache.
+   order over the shards (with the ``webdataset`` package too). Every item is copied
+   into a batch, as a loader's collate does; every pass starts from a warm page cache.
 2. Lookups: a synthetic ``--index-rows``-row index; NightScan's loader (``LIMIT 1
    OFFSET i`` per item) against the reader's tree layout (the split's rowids read once,
    then one lookup by rowid per item), each serving the items of a tiny .npy per row.
@@ -38,7 +38,7 @@ from measure import measure  # noqa: E402
 from nightscan_loader import CachedSpectrogramLoader  # noqa: E402
 from run_bench import warm_cache  # noqa: E402
 
-from nightscan_common.dataset import SpectrogramDataset  # noqa: E402
+from nightscan_common.dataset import ROWID_QUERY, SpectrogramDataset  # noqa: E402
 from nightscan_common.dsp.spectrogram import PRESETS  # noqa: E402
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
@@ -51,6 +51,7 @@ from nightscan_common.formats.webdataset_store import shard_paths  # noqa: E402
 from nightscan_common.plans.spectrogram_plan import plan_jobs  # noqa: E402
 
 PY = sys.executable
+BATCH = 64
 INSERT = ("INSERT INTO audio_samples (id, file_path, class_name, is_augmented, original_file, "
           "augmentation_type, split, group_key) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)")
 
@@ -111,20 +112,23 @@ def bench_reads(work: Path, db: Path, items: int) -> dict[str, float]:
     jobs, _ = plan_jobs(read_index_rows(db))
     paths = [key_path(work / "tree", job.key) for job in jobs]
 
+    batch = np.zeros((BATCH, *PRESETS["general"].shape), np.float32)
+    batch.fill(1)  # its pages are faulted in now, not in the first timed pass
+
     def timed(folder: Path, read, indexes) -> float:
         warm_cache(folder)
         start = time.perf_counter()
-        for i in indexes:
-            read(i)
+        for n, i in enumerate(indexes):
+            batch[n % BATCH] = read(i)
         return _rate(len(indexes), time.perf_counter() - start)
 
     baseline = timed(work / "tree", lambda i: np.load(paths[i]), order)
     figures = {"np.load per file (NightScan's read), random": baseline}
     for layout in LAYOUTS:
         ds = SpectrogramDataset(work / layout, "train", layout=layout, index_db=db)
-        figures[f"reader, {layout}, random"] = timed(work / layout, ds.__getitem__, order)
+        figures[f"reader, {layout}, random"] = timed(work / layout, lambda i, ds=ds: ds[i][0], order)
     ds = SpectrogramDataset(work / "webdataset", "train")
-    figures["reader, webdataset, in order"] = timed(work / "webdataset", ds.__getitem__, range(items))
+    figures["reader, webdataset, in order"] = timed(work / "webdataset", lambda i: ds[i][0], range(items))
     figures["webdataset package, in order"] = _webdataset_package(work / "webdataset", items)
     return figures
 
@@ -134,8 +138,13 @@ def _webdataset_package(out: Path, items: int) -> float:
 
     warm_cache(out)
     urls = [str(p) for p in shard_paths(out, "train")]
+    batch = np.zeros((BATCH, *PRESETS["general"].shape), np.float32)
+    batch.fill(1)  # its pages are faulted in now, not in the first timed pass
     start = time.perf_counter()
-    count = sum(1 for _ in wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode())
+    count = 0
+    for sample in wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode():
+        batch[count % BATCH] = sample["npy"]
+        count += 1
     assert count == items
     return _rate(count, time.perf_counter() - start)
 
@@ -180,7 +189,18 @@ def bench_lookups(work: Path, rows: int, *, sampled: int, offset_queries: int) -
     for i in picks[:offset_queries]:
         theirs[i]
     figures["NightScan ms/item"] = (time.perf_counter() - start) / offset_queries * 1e3
+    start = time.perf_counter()
+    for i in picks[:offset_queries]:
+        theirs.row(i)
+    figures["OFFSET query ms"] = (time.perf_counter() - start) / offset_queries * 1e3
     theirs.close()
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rowids = [r for (r,) in con.execute("SELECT id FROM audio_samples WHERE split = 'train' ORDER BY id")]
+    start = time.perf_counter()
+    for i in picks:
+        con.execute(ROWID_QUERY, (rowids[i],)).fetchone()
+    figures["rowid query ms"] = (time.perf_counter() - start) / len(picks) * 1e3
+    con.close()
     return figures
 
 
@@ -195,7 +215,7 @@ def bench_builds(work: Path, files: int, *, workers: int, repeat: int, shard_siz
         if not (pool / name).exists():
             write_recording(pool / name, call="hoots", seconds=2.0, samplerate=22050, seed=i)
     db = write_index(work / "build.db", files, classes=5)
-    figures: dict[str, dict] = {layout: {"wall": float("inf")} for layout in LAYOUTS}
+    figures: dict[str, dict] = {layout: {"wall": float("inf"), "walls": []} for layout in LAYOUTS}
     for _ in range(repeat):
         for layout in LAYOUTS:
             out = work / f"build_{layout}"
@@ -205,8 +225,9 @@ def bench_builds(work: Path, files: int, *, workers: int, repeat: int, shard_siz
                                  "--pool-root", str(pool), "--output-dir", str(out), "--num-workers",
                                  str(workers), "--layout", layout, "--shard-size", str(shard_size), "-q"])
             own = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".npy", ".csv", ".tar")]
-            figures[layout] = {"wall": min(figures[layout]["wall"], m.wall), "bytes": disk_usage(own),
-                               "files": len(own)}
+            figures[layout].update(wall=min(figures[layout]["wall"], m.wall), bytes=disk_usage(own),
+                                   files=len(own))
+            figures[layout]["walls"].append(round(m.wall, 3))
     return figures
 
 
@@ -221,6 +242,9 @@ def report(reads: dict, lookups: dict, builds: dict, args: argparse.Namespace) -
               f"opened in {lookups['reader open s']:.2f} s",
               f"  per item: {lookups['NightScan ms/item'] / lookups['reader ms/item']:,.0f}x faster "
               f"(index built in {lookups['index build s']:.1f} s)",
+              f"  the query alone: OFFSET {lookups['OFFSET query ms']:.3f} ms, rowid "
+              f"{lookups['rowid query ms'] * 1e3:.1f} us, "
+              f"{lookups['OFFSET query ms'] / lookups['rowid query ms']:,.0f}x",
               "", f"builds: step 3 on {args.build_files} clips, {args.workers} workers, "
               f"best of {args.repeat}, shard size {args.shard_size}"]
     tree = builds["tree"]

@@ -8,7 +8,8 @@ Numpy only: it serves as a PyTorch map-style ``Dataset`` as it is (``__len__`` a
                         shuffle=True, num_workers=4)
 
 Labels come from ``labels.json``, one map for every split. Arrays are returned as
-saved (1 or 3 channels, float32 or float16); ``transform`` is applied to each. Open
+saved (1 or 3 channels, float32 or float16) and writable; ``transform`` is applied to
+each. Open
 files, memory maps and database connections are opened in the process that reads,
 so the dataset can be sent to loader workers, forked or spawned.
 """
@@ -30,8 +31,10 @@ from .errors import UsageError
 from .formats import packed_store, webdataset_store
 from .formats.index_db import TABLE
 from .formats.labels import read_labels
+from .formats.layouts import LAYOUTS
 
-LAYOUTS = ("tree", "packed", "webdataset")
+#: The tree layout's one query per item: a lookup by rowid, not NightScan's ``OFFSET``.
+ROWID_QUERY = f"SELECT file_path, class_name FROM {TABLE} WHERE id = ?"
 
 
 class _Rows:
@@ -84,8 +87,7 @@ class _TreeRows(_Rows):
         return sqlite3.connect(f"file:{self.index_db}?mode=ro", uri=True, check_same_thread=False)
 
     def item(self, i: int) -> np.ndarray:
-        file_path, class_name = self.opened().execute(
-            f"SELECT file_path, class_name FROM {TABLE} WHERE id = ?", (int(self.rowids[i]),)).fetchone()
+        file_path, class_name = self.opened().execute(ROWID_QUERY, (int(self.rowids[i]),)).fetchone()
         path = self.out_dir / self.split / class_name / f"{PurePosixPath(file_path).stem}.npy"
         try:
             return np.load(path)
@@ -95,7 +97,12 @@ class _TreeRows(_Rows):
 
 
 class _PackedRows(_Rows):
-    """One memory-mapped array per split; the labels from its CSV."""
+    """One memory-mapped array per split; the labels from its CSV.
+
+    Items are views of a copy-on-write mapping: nothing is copied until the loader
+    stacks them into a batch, and a transform that writes to one changes it in memory
+    only, never the file.
+    """
 
     def __init__(self, out_dir: Path, split: str, labels: dict[str, int]):
         table = packed_store.read_table(out_dir, split)
@@ -107,10 +114,10 @@ class _PackedRows(_Rows):
             raise UsageError(f"{self.path} holds {rows} rows but its CSV {len(table)}: rebuild the split")
 
     def open(self) -> np.ndarray:
-        return np.load(self.path, mmap_mode="r")
+        return np.load(self.path, mmap_mode="c").view(np.ndarray)
 
     def item(self, i: int) -> np.ndarray:
-        return np.array(self.opened()[i])
+        return self.opened()[i]
 
 
 class _ShardRows(_Rows):

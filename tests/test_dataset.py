@@ -122,6 +122,16 @@ def test_transform_indexing_and_pickling(built):
         assert _items(copy) == _items(plain)
 
 
+def test_packed_items_are_writable_copies_on_write(built):
+    _, _, base = built
+    dataset = SpectrogramDataset(base / "packed", "val")
+    before = (base / "packed" / "packed" / "val.npy").read_bytes()
+    array, _ = dataset[0]
+    array[:] = 7
+    assert (base / "packed" / "packed" / "val.npy").read_bytes() == before
+    assert not np.all(SpectrogramDataset(base / "packed", "val")[0][0] == 7)
+
+
 def test_the_reader_needs_numpy_alone():
     heavy = {"torch", "librosa", "soundfile", "scipy"}
     code = ("import sys; import nightscan_common.dataset; "
