@@ -82,13 +82,12 @@ def _rate(count: int, seconds: float) -> float:
 # --- 1. reads -------------------------------------------------------------------------
 
 
-def build_read_set(work: Path, items: int) -> tuple[Path, Path]:
+def build_read_set(work: Path, items: int, shape: tuple[int, ...]) -> tuple[Path, Path]:
     """The same ``items`` arrays in each layout below ``work/<layout>``, written through the stores."""
     work.mkdir(parents=True, exist_ok=True)
     db = write_index(work / "reads.db", items, classes=10, splits=False)
     jobs, _ = plan_jobs(read_index_rows(db))
-    config = PRESETS["general"]
-    spec = ArraySpec(config.shape, config.dtype)
+    spec = ArraySpec(shape, "float32")
     labels = label_map(f"class_{i:03d}" for i in range(10))
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(spec.shape, dtype=np.float32) for _ in range(min(items, 64))]
@@ -105,15 +104,13 @@ def build_read_set(work: Path, items: int) -> tuple[Path, Path]:
     return work, db
 
 
-def bench_reads(work: Path, db: Path, items: int) -> dict[str, float]:
+def bench_reads(work: Path, db: Path, items: int, shape: tuple[int, ...]) -> dict[str, float]:
     """Items/s of each way of reading the split; random order unless said."""
-    order = list(range(items))
-    random.Random(1).shuffle(order)
+    order = random.Random(1).sample(range(items), items)
     jobs, _ = plan_jobs(read_index_rows(db))
     paths = [key_path(work / "tree", job.key) for job in jobs]
 
-    batch = np.zeros((BATCH, *PRESETS["general"].shape), np.float32)
-    batch.fill(1)  # its pages are faulted in now, not in the first timed pass
+    batch = _batch(shape)
 
     def timed(folder: Path, read, indexes) -> float:
         warm_cache(folder)
@@ -127,19 +124,28 @@ def bench_reads(work: Path, db: Path, items: int) -> dict[str, float]:
     for layout in LAYOUTS:
         ds = SpectrogramDataset(work / layout, "train", layout=layout, index_db=db)
         figures[f"reader, {layout}, random"] = timed(work / layout, lambda i, ds=ds: ds[i][0], order)
+        if layout == "packed":  # a loader worker's next epoch: the mapping is in place
+            again = random.Random(3).sample(order, len(order))
+            figures["reader, packed, random, next epoch"] = timed(work / layout, lambda i, ds=ds: ds[i][0],
+                                                                  again)
     ds = SpectrogramDataset(work / "webdataset", "train")
     figures["reader, webdataset, in order"] = timed(work / "webdataset", lambda i: ds[i][0], range(items))
-    figures["webdataset package, in order"] = _webdataset_package(work / "webdataset", items)
+    figures["webdataset package, in order"] = _webdataset_package(work / "webdataset", items, batch)
     return figures
 
 
-def _webdataset_package(out: Path, items: int) -> float:
+def _batch(shape: tuple[int, ...]) -> np.ndarray:
+    """A batch to copy items into; its pages are faulted in now, not in the first timed pass."""
+    batch = np.zeros((BATCH, *shape), np.float32)
+    batch.fill(1)
+    return batch
+
+
+def _webdataset_package(out: Path, items: int, batch: np.ndarray) -> float:
     import webdataset as wds
 
     warm_cache(out)
     urls = [str(p) for p in shard_paths(out, "train")]
-    batch = np.zeros((BATCH, *PRESETS["general"].shape), np.float32)
-    batch.fill(1)  # its pages are faulted in now, not in the first timed pass
     start = time.perf_counter()
     count = 0
     for sample in wds.WebDataset(urls, shardshuffle=False, empty_check=False).decode():
@@ -233,7 +239,8 @@ def bench_builds(work: Path, files: int, *, workers: int, repeat: int, shard_siz
 
 def report(reads: dict, lookups: dict, builds: dict, args: argparse.Namespace) -> str:
     base = reads["np.load per file (NightScan's read), random"]
-    lines = [f"reads: {args.items} items of 128 x 345 float32, warm page cache", ""]
+    shape = " x ".join(map(str, _read_shape(args)))
+    lines = [f"reads: {args.items} items of {shape} float32, warm page cache", ""]
     lines += [f"  {name:<46}{rate:>10,.0f} items/s  {rate / base:>5.2f}x" for name, rate in reads.items()]
     lines += ["", f"lookups on a {args.index_rows:,}-row index (train: {int(args.index_rows * 0.8):,} rows)",
               f"  NightScan's loader (OFFSET per item): {lookups['NightScan ms/item']:10.3f} ms/item, "
@@ -254,10 +261,16 @@ def report(reads: dict, lookups: dict, builds: dict, args: argparse.Namespace) -
     return "\n".join(lines)
 
 
+def _read_shape(args: argparse.Namespace) -> tuple[int, ...]:
+    return PRESETS["general"].replace(channels=args.channels).shape
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--small", action="store_true", help="tiny sizes: every figure, in seconds")
-    p.add_argument("--items", type=int, default=4000)
+    p.add_argument("--items", type=int, default=10_000)
+    p.add_argument("--channels", type=int, choices=(1, 3), default=1,
+                   help="channels of the arrays read (3: the shape of NightScan's earlier tree)")
     p.add_argument("--index-rows", type=int, default=1_000_000)
     p.add_argument("--build-files", type=int, default=400)
     p.add_argument("--repeat", type=int, default=3)
@@ -269,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.small:
         args.items, args.index_rows, args.build_files, args.repeat, args.shard_size = 60, 20_000, 12, 1, 5
     args.dir.mkdir(parents=True, exist_ok=True)
-    work, db = build_read_set(args.dir / "reads", args.items)
-    reads = bench_reads(work, db, args.items)
+    work, db = build_read_set(args.dir / "reads", args.items, _read_shape(args))
+    reads = bench_reads(work, db, args.items, _read_shape(args))
     lookups = bench_lookups(args.dir, args.index_rows, sampled=min(2000, args.index_rows // 10),
                             offset_queries=5 if args.small else 15)
     builds = bench_builds(args.dir, args.build_files, workers=args.workers, repeat=args.repeat,

@@ -20,7 +20,7 @@ def test_the_dataset_bench_on_tiny_sizes_reports_every_figure(tmp_path, capsys):
                  "webdataset package, in order", "OFFSET per item", "rowid per item", "ratio to tree"):
         assert text in report, text
     figures = json.loads((tmp_path / "figures.json").read_text())
-    assert len(figures["reads"]) == 6 and all(rate > 0 for rate in figures["reads"].values())
+    assert len(figures["reads"]) == 7 and all(rate > 0 for rate in figures["reads"].values())
     assert figures["lookups"]["reader ms/item"] > 0 and figures["lookups"]["NightScan ms/item"] > 0
     assert set(figures["builds"]) == {"tree", "packed", "webdataset"}
     assert all(b["bytes"] > 0 and b["wall"] > 0 for b in figures["builds"].values())
