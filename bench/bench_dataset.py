@@ -43,7 +43,7 @@ from nightscan_common.dsp.spectrogram import PRESETS  # noqa: E402
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
 from nightscan_common.formats.catalog import ArraySpec, disk_usage  # noqa: E402
-from nightscan_common.formats.index_db import SCHEMA, read_index_rows  # noqa: E402
+from nightscan_common.formats.index_db import SCHEMA, connect_read_only, read_index_rows  # noqa: E402
 from nightscan_common.formats.labels import label_map, write_labels  # noqa: E402
 from nightscan_common.formats.layouts import LAYOUTS, make_store  # noqa: E402
 from nightscan_common.formats.tree_store import key_path  # noqa: E402
@@ -200,7 +200,7 @@ def bench_lookups(work: Path, rows: int, *, sampled: int, offset_queries: int) -
         theirs.row(i)
     figures["OFFSET query ms"] = (time.perf_counter() - start) / offset_queries * 1e3
     theirs.close()
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con = connect_read_only(db)
     rowids = [r for (r,) in con.execute("SELECT id FROM audio_samples WHERE split = 'train' ORDER BY id")]
     start = time.perf_counter()
     for i in picks:

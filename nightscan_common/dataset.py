@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import UsageError
 from .formats import packed_store, webdataset_store
-from .formats.index_db import TABLE
+from .formats.index_db import TABLE, connect_read_only
 from .formats.labels import read_labels
 from .formats.layouts import LAYOUTS
 
@@ -84,7 +84,7 @@ class _TreeRows(_Rows):
         self.class_index = _class_indexes([r[1] for r in rows], labels, index_db)
 
     def open(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.index_db}?mode=ro", uri=True, check_same_thread=False)
+        return connect_read_only(self.index_db)
 
     def item(self, i: int) -> np.ndarray:
         file_path, class_name = self.opened().execute(ROWID_QUERY, (int(self.rowids[i]),)).fetchone()

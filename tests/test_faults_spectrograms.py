@@ -221,7 +221,7 @@ CASES = [
     Case("index that is a text file", _text_index, 2, (r"^error: .*notes\.db is not a NightScan index",)),
     Case("zero-length index", _zero_length_index, 2, (r"^error: .*zero\.db is not a NightScan index",)),
     Case("index without rows", _index_without_rows, 2, (r"^error: .*empty\.db holds no rows",)),
-    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere is not a folder$",)),
+    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere not found$",)),
     Case("pool of another index", _wrong_pool, 2,
          (r"^error: none of the 2 indexed files is below --pool-root .*other",)),
     Case("output inside the pool", _output_inside_pool, 2,
@@ -229,7 +229,7 @@ CASES = [
     Case("output through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/out \(a part of .*afile/out is a file, not a folder\)",)),
     Case("output of other settings", _output_of_other_settings, 2,
-         (r"^error: .*out holds spectrograms made with other settings \(n_mels 64 -> 128\); .*--overwrite",)),
+         (r"^error: .*out holds spectrograms made with other options \(n_mels 64 -> 128\); .*--overwrite",)),
     Case("audio extension, not audio", _not_audio, 1, (r"failures: 1, listed",),
          {"owl/fake_original.wav": r"^not a readable audio file \(.+\)$"}),
     Case("zero-length file", _zero_length, 1, (), {"owl/empty_original.wav": r"^empty file \(0 bytes\)$"}),
@@ -431,7 +431,7 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(inter
     args = _args(db, pool, out)
     res = run_limited(SCRIPT, args, file_size=100_000)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     written = rf"{re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy"
     assert re.fullmatch(disk_stop_line("File too large", written), res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
@@ -454,7 +454,7 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     out = tmp_path / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1, err
+    assert status == 3, err
     assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.npy"), err), err
     assert temporaries(out) == []
 
@@ -469,7 +469,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     out = disk / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
+    assert status == 3 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
     assert half_written(out, ref) == [] and temporaries(out) == []
     remount("size=8m")
     assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # the file that is not audio

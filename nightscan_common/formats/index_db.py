@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import NightScanError, UsageError
+from ..io.atomic_write import atomic_path
 
 FORMAT_VERSION = 1
 TABLE = "audio_samples"
@@ -34,6 +37,9 @@ CREATE INDEX idx_{TABLE}_split ON {TABLE}(split);
 CREATE INDEX idx_{TABLE}_is_augmented ON {TABLE}(is_augmented);
 CREATE TABLE index_info (key TEXT PRIMARY KEY, value TEXT);
 """
+COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmentation_type",
+           "split", "group_key")
+_INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS
     if not os.path.isfile(db_path):
         raise UsageError(f"index database not found: {db_path}")
     try:
-        con = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+        con = connect_read_only(db_path)
     except sqlite3.Error as exc:
         raise UsageError(f"cannot open index database {db_path}: {exc}") from None
     try:
@@ -66,6 +72,78 @@ def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{db_path} is not a NightScan index (no readable table "
                          f"{TABLE} with file_path, class_name, split: {exc})") from None
+    finally:
+        con.close()
+
+
+def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
+                info: Mapping[str, str]) -> int:
+    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``); return the rows.
+
+    The database is built in a temporary file beside ``db_path`` and renamed onto it, so
+    journaling and syncing during the build buy nothing: they are off, and the file is
+    synced once before the rename. An existing ``db_path`` is replaced.
+    """
+    with atomic_path(db_path) as tmp:
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            con.executescript(SCHEMA)
+            count = con.executemany(_INSERT, rows).rowcount
+            con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
+            con.commit()
+        except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
+            raise NightScanError(f"cannot write the index {db_path} ({exc}); free space or fix "
+                                 "permissions and rerun") from None
+        finally:
+            con.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return count
+
+
+def connect_read_only(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """The one read-only connection to an index: never creates or changes a file.
+
+    A ``file:`` URI with the path percent-quoted, so that ``?``, ``#``, ``%`` and spaces
+    in a folder name are part of the path, not of the URI's query or fragment.
+    """
+    return sqlite3.connect(f"{Path(db_path).absolute().as_uri()}?mode=ro", uri=True)
+
+
+def read_index_info(db_path: str | os.PathLike) -> dict[str, str] | None:
+    """An index's ``index_info`` as a dict, or None for a file that is not such an index."""
+    try:
+        con = connect_read_only(db_path)
+        try:
+            return dict(con.execute("SELECT key, value FROM index_info"))
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+def count_leaking_groups(db_path: str | os.PathLike) -> int:
+    """Groups found in more than one split, counted in the database itself: must be 0."""
+    con = connect_read_only(db_path)
+    try:
+        return con.execute(f"SELECT COUNT(*) FROM (SELECT group_key FROM {TABLE} GROUP BY group_key "
+                           "HAVING COUNT(DISTINCT split) > 1)").fetchone()[0]
+    finally:
+        con.close()
+
+
+def split_counts(db_path: str | os.PathLike) -> dict[tuple[str, str, int], int]:
+    """Rows per (class, split, is_augmented), as the database holds them."""
+    con = connect_read_only(db_path)
+    try:
+        cur = con.execute(f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
+                          "GROUP BY class_name, split, is_augmented")
+        return {(c, s, a): n for c, s, a, n in cur}
     finally:
         con.close()
 
@@ -85,7 +163,7 @@ def read_sample_details(db_path: str | os.PathLike) -> dict[str, SampleDetails]:
     An index from NightScan's earlier scripts has no ``group_key``: its rows are grouped
     by ``original_file``, which is what a group is there (an original and its copies).
     """
-    con = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    con = connect_read_only(db_path)
     try:
         columns = {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}
         group = "group_key" if "group_key" in columns else "original_file"
@@ -97,7 +175,7 @@ def read_sample_details(db_path: str | os.PathLike) -> dict[str, SampleDetails]:
 
 def read_class_names(db_path: str | os.PathLike) -> list[str]:
     """Every class of the index, over all splits, sorted by name."""
-    con = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    con = connect_read_only(db_path)
     try:
         return sorted(name for (name,) in con.execute(f"SELECT DISTINCT class_name FROM {TABLE}")
                       if isinstance(name, str) and name)

@@ -15,8 +15,9 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..errors import OutputConflictError, UsageError
+from ..errors import UsageError
 from ..io.atomic_write import write_bytes
+from .provenance import refuse
 
 LABELS_FILENAME = "labels.json"
 LABELS_FORMAT_VERSION = 1
@@ -51,9 +52,7 @@ def labels_to_write(out_dir: str | os.PathLike, labels: Mapping[str, int], *, ov
         old = None
     if old == dict(labels):
         return False
-    raise OutputConflictError(
-        f"{path} numbers other classes than the index ({_changes(old, labels)}); use another "
-        "--output-dir, or --overwrite to delete the spectrograms and start again")
+    refuse(out_dir, "spectrograms", [f"{LABELS_FILENAME}: {_changes(old, labels)}"], option="--output-dir")
 
 
 def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int]) -> None:
@@ -78,8 +77,8 @@ def read_labels(out_dir: str | os.PathLike) -> dict[str, int]:
 
 def _changes(old: Mapping[str, int] | None, new: Mapping[str, int]) -> str:
     if old is None:
-        return "the file is unreadable"
+        return "unreadable"
     added, gone = sorted(set(new) - set(old)), sorted(set(old) - set(new))
-    parts = [f"{word}: {', '.join(names[:_SHOWN])}{' ...' if len(names) > _SHOWN else ''}"
-             for word, names in (("new", added), ("gone", gone)) if names]
-    return "; ".join(parts)
+    parts = [f"{word} {', '.join(names[:_SHOWN])}{' ...' if len(names) > _SHOWN else ''}"
+             for word, names in (("new classes", added), ("classes gone", gone)) if names]
+    return "; ".join(parts) or "classes numbered otherwise"

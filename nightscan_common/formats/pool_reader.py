@@ -13,9 +13,8 @@ import dataclasses
 import hashlib
 import itertools
 import os
-import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from tqdm import tqdm
 
 from ..errors import UsageError
 from ..formats.pool_metadata import (
-    AUGMENTED,
     METADATA_FILENAME,
-    ORIGINAL,
+    BadEntry,
+    FileRecord,
     load_pool_metadata,
     metadata_path,
     parse_pool_filename,
@@ -74,17 +73,6 @@ class Pool:
             for f in files:
                 digest.update(f"{name}/{f.name}\n".encode())
         return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Group:
-    """Files that go to one split together: related originals and their augmentations.
-
-    ``key`` is unique within the class.
-    """
-
-    key: str
-    files: tuple[PoolFile, ...]
 
 
 def examples(names: Sequence[str]) -> str:
@@ -186,33 +174,21 @@ def _read_listed(meta_classes: Mapping[str, Any], listings: Mapping[str, set[str
     return classes, warnings
 
 
-class _BadEntry(ValueError):
-    """A file entry of the metadata that is not usable; the message is the problem."""
-
-
 def _file_from_entry(entry: Any) -> PoolFile:
-    """One entry of a class's ``files`` list, checked field by field (``_BadEntry``).
+    """One entry of a class's ``files`` list, checked by ``FileRecord`` (``BadEntry``).
 
     Strings that recur (sources, augmentation names) are interned: a large pool repeats
     each source a dozen times.
     """
-    if not isinstance(entry, dict):
-        raise _BadEntry(f"expected an object, got {entry!r}")
-    name, kind, source = entry.get("filename"), entry.get("type"), entry.get("source")
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise _BadEntry(f"'filename' must be a file name, got {name!r}")
-    if kind not in (ORIGINAL, AUGMENTED):
-        raise _BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
-    if not isinstance(source, str) or not source:
-        raise _BadEntry(f"'source' must be the original's path, got {source!r}")
-    source = sys.intern(source)
-    if kind == AUGMENTED:
-        aug = entry.get("augmentation")
-        if aug is None and (parsed := parse_pool_filename(name)) is not None:
+    rec = FileRecord.from_dict(entry)
+    source = sys.intern(rec.source)
+    if rec.is_augmented:
+        aug = rec.augmentation
+        if aug is None and (parsed := parse_pool_filename(rec.filename)) is not None:
             aug = parsed.aug_type
-        return PoolFile(name, True, source, sys.intern(aug) if isinstance(aug, str) else None)
-    sha = entry.get("sha256")
-    return PoolFile(name, False, source, None, sha if isinstance(sha, str) and sha else None)
+        return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None)
+    sha = rec.sha256
+    return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None)
 
 
 def _compact_entry(obj: dict) -> Any:
@@ -225,7 +201,7 @@ def _compact_entry(obj: dict) -> Any:
     if "filename" in obj and "type" in obj:
         try:
             return _file_from_entry(obj)
-        except _BadEntry:
+        except BadEntry:
             pass
     return obj
 
@@ -236,7 +212,7 @@ def _listed_file(where: Path, class_name: str, i: int, entry: Any) -> PoolFile:
         return entry
     try:
         return _file_from_entry(entry)
-    except _BadEntry as exc:
+    except BadEntry as exc:
         raise UsageError(f"{where}: class {class_name!r}, file entry {i}: {exc}; "
                          "rebuild the pool") from None
 
@@ -286,77 +262,6 @@ def _hash_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress:
                      file=sys.stderr, leave=False):
         f = classes[c][i]
         classes[c][i] = dataclasses.replace(f, sha256=file_sha256(root / c / f.name))
-
-
-def compile_group_pattern(text: str | None) -> re.Pattern[str] | None:
-    """The ``--group-pattern`` regex, or ``UsageError`` repeating it when invalid."""
-    if text is None:
-        return None
-    try:
-        return re.compile(text)
-    except re.error as exc:
-        raise UsageError(f"the group pattern {text!r} is not a valid regular expression ({exc})") from None
-
-
-def pattern_key(source: str, pattern: re.Pattern[str]) -> str | None:
-    """What ``pattern`` finds in a source path: its first group, else the whole match.
-
-    None when it finds nothing, or only an empty string (which would merge everything).
-    """
-    m = pattern.search(source)
-    if m is None:
-        return None
-    return (m.group(1) if pattern.groups else m.group(0)) or None
-
-
-@dataclass(frozen=True)
-class Grouping:
-    """A class's groups, sorted by key, and what merged or failed to merge them."""
-
-    groups: list[Group]
-    unmatched: int  # originals whose source the group pattern does not match
-    copies: int  # originals with the content of an earlier original of the class
-
-
-def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = None) -> Grouping:
-    """Group a class's files so that nothing derived from one recording is split up.
-
-    A group is one source's original and augmentations; sources whose path gives one
-    ``pattern`` key are merged, and so are sources whose originals have one sha256 (one
-    recording copied twice). A merged group's key is the smallest of its keys.
-    """
-    files = list(files)
-    key_of: dict[str, str] = {}
-    no_match: set[str] = set()
-    for f in files:
-        if f.source not in key_of:
-            found = pattern_key(f.source, pattern) if pattern is not None else f.source
-            if found is None:
-                no_match.add(f.source)
-            key_of[f.source] = found or f.source
-    unmatched = {f.source for f in files if not f.is_augmented and f.source in no_match}
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        while key in parent:
-            key = parent[key]
-        return key
-
-    first_with: dict[str, str] = {}
-    copies = 0
-    for f in files:
-        if f.sha256 is None:
-            continue
-        if f.sha256 in first_with:
-            copies += 1
-        a, b = root(key_of[f.source]), root(first_with.setdefault(f.sha256, key_of[f.source]))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    members: dict[str, list[PoolFile]] = {}
-    for f in files:
-        members.setdefault(root(key_of[f.source]), []).append(f)
-    groups = [Group(k, tuple(sorted(v, key=lambda f: f.name))) for k, v in sorted(members.items())]
-    return Grouping(groups, len(unmatched), copies)
 
 
 def cross_class_duplicates(pool: Pool) -> list[list[str]]:

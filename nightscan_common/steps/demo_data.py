@@ -26,8 +26,10 @@ from tqdm import tqdm
 from .. import __version__
 from ..dsp.synthetic import CALLS, write_recording
 from ..errors import OutputConflictError, UsageError
+from ..formats.provenance import guard
 from ..io.atomic_write import TEMP_SUFFIX
 from ..plans.seeds import derive_seed
+from ..reports import plain
 
 MANIFEST_FILENAME = "demo_manifest.json"
 GENERATOR = "nightscan-demo-data"
@@ -123,6 +125,14 @@ class DemoReport:
     manifest: dict[str, Any]
     written: bool  # False when the folder already held this very data set
     seconds: float = 0.0  # set by the front end
+
+    @property
+    def status(self) -> int:
+        """Always 0: the data set is made whole, or the run fails."""
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
 
 
 def check_scale(scale: float) -> float:
@@ -277,11 +287,12 @@ def _existing_state(out: Path, params: dict[str, Any], *, overwrite: bool) -> di
     unknown = sorted(set(on_disk) - set(expected))
     if overwrite or (same_params and not unknown):
         return None  # another data set, replaced on request; or this one, damaged: made again
-    what = (f"other options (seed {manifest.get('params', {}).get('seed')}, scale "
-            f"{manifest.get('params', {}).get('scale')})" if not same_params
-            else f"files it does not list, e.g. {unknown[0]}")
-    raise OutputConflictError(f"{out} holds a demo data set with {what}; use --overwrite to replace it, "
-                              "or choose another --output-dir")
+    if not same_params:
+        recorded = {**(manifest.get("params") or {}), "format_version": manifest.get("format_version")}
+        guard(out, "a demo data set", recorded, {**params, "format_version": FORMAT_VERSION},
+              option="--output-dir", overwrite=False)
+    raise OutputConflictError(f"{out} holds a demo data set with files it does not list, e.g. "
+                              f"{unknown[0]}; use --overwrite to replace it, or choose another --output-dir")
 
 
 def _files_below(folder: Path) -> dict[str, int]:

@@ -12,42 +12,43 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
-import sqlite3
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from .. import __version__
-from ..errors import NightScanError, OutputConflictError, UsageError
-from ..formats.index_db import FORMAT_VERSION, SCHEMA, SPLITS, TABLE
+from ..errors import OutputConflictError, UsageError
+from ..formats.index_db import (
+    FORMAT_VERSION,
+    SPLITS,
+    count_leaking_groups,
+    read_index_info,
+    split_counts,
+    write_index,
+)
 from ..formats.pool_reader import (
-    Grouping,
     Pool,
-    PoolFile,
     check_pool_dir,
-    compile_group_pattern,
     cross_class_duplicates,
     examples,
-    group_class,
     read_pool,
 )
-from ..io.atomic_write import atomic_path, remove_temporaries_of
+from ..formats.provenance import guard
+from ..io.atomic_write import remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
-from ..plans.seeds import derive_seed
-from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios, plan_split
+from ..plans.grouping import compile_group_pattern
+from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
+from ..reports import plain
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
-TRAIN = SPLITS.index("train")
-COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmentation_type",
-           "split", "group_key")
-_INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 #: The one index_info key that differs between two runs with the same pool and options.
 _CREATED_AT = "created_at"
 
@@ -66,15 +67,6 @@ class IndexOptions:
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
-
-
-@dataclass(frozen=True)
-class ClassPlan:
-    """One class's groups and where they go."""
-
-    name: str
-    grouping: Grouping
-    plan: SplitPlan
 
 
 @dataclass(frozen=True)
@@ -102,6 +94,14 @@ class IndexReport:
     classes: list[ClassSummary]
     leaking_groups: int
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        """0 written and checked; 1 when a group straddles two splits (the check failed)."""
+        return 1 if self.leaking_groups else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
 
 
 def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
@@ -142,110 +142,13 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
                            _warnings(pool, plans))
 
 
-def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
-               pattern: re.Pattern[str] | None = None) -> ClassPlan:
-    """Group one class and plan its split, with a seed derived from the run's and the class's.
-
-    A seed per class means that adding or removing a class leaves the others' splits as
-    they were.
-    """
-    grouping = group_class(files, pattern=pattern)
-    sizes = [len(g.files) for g in grouping.groups]
-    return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
-
-
-def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False) -> list[tuple]:
-    """One class's rows in ``COLUMNS`` order, sorted by file path."""
-    name = cp.name
-    originals: dict[str, str] = {}
-    for group in cp.grouping.groups:
-        for f in group.files:
-            if not f.is_augmented:
-                originals.setdefault(f.source, f.name)
-    rows = []
-    for group, split in zip(cp.grouping.groups, cp.plan.assignment, strict=True):
-        for f in group.files:
-            if eval_originals_only and split != TRAIN and f.is_augmented:
-                continue
-            rows.append((f"{name}/{f.name}", name, int(f.is_augmented),
-                         f"{name}/{originals.get(f.source, f.source)}", f.augmentation,
-                         SPLITS[split], f"{name}/{group.key}"))
-    rows.sort()
-    return rows
-
-
-def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
-                info: Mapping[str, str]) -> int:
-    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``); return the rows.
-
-    The database is built in a temporary file beside ``db_path`` and renamed onto it, so
-    journaling and syncing during the build buy nothing: they are off, and the file is
-    synced once before the rename. An existing ``db_path`` is replaced.
-    """
-    with atomic_path(db_path) as tmp:
-        con = sqlite3.connect(tmp)
-        try:
-            con.execute("PRAGMA journal_mode=OFF")
-            con.execute("PRAGMA synchronous=OFF")
-            con.executescript(SCHEMA)
-            count = con.executemany(_INSERT, rows).rowcount
-            con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
-            con.commit()
-        except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
-            raise NightScanError(f"cannot write the index {db_path} ({exc}); free space or fix "
-                                 "permissions and rerun") from None
-        finally:
-            con.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return count
-
-
-def _connect_read_only(db_path: Path) -> sqlite3.Connection:
-    """A read-only connection (a URI, so names with spaces or '?' are safe)."""
-    return sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
-
-
-def read_index_info(db_path: str | os.PathLike) -> dict[str, str] | None:
-    """An index's ``index_info`` as a dict, or None for a file that is not such an index."""
-    try:
-        con = _connect_read_only(Path(db_path))
-        try:
-            return dict(con.execute("SELECT key, value FROM index_info"))
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
-
-
-def count_leaking_groups(db_path: str | os.PathLike) -> int:
-    """Groups found in more than one split, counted in the database itself: must be 0."""
-    con = _connect_read_only(Path(db_path))
-    try:
-        return con.execute(f"SELECT COUNT(*) FROM (SELECT group_key FROM {TABLE} GROUP BY group_key "
-                           "HAVING COUNT(DISTINCT split) > 1)").fetchone()[0]
-    finally:
-        con.close()
-
-
-def split_counts(db_path: str | os.PathLike) -> dict[tuple[str, str, int], int]:
-    """Rows per (class, split, is_augmented), as the database holds them."""
-    con = _connect_read_only(Path(db_path))
-    try:
-        cur = con.execute(f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
-                          "GROUP BY class_name, split, is_augmented")
-        return {(c, s, a): n for c, s, a, n in cur}
-    finally:
-        con.close()
-
-
 def _check_output(output: Path, pool_root: Path) -> Path:
     """The output must be a file outside the pool (the pool is never written to)."""
     if output.is_dir():
         raise UsageError(f"--output-db {output} is a folder; give a file name")
+    if not os.path.lexists(output.absolute().parent):
+        raise UsageError(f"--output-db {output}: its folder {output.absolute().parent} not found; "
+                         "create it first, or choose another path")
     if is_inside(output, pool_root):
         raise UsageError(f"--output-db {output} is inside the pool folder {pool_root}, which is "
                          "never written to; choose a path outside it")
@@ -271,16 +174,11 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
 
 def _check_existing(output: Path, info: Mapping[str, str]) -> None:
     """Refuse an existing output unless it is an index of this pool with these options."""
-    advice = "pass --overwrite to replace it, or choose another --output-db"
     old = read_index_info(output)
     if old is None:
-        raise OutputConflictError(f"{output} already exists and is not a NightScan index; {advice}")
-    for key, value in info.items():
-        if old.get(key) != value:
-            what = (f"its {key} differs" if key.endswith("_sha256")
-                    else f"its {key} is {old.get(key)!r}, this run's {value!r}")
-            raise OutputConflictError(f"{output} already exists, made from another pool or with "
-                                      f"other options ({what}); {advice}")
+        raise OutputConflictError(f"{output} already exists and is not a NightScan index; pass "
+                                  "--overwrite to replace it, or choose another --output-db")
+    guard(output, "an index", {k: old.get(k) for k in info}, info, option="--output-db", overwrite=False)
 
 
 def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> ClassSummary:
@@ -296,16 +194,19 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
     warnings = list(pool.warnings)
     unmatched: list[str] = []
     copies = 0
+    short = False
     for cp in plans:
         if cp.plan.empty:
+            short = True
             n = len(cp.grouping.groups)
             warnings.append(f"class {cp.name!r} has {n} group(s), too few to fill every split: "
-                            f"no {' or '.join(cp.plan.empty)} samples (NightScan's loader numbers "
-                            "the classes of each split apart: a class missing from a split shifts "
-                            "the labels of the classes after it there)")
+                            f"no {' or '.join(cp.plan.empty)} samples")
         if cp.grouping.unmatched:
             unmatched.append(f"{cp.name} ({cp.grouping.unmatched})")
         copies += cp.grouping.copies
+    if short:  # once per run: why a class missing from a split matters
+        warnings.append("NightScan's loader numbers the classes of each split apart: a class missing "
+                        "from a split shifts the labels of the classes after it there")
     if unmatched:
         warnings.append("originals that the group pattern does not match keep a group of their "
                         f"own, in {len(unmatched)} class(es): {examples(unmatched)}")

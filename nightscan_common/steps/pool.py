@@ -11,154 +11,53 @@ so the pool is the same bytes whatever the number of workers or interruptions.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS, apply_augmentation, warm_up
-from ..errors import OutputConflictError, UsageError
-from ..execution.base import Executor, default_num_workers, pin_native_threads
+from ..dsp.augmentations import warm_up
+from ..errors import UsageError
+from ..execution.base import Executor
 from ..execution.process_pool import ProcessPool
+from ..formats.pool_journal import (
+    JOURNAL_FILENAME,
+    done_from_metadata,
+    read_journal,
+    write_done,
+    write_params,
+)
 from ..formats.pool_metadata import (
     FORMAT_VERSION,
     METADATA_FILENAME,
     ORIGINAL,
+    ClassEntry,
+    FileRecord,
+    PoolMetadata,
     load_pool_metadata,
     parse_pool_filename,
 )
-from ..io.atomic_write import atomic_path, remove_temporaries, write_json
-from ..io.audio_files import is_inside, list_classes, scan_audio_files
-from ..io.audio_io import clip_guard, probe_audio, read_mono, write_wav_pcm16
+from ..formats.provenance import guard
+from ..io.atomic_write import remove_temporaries, write_json
+from ..io.audio_files import scan_audio_files
+from ..io.audio_io import probe_audio
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from .pool_options import (
+    PoolOptions,
+    PoolReport,
+    Skipped,
+    select_classes,
+    validate_options,
+)
+from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
 
 log = logging.getLogger("nightscan")
-
-JOURNAL_FILENAME = ".pool_progress.jsonl"
-LINK_MODES = ("copy", "hardlink", "symlink")
-#: Seconds one original may take (decode and all its augmentations) before it is failed.
-TASK_TIMEOUT = 3600.0
-
-
-@dataclass(frozen=True)
-class PoolOptions:
-    """Every option of create_augmented_pool.py; the defaults live here only."""
-
-    audio_root: Path
-    output_dir: Path = Path("data/augmented_pool")
-    target_samples: int = 500
-    max_augmentations: int = 20
-    augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
-    seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers)
-    specific_classes: tuple[str, ...] = ()
-    keep_all_originals: bool = False
-    link_mode: str = "copy"
-    background_noise_dir: Path | None = None
-    dry_run: bool = False
-    overwrite: bool = False
-    progress: bool = True
-    task_timeout: float = TASK_TIMEOUT  # seconds, per original
-
-    def identity(self) -> dict[str, Any]:
-        """The options that decide the pool's content (what a rerun must match).
-
-        Paths are recorded relative to the output folder, "/"-separated.
-        """
-        bg = self.background_noise_dir
-        return {
-            "audio_root": _rel(self.audio_root, self.output_dir),
-            "target_samples": self.target_samples,
-            "max_augmentations": self.max_augmentations,
-            "augmentations": list(self.augmentations),
-            "seed": self.seed,
-            "keep_all_originals": self.keep_all_originals,
-            "link_mode": self.link_mode,
-            "background_noise_dir": _rel(bg, self.output_dir) if bg else None,
-        }
-
-
-def _rel(path: Path, start: Path) -> str:
-    return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
-
-
-@dataclass
-class Skipped:
-    path: str  # relative to the audio root
-    reason: str
-
-
-@dataclass
-class PoolReport:
-    """What a run found, planned and did; the front end prints it."""
-
-    plans: list[ClassPlan]
-    skipped: list[Skipped]
-    ignored: dict[str, int]  # non-audio files per class
-    empty_classes: list[str]
-    written: int = 0
-    reused: int = 0
-    failed_tasks: list[Skipped] = field(default_factory=list)
-    already_complete: bool = False
-    seconds: float = 0.0
-    metadata: dict[str, Any] | None = None
-
-    @property
-    def exit_status(self) -> int:
-        return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
-
-
-# ---------------------------------------------------------------- validation
-
-
-def validate_options(opts: PoolOptions) -> None:
-    """Refuse options that cannot work, before anything is read or written."""
-    if not opts.audio_root.is_dir():
-        raise UsageError(f"audio root not found or not a folder: {opts.audio_root}")
-    if is_inside(opts.output_dir, opts.audio_root):
-        raise UsageError(f"the output folder {opts.output_dir} is inside the audio root "
-                         f"{opts.audio_root}; the input is never written to: choose another --output-dir")
-    if is_inside(opts.audio_root, opts.output_dir):
-        raise UsageError(f"the audio root {opts.audio_root} is inside the output folder "
-                         f"{opts.output_dir}; choose an --output-dir beside it")
-    if opts.output_dir.exists() and not opts.output_dir.is_dir():
-        raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
-    if opts.target_samples < 1:
-        raise UsageError(f"--target-samples must be at least 1, got {opts.target_samples}")
-    if opts.max_augmentations < 0:
-        raise UsageError(f"--max-augmentations must be 0 or more, got {opts.max_augmentations}")
-    if opts.link_mode not in LINK_MODES:
-        raise UsageError(f"--link-mode must be one of {', '.join(LINK_MODES)}, got {opts.link_mode!r}")
-    for name in opts.augmentations:
-        if name not in AUGMENTATION_TYPES:
-            raise UsageError(f"unknown augmentation {name!r}")
-    wants_bg = "background_noise" in opts.augmentations
-    if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
-        raise UsageError("background_noise needs --background-noise-dir DIR, a folder of ambient "
-                         f"recordings (got {opts.background_noise_dir})")
-    if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
-        raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
-
-
-def select_classes(opts: PoolOptions) -> list[str]:
-    classes = list_classes(opts.audio_root)
-    if not classes:
-        raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
-                         "expected one sub-folder of recordings per class")
-    missing = [c for c in opts.specific_classes if c not in classes]
-    if missing:
-        raise UsageError(f"--specific-class {missing[0]!r} is not a folder of {opts.audio_root} "
-                         f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
-    return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]
-
 
 # ---------------------------------------------------------------- discovery and plan
 
@@ -210,94 +109,7 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     return PoolReport(plans, skipped, ignored, empty), probes
 
 
-# ---------------------------------------------------------------- the worker
-
-@dataclass(frozen=True)
-class PoolWorkerSetup:
-    """Once per worker: BLAS on one thread, the augmentations' numba code compiled."""
-
-    augmentations: tuple[str, ...] = ()
-
-    def __call__(self) -> None:
-        pin_native_threads()
-        warm_up(self.augmentations)
-
-
-@dataclass(frozen=True)
-class TaskContext:
-    """What every task of a run shares, sent with it: folders as strings, the link mode."""
-
-    audio_root: str
-    output_dir: str
-    link_mode: str
-    background_dir: str | None
-
-
-def _place_original(source: str, target: Path, link_mode: str) -> None:
-    """Put the original's bytes (or a link to them) under its pool name, atomically."""
-    with atomic_path(target) as tmp:
-        tmp.unlink()
-        if link_mode == "copy":
-            shutil.copyfile(source, tmp)
-        elif link_mode == "hardlink":
-            os.link(source, tmp)
-        else:
-            os.symlink(os.path.abspath(source), tmp)
-
-
-def execute_task(ctx: TaskContext, task: SourceTask) -> list[dict[str, Any]]:
-    """Write one original's outputs; return their metadata records (plan order).
-
-    Runs in a worker. Augmentations are written before the original's copy, so a
-    finished original in the journal means all its files are in place.
-    """
-    source = os.path.join(ctx.audio_root, task.class_name, task.source)
-    class_dir = Path(ctx.output_dir) / task.class_name
-    records = []
-    if task.augmentations:
-        samples, sr = read_mono(source)
-        for planned in task.augmentations:
-            out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
-                                             background_dir=ctx.background_dir)
-            out, guard_db = clip_guard(out)
-            if guard_db:
-                params["clip_guard_db"] = guard_db
-            write_wav_pcm16(class_dir / planned.filename, out, sr)
-            records.append({"filename": planned.filename, "type": planned.kind, "source": task.source,
-                            "augmentation": planned.augmentation, "seed": planned.seed,
-                            "frames": int(len(out)), "samplerate": sr, "params": params})
-    _place_original(source, class_dir / task.original.filename, ctx.link_mode)
-    records.insert(0, {"filename": task.original.filename, "type": ORIGINAL, "source": task.source})
-    return records
-
-
 # ---------------------------------------------------------------- resume
-
-
-def _read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
-    """The journal's params and its finished tasks; a torn last line is ignored."""
-    params, done = None, {}
-    if not path.exists():
-        return None, {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "params" in entry:
-                params = entry["params"]
-            elif "class" in entry:
-                done[(entry["class"], entry["source"])] = entry["files"]
-    return params, done
-
-
-def _done_from_metadata(meta: dict) -> dict[tuple[str, str], list]:
-    done: dict[tuple[str, str], list] = {}
-    for cls, entry in meta.get("classes", {}).items():
-        for rec in entry.get("files", []):
-            done.setdefault((cls, rec["source"]), []).append(rec)
-    return done
 
 
 def _clear_pool(output_dir: Path, meta: dict | None) -> None:
@@ -323,28 +135,23 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {out} is not writable")
     meta = load_pool_metadata(out)
-    j_params, j_done = _read_journal(journal)
+    j_params, j_done = read_journal(journal)
     previous = j_params if j_params is not None else (meta or {}).get("params")
-    if previous is not None and previous != opts.identity():
-        if not opts.overwrite:
-            diff = sorted(k for k in set(previous) | set(opts.identity())
-                          if previous.get(k) != opts.identity().get(k))
-            raise OutputConflictError(
-                f"{out} holds a pool made with other options ({', '.join(diff)} differ); "
-                "use --overwrite to replace it, or choose another --output-dir")
+    if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
+                                      overwrite=opts.overwrite):
         _clear_pool(out, meta)
         meta, j_done = None, {}
     elif previous is None and opts.overwrite:
         _clear_pool(out, meta)
     remove_temporaries(out)
-    done = _done_from_metadata(meta) if meta else {}
+    done = done_from_metadata(meta) if meta else {}
     done.update(j_done)
     return done, meta
 
 
 def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
     records = done.get((task.class_name, task.source))
-    if records is None or [r["filename"] for r in records] != [f.filename for f in task.files]:
+    if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
 
@@ -352,21 +159,21 @@ def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
 # ---------------------------------------------------------------- metadata
 
 
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list], probes: dict) -> dict[str, Any]:
+def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
+                probes: dict) -> ClassEntry:
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
-        recs = records.get((plan.name, task.source), [])
-        for rec in recs:
-            if rec["type"] == ORIGINAL and (plan.name, task.source) in probes:
+        for rec in records.get((plan.name, task.source), []):
+            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]
-                rec = {**rec, "sha256": p["sha256"], "frames": p["frames"],
-                       "samplerate": p["samplerate"], "channels": p["channels"]}
+                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
+                              channels=p["channels"])
             files.append(rec)
-    return {"original_count": plan.usable, "selected_originals": plan.kept,
-            "augmentations_per_sample": hi, "augmentations_per_original": {"min": lo, "max": hi},
-            "total_count": len(files), "reached_target": len(files) >= plan.target,
-            "short_by": max(0, plan.target - len(files)), "files": files}
+    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
+                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
+                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
+                      files=files)
 
 
 def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
@@ -374,23 +181,23 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
     """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
     classes = dict((previous or {}).get("classes", {}))
     for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes)
+        classes[plan.name] = class_entry(plan, records, probes).to_dict()
     classes = dict(sorted(classes.items()))
     n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
     n_files = sum(e["total_count"] for e in classes.values())
-    return {
-        "format_version": FORMAT_VERSION,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tool_version": __version__,
-        "params": opts.identity(),
-        "target_samples_per_class": opts.target_samples,
-        "classes": classes,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
-        "totals": {"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                   "augmented": n_aug,
-                   "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                   "skipped": len(report.skipped) + len(report.failed_tasks)},
-    }
+    return PoolMetadata(
+        format_version=FORMAT_VERSION,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=__version__,
+        params=opts.identity(),
+        target_samples_per_class=opts.target_samples,
+        classes=classes,
+        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
+        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
+                "augmented": n_aug,
+                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
+                "skipped": len(report.skipped) + len(report.failed_tasks)},
+    ).to_dict()
 
 
 # ---------------------------------------------------------------- the step
@@ -465,8 +272,7 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
     bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
-            jf.write(json.dumps({"params": opts.identity()}) + "\n")
-            jf.flush()
+            write_params(jf, opts.identity())
         context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
@@ -476,9 +282,7 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
             task = outcome.item
             if outcome.ok:
                 records[(task.class_name, task.source)] = outcome.result
-                jf.write(json.dumps({"class": task.class_name, "source": task.source,
-                                     "files": outcome.result}, ensure_ascii=False) + "\n")
-                jf.flush()
+                write_done(jf, task.class_name, task.source, outcome.result)
                 report.written += len(task.files)
             else:
                 records.pop((task.class_name, task.source), None)

@@ -31,6 +31,7 @@ from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
 from ..formats.labels import LABELS_FILENAME, label_map, labels_to_write, write_labels
 from ..formats.layouts import DEFAULT_LAYOUT, make_store
+from ..formats.provenance import guard
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..io.atomic_write import remove_temporaries, write_json
@@ -38,6 +39,7 @@ from ..io.audio_files import is_inside
 from ..io.audio_window import read_window
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
+from ..reports import plain
 
 log = logging.getLogger("nightscan.spectrograms")
 
@@ -75,6 +77,14 @@ class SpectrogramReport:
     def failures_path(self) -> Path:
         return self.out_dir / FAILURES_FILENAME
 
+    @property
+    def status(self) -> int:
+        """0 every row written; 1 when some are listed in failures.json."""
+        return 1 if self.failures else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
+
 
 # --- the output folder ---------------------------------------------------------------
 
@@ -91,18 +101,12 @@ def settings_record(config: SpectrogramConfig, *, preset: str | None) -> dict[st
     }
 
 
-def _same_settings(old: Any, new: dict[str, Any]) -> bool:
-    """Equal settings make equal files; the tool version and the preset's name do not count."""
-    return isinstance(old, dict) and all(old.get(k) == new[k] for k in ("spectrogram", "fixed"))
-
-
-def _differences(old: Any, new: dict[str, Any]) -> str:
-    """``n_mels 64 -> 128``-style list of what changed, for the refusal message."""
-    before = old.get("spectrogram") if isinstance(old, dict) else None
-    if not isinstance(before, dict):
-        return "settings in an unknown format"
-    changed = [f"{k} {before.get(k)!r} -> {v!r}" for k, v in new["spectrogram"].items() if before.get(k) != v]
-    return ", ".join(changed) or "fixed parameters differ"
+def _recorded(settings: Any) -> dict[str, Any]:
+    """What must match for equal files: every setting and the fixed parameters (the tool
+    version and the preset's name do not count)."""
+    if not isinstance(settings, dict) or not isinstance(settings.get("spectrogram"), dict):
+        return {"settings": "in an unknown format"}
+    return {**settings["spectrogram"], **{f"fixed {k}": v for k, v in (settings.get("fixed") or {}).items()}}
 
 
 def _read_settings(path: Path) -> Any:
@@ -125,12 +129,9 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
     if overwrite:
         return True
     if config_path.exists():
-        old = _read_settings(config_path)
-        if _same_settings(old, settings):
-            return False
-        raise OutputConflictError(
-            f"{out_dir} holds spectrograms made with other settings ({_differences(old, settings)}); "
-            "use another --output-dir, or --overwrite to delete them and start again")
+        old = _recorded(_read_settings(config_path))
+        return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
+                     overwrite=False)
     if store.holds_output():
         raise OutputConflictError(
             f"{out_dir} holds spectrograms but no {CONFIG_FILENAME}, so their settings are "
@@ -269,6 +270,8 @@ def run_spectrograms(
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
+    if not pool_root.exists():
+        raise UsageError(f"--pool-root {pool_root} not found")
     if not pool_root.is_dir():
         raise UsageError(f"--pool-root {pool_root} is not a folder")
     if is_inside(out_dir, pool_root):

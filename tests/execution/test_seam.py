@@ -17,7 +17,7 @@ def _steps(base, executor):
     pool, spec = base / "pool", base / "spec"
     opts = PoolOptions(audio_root=base.parent / "audio", output_dir=pool, target_samples=6, seed=7,
                        progress=False)
-    assert build_pool(opts, executor=executor).exit_status == 0
+    assert build_pool(opts, executor=executor).status == 0
     build_index(pool, base / "index.db", progress=False)
     report = run_spectrograms(base / "index.db", pool, spec, PRESETS["bat"], progress=False,
                               executor=executor)

@@ -37,8 +37,9 @@ def test_written_once_and_a_changed_numbering_is_refused_unless_overwriting(tmp_
     assert labels_to_write(tmp_path, {"bat": 0}, overwrite=False)
     write_labels(tmp_path, {"bat": 0, "owl": 1})
     assert not labels_to_write(tmp_path, {"bat": 0, "owl": 1}, overwrite=False)
-    with pytest.raises(OutputConflictError, match=r"numbers other classes than the index \(new: rain; "
-                                                  r"gone: bat\); use another --output-dir, or --overwrite"):
+    refusal = (r"holds spectrograms made with other options \(labels.json: new classes rain; "
+               r"classes gone bat\); use --overwrite")
+    with pytest.raises(OutputConflictError, match=refusal):
         labels_to_write(tmp_path, {"owl": 0, "rain": 1}, overwrite=False)
     assert labels_to_write(tmp_path, {"owl": 0, "rain": 1}, overwrite=True)
 
@@ -77,7 +78,7 @@ def test_step_3_refuses_an_index_with_other_classes_before_writing(tmp_path, cap
     capsys.readouterr()
     assert front.main(["--index-db", str(fewer), *args]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "gone: rain" in err and len(err.splitlines()) == 1
+    assert err.startswith("error: ") and "classes gone rain" in err and len(err.splitlines()) == 1
     assert sorted(p.name for p in out.rglob("*")) == before
     assert front.main(["--index-db", str(fewer), *args, "--overwrite"]) == 0
     assert json.loads((out / LABELS_FILENAME).read_text())["class_to_index"] == {"bat": 0, "owl": 1}

@@ -1,4 +1,4 @@
-"""index_writer: the split written to SQLite, its checks, rewrites and refusals."""
+"""steps.index: the split written to SQLite, its checks, rewrites and refusals."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from pool_factory import write_pool
 
 from nightscan_common.errors import NightScanError, OutputConflictError, UsageError
-from nightscan_common.formats.index_db import SCHEMA, read_index_rows
-from nightscan_common.steps.index import (
-    IndexOptions,
-    build_index,
+from nightscan_common.formats.index_db import (
+    SCHEMA,
     count_leaking_groups,
     read_index_info,
+    read_index_rows,
     write_index,
 )
+from nightscan_common.steps.index import IndexOptions, build_index
 
 
 def query(db: Path, sql: str, *params) -> list[tuple]:
@@ -188,7 +188,7 @@ def test_an_existing_output_from_other_options_or_another_pool_is_refused(tmp_pa
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 10})
     db = tmp_path / "index.db"
     build_index(pool, db)
-    with pytest.raises(OutputConflictError, match="its seed is '42', this run's '7'.*--overwrite"):
+    with pytest.raises(OutputConflictError, match=r'seed "42" -> "7".*--overwrite'):
         build_index(pool, db, IndexOptions(seed=7))
     (pool / "owl" / "rec_009_aug001_noise.wav").write_bytes(b"new")
     meta = json.loads((pool / "pool_metadata.json").read_text())
@@ -237,3 +237,17 @@ def test_a_database_error_while_writing_is_one_message(tmp_path):
     with pytest.raises(NightScanError, match="cannot write the index .*UNIQUE constraint failed"):
         write_index(tmp_path / "index.db", [row, row], {})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_loader_warning_is_given_once_for_several_short_classes(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"frog": [4], "moth": [7, 7], "owl": [3, 2, 1]})
+    warnings = build_index(pool, tmp_path / "index.db").warnings
+    assert sum("too few to fill every split" in w for w in warnings) == 2
+    assert sum("loader numbers the classes" in w for w in warnings) == 1
+
+
+def test_an_output_db_in_a_missing_folder_is_refused_not_created(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"frog": [4, 5, 6]})
+    with pytest.raises(UsageError, match=r"its folder .*/nowhere not found"):
+        build_index(pool, tmp_path / "nowhere" / "index.db")
+    assert not (tmp_path / "nowhere").exists()

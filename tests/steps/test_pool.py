@@ -23,7 +23,7 @@ def test_every_class_gets_exactly_the_target(seed_root, tmp_path):
     out = tmp_path / "pool"
     report = run_pool(seed_root, out, target_samples=60)
     meta = metadata(out)
-    assert report.exit_status == 0
+    assert report.status == 0
     for cls in SEED_COUNTS:
         on_disk = sorted(p.name for p in (out / cls).iterdir())
         assert len(on_disk) == 60
@@ -133,7 +133,7 @@ def test_bad_files_are_skipped_named_and_others_done(make_audio_root, tmp_path):
     assert "not a readable audio file" in reasons["owl/not_audio.wav"]
     assert "empty" in reasons["owl/empty.wav"]
     assert "truncated" in reasons["owl/truncated.wav"]
-    assert report.exit_status == 1
+    assert report.status == 1
     meta = metadata(out)
     assert {s["path"] for s in meta["skipped"]} == set(reasons)
     assert meta["classes"]["owl"]["total_count"] == 20 and meta["classes"]["owl"]["original_count"] == 5
@@ -226,7 +226,7 @@ def test_unusual_but_valid_recordings_are_all_taken(tmp_path):
     sf.write(root / "mix" / "silent.wav", np.zeros(800, dtype=np.float32), 8000)
     out = tmp_path / "pool"
     report = run_pool(root, out, target_samples=24)
-    assert report.exit_status == 0, report.skipped + report.failed_tasks
+    assert report.status == 0, report.skipped + report.failed_tasks
     files = metadata(out)["classes"]["mix"]["files"]
     assert len(files) == 24
     for f in (f for f in files if f["type"] == "augmented"):
@@ -248,7 +248,7 @@ def test_empty_class_and_empty_root(make_audio_root, tmp_path):
     (root / "heron").mkdir()
     (root / "heron" / "notes.txt").write_text("no audio here")
     report = run_pool(root, tmp_path / "pool", target_samples=6)
-    assert report.empty_classes == ["heron"] and report.exit_status == 1
+    assert report.empty_classes == ["heron"] and report.status == 1
     assert report.ignored == {"heron": 1}
     empty = tmp_path / "empty_root"
     empty.mkdir()
@@ -268,3 +268,17 @@ def test_a_second_run_into_the_same_pool_is_refused(make_audio_root, tmp_path):
         run_pool(root, out, target_samples=4)
     run_pool(root, out, target_samples=4)  # the lock went with its holder
     assert len(list((out / "owl").iterdir())) == 4
+
+
+def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
+    from dataclasses import fields
+
+    from nightscan_common.steps.pool import PoolOptions
+
+    opts = PoolOptions(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool",
+                       background_noise_dir=tmp_path / "noise")
+    content = {f.name for f in fields(PoolOptions) if not f.metadata.get("run")}
+    assert set(opts.identity()) == content and "num_workers" not in content and "seed" in content
+    assert opts.identity()["audio_root"] == "../audio"
+    assert opts.identity()["background_noise_dir"] == "../noise"
+    assert opts.identity()["augmentations"] == list(opts.augmentations)

@@ -144,7 +144,7 @@ def test_spectrograms_of_unknown_settings_are_refused(tmp_path):
     with pytest.raises(OutputConflictError, match="no spectrogram_config.json.*--overwrite"):
         _run(pool, db, out)
     (out / CONFIG_FILENAME).write_text("{not json")
-    with pytest.raises(OutputConflictError, match="other settings"):
+    with pytest.raises(OutputConflictError, match="other options"):
         _run(pool, db, out)
 
 
@@ -219,8 +219,11 @@ def test_rows_that_escape_the_pool_or_output_are_refused(tmp_path):
 
 def test_bad_folders_and_empty_selections_are_usage_errors(tmp_path):
     pool, db, _rows = small_pool(tmp_path)
-    with pytest.raises(UsageError, match="is not a folder"):
+    with pytest.raises(UsageError, match="nowhere not found"):
         _run(tmp_path / "nowhere", db, tmp_path / "out")
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UsageError, match="a_file is not a folder"):
+        _run(tmp_path / "a_file", db, tmp_path / "out")
     with pytest.raises(UsageError, match="inside --pool-root"):
         _run(pool, db, pool / "spectrograms")
     (tmp_path / "other_pool").mkdir()
