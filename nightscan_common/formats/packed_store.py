@@ -8,7 +8,7 @@ Rows are in key order (``catalog``). The build is resumable: ``prepare`` writes 
 split's journal (``.<split>.journal``, first line the plan's digest), its sorted keys
 (``.<split>.keys.npy``) and a preallocated array (``.<split>.partial.npy``: the npy
 header, then the file sized to N rows). Each worker writes its row into its fixed slot
-with ``pwrite`` and the parent journals the slot. ``finalize`` writes the CSV, renames
+(``slots.SlotWriter``) and the parent journals the slot. ``finalize`` writes the CSV, renames
 the array into place and deletes the journal last: a split whose journal exists is
 unfinished, and readers refuse it.
 
@@ -16,11 +16,6 @@ Rows whose spectrogram failed are left out: the finished array and CSV hold the 
 that succeeded, in key order (``finalize`` compacts them). A rerun retries the failed
 rows and copies the others from the finished array into a new one instead of
 recomputing them; so does a rerun over a changed index.
-
-.. note:: Workers write with ``os.pwrite`` rather than through a memory map: the bytes
-   are in the page cache when the call returns, so a killed worker loses nothing it
-   reported, and a full disk is an ``OSError`` that stops the run, where a write to a
-   memory-mapped sparse file would kill the worker with SIGBUS.
 """
 
 from __future__ import annotations
@@ -32,15 +27,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
 from ..errors import UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
 from ..plans.spectrogram_plan import Job, job_key
-from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest, pwrite_all
+from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
 from .index_db import SPLITS
+from .slots import SlotTarget, SlotWriter, data_offset, preallocate, pwrite_all, write_slot_index
 
 PACKED_DIR = "packed"
 CSV_COLUMNS = ("row", "file_path", "class_name", "class_index", "group_key", "is_augmented")
@@ -100,33 +96,6 @@ def check_finished(out_dir: str | os.PathLike, split: str) -> None:
             raise UsageError(f"no packed split {split!r} in {out_dir}: {path} not found")
 
 
-def _preallocate(path: Path, rows: int, spec: ArraySpec) -> int:
-    """Write the npy header of ``rows`` rows, size the file to hold them; return the data offset."""
-    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(spec.dtype)), "fortran_order": False,
-              "shape": (rows, *spec.shape)}
-    with open(path, "wb") as fh:
-        np.lib.format.write_array_header_1_0(fh, header)
-        offset = fh.tell()
-        fh.truncate(offset + rows * spec.row_bytes)
-    return offset
-
-
-def _data_offset(path: Path, rows: int, spec: ArraySpec) -> int | None:
-    """The data offset of an npy file of exactly ``rows`` rows of ``spec``, else None."""
-    try:
-        with open(path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, fortran, dtype = read_header(fh)
-            offset = fh.tell()
-        size = path.stat().st_size
-    except (OSError, ValueError):
-        return None
-    fits = shape == (rows, *spec.shape) and not fortran and dtype == np.dtype(spec.dtype)
-    return offset if fits and size == offset + rows * spec.row_bytes else None
-
-
 @dataclass
 class _Build:
     """A split being built: its rows, the slots done, the journal they are appended to."""
@@ -172,10 +141,11 @@ class PackedStore:
             keys.update(build.samples[slot].key for slot in build.done)
         return {job.key for job in jobs if job.key in keys}
 
-    def writer(self) -> PackedSlotWriter:
-        return PackedSlotWriter({split: _SlotTarget(str(_partial(self.out_dir, split)),
-                                                    str(_keys(self.out_dir, split)), b.offset, self.spec)
-                                 for split, b in self._builds.items()})
+    def writer(self) -> SlotWriter:
+        return SlotWriter({split: SlotTarget(str(_keys(self.out_dir, split)),
+                                             (str(_partial(self.out_dir, split)),),
+                                             max(1, len(b.samples)), self.spec, base=b.offset)
+                           for split, b in self._builds.items()})
 
     def record(self, job: Job, receipt: dict) -> None:
         """Journal the slot a worker wrote (one line, written at once)."""
@@ -262,7 +232,7 @@ class PackedStore:
         except FileNotFoundError:
             return False
         final = array_path(self.out_dir, split)
-        return same_rows and _data_offset(final, len(samples), self.spec) is not None
+        return same_rows and data_offset(final, len(samples), self.spec) is not None
 
     def _open_build(self, split: str, samples: list[PlannedSample]) -> _Build:
         digest = plan_digest(samples, self.spec)
@@ -270,13 +240,11 @@ class PackedStore:
         done = self._resume(journal, partial, digest, samples)
         if done is None:  # the journal first: from here on the split reads as unfinished
             write_bytes(journal, f"{digest}\n".encode())
-            keys = np.array([s.key.encode("utf-8") for s in samples], dtype=np.bytes_)
-            with atomic_path(_keys(self.out_dir, split)) as tmp, open(tmp, "wb") as fh:
-                np.save(fh, keys, allow_pickle=False)
+            write_slot_index(_keys(self.out_dir, split), [s.key for s in samples])
             with atomic_path(partial) as tmp:
-                _preallocate(tmp, len(samples), self.spec)
+                preallocate(tmp, len(samples), self.spec)
             done = set()
-        offset = _data_offset(partial, len(samples), self.spec)
+        offset = data_offset(partial, len(samples), self.spec)
         assert offset is not None
         build = _Build(samples, offset, done, open(journal, "a", encoding="ascii"))
         self._copy_finished_rows(split, build)
@@ -290,7 +258,7 @@ class PackedStore:
         except (FileNotFoundError, UnicodeDecodeError):
             return None
         lines = text.split("\n")
-        if lines[0] != digest or _data_offset(partial, len(samples), self.spec) is None:
+        if lines[0] != digest or data_offset(partial, len(samples), self.spec) is None:
             return None
         if not text.endswith("\n"):  # killed while writing a line: drop the broken line
             with open(journal, "r+b") as fh:
@@ -305,7 +273,7 @@ class PackedStore:
             old_rows = {row["file_path"]: int(row["row"]) for row in _read_csv(csv_path(self.out_dir, split))}
         except (OSError, ValueError, KeyError):
             return
-        old_offset = _data_offset(final, len(old_rows), self.spec)
+        old_offset = data_offset(final, len(old_rows), self.spec)
         if old_offset is None:
             return
         wanted = [(slot, old_rows[s.source]) for slot, s in enumerate(build.samples)
@@ -330,7 +298,7 @@ class PackedStore:
         """Write the rows of ``slots``, in order, as a new array at ``target`` (atomically)."""
         size = self.spec.row_bytes
         with atomic_path(target) as tmp, open(partial, "rb") as src:
-            new_offset = _preallocate(tmp, len(slots), self.spec)
+            new_offset = preallocate(tmp, len(slots), self.spec)
             fd = os.open(tmp, os.O_WRONLY)
             try:
                 for start in range(0, len(slots), _COPY_ROWS):
@@ -339,48 +307,3 @@ class PackedStore:
                     pwrite_all(fd, chunk, new_offset + start * size)
             finally:
                 os.close(fd)
-
-
-# --- worker side ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _SlotTarget:
-    partial: str
-    keys: str
-    offset: int
-    spec: ArraySpec
-
-
-#: Per worker process: open descriptors of the partial arrays and their keys, by file.
-_open_in_worker: dict[tuple, Any] = {}
-
-
-def _cached(path: str, opener: Any) -> Any:
-    """One open file per process and file (a rerun's new file has another inode)."""
-    info = os.stat(path)
-    cache_key = (os.getpid(), path, info.st_dev, info.st_ino)
-    if cache_key not in _open_in_worker:
-        _open_in_worker[cache_key] = opener(path)
-    return _open_in_worker[cache_key]
-
-
-@dataclass(frozen=True)
-class PackedSlotWriter:
-    """Writes a worker's row into its fixed slot; small, so it travels with every task."""
-
-    targets: dict[str, _SlotTarget]
-
-    def put(self, job: Job, array: np.ndarray) -> dict:
-        """Write ``array`` into the slot of ``job``'s key; the receipt names the slot."""
-        target = self.targets[job.split]
-        target.spec.check(job.key, array)
-        keys = _cached(target.keys, lambda p: np.load(p, mmap_mode="r"))
-        wanted = job.key.encode("utf-8")
-        slot = int(np.searchsorted(keys, wanted))
-        if slot >= len(keys) or keys[slot] != wanted:
-            raise KeyError(f"{job.key} is not planned in {target.keys}")
-        fd = _cached(target.partial, lambda p: os.open(p, os.O_WRONLY))
-        pwrite_all(fd, memoryview(np.ascontiguousarray(array)).cast("B"),
-                   target.offset + slot * target.spec.row_bytes)
-        return {"slot": slot}

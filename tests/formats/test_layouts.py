@@ -31,7 +31,7 @@ ROWS = ([(f"owl/hoot {i}_original.wav", "owl", "train" if i < 4 else "val") for 
         + [(f"rain/drops_{i}_aug001_noise.wav", "rain", "train") for i in range(3)])
 #: Where each layout's run is stopped: the 4th row written (in a worker), or the first shard.
 PAUSES = {"tree": ("nightscan_common.formats.tree_store:TreeWriter.put", 4),
-          "packed": ("nightscan_common.formats.packed_store:PackedSlotWriter.put", 4),
+          "packed": ("nightscan_common.formats.slots:SlotWriter.put", 4),
           "webdataset": ("nightscan_common.formats.webdataset_store:WebDatasetStore._pack", 1)}
 
 
