@@ -165,7 +165,7 @@ def detect_layout(out_dir: str | os.PathLike, split: str) -> str:
         "packed": any((out_dir / packed_store.PACKED_DIR / name).exists()
                       for name in (f"{split}.npy", f".{split}.journal")),
         "webdataset": bool(webdataset_store.shard_paths(out_dir, split))
-        or (out_dir / webdataset_store.SHARDS_DIR / f".{split}.building").exists(),
+        or webdataset_store.journal_path(out_dir, split).exists(),
         "tree": (out_dir / split).is_dir(),
     }
     found = [name for name in LAYOUTS if present[name]]

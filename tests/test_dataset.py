@@ -93,7 +93,7 @@ def test_the_layout_is_detected_and_several_layouts_need_a_choice(built, tmp_pat
 
 
 @pytest.mark.parametrize("layout, leftover", [("packed", "packed/.val.journal"),
-                                              ("webdataset", "shards/.val.building")])
+                                              ("webdataset", "shards/.val.journal")])
 def test_an_unfinished_layout_is_refused_with_one_line(built, layout, leftover):
     _, _, base = built
     marker = base / layout / leftover

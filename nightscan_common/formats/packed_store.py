@@ -36,7 +36,16 @@ from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
 from ..plans.spectrogram_plan import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
 from .index_db import SPLITS
-from .slots import SlotTarget, SlotWriter, data_offset, preallocate, pwrite_all, write_slot_index
+from .slots import (
+    SlotTarget,
+    SlotWriter,
+    data_offset,
+    preallocate,
+    pwrite_all,
+    read_journal,
+    start_journal,
+    write_slot_index,
+)
 
 PACKED_DIR = "packed"
 CSV_COLUMNS = ("row", "file_path", "class_name", "class_index", "group_key", "is_augmented")
@@ -143,8 +152,7 @@ class PackedStore:
 
     def writer(self) -> SlotWriter:
         return SlotWriter({split: SlotTarget(str(_keys(self.out_dir, split)),
-                                             (str(_partial(self.out_dir, split)),),
-                                             max(1, len(b.samples)), self.spec, base=b.offset)
+                                             str(_partial(self.out_dir, split)), self.spec, base=b.offset)
                            for split, b in self._builds.items()})
 
     def record(self, job: Job, receipt: dict) -> None:
@@ -237,9 +245,11 @@ class PackedStore:
     def _open_build(self, split: str, samples: list[PlannedSample]) -> _Build:
         digest = plan_digest(samples, self.spec)
         journal, partial = _journal(self.out_dir, split), _partial(self.out_dir, split)
-        done = self._resume(journal, partial, digest, samples)
+        done = read_journal(journal, digest, len(samples))
+        if data_offset(partial, len(samples), self.spec) is None:
+            done = None
         if done is None:  # the journal first: from here on the split reads as unfinished
-            write_bytes(journal, f"{digest}\n".encode())
+            start_journal(journal, digest)
             write_slot_index(_keys(self.out_dir, split), [s.key for s in samples])
             with atomic_path(partial) as tmp:
                 preallocate(tmp, len(samples), self.spec)
@@ -249,22 +259,6 @@ class PackedStore:
         build = _Build(samples, offset, done, open(journal, "a", encoding="ascii"))
         self._copy_finished_rows(split, build)
         return build
-
-    def _resume(self, journal: Path, partial: Path, digest: str,
-                samples: list[PlannedSample]) -> set[int] | None:
-        """The slots journaled by an interrupted build of this very plan, or None to start afresh."""
-        try:
-            text = journal.read_text(encoding="ascii")
-        except (FileNotFoundError, UnicodeDecodeError):
-            return None
-        lines = text.split("\n")
-        if lines[0] != digest or data_offset(partial, len(samples), self.spec) is None:
-            return None
-        if not text.endswith("\n"):  # killed while writing a line: drop the broken line
-            with open(journal, "r+b") as fh:
-                fh.truncate(len(text.rsplit("\n", 1)[0]) + 1)
-            lines = lines[:-1]
-        return {int(line) for line in lines[1:] if line.isdigit() and int(line) < len(samples)}
 
     def _copy_finished_rows(self, split: str, build: _Build) -> None:
         """Rows the finished array already holds (same file, same settings) are copied, not recomputed."""

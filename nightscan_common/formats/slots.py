@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io.atomic_write import atomic_path
+from ..io.atomic_write import atomic_path, write_bytes
 from ..plans.spectrogram_plan import Job
 from .catalog import ArraySpec
 
@@ -75,17 +75,47 @@ def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[written:], offset + written
 
 
+def start_journal(path: Path, digest: str) -> None:
+    """A build's journal: the plan's digest, then one written slot per line (appended)."""
+    write_bytes(path, f"{digest}\n".encode("ascii"))
+
+
+def read_journal(path: Path, digest: str, slots: int) -> set[int] | None:
+    """The slots journaled by an interrupted build of this very plan, or None to start afresh.
+
+    A line cut short by a kill is dropped (and cut from the file, so appending goes on).
+    """
+    try:
+        text = path.read_text(encoding="ascii")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    lines = text.split("\n")
+    if lines[0] != digest:
+        return None
+    if not text.endswith("\n"):
+        with open(path, "r+b") as fh:
+            fh.truncate(len(text.rsplit("\n", 1)[0]) + 1)
+        lines = lines[:-1]
+    return {int(line) for line in lines[1:] if line.isdigit() and int(line) < slots}
+
+
 @dataclass(frozen=True)
 class SlotTarget:
-    """Where one split's rows go: slot ``s`` is in ``files[s // rows_per_file]``, at
-    ``offsets[s]`` when an offsets table is given, else at ``base + s * row_bytes``."""
+    """Where one split's rows go: slot ``s`` is in ``path``, or with ``rows_per_file`` in
+    ``f"{path}{s // rows_per_file:06d}{suffix}"``; at ``offsets[s]`` when an offsets
+    table is given, else at ``base + s * row_bytes``."""
 
     keys: str
-    files: tuple[str, ...]
-    rows_per_file: int
+    path: str
     spec: ArraySpec
     base: int = 0
     offsets: str | None = None
+    rows_per_file: int | None = None
+    suffix: str = ""
+
+    def file(self, slot: int) -> str:
+        return self.path if self.rows_per_file is None else \
+            f"{self.path}{slot // self.rows_per_file:06d}{self.suffix}"
 
 
 #: Per worker process: open descriptors and loaded tables, by file (and inode).
@@ -120,6 +150,6 @@ class SlotWriter:
             offset = target.base + slot * target.spec.row_bytes
         else:
             offset = int(_cached(target.offsets, lambda p: np.load(p, mmap_mode="r"))[slot])
-        fd = _cached(target.files[slot // target.rows_per_file], lambda p: os.open(p, os.O_WRONLY))
+        fd = _cached(target.file(slot), lambda p: os.open(p, os.O_WRONLY))
         pwrite_all(fd, memoryview(np.ascontiguousarray(array)).cast("B"), offset)
         return {"slot": slot}

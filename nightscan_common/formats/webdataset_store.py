@@ -1,124 +1,107 @@
-"""The WebDataset layout: per split, tar shards of about ``shard_size`` samples each.
+"""The WebDataset layout: per split, tar shards of ``shard_size`` samples each, built in place.
 
     <out>/shards/<split>-000000.tar, <split>-000001.tar, ...
         000000000.json   {"class": ..., "class_index": ..., "group": ..., "source": ...}
         000000000.npy    the spectrogram, the very bytes of the tree layout's file
-        000000001.json ...
 
-A sample's name is its row in the split's key order (``catalog``), nine digits; shard
-``i`` holds rows ``i * shard_size`` to ``(i + 1) * shard_size - 1``, less any whose
-spectrogram failed. Tar headers carry no time, owner or mode of their own (mtime 0,
-uid/gid 0, mode 0644, ustar), so the bytes depend on the samples alone. The
-``webdataset`` package reads the shards (``wds.WebDataset(urls).decode()``), and so does
-``tarfile``.
+A sample is named by its row in the split's key order (``catalog``); shard ``i`` holds
+rows ``i * shard_size`` to ``(i + 1) * shard_size - 1``, less any whose spectrogram
+failed. Shards are plain ustar archives whose bytes depend on the samples alone
+(``tar_shards``): the ``webdataset`` package reads them, and so does ``tarfile``.
 
-Workers write each sample's ``.npy`` below ``shards/.staging/`` with the tree layout's
-writer (atomically); the parent writes a shard, atomically, as soon as all its samples
-are staged, then deletes them. A rerun keeps the finished shards and the staged samples
-and makes the rest. While a split is being built ``shards/.<split>.building`` exists
-(it holds the plan's digest); readers refuse the split until ``finalize`` has written
-the last shards and removed it.
+The build works as the packed layout's: ``prepare`` writes the split's journal
+(``.<split>.journal``, the plan's digest first), its sorted keys and each row's byte
+offset (``.<split>.keys.npy``, ``.<split>.offsets.npy``), and each shard under a hidden
+name (``.<split>-000000.tar.partial``) but for its arrays, which the workers write into
+their slots (``slots.SlotWriter``) while the parent journals them. A shard whose rows
+are all written is renamed into place at once. ``finalize`` rewrites the shards that
+lack failed rows, drops stale ones and deletes the journal last; readers refuse a split
+whose journal exists.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import re
-import shutil
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from ..errors import UnfinishedLayoutError, UsageError
-from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
+from ..io.atomic_write import atomic_path, remove_temporaries
 from ..plans.spectrogram_plan import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
 from .index_db import SPLITS
-from .tree_store import SUFFIX, TreeWriter, key_path
+from .slots import (
+    SlotTarget,
+    SlotWriter,
+    npy_header,
+    pwrite_all,
+    read_journal,
+    start_journal,
+    write_slot_index,
+)
+from .tar_shards import read_members, sample_json, sample_name, shard_layout, write_shard
 
 SHARDS_DIR = "shards"
 DEFAULT_SHARD_SIZE = 1000
-STAGING_DIR = ".staging"
-_NAME = re.compile(r"^(\d{9})\.(json|npy)$")
 
 
 def shard_path(out_dir: str | os.PathLike, split: str, index: int) -> Path:
     return Path(out_dir) / SHARDS_DIR / f"{split}-{index:06d}.tar"
 
 
-def shard_paths(out_dir: str | os.PathLike, split: str) -> list[Path]:
-    """The split's shards on disk, in order."""
+def _partial(out_dir: Path, split: str, index: int) -> Path:
+    return out_dir / SHARDS_DIR / f".{split}-{index:06d}.tar.partial"
+
+
+def journal_path(out_dir: str | os.PathLike, split: str) -> Path:
+    return Path(out_dir) / SHARDS_DIR / f".{split}.journal"
+
+
+def _table(out_dir: Path, split: str, name: str) -> Path:
+    return out_dir / SHARDS_DIR / f".{split}.{name}.npy"
+
+
+def shard_paths(out_dir: str | os.PathLike, split: str, *, partial: bool = False) -> list[Path]:
+    """The split's shards on disk (or their partial files), in order."""
     folder = Path(out_dir) / SHARDS_DIR
-    pattern = re.compile(rf"^{re.escape(split)}-\d{{6}}\.tar$")
+    name = rf"\.{re.escape(split)}-\d{{6}}\.tar\.partial" if partial else rf"{re.escape(split)}-\d{{6}}\.tar"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if pattern.match(p.name) and p.is_file() and not p.is_symlink())
+    return sorted(p for p in folder.iterdir() if re.fullmatch(name, p.name) and p.is_file()
+                  and not p.is_symlink())
 
 
-def _marker(out_dir: Path, split: str) -> Path:
-    return out_dir / SHARDS_DIR / f".{split}.building"
+def _shard_number(path: Path) -> int:
+    return int(re.search(r"-(\d{6})\.tar", path.name)[1])
 
 
 def check_finished(out_dir: str | os.PathLike, split: str) -> None:
     """Refuse a split that is being built, was interrupted, or was never built."""
-    out_dir = Path(out_dir)
-    if _marker(out_dir, split).exists():
+    if journal_path(out_dir, split).exists():
         raise UnfinishedLayoutError(
-            f"{out_dir / SHARDS_DIR} split {split!r} is unfinished (a run is building it or was "
+            f"{Path(out_dir) / SHARDS_DIR} split {split!r} is unfinished (a run is building it or was "
             "interrupted); rerun step 3 with --layout webdataset to finish it")
     if not shard_paths(out_dir, split):
-        raise UsageError(f"no webdataset split {split!r} in {out_dir / SHARDS_DIR}")
-
-
-def sample_name(row: int) -> str:
-    return f"{row:09d}"
-
-
-def sample_json(sample: PlannedSample) -> bytes:
-    record = {"class": sample.class_name, "class_index": sample.class_index,
-              "group": sample.group_key, "source": sample.source}
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def _tar_member(name: str, size: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = size, 0, 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
-
-
-def _read_members(path: Path) -> dict[int, dict[str, bytes]]:
-    """Row -> {"json": bytes, "npy": bytes-or-empty} of a shard (only the JSON is read)."""
-    rows: dict[int, dict[str, bytes]] = {}
-    try:
-        with tarfile.open(path, "r") as tar:
-            for member in tar:
-                match = _NAME.match(member.name)
-                if not match or not member.isfile():
-                    return {}
-                data = tar.extractfile(member).read() if match[2] == "json" else b""
-                rows.setdefault(int(match[1]), {})[match[2]] = data
-    except (OSError, tarfile.TarError):
-        return {}
-    return rows
+        raise UsageError(f"no webdataset split {split!r} in {Path(out_dir) / SHARDS_DIR}")
 
 
 @dataclass
-class _Split:
-    """A split being built: its rows, what each shard holds, what is staged."""
+class _Build:
+    """A split being built: its rows, the rows written, the journal they are appended to."""
 
     samples: list[PlannedSample]
-    row_of: dict[str, int]
-    good: dict[int, set[int]] = field(default_factory=dict)   # shard -> rows it holds as planned
-    exact: set[int] = field(default_factory=set)              # shards holding no other rows
-    staged: set[int] = field(default_factory=set)
+    offsets: list[int]
+    done: set[int] = field(default_factory=set)
+    open_shards: set[int] = field(default_factory=set)
+    journal: IO[str] | None = None
 
 
 class WebDatasetStore:
@@ -134,12 +117,8 @@ class WebDatasetStore:
         self.spec = spec
         self.catalog = catalog
         self.shard_size = shard_size
-        self._splits: dict[str, _Split] = {}
-        self._building: set[str] = set()
-
-    @property
-    def staging(self) -> Path:
-        return self.out_dir / SHARDS_DIR / STAGING_DIR
+        self._builds: dict[str, _Build] = {}
+        self._current: dict[str, list[PlannedSample]] = {}
 
     # --- parent side ------------------------------------------------------------------
 
@@ -147,67 +126,59 @@ class WebDatasetStore:
         return bool(self._own_files())
 
     def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
-        """Find the shards that are as planned and the samples staged; mark unfinished splits."""
+        """Open or resume each split's build; a split whose shards are all as planned is left alone."""
         if overwrite:
             self.remove_own()
-        self._splits, self._building = {}, set()
+        self._builds, self._current = {}, {}
         for split, samples in self.catalog.plan(jobs).items():
-            state = _Split(samples, {s.key: row for row, s in enumerate(samples)})
-            self._splits[split] = state
-            digest = plan_digest(samples, self.spec, shard_size=self.shard_size)
-            marker = _marker(self.out_dir, split)
-            if marker.exists() and marker.read_text(encoding="ascii").strip() != digest:
-                shutil.rmtree(self.staging / split, ignore_errors=True)  # staged for another plan
-            self._scan_shards(split, state)
-            state.staged = self._scan_staged(split, state) - {r for g in state.good.values() for r in g}
-            complete = not state.staged and all(
-                shard in state.exact and state.good[shard] == set(self._rows(state, shard))
-                for shard in range(self._shard_count(state))) and not self._stale_shards(split, state)
-            if not complete or marker.exists():
-                write_bytes(marker, f"{digest}\n".encode("ascii"))
-                self._building.add(split)
+            good, exact = self._scan(split, samples)
+            count = self._count(samples)
+            if (not journal_path(self.out_dir, split).exists() and len(exact) == count
+                    and not self._stale(split, count)):
+                self._current[split] = samples
+            else:
+                self._builds[split] = self._open_build(split, samples, good, exact)
 
     def done(self, jobs: Sequence[Job]) -> set[str]:
-        keys = set()
-        for state in self._splits.values():
-            rows = state.staged.union(*state.good.values())
-            keys.update(state.samples[r].key for r in rows)
+        keys = {s.key for samples in self._current.values() for s in samples}
+        for build in self._builds.values():
+            keys.update(build.samples[row].key for row in build.done)
         return {job.key for job in jobs if job.key in keys}
 
-    def writer(self) -> TreeWriter:
-        return TreeWriter(str(self.staging))
+    def writer(self) -> SlotWriter:
+        return SlotWriter({split: SlotTarget(str(_table(self.out_dir, split, "keys")),
+                                             str(self.out_dir / SHARDS_DIR / f".{split}-"), self.spec,
+                                             offsets=str(_table(self.out_dir, split, "offsets")),
+                                             rows_per_file=self.shard_size, suffix=".tar.partial")
+                           for split in self._builds})
 
     def record(self, job: Job, receipt: dict) -> None:
-        """Note a staged sample; write its shard once every sample of it is there."""
-        state = self._splits[job.split]
-        row = state.row_of[job.key]
-        state.staged.add(row)
-        shard = row // self.shard_size
-        if all(r in state.staged or r in state.good.get(shard, ()) for r in self._rows(state, shard)):
-            self._pack(job.split, state, shard)
+        """Journal the row a worker wrote; a shard whose rows are all written goes into place."""
+        build = self._builds[job.split]
+        row = int(receipt["slot"])
+        build.done.add(row)
+        assert build.journal is not None
+        build.journal.write(f"{row}\n")
+        build.journal.flush()
+        self._close_if_full(job.split, build, row // self.shard_size)
 
     def finalize(self) -> None:
-        """Write the shards left (those missing failed samples), drop stale ones, unmark."""
-        for split in sorted(self._building):
-            state = self._splits[split]
-            count = self._shard_count(state)
-            for shard in range(count):
-                held = {r for r in self._rows(state, shard) if r in state.staged}
-                held |= state.good.get(shard, set())
-                if not held:
-                    shard_path(self.out_dir, split, shard).unlink(missing_ok=True)
-                elif shard not in state.exact or held != state.good.get(shard):
-                    self._pack(split, state, shard)
-            for path in self._stale_shards(split, state):
+        """Rewrite the shards that lack failed rows, drop stale ones; the journal goes last."""
+        for split, build in sorted(self._builds.items()):
+            if build.journal is not None:
+                build.journal.close()
+            for shard in sorted(build.open_shards):
+                self._compact(split, build, shard)
+            for path in self._stale(split, self._count(build.samples)):
                 path.unlink()
-            shutil.rmtree(self.staging / split, ignore_errors=True)
-            _marker(self.out_dir, split).unlink()
-        with contextlib.suppress(OSError):
-            self.staging.rmdir()
-        self._building = set()
+            for name in ("keys", "offsets"):
+                _table(self.out_dir, split, name).unlink(missing_ok=True)
+            journal_path(self.out_dir, split).unlink()
+            self._current[split] = [build.samples[r] for r in sorted(build.done)]
+        self._builds = {}
 
     def sweep(self) -> int:
-        """Remove temporaries of killed writes (staged samples are kept: a rerun packs them)."""
+        """Remove temporaries of killed writes (partial shards are kept: a rerun resumes them)."""
         folder = self.out_dir / SHARDS_DIR
         return remove_temporaries(folder) if folder.is_dir() else 0
 
@@ -216,7 +187,7 @@ class WebDatasetStore:
         return 0
 
     def remove_own(self) -> int:
-        """Delete every split's shards, markers and staged samples; return how many files went."""
+        """Delete every split's shards, partial shards, journals and tables; return how many went."""
         removed = 0
         for path in self._own_files():
             path.unlink()
@@ -224,7 +195,6 @@ class WebDatasetStore:
         folder = self.out_dir / SHARDS_DIR
         if folder.is_dir() and not folder.is_symlink():
             removed += remove_temporaries(folder)
-            shutil.rmtree(self.staging, ignore_errors=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
         return removed
@@ -237,75 +207,120 @@ class WebDatasetStore:
         split = key.split("/", 1)[0]
         check_finished(self.out_dir, split)
         for path in shard_paths(self.out_dir, split):
-            for row, member in _read_members(path).items():
+            for row, member in read_members(path).items():
                 meta = json.loads(member["json"])
                 if job_key(split, meta["class"], meta["source"]) == key:
                     with tarfile.open(path) as tar:
-                        return np.load(io.BytesIO(tar.extractfile(f"{sample_name(row)}.npy").read()))
+                        return np.load(tar.extractfile(f"{sample_name(row)}.npy"))
         raise KeyError(key)
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _shard_count(self, state: _Split) -> int:
-        return -(-len(state.samples) // self.shard_size)
+    def _count(self, samples: list[PlannedSample]) -> int:
+        return -(-len(samples) // self.shard_size)
 
-    def _rows(self, state: _Split, shard: int) -> range:
-        return range(shard * self.shard_size, min(len(state.samples), (shard + 1) * self.shard_size))
+    def _rows(self, samples: list[PlannedSample], shard: int) -> list[tuple[int, PlannedSample]]:
+        start = shard * self.shard_size
+        return [(r, samples[r]) for r in range(start, min(len(samples), start + self.shard_size))]
 
-    def _stale_shards(self, split: str, state: _Split) -> list[Path]:
-        """Shards past the plan's last (left by a run over a larger index)."""
-        count = self._shard_count(state)
-        return [p for p in shard_paths(self.out_dir, split) if int(p.stem.rsplit("-", 1)[1]) >= count]
+    def _stale(self, split: str, count: int) -> list[Path]:
+        """Shards and partial shards past the plan's last (left by a run over a larger index)."""
+        return [p for partial in (False, True) for p in shard_paths(self.out_dir, split, partial=partial)
+                if _shard_number(p) >= count]
 
-    def _scan_shards(self, split: str, state: _Split) -> None:
-        for shard in range(self._shard_count(state)):
+    def _scan(self, split: str, samples: list[PlannedSample]) -> tuple[dict[int, dict], set[int]]:
+        """Per finished shard, its rows as planned (row -> npy member); the shards exactly as planned."""
+        good: dict[int, dict] = {}
+        exact: set[int] = set()
+        for shard in range(self._count(samples)):
             path = shard_path(self.out_dir, split, shard)
-            members = _read_members(path) if path.exists() else {}
-            planned = self._rows(state, shard)
-            good = {r for r, m in members.items() if r in planned and "npy" in m
-                    and m.get("json") == sample_json(state.samples[r])}
-            if members:
-                state.good[shard] = good
-                if set(members) == good:
-                    state.exact.add(shard)
+            if not path.exists():
+                continue
+            members = read_members(path)
+            planned = dict(self._rows(samples, shard))
+            good[shard] = {r: m["npy"] for r, m in members.items() if r in planned and "npy" in m
+                           and m.get("json") == sample_json(planned[r])}
+            if set(good[shard]) == set(members) == set(planned):
+                exact.add(shard)
+        return good, exact
 
-    def _scan_staged(self, split: str, state: _Split) -> set[int]:
-        rows = set()
-        for dirpath, _dirs, names in os.walk(self.staging / split):
-            rel = Path(dirpath).relative_to(self.staging).as_posix()
-            keys = (f"{rel}/{n[: -len(SUFFIX)]}" for n in names if n.endswith(SUFFIX))
-            rows.update(state.row_of[k] for k in keys if k in state.row_of)
-        return rows
+    def _open_build(self, split: str, samples: list[PlannedSample], good: dict[int, dict],
+                    exact: set[int]) -> _Build:
+        digest = plan_digest(samples, self.spec, shard_size=self.shard_size)
+        journal = journal_path(self.out_dir, split)
+        layouts = [shard_layout(self._rows(samples, s), self.spec, headers=False)
+                   for s in range(self._count(samples))]
+        offsets = [at for _, shard_offsets, _ in layouts for at in shard_offsets]
+        done = read_journal(journal, digest, len(samples))
+        fresh = done is None
+        if fresh:  # the journal first: from here on the split reads as unfinished
+            start_journal(journal, digest)
+            write_slot_index(_table(self.out_dir, split, "keys"), [s.key for s in samples],
+                             _table(self.out_dir, split, "offsets"), offsets)
+        build = _Build(samples, offsets, done or set(), journal=open(journal, "a", encoding="ascii"))
+        for shard, (_, _, size) in enumerate(layouts):
+            rows = {r for r, _ in self._rows(samples, shard)}
+            partial = _partial(self.out_dir, split, shard)
+            if shard in exact:
+                build.done |= rows
+                partial.unlink(missing_ok=True)
+                continue
+            build.open_shards.add(shard)
+            if fresh or not partial.is_file() or partial.stat().st_size != size:
+                build.done -= rows
+                with atomic_path(partial) as tmp:
+                    write_shard(tmp, self._rows(samples, shard), self.spec)
+            self._copy_finished_rows(split, build, shard, good.get(shard, {}))
+            self._close_if_full(split, build, shard)
+        return build
 
-    def _pack(self, split: str, state: _Split, shard: int) -> None:
-        """Write shard ``shard`` atomically from its staged samples and its old tar, then unstage."""
-        path = shard_path(self.out_dir, split, shard)
-        rows = [r for r in self._rows(state, shard) if r in state.staged or r in state.good.get(shard, ())]
-        old = tarfile.open(path) if state.good.get(shard) else None
+    def _copy_finished_rows(self, split: str, build: _Build, shard: int, finished: dict) -> None:
+        """Rows an older shard holds as planned are copied into the partial one, not recomputed."""
+        wanted = [r for r in finished if r not in build.done]
+        if not wanted:
+            return
+        head, size = npy_header(self.spec), self.spec.row_bytes
+        fd = os.open(_partial(self.out_dir, split, shard), os.O_WRONLY)
         try:
-            with atomic_path(path) as tmp, tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
-                for row in rows:
-                    sample = state.samples[row]
-                    if row in state.staged:
-                        data = key_path(self.staging, sample.key).read_bytes()
-                    else:
-                        data = old.extractfile(f"{sample_name(row)}.npy").read()
-                    for name, payload in ((f"{sample_name(row)}.json", sample_json(sample)),
-                                          (f"{sample_name(row)}.npy", data)):
-                        tar.addfile(_tar_member(name, len(payload)), io.BytesIO(payload))
+            with open(shard_path(self.out_dir, split, shard), "rb") as src:
+                for row in wanted:
+                    src.seek(finished[row].offset_data)
+                    if src.read(len(head)) != head:
+                        continue
+                    pwrite_all(fd, src.read(size), build.offsets[row])
+                    build.done.add(row)
+                    assert build.journal is not None
+                    build.journal.write(f"{row}\n")
         finally:
-            if old is not None:
-                old.close()
-        for row in rows:
-            if row in state.staged:
-                key_path(self.staging, state.samples[row].key).unlink()
-                state.staged.discard(row)
-        state.good[shard] = set(rows)
-        state.exact.add(shard)
+            os.close(fd)
+            if build.journal is not None:
+                build.journal.flush()
+
+    def _close_if_full(self, split: str, build: _Build, shard: int) -> None:
+        if shard in build.open_shards and all(r in build.done for r, _ in self._rows(build.samples, shard)):
+            self._put_in_place(split, build, shard)
+
+    def _put_in_place(self, split: str, build: _Build, shard: int) -> None:
+        """A shard whose rows are all written: its partial file becomes the shard."""
+        os.replace(_partial(self.out_dir, split, shard), shard_path(self.out_dir, split, shard))
+        build.open_shards.discard(shard)
+
+    def _compact(self, split: str, build: _Build, shard: int) -> None:
+        """A shard that lacks failed rows: written again from its partial, with the rows there."""
+        partial, final = _partial(self.out_dir, split, shard), shard_path(self.out_dir, split, shard)
+        rows = [(r, s) for r, s in self._rows(build.samples, shard) if r in build.done]
+        if rows:
+            with open(partial, "rb") as src, atomic_path(final) as tmp:
+                write_shard(tmp, rows, self.spec,
+                             lambda r: os.pread(src.fileno(), self.spec.row_bytes, build.offsets[r]))
+        else:
+            final.unlink(missing_ok=True)
+        partial.unlink()
 
     def _own_files(self) -> list[Path]:
-        found = [p for split in SPLITS for p in shard_paths(self.out_dir, split)]
-        found += [_marker(self.out_dir, s) for s in SPLITS if _marker(self.out_dir, s).is_file()]
-        if self.staging.is_dir():
-            found += [Path(d) / n for d, _, names in os.walk(self.staging) for n in names]
+        found = [p for split in SPLITS for partial in (False, True)
+                 for p in shard_paths(self.out_dir, split, partial=partial)]
+        for split in SPLITS:
+            found += [p for p in (journal_path(self.out_dir, split), _table(self.out_dir, split, "keys"),
+                                  _table(self.out_dir, split, "offsets")) if p.is_file()]
         return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
 
@@ -11,7 +12,11 @@ from store_helpers import SPEC, array_of, catalog, files, fill, make_jobs, tree_
 
 from nightscan_common.errors import UnfinishedLayoutError
 from nightscan_common.formats import webdataset_store
-from nightscan_common.formats.webdataset_store import WebDatasetStore, shard_paths
+from nightscan_common.formats.webdataset_store import (
+    WebDatasetStore,
+    journal_path,
+    shard_paths,
+)
 
 COUNTS = {"owl": 5, "bat": 3}
 
@@ -49,6 +54,22 @@ def test_shards_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     assert listed == [p.name for p in shard_paths(tmp_path, "train")]
 
 
+def test_a_shard_is_the_very_tar_that_tarfile_writes(tmp_path):
+    jobs = make_jobs(COUNTS)
+    fill(_store(tmp_path, jobs), jobs)
+    for path in shard_paths(tmp_path, "train"):
+        with tarfile.open(path) as tar:
+            members = [(m.name, tar.extractfile(m).read()) for m in tar]
+        again = tmp_path / "again.tar"
+        with tarfile.open(again, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for name, data in members:
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode, info.uid, info.gid = len(data), 0, 0o644, 0, 0
+                info.uname = info.gname = ""
+                tar.addfile(info, io.BytesIO(data))
+        assert again.read_bytes() == path.read_bytes()
+
+
 def test_the_webdataset_package_reads_the_shards(tmp_path):
     jobs = make_jobs(COUNTS)
     fill(_store(tmp_path, jobs), jobs)
@@ -73,7 +94,9 @@ def test_an_interrupted_build_keeps_whole_shards_and_resumes_to_the_same_bytes(t
     fill(_store(tmp_path / "whole", jobs), jobs)
     fill(_store(tmp_path / "cut", jobs), jobs, stop_after=4)
     assert [p.name for p in shard_paths(tmp_path / "cut", "train")] == ["train-000000.tar"]
-    assert len(list((tmp_path / "cut" / "shards" / ".staging").rglob("*.npy"))) == 1
+    assert [p.name for p in shard_paths(tmp_path / "cut", "train", partial=True)] == [
+        ".train-000001.tar.partial", ".train-000002.tar.partial"]
+    assert journal_path(tmp_path / "cut", "train").read_text().count("\n") == 1 + 4
     with pytest.raises(UnfinishedLayoutError, match="unfinished"):
         webdataset_store.check_finished(tmp_path / "cut", "train")
     assert fill(_store(tmp_path / "cut", jobs), jobs) == 4
@@ -106,5 +129,5 @@ def test_remove_own_leaves_other_files(tmp_path):
     store = _store(tmp_path, jobs)
     fill(store, jobs, stop_after=4)
     (tmp_path / "shards" / "notes.txt").write_text("mine")
-    assert store.remove_own() == 3  # a shard, the marker, a staged sample
+    assert store.remove_own() == 6  # a shard, two partial ones, the journal, keys and offsets
     assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == ["notes.txt"]
