@@ -20,21 +20,20 @@ recomputing them; so does a rerun over a changed index.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from ..errors import UnfinishedLayoutError, UsageError
-from ..io.atomic_write import atomic_path, remove_temporaries, write_bytes
+from ..io.atomic_write import atomic_path, write_bytes
 from ..plans.spectrogram_plan import Job, job_key
-from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
+from .catalog import PlannedSample, plan_digest
+from .in_place import Build, InPlaceStore
 from .index_db import SPLITS
 from .slots import (
     SlotTarget,
@@ -106,31 +105,17 @@ def check_finished(out_dir: str | os.PathLike, split: str) -> None:
 
 
 @dataclass
-class _Build:
-    """A split being built: its rows, the slots done, the journal they are appended to."""
+class _Build(Build):
+    """A split being built, and where its array's rows start."""
 
-    samples: list[PlannedSample]
-    offset: int
-    done: set[int] = field(default_factory=set)
-    journal: IO[str] | None = None
+    offset: int = 0
 
 
-class PackedStore:
+class PackedStore(InPlaceStore):
     """``SpectrogramStore`` of the packed layout (see the module's docstring)."""
 
     layout = "packed"
-
-    def __init__(self, out_dir: str | os.PathLike, *, spec: ArraySpec, catalog: SampleCatalog):
-        self.out_dir = Path(out_dir)
-        self.spec = spec
-        self.catalog = catalog
-        self._builds: dict[str, _Build] = {}
-        self._current: dict[str, list[PlannedSample]] = {}
-
-    # --- parent side ------------------------------------------------------------------
-
-    def holds_output(self) -> bool:
-        return bool(self._own_files())
+    folder_name = PACKED_DIR
 
     def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
         """Open or resume each split's build; a split already finished as planned is left as it is."""
@@ -143,26 +128,10 @@ class PackedStore:
             else:
                 self._builds[split] = self._open_build(split, samples)
 
-    def done(self, jobs: Sequence[Job]) -> set[str]:
-        """Keys whose row is written: all of a current split, the journaled slots of a build."""
-        keys = {s.key for samples in self._current.values() for s in samples}
-        for build in self._builds.values():
-            keys.update(build.samples[slot].key for slot in build.done)
-        return {job.key for job in jobs if job.key in keys}
-
     def writer(self) -> SlotWriter:
         return SlotWriter({split: SlotTarget(str(_keys(self.out_dir, split)),
                                              str(_partial(self.out_dir, split)), self.spec, base=b.offset)
                            for split, b in self._builds.items()})
-
-    def record(self, job: Job, receipt: dict) -> None:
-        """Journal the slot a worker wrote (one line, written at once)."""
-        build = self._builds[job.split]
-        slot = int(receipt["slot"])
-        build.done.add(slot)
-        assert build.journal is not None
-        build.journal.write(f"{slot}\n")
-        build.journal.flush()
 
     def finalize(self) -> None:
         """Per split: the array renamed (or compacted) into place, its CSV, the journal last.
@@ -171,8 +140,7 @@ class PackedStore:
         always describes it (an interrupted build copies rows from that pair).
         """
         for split, build in sorted(self._builds.items()):
-            if build.journal is not None:
-                build.journal.close()
+            build.close()
             slots = sorted(build.done)
             csv_path(self.out_dir, split).unlink(missing_ok=True)
             partial = _partial(self.out_dir, split)
@@ -186,31 +154,6 @@ class PackedStore:
             _journal(self.out_dir, split).unlink()
             self._current[split] = [build.samples[i] for i in slots]
         self._builds = {}
-
-    def sweep(self) -> int:
-        """Remove temporaries of killed writes (the partial arrays are kept: a rerun resumes them)."""
-        folder = self.out_dir / PACKED_DIR
-        return remove_temporaries(folder) if folder.is_dir() else 0
-
-    def count_unlisted(self, splits: Sequence[str]) -> int:
-        """Always 0: a split is rebuilt to hold exactly the rows planned."""
-        return 0
-
-    def remove_own(self) -> int:
-        """Delete the packed files of every split (and temporaries); return how many went."""
-        removed = 0
-        for path in self._own_files():
-            path.unlink()
-            removed += 1
-        folder = self.out_dir / PACKED_DIR
-        if folder.is_dir() and not folder.is_symlink():
-            removed += remove_temporaries(folder)
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only when empty
-        return removed
-
-    def bytes_on_disk(self) -> int:
-        return disk_usage(self._own_files())
 
     def read(self, key: str) -> np.ndarray:
         """The finished row of ``key`` (a copy); ``KeyError`` if the split has no such row."""
@@ -256,7 +199,7 @@ class PackedStore:
             done = set()
         offset = data_offset(partial, len(samples), self.spec)
         assert offset is not None
-        build = _Build(samples, offset, done, open(journal, "a", encoding="ascii"))
+        build = _Build(samples, done, open(journal, "a", encoding="ascii"), offset)
         self._copy_finished_rows(split, build)
         return build
 
@@ -283,10 +226,7 @@ class PackedStore:
                     pwrite_all(fd, src.read(size), build.offset + slot * size)
         finally:
             os.close(fd)
-        assert build.journal is not None
-        build.journal.write("".join(f"{slot}\n" for slot, _ in wanted))
-        build.journal.flush()
-        build.done.update(slot for slot, _ in wanted)
+        build.journal_rows(slot for slot, _ in wanted)
 
     def _compact(self, partial: Path, offset: int, slots: list[int], target: Path) -> None:
         """Write the rows of ``slots``, in order, as a new array at ``target`` (atomically)."""

@@ -21,7 +21,6 @@ whose journal exists.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -29,14 +28,14 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from ..errors import UnfinishedLayoutError, UsageError
-from ..io.atomic_write import atomic_path, remove_temporaries
+from ..io.atomic_write import atomic_path
 from ..plans.spectrogram_plan import Job, job_key
-from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage, plan_digest
+from .catalog import ArraySpec, PlannedSample, SampleCatalog, plan_digest
+from .in_place import Build, InPlaceStore
 from .index_db import SPLITS
 from .slots import (
     SlotTarget,
@@ -94,36 +93,25 @@ def check_finished(out_dir: str | os.PathLike, split: str) -> None:
 
 
 @dataclass
-class _Build:
-    """A split being built: its rows, the rows written, the journal they are appended to."""
+class _Build(Build):
+    """A split being built, each row's array offset in its shard, the shards not yet in place."""
 
-    samples: list[PlannedSample]
-    offsets: list[int]
-    done: set[int] = field(default_factory=set)
+    offsets: list[int] = field(default_factory=list)
     open_shards: set[int] = field(default_factory=set)
-    journal: IO[str] | None = None
 
 
-class WebDatasetStore:
+class WebDatasetStore(InPlaceStore):
     """``SpectrogramStore`` of the WebDataset layout (see the module's docstring)."""
 
     layout = "webdataset"
+    folder_name = SHARDS_DIR
 
     def __init__(self, out_dir: str | os.PathLike, *, spec: ArraySpec, catalog: SampleCatalog,
                  shard_size: int = DEFAULT_SHARD_SIZE):
         if shard_size < 1:
             raise UsageError(f"--shard-size must be at least 1, got {shard_size}")
-        self.out_dir = Path(out_dir)
-        self.spec = spec
-        self.catalog = catalog
+        super().__init__(out_dir, spec=spec, catalog=catalog)
         self.shard_size = shard_size
-        self._builds: dict[str, _Build] = {}
-        self._current: dict[str, list[PlannedSample]] = {}
-
-    # --- parent side ------------------------------------------------------------------
-
-    def holds_output(self) -> bool:
-        return bool(self._own_files())
 
     def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
         """Open or resume each split's build; a split whose shards are all as planned is left alone."""
@@ -139,34 +127,21 @@ class WebDatasetStore:
             else:
                 self._builds[split] = self._open_build(split, samples, good, exact)
 
-    def done(self, jobs: Sequence[Job]) -> set[str]:
-        keys = {s.key for samples in self._current.values() for s in samples}
-        for build in self._builds.values():
-            keys.update(build.samples[row].key for row in build.done)
-        return {job.key for job in jobs if job.key in keys}
-
     def writer(self) -> SlotWriter:
         return SlotWriter({split: SlotTarget(str(_table(self.out_dir, split, "keys")),
-                                             str(self.out_dir / SHARDS_DIR / f".{split}-"), self.spec,
+                                             str(self.folder / f".{split}-"), self.spec,
                                              offsets=str(_table(self.out_dir, split, "offsets")),
                                              rows_per_file=self.shard_size, suffix=".tar.partial")
                            for split in self._builds})
 
-    def record(self, job: Job, receipt: dict) -> None:
-        """Journal the row a worker wrote; a shard whose rows are all written goes into place."""
-        build = self._builds[job.split]
-        row = int(receipt["slot"])
-        build.done.add(row)
-        assert build.journal is not None
-        build.journal.write(f"{row}\n")
-        build.journal.flush()
-        self._close_if_full(job.split, build, row // self.shard_size)
+    def _recorded(self, split: str, build: Build, row: int) -> None:
+        """A shard whose rows are all written goes into place at once."""
+        self._close_if_full(split, build, row // self.shard_size)
 
     def finalize(self) -> None:
         """Rewrite the shards that lack failed rows, drop stale ones; the journal goes last."""
         for split, build in sorted(self._builds.items()):
-            if build.journal is not None:
-                build.journal.close()
+            build.close()
             for shard in sorted(build.open_shards):
                 self._compact(split, build, shard)
             for path in self._stale(split, self._count(build.samples)):
@@ -176,31 +151,6 @@ class WebDatasetStore:
             journal_path(self.out_dir, split).unlink()
             self._current[split] = [build.samples[r] for r in sorted(build.done)]
         self._builds = {}
-
-    def sweep(self) -> int:
-        """Remove temporaries of killed writes (partial shards are kept: a rerun resumes them)."""
-        folder = self.out_dir / SHARDS_DIR
-        return remove_temporaries(folder) if folder.is_dir() else 0
-
-    def count_unlisted(self, splits: Sequence[str]) -> int:
-        """Always 0: a split is rebuilt to hold exactly the samples planned."""
-        return 0
-
-    def remove_own(self) -> int:
-        """Delete every split's shards, partial shards, journals and tables; return how many went."""
-        removed = 0
-        for path in self._own_files():
-            path.unlink()
-            removed += 1
-        folder = self.out_dir / SHARDS_DIR
-        if folder.is_dir() and not folder.is_symlink():
-            removed += remove_temporaries(folder)
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        return removed
-
-    def bytes_on_disk(self) -> int:
-        return disk_usage(self._own_files())
 
     def read(self, key: str) -> np.ndarray:
         """The array of ``key``, from its shard; ``KeyError`` if the split has no such sample."""
@@ -257,7 +207,7 @@ class WebDatasetStore:
             start_journal(journal, digest)
             write_slot_index(_table(self.out_dir, split, "keys"), [s.key for s in samples],
                              _table(self.out_dir, split, "offsets"), offsets)
-        build = _Build(samples, offsets, done or set(), journal=open(journal, "a", encoding="ascii"))
+        build = _Build(samples, done or set(), open(journal, "a", encoding="ascii"), offsets)
         for shard, (_, _, size) in enumerate(layouts):
             rows = {r for r, _ in self._rows(samples, shard)}
             partial = _partial(self.out_dir, split, shard)
@@ -280,21 +230,18 @@ class WebDatasetStore:
         if not wanted:
             return
         head, size = npy_header(self.spec), self.spec.row_bytes
+        copied = []
         fd = os.open(_partial(self.out_dir, split, shard), os.O_WRONLY)
         try:
             with open(shard_path(self.out_dir, split, shard), "rb") as src:
                 for row in wanted:
                     src.seek(finished[row].offset_data)
-                    if src.read(len(head)) != head:
-                        continue
-                    pwrite_all(fd, src.read(size), build.offsets[row])
-                    build.done.add(row)
-                    assert build.journal is not None
-                    build.journal.write(f"{row}\n")
+                    if src.read(len(head)) == head:
+                        pwrite_all(fd, src.read(size), build.offsets[row])
+                        copied.append(row)
         finally:
             os.close(fd)
-            if build.journal is not None:
-                build.journal.flush()
+        build.journal_rows(copied)
 
     def _close_if_full(self, split: str, build: _Build, shard: int) -> None:
         if shard in build.open_shards and all(r in build.done for r, _ in self._rows(build.samples, shard)):
