@@ -82,6 +82,14 @@ def _shard_number(path: Path) -> int:
     return int(re.search(r"-(\d{6})\.tar", path.name)[1])
 
 
+def _source_of(meta: bytes | None) -> str | None:
+    """The source a sample's JSON names, or None for JSON that is not ours."""
+    try:
+        return json.loads(meta)["source"]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
 def check_finished(out_dir: str | os.PathLike, split: str) -> None:
     """Refuse a split that is being built, was interrupted, or was never built."""
     if journal_path(out_dir, split).exists():
@@ -119,13 +127,13 @@ class WebDatasetStore(InPlaceStore):
             self.remove_own()
         self._builds, self._current = {}, {}
         for split, samples in self.catalog.plan(jobs).items():
-            good, exact = self._scan(split, samples)
+            finished, exact = self._scan(split, samples)
             count = self._count(samples)
             if (not journal_path(self.out_dir, split).exists() and len(exact) == count
                     and not self._stale(split, count)):
                 self._current[split] = samples
             else:
-                self._builds[split] = self._open_build(split, samples, good, exact)
+                self._builds[split] = self._open_build(split, samples, finished, exact)
 
     def writer(self) -> SlotWriter:
         return SlotWriter({split: SlotTarget(str(_table(self.out_dir, split, "keys")),
@@ -178,23 +186,26 @@ class WebDatasetStore(InPlaceStore):
         return [p for partial in (False, True) for p in shard_paths(self.out_dir, split, partial=partial)
                 if _shard_number(p) >= count]
 
-    def _scan(self, split: str, samples: list[PlannedSample]) -> tuple[dict[int, dict], set[int]]:
-        """Per finished shard, its rows as planned (row -> npy member); the shards exactly as planned."""
-        good: dict[int, dict] = {}
-        exact: set[int] = set()
-        for shard in range(self._count(samples)):
-            path = shard_path(self.out_dir, split, shard)
-            if not path.exists():
-                continue
-            members = read_members(path)
-            planned = dict(self._rows(samples, shard))
-            good[shard] = {r: m["npy"] for r, m in members.items() if r in planned and "npy" in m
-                           and m.get("json") == sample_json(planned[r])}
-            if set(good[shard]) == set(members) == set(planned):
-                exact.add(shard)
-        return good, exact
+    def _scan(self, split: str, samples: list[PlannedSample]) -> tuple[dict[str, tuple], set[int]]:
+        """The shards exactly as planned, and where every other finished sample is, by its source.
 
-    def _open_build(self, split: str, samples: list[PlannedSample], good: dict[int, dict],
+        A sample's array depends on its source file alone (the settings are the folder's):
+        a sample of the plan with that source, in any row, is copied rather than recomputed.
+        """
+        finished: dict[str, tuple[Path, tarfile.TarInfo]] = {}
+        exact: set[int] = set()
+        for path in shard_paths(self.out_dir, split):
+            shard, members = _shard_number(path), read_members(path)
+            planned = dict(self._rows(samples, shard))
+            if set(members) == set(planned) and all(
+                    m.get("json") == sample_json(planned[r]) and "npy" in m for r, m in members.items()):
+                exact.add(shard)
+                continue
+            finished.update((_source_of(m.get("json")), (path, m["npy"])) for m in members.values()
+                            if "npy" in m)
+        return finished, exact
+
+    def _open_build(self, split: str, samples: list[PlannedSample], finished: dict[str, tuple],
                     exact: set[int]) -> _Build:
         digest = plan_digest(samples, self.spec, shard_size=self.shard_size)
         journal = journal_path(self.out_dir, split)
@@ -220,28 +231,33 @@ class WebDatasetStore(InPlaceStore):
                 build.done -= rows
                 with atomic_path(partial) as tmp:
                     write_shard(tmp, self._rows(samples, shard), self.spec)
-            self._copy_finished_rows(split, build, shard, good.get(shard, {}))
+        self._copy_finished_rows(split, build, finished)
+        for shard in sorted(build.open_shards):  # only once every copy is made: they read old shards
             self._close_if_full(split, build, shard)
         return build
 
-    def _copy_finished_rows(self, split: str, build: _Build, shard: int, finished: dict) -> None:
-        """Rows an older shard holds as planned are copied into the partial one, not recomputed."""
-        wanted = [r for r in finished if r not in build.done]
-        if not wanted:
-            return
+    def _copy_finished_rows(self, split: str, build: _Build, finished: dict[str, tuple]) -> None:
+        """Samples that older shards hold are copied into the partial shards, not recomputed."""
+        wanted: dict[Path, list[tuple[int, tarfile.TarInfo]]] = {}
+        for shard in build.open_shards:
+            for row, sample in self._rows(build.samples, shard):
+                source = finished.get(sample.source) if row not in build.done else None
+                if source:
+                    wanted.setdefault(source[0], []).append((row, source[1]))
         head, size = npy_header(self.spec), self.spec.row_bytes
-        copied = []
-        fd = os.open(_partial(self.out_dir, split, shard), os.O_WRONLY)
-        try:
-            with open(shard_path(self.out_dir, split, shard), "rb") as src:
-                for row in wanted:
-                    src.seek(finished[row].offset_data)
+        for path, rows in sorted(wanted.items()):
+            copied = []
+            with open(path, "rb") as src:
+                for row, member in rows:
+                    src.seek(member.offset_data)
                     if src.read(len(head)) == head:
-                        pwrite_all(fd, src.read(size), build.offsets[row])
+                        fd = os.open(_partial(self.out_dir, split, row // self.shard_size), os.O_WRONLY)
+                        try:
+                            pwrite_all(fd, src.read(size), build.offsets[row])
+                        finally:
+                            os.close(fd)
                         copied.append(row)
-        finally:
-            os.close(fd)
-        build.journal_rows(copied)
+            build.journal_rows(copied)
 
     def _close_if_full(self, split: str, build: _Build, shard: int) -> None:
         if shard in build.open_shards and all(r in build.done for r, _ in self._rows(build.samples, shard)):

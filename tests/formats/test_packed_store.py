@@ -46,13 +46,6 @@ def test_rows_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     assert sorted(p.name for p in (tmp_path / "packed").iterdir()) == ["train.csv", "train.npy"]
 
 
-def test_one_and_two_workers_write_the_same_bytes(tmp_path):
-    jobs = make_jobs(COUNTS)
-    fill(_store(tmp_path / "one", jobs), jobs, workers=1)
-    fill(_store(tmp_path / "two", jobs), jobs, workers=2)
-    assert files(tmp_path / "one") == files(tmp_path / "two")
-
-
 def test_an_interrupted_build_resumes_to_the_same_bytes_and_is_refused_meanwhile(tmp_path):
     jobs = make_jobs(COUNTS)
     fill(_store(tmp_path / "whole", jobs), jobs)
@@ -79,24 +72,6 @@ def test_failed_rows_are_left_out_and_a_rerun_fills_them_in(tmp_path):
     assert fill(_store(tmp_path / "out", jobs), jobs) == 2  # the others are copied, not recomputed
     fill(_store(tmp_path / "whole", jobs), jobs)
     assert files(tmp_path / "out") == files(tmp_path / "whole")
-
-
-def test_a_changed_index_rebuilds_the_split_as_a_fresh_build_would(tmp_path):
-    old, new = make_jobs({"owl": 5}), make_jobs({"owl": 3, "bat": 2})
-    fill(_store(tmp_path / "out", old), old)
-    assert fill(_store(tmp_path / "out", new), new) == 2  # the bats; the owls are copied
-    fill(_store(tmp_path / "fresh", new), new)
-    assert files(tmp_path / "out") == files(tmp_path / "fresh")
-
-
-def test_remove_own_leaves_other_files(tmp_path):
-    jobs = make_jobs(COUNTS)
-    store = _store(tmp_path, jobs)
-    fill(store, jobs, stop_after=3)
-    (tmp_path / "packed" / "notes.txt").write_text("mine")
-    assert store.bytes_on_disk() > 0
-    assert store.remove_own() == 3  # journal, keys, partial array
-    assert sorted(p.name for p in (tmp_path / "packed").iterdir()) == ["notes.txt"]
 
 
 def test_a_row_of_another_shape_is_refused_by_the_writer(tmp_path):

@@ -82,13 +82,6 @@ def test_the_webdataset_package_reads_the_shards(tmp_path):
         assert sample["json"]["class_index"] == {"bat": 0, "owl": 1}[key.split("/")[1]]
 
 
-def test_one_and_two_workers_write_the_same_bytes(tmp_path):
-    jobs = make_jobs(COUNTS)
-    fill(_store(tmp_path / "one", jobs), jobs, workers=1)
-    fill(_store(tmp_path / "two", jobs), jobs, workers=2)
-    assert files(tmp_path / "one") == files(tmp_path / "two")
-
-
 def test_an_interrupted_build_keeps_whole_shards_and_resumes_to_the_same_bytes(tmp_path):
     jobs = make_jobs(COUNTS)
     fill(_store(tmp_path / "whole", jobs), jobs)
@@ -114,20 +107,3 @@ def test_failed_samples_are_left_out_and_a_rerun_fills_them_in(tmp_path):
     assert fill(_store(tmp_path / "out", jobs), jobs) == 1
     fill(_store(tmp_path / "whole", jobs), jobs)
     assert files(tmp_path / "out") == files(tmp_path / "whole")
-
-
-def test_a_smaller_index_drops_the_shards_past_its_end(tmp_path):
-    old, new = make_jobs({"owl": 7}), make_jobs({"owl": 4})
-    fill(_store(tmp_path / "out", old), old)
-    assert fill(_store(tmp_path / "out", new), new) == 0
-    fill(_store(tmp_path / "fresh", new), new)
-    assert files(tmp_path / "out") == files(tmp_path / "fresh")
-
-
-def test_remove_own_leaves_other_files(tmp_path):
-    jobs = make_jobs(COUNTS)
-    store = _store(tmp_path, jobs)
-    fill(store, jobs, stop_after=4)
-    (tmp_path / "shards" / "notes.txt").write_text("mine")
-    assert store.remove_own() == 6  # a shard, two partial ones, the journal, keys and offsets
-    assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == ["notes.txt"]
