@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import shutil
 import subprocess
 import sys
 
@@ -105,6 +106,16 @@ def test_an_unfinished_layout_is_refused_with_one_line(built, layout, leftover):
         marker.unlink()
     assert str(exc.value).count("\n") == 0
     assert "split 'val' is unfinished" in str(exc.value) and f"--layout {layout}" in str(exc.value)
+
+
+def test_a_packed_table_that_disagrees_with_labels_json_is_refused(built, tmp_path):
+    _, _, base = built
+    copy = tmp_path / "copy"
+    shutil.copytree(base / "packed", copy)
+    table = copy / "packed" / "val.csv"
+    table.write_text(table.read_text().replace(",owl,1,", ",owl,2,"))
+    with pytest.raises(UsageError, match="gives 'owl' the class index 2, labels.json 1: rebuild the split"):
+        SpectrogramDataset(copy, "val")
 
 
 def test_transform_indexing_and_pickling(built):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,15 +81,16 @@ def csv_bytes(samples: Sequence[PlannedSample]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def read_table(out_dir: str | os.PathLike, split: str) -> list[dict[str, str]]:
-    """The rows of a finished split's CSV; ``UnfinishedLayoutError`` / ``UsageError`` otherwise."""
+def read_table(out_dir: str | os.PathLike, split: str) -> Iterator[dict[str, str]]:
+    """The rows of a finished split's CSV, one at a time; ``UnfinishedLayoutError`` /
+    ``UsageError`` (at once) for a split that is not finished."""
     check_finished(out_dir, split)
     return _read_csv(csv_path(out_dir, split))
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def _read_csv(path: Path) -> Iterator[dict[str, str]]:
     with open(path, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+        yield from csv.DictReader(fh)
 
 
 def check_finished(out_dir: str | os.PathLike, split: str) -> None:
