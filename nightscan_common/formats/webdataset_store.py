@@ -50,6 +50,7 @@ from .tar_shards import read_members, sample_json, sample_name, shard_layout, wr
 
 SHARDS_DIR = "shards"
 DEFAULT_SHARD_SIZE = 1000
+_PARTIAL = ".tar.partial"  # a shard being written: ".<split>-000000.tar.partial"
 
 
 def shard_path(out_dir: str | os.PathLike, split: str, index: int) -> Path:
@@ -57,7 +58,7 @@ def shard_path(out_dir: str | os.PathLike, split: str, index: int) -> Path:
 
 
 def _partial(out_dir: Path, split: str, index: int) -> Path:
-    return out_dir / SHARDS_DIR / f".{split}-{index:06d}.tar.partial"
+    return out_dir / SHARDS_DIR / f".{split}-{index:06d}{_PARTIAL}"
 
 
 def journal_path(out_dir: str | os.PathLike, split: str) -> Path:
@@ -71,7 +72,8 @@ def _table(out_dir: Path, split: str, name: str) -> Path:
 def shard_paths(out_dir: str | os.PathLike, split: str, *, partial: bool = False) -> list[Path]:
     """The split's shards on disk (or their partial files), in order."""
     folder = Path(out_dir) / SHARDS_DIR
-    name = rf"\.{re.escape(split)}-\d{{6}}\.tar\.partial" if partial else rf"{re.escape(split)}-\d{{6}}\.tar"
+    name = (rf"\.{re.escape(split)}-\d{{6}}{re.escape(_PARTIAL)}" if partial
+            else rf"{re.escape(split)}-\d{{6}}\.tar")
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if re.fullmatch(name, p.name) and p.is_file()
@@ -139,7 +141,7 @@ class WebDatasetStore(InPlaceStore):
         return SlotWriter({split: SlotTarget(str(_table(self.out_dir, split, "keys")),
                                              str(self.folder / f".{split}-"), self.spec,
                                              offsets=str(_table(self.out_dir, split, "offsets")),
-                                             rows_per_file=self.shard_size, suffix=".tar.partial")
+                                             rows_per_file=self.shard_size, suffix=_PARTIAL)
                            for split in self._builds})
 
     def _recorded(self, split: str, build: Build, row: int) -> None:
