@@ -21,6 +21,7 @@ whose journal exists.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -171,7 +172,8 @@ class WebDatasetStore(InPlaceStore):
                 meta = json.loads(member["json"])
                 if job_key(split, meta["class"], meta["source"]) == key:
                     with tarfile.open(path) as tar:
-                        return np.load(tar.extractfile(f"{sample_name(row)}.npy"))
+                        data = tar.extractfile(f"{sample_name(row)}.npy").read()
+                    return np.load(io.BytesIO(data), allow_pickle=False)
         raise KeyError(key)
 
     # --- helpers ----------------------------------------------------------------------

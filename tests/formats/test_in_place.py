@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_helpers import SPEC, catalog, files, fill, make_jobs
+from store_helpers import SPEC, array_of, catalog, files, fill, make_jobs
 
 from nightscan_common.formats.packed_store import PackedStore
 from nightscan_common.formats.webdataset_store import WebDatasetStore
@@ -56,3 +56,16 @@ def test_remove_own_leaves_other_files(tmp_path, layout, folder, own):
     (tmp_path / folder / "notes.txt").write_text("mine")
     assert store.remove_own() == own
     assert sorted(p.name for p in (tmp_path / folder).iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("layout", STORES)
+def test_a_fresh_store_reads_every_key_back_through_the_protocol(tmp_path, layout):
+    jobs = make_jobs(COUNTS)
+    fill(STORES[layout](tmp_path, jobs), jobs, fail={"owl/owl rec.01.wav"})
+    fresh = STORES[layout](tmp_path, jobs)
+    for job in jobs:
+        if job.source == "owl/owl rec.01.wav":
+            with pytest.raises(KeyError):
+                fresh.read(job.key)
+        else:
+            assert fresh.read(job.key).tobytes() == array_of(job.key).tobytes()
