@@ -67,7 +67,8 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     totals = [sum(r[i] for r in rows) for i in range(1, 5)]
     table = format_table(["split", "written", "skipped (done)", "failed", "total"],
                              rows + [("all", *totals)])
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
+    lines = [table, "", f"output: {report.out_dir}, {report.layout} layout "
+                        f"({_size(report.bytes_on_disk)} on disk)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
     return "\n".join(lines)
