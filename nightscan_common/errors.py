@@ -30,3 +30,7 @@ class AudioFileError(NightScanError, TaskFailed):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class UnfinishedLayoutError(UsageError):
+    """A training layout is still being built, or its build was interrupted: not readable."""
