@@ -10,20 +10,21 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
+from ..io.atomic_write import json_text
 from .pool_metadata import FileRecord
 
 JOURNAL_FILENAME = ".pool_progress.jsonl"
 
 
 def write_params(fh: IO[str], params: dict[str, Any]) -> None:
-    fh.write(json.dumps({"params": params}) + "\n")
+    fh.write(json_text({"params": params}, indent=None) + "\n")
     fh.flush()
 
 
 def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
     """One finished original, flushed at once: the line is the proof its files are in place."""
-    fh.write(json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
-                        ensure_ascii=False) + "\n")
+    fh.write(json_text({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
+                       indent=None) + "\n")
     fh.flush()
 
 

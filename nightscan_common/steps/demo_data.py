@@ -27,7 +27,7 @@ from .. import __version__
 from ..dsp.synthetic import CALLS, write_recording
 from ..errors import OutputConflictError, UsageError
 from ..formats.provenance import guard
-from ..io.atomic_write import TEMP_SUFFIX
+from ..io.atomic_write import TEMP_SUFFIX, json_text
 from ..plans.seeds import derive_seed
 from ..reports import plain
 
@@ -224,7 +224,7 @@ def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: 
         os.chmod(tmp, 0o777 & ~_umask())
         sizes = _write_files(tmp, plan, extras, progress=progress)
         manifest = build_manifest(plan, extras, seed=seed, scale=scale, sizes=sizes)
-        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        text = json_text(manifest) + "\n"
         (tmp / MANIFEST_FILENAME).write_text(text, encoding="utf-8")
         _install(tmp, out)
     finally:

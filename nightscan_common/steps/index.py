@@ -9,7 +9,6 @@ the ``--group-pattern`` key, or the smallest of the keys merged with it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -39,7 +38,7 @@ from ..formats.pool_reader import (
     read_pool,
 )
 from ..formats.provenance import guard
-from ..io.atomic_write import remove_temporaries_of
+from ..io.atomic_write import json_text, remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.grouping import compile_group_pattern
@@ -166,7 +165,8 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
         "tool_version": __version__,
         "pool_dir": Path(pool_rel).as_posix(),
         "seed": str(options.seed),
-        "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
+        "ratios": json_text(dict(zip(SPLITS, options.ratios, strict=True)), indent=None,
+                            sort_keys=False),
         "group_pattern": options.group_pattern or "",
         "eval_originals_only": str(int(options.eval_originals_only)),
     }
