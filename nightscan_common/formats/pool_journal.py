@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..io.atomic_write import json_text
-from .pool_metadata import FileRecord
+from .pool_metadata import BadEntry, FileRecord, class_entries
 
 JOURNAL_FILENAME = ".pool_progress.jsonl"
 
@@ -35,21 +35,22 @@ def read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
         return None, {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            try:
+            try:  # a torn or altered line proves nothing: its original is redone
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+                if "params" in entry:
+                    params = entry["params"]
+                elif "class" in entry:
+                    records = [FileRecord.from_dict(f) for f in entry["files"]]
+                    done[(entry["class"], entry["source"])] = records
+            except (ValueError, BadEntry, KeyError, TypeError):
                 continue
-            if "params" in entry:
-                params = entry["params"]
-            elif "class" in entry:
-                done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
     return params, done
 
 
-def done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
+def done_from_metadata(meta: dict, pool_dir: Path) -> dict[tuple[str, str], list[FileRecord]]:
+    """The finished originals of a pool's metadata; ``UsageError`` naming a malformed field."""
     done: dict[tuple[str, str], list[FileRecord]] = {}
-    for cls, entry in meta.get("classes", {}).items():
-        for rec in entry.get("files", []):
-            record = FileRecord.from_dict(rec)
+    for cls, entry in class_entries(meta, pool_dir).items():
+        for record in entry.files:
             done.setdefault((cls, record.source), []).append(record)
     return done

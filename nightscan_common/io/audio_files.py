@@ -12,6 +12,25 @@ from ..io.atomic_write import is_temporary
 AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc"})
 
 
+def storable(name: str) -> bool:
+    """Whether a name can be stored as UTF-8 (JSON, SQLite). A file name holding bytes
+    that are not UTF-8 reaches Python with surrogate escapes, which cannot."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(name: str) -> str:
+    """A name as text that can always be printed and stored: bytes that are not UTF-8
+    become ``\\xff`` escapes."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no byte (from a JSON escape)
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def is_audio_name(name: str) -> bool:
     """Whether a file name has an audio extension, in any case."""
     return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS

@@ -144,7 +144,7 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
     elif previous is None and opts.overwrite:
         _clear_pool(out, meta)
     remove_temporaries(out)
-    done = done_from_metadata(meta) if meta else {}
+    done = done_from_metadata(meta, out) if meta else {}
     done.update(j_done)
     return done, meta
 
