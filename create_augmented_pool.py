@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
+    p.add_argument("--max-memory", type=cli.memory_size, default=None, metavar="SIZE",
+                   help="memory the originals being augmented at once may take, e.g. 8G or 500M "
+                   "(default: 80%% of what is available at start); a recording that needs more on "
+                   "its own is listed and skipped")
     p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
                    help="only this class (repeatable); other classes of an existing pool are kept")
     p.add_argument("--keep-all-originals", action="store_true",
@@ -75,6 +79,8 @@ def _augmentation_list(text: str) -> tuple[str, ...]:
 
 def options_from_args(args: argparse.Namespace, *, timeout: float | None = None) -> PoolOptions:
     timing = {} if timeout is None else {"task_timeout": timeout}
+    if args.max_memory is not None:
+        timing["max_memory"] = args.max_memory
     return PoolOptions(
         audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
         max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,

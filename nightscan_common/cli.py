@@ -94,6 +94,22 @@ def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
     return parse
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """An argparse type: bytes, or a number with K, M, G or T (binary: 1G = 1024**3)."""
+    body = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = body[-1:] if body[-1:].isalpha() and body[-1:] in _SIZE_UNITS else ""
+    try:
+        value = float(body[: len(body) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8G or 500M, got {text!r}") from None
+    if not 1 << 20 <= value < float("inf"):  # NaN fails it too
+        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r}")
+    return int(value)
+
+
 positive_int = _int_at_least(1, "at least 1")
 non_negative_int = _int_at_least(0, "0 or more")
 

@@ -46,16 +46,20 @@ from ..formats.provenance import guard
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
+from ..io.links import real_subfolders
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
 from .pool_options import (
+    UNSTORABLE,
     PoolOptions,
     PoolReport,
     Skipped,
+    check_output_layout,
     select_classes,
+    unstorable_classes,
     validate_options,
 )
-from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
+from .pool_worker import PoolWorkerSetup, TaskContext, execute_task, task_memory
 
 log = logging.getLogger("nightscan")
 
@@ -80,7 +84,8 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
     probes: dict[tuple[str, str], dict] = {}
-    skipped: list[Skipped] = []
+    skipped = [Skipped(c, UNSTORABLE) for c in unstorable_classes(opts)]
+    skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
     for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
                                 setup=PoolWorkerSetup(), timeout=opts.task_timeout,
@@ -117,7 +122,7 @@ def _clear_pool(output_dir: Path, meta: dict | None) -> None:
     for name in (METADATA_FILENAME, JOURNAL_FILENAME):
         with contextlib.suppress(FileNotFoundError):
             (output_dir / name).unlink()
-    for cls_dir in (d for d in output_dir.iterdir() if d.is_dir() and not d.name.startswith(".")):
+    for cls_dir in (d for d in real_subfolders(output_dir) if not d.name.startswith(".")):
         for f in cls_dir.iterdir():
             if (f.is_file() or f.is_symlink()) and parse_pool_filename(f.name):
                 f.unlink()
@@ -210,12 +215,15 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
     """
     start = time.monotonic()
     validate_options(opts)
-    executor = executor or ProcessPool(opts.num_workers)
-    report, probes = discover_and_plan(opts, executor)
+    executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
     if opts.dry_run:
-        return report
-    with exclusive_run(opts.output_dir, folder=True):
+        return discover_and_plan(opts, executor)[0]
+    select_classes(opts)  # a root without classes is refused before the output is made
+    with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
+        check_output_layout(opts)
+        report, probes = discover_and_plan(opts, executor)
         return _write_pool(opts, report, probes, start, executor)
+
 
 
 def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
@@ -233,8 +241,11 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.metadata = previous
         report.seconds = time.monotonic() - start
         return report
+    memory = {id(t): task_memory(t, frames=probes[(t.class_name, t.source)]["frames"],
+                                 channels=probes[(t.class_name, t.source)]["channels"]) for t in todo}
+    todo = [t for t in todo if not _too_big(t, memory[id(t)], opts, report)]
     try:
-        _run_tasks(opts, todo, records, report, executor)
+        _run_tasks(opts, todo, records, report, executor, memory)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
     report.metadata = build_metadata(opts, report, records, probes, previous)
@@ -254,6 +265,21 @@ def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, rec
         k: v for k, v in previous.items() if k not in keep}
 
 
+def _too_big(task: SourceTask, need: int, opts: PoolOptions, report: PoolReport) -> bool:
+    """A task that cannot fit in ``--max-memory`` on its own is listed, not started."""
+    if need <= opts.max_memory:
+        return False
+    reason = (f"needs about {_gb(need)} of memory for its augmentations, more than --max-memory "
+              f"{_gb(opts.max_memory)}: cut the recording into shorter files, or raise --max-memory")
+    report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", reason))
+    log.warning(f"{task.class_name}/{task.source}: {reason}")
+    return True
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
 def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
     """A failed task's files would be unlisted strays in the pool: remove them."""
     for f in task.files:
@@ -262,7 +288,7 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
 
 
 def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor) -> None:
+               executor: Executor, memory: dict[int, int]) -> None:
     if not todo:
         return
     start = time.monotonic()
@@ -277,7 +303,7 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
-            progress=opts.progress, weight=lambda t: len(t.files),
+            progress=opts.progress, weight=lambda t: len(t.files), memory=lambda t: memory[id(t)],
         ):
             task = outcome.item
             if outcome.ok:

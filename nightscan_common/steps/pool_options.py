@@ -9,12 +9,15 @@ from typing import Any
 
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
 from ..errors import UsageError
-from ..execution.base import default_num_workers
-from ..io.audio_files import is_inside, list_classes, scan_audio_files
+from ..execution.base import default_max_memory, default_num_workers
+from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
+from ..io.links import check_link_mode, refuse_folder_links
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
 
 LINK_MODES = ("copy", "hardlink", "symlink")
+#: Why a file or class is skipped whose name holds bytes that are not UTF-8.
+UNSTORABLE = "its name is not UTF-8 and cannot be stored in pool_metadata.json or the index; rename it"
 #: Seconds one original may take (decode and all its augmentations) before it is failed.
 TASK_TIMEOUT = 3600.0
 
@@ -46,6 +49,7 @@ class PoolOptions:
     overwrite: bool = field(default=False, metadata=RUN)
     progress: bool = field(default=True, metadata=RUN)
     task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
+    max_memory: int = field(default_factory=default_max_memory, metadata=RUN)  # bytes, tasks at once
 
     def identity(self) -> dict[str, Any]:
         """The content options, as recorded (what a rerun must match), derived from the fields.
@@ -141,8 +145,13 @@ def check_content(opts: PoolOptions) -> None:
         raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
 
 
+def unstorable_classes(opts: PoolOptions) -> list[str]:
+    """Class folders whose names are not UTF-8, with escapes: skipped and listed."""
+    return [shown(c) for c in list_classes(opts.audio_root) if not storable(c)]
+
+
 def select_classes(opts: PoolOptions) -> list[str]:
-    classes = list_classes(opts.audio_root)
+    classes = [c for c in list_classes(opts.audio_root) if storable(c)]
     if not classes:
         raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
                          "expected one sub-folder of recordings per class")
@@ -151,3 +160,13 @@ def select_classes(opts: PoolOptions) -> list[str]:
         raise UsageError(f"--specific-class {missing[0]!r} is not a folder of {opts.audio_root} "
                          f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
     return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]
+
+
+def check_output_layout(opts: PoolOptions) -> None:
+    """Refuse what would fail or write outside the pool, before any work: a class folder
+    that is a link, a link mode that the file systems do not allow (tried on one file)."""
+    refuse_folder_links(opts.output_dir, depth=1, option="--output-dir")
+    for c in select_classes(opts):
+        if audio := scan_audio_files(opts.audio_root / c).audio:
+            check_link_mode(opts.audio_root / c / audio[0], opts.output_dir, opts.link_mode)
+            return
