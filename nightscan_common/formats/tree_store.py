@@ -90,7 +90,10 @@ class TreeStore:
         self._keys = [job.key for job in jobs]
 
     def done(self, jobs: Sequence[Job]) -> set[str]:
-        return {job.key for job in jobs if self.path(job.key).exists()}
+        """Keys whose file is there, a file of ours: a link is not (``own_files`` agrees), and
+        the rename of a fresh file replaces the link, not what it leads to."""
+        return {job.key for job in jobs
+                if os.path.isfile(p := self.path(job.key)) and not os.path.islink(p)}
 
     def writer(self) -> TreeWriter:
         return TreeWriter(str(self.root))

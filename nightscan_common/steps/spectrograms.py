@@ -32,6 +32,7 @@ from ..formats.tree_store import TreeStore
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
 from ..io.audio_window import read_window
+from ..io.links import refuse_folder_links
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
@@ -119,6 +120,7 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {out_dir} exists and is not a folder")
+    refuse_folder_links(out_dir, depth=2, option="--output-dir")  # <split>/<class>, or a layout's own
     config_path = out_dir / CONFIG_FILENAME
     if overwrite:
         return True
