@@ -277,7 +277,7 @@ def _too_big(task: SourceTask, need: int, opts: PoolOptions, report: PoolReport)
 
 
 def _gb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
