@@ -183,3 +183,14 @@ def test_ratios_off_by_a_typo_are_still_refused(tmp_path, capsys):
     pool = write_pool(tmp_path / "pool", GROUPS)
     status, _, err = _index(tmp_path, pool, capsys, "--val-split", "0.11")
     assert status == 2 and "must sum to 1" in err
+
+
+def test_a_group_pattern_that_backtracks_without_bound_is_stopped(tmp_path, capsys, fault_ledger):
+    pool = write_pool(tmp_path / "pool", {"owl": [1, 1, 1]},
+                      sources={"owl": ["a" * 33 + "!.wav", "b.wav", "c.wav"]})
+    start = time.monotonic()
+    status, _, err = _index(tmp_path, pool, capsys, "--group-pattern", "(a+)+$")
+    assert status == 2 and err.count("\n") == 1, err
+    assert "backtracks without bound" in err and "'(a+)+$'" in err
+    assert time.monotonic() - start < 10
+    fault_ledger.bad_inputs[STEP] += 1

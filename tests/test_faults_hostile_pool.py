@@ -23,7 +23,6 @@ from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.io.run_lock import exclusive_run
 from nightscan_common.steps import pool as pool_step
-from nightscan_common.steps.pool_worker import task_memory
 
 STEP = "step 1"
 FAST = ["--target-samples", "2", "--augmentations", "volume", "--num-workers", "2", "-q"]
@@ -228,6 +227,7 @@ def ten_minute_stereo(tmp_path_factory) -> Path:
 
 def _stretch_estimate() -> int:
     from nightscan_common.plans.pool_plan import plan_class
+    from nightscan_common.steps.pool_worker import task_memory
 
     plan = plan_class("owl", ["long.wav"], target=2, max_augmentations=1, augmentations=("time_stretch",),
                       seed=42, keep_all=False)
