@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from nightscan_common import cli
+from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.reports import tables
-from nightscan_common.steps.pool import build_pool
-from nightscan_common.steps.pool_options import LINK_MODES, PoolOptions, check_content
+from nightscan_common.steps.pool import run_pool
+from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
 
-_DEFAULTS = PoolOptions(audio_root=Path("."))
+_DEFAULTS = PoolOptions()
 
 EXAMPLE = """  python create_augmented_pool.py --audio-root ~/NightScan/data/audio_data \\
       --output-dir ~/NightScan/data/augmented_pool --target-samples 500
@@ -32,25 +34,43 @@ plan rule, for a class of n usable recordings and target T:
 
 augmentation types (an original's augmentations cycle through them in order):
 """ + "\n".join(f"  {n:<17}{t.summary}{'' if t.default else ' (opt-in)'}"
-                for n, t in AUGMENTATION_TYPES.items())
+                for n, t in AUGMENTATION_TYPES.items()) + """
+
+--animal-type: time_stretch rate, combined's rate, pitch_shift semitones
+""" + "\n".join(f"  {n:<11}{r.stretch[0]:g}-{r.stretch[1]:g}  {r.light_stretch[0]:g}-{r.light_stretch[1]:g}  "
+                 + ("never" if r.pitch is None else f"{r.pitch[0]:+g} to {r.pitch[1]:+g}")
+                 for n, r in ANIMAL_RANGES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = cli.make_parser("create_augmented_pool.py", __doc__.splitlines()[0], EXAMPLE)
     p.add_argument("--audio-root", type=Path, required=True, metavar="DIR",
                    help="one sub-folder of recordings per class (searched at any depth)")
-    p.add_argument("--output-dir", type=Path, default=_DEFAULTS.output_dir, metavar="DIR",
+    p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                    help="the pool folder (default: %(default)s)")
     p.add_argument("--target-samples", type=cli.positive_int, default=_DEFAULTS.target_samples,
                    metavar="N", help="samples per class, originals included (default: %(default)s)")
     p.add_argument("--max-augmentations", type=cli.non_negative_int,
                    default=_DEFAULTS.max_augmentations, metavar="M",
                    help="at most M augmentations per original (default: %(default)s)")
-    p.add_argument("--augmentations", type=_augmentation_list, default=_DEFAULTS.augmentations,
-                   metavar="LIST", help="comma-separated types, see below (default: "
-                   + ",".join(_DEFAULTS.augmentations) + ")")
+    p.add_argument("--animal-type", choices=list(ANIMAL_RANGES), default=_DEFAULTS.animal_type,
+                   help="stretch and pitch ranges that keep what identifies the species, and the "
+                   "default types (table below; default: %(default)s)")
+    p.add_argument("--augmentations", type=_augmentation_list, default=None,
+                   metavar="LIST", help="comma-separated types, see below; wins over the animal type's "
+                   "(default: the animal type's; general: " + ",".join(_DEFAULTS.augmentations) + ")")
     p.add_argument("--background-noise-dir", type=Path, metavar="DIR",
-                   help="ambient recordings mixed in by the background_noise type")
+                   help="ambient recordings mixed in by the background_noise type (outside the audio root)")
+    p.add_argument("--background-noise-class", metavar="NAME",
+                   help="a class of the audio root (wind, rain) as the background_noise source; step 2 "
+                   "keeps every val or test sample with noise from its own split")
+    p.add_argument("--short-noise-dir", type=Path, metavar="DIR",
+                   help="short sounds (rain drops, insect bursts, a plane) for the short_noises type")
+    p.add_argument("--segment", type=cli.positive_float, metavar="SECONDS",
+                   help="cut recordings longer than this into windows, each an original (read with "
+                   "seeks); all windows of a recording form one group in step 2")
+    p.add_argument("--hop", type=cli.positive_float, metavar="SECONDS",
+                   help="start a window every SECONDS (default: the segment: no overlap)")
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
@@ -77,22 +97,26 @@ def _augmentation_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def options_from_args(args: argparse.Namespace, *, timeout: float | None = None) -> PoolOptions:
-    timing = {} if timeout is None else {"task_timeout": timeout}
-    if args.max_memory is not None:
-        timing["max_memory"] = args.max_memory
+def options_from_args(args: argparse.Namespace) -> PoolOptions:
+    """The content options (what the pool records); the run control goes to ``run_pool`` apart."""
     return PoolOptions(
-        audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
-        max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,
-        num_workers=args.num_workers, specific_classes=tuple(args.specific_class),
-        keep_all_originals=args.keep_all_originals, link_mode=args.link_mode,
-        background_noise_dir=args.background_noise_dir, dry_run=args.dry_run,
-        overwrite=args.overwrite, progress=not args.quiet, **timing,
+        target_samples=args.target_samples, max_augmentations=args.max_augmentations,
+        augmentations=args.augmentations, seed=args.seed, keep_all_originals=args.keep_all_originals,
+        link_mode=args.link_mode, background_noise_dir=args.background_noise_dir,
+        animal_type=args.animal_type, short_noise_dir=args.short_noise_dir,
+        background_noise_class=args.background_noise_class, segment=args.segment, hop=args.hop,
     )
 
 
+def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The run control: ``run_pool``'s keyword options."""
+    return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
+            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet,
+            "max_memory": args.max_memory}
+
+
 def check_args(args: argparse.Namespace) -> None:
-    """What ``build_pool`` would refuse before reading the audio root (``UsageError``)."""
+    """What ``run_pool`` would refuse before reading the audio root (``UsageError``)."""
     check_content(options_from_args(args))
 
 
@@ -103,7 +127,9 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
     cli.configure_logging(args.verbose, args.quiet)
 
     def body() -> int:
-        report = build_pool(options_from_args(args, timeout=timeout))
+        timing = {} if timeout is None else {"task_timeout": timeout}
+        report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
+                          **run_options_from_args(args), **timing)
         print(tables.pool_table(report, dry_run=args.dry_run))
         return report.status
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .execution.base import default_num_workers
+from .execution.base import DEFAULT_NUM_WORKERS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: The exit-status section of every --help, and of the README.
@@ -99,7 +99,7 @@ def make_parser(prog: str, description: str, example: str, *, notes: str = "") -
 
 
 def add_num_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-workers", type=positive_int, default=default_num_workers(),
+    parser.add_argument("--num-workers", type=positive_int, default=DEFAULT_NUM_WORKERS,
                         metavar="W", help="worker processes (default: all cores, %(default)s here)")
 
 
@@ -136,6 +136,17 @@ def memory_size(text: str) -> int:
 
 positive_int = _int_at_least(1, "at least 1")
 non_negative_int = _int_at_least(0, "0 or more")
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (seconds, say), for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

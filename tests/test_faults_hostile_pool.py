@@ -131,13 +131,15 @@ def test_an_id3_only_mp3_gets_a_true_reason(tmp_path, capsys, fault_ledger):
     fault_ledger.bad_inputs[STEP] += 1
 
 
-def test_librosa_warnings_are_silent_under_quiet(tmp_path, capsys):
+def test_librosa_warnings_are_silent_under_quiet(tmp_path):
     root = tmp_path / "audio"
     _clip(root / "owl" / "tiny.wav", seconds=0.05)
-    status, _, err = _pool(tmp_path, root, capsys, "--target-samples", "4", "--augmentations",
-                           "time_stretch,pitch_shift,combined", "--num-workers", "1")
-    assert status == 0, err
-    assert "Warning" not in err
+    res = subprocess.run([sys.executable, str(ROOT / "create_augmented_pool.py"), "--audio-root", str(root),
+                          "--output-dir", str(tmp_path / "pool"), "--target-samples", "4", "--augmentations",
+                          "time_stretch,pitch_shift,combined", "--num-workers", "1", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "Warning" not in res.stderr
 
 
 # ---------------------------------------------------------------- resources and late refusals
@@ -184,6 +186,7 @@ def test_hardlinks_across_file_systems_are_refused_before_any_decoding(tmp_path,
 
 
 def _must_not_decode(path):
+    Path(path).with_name("decoded").touch()  # seen from a worker too
     raise AssertionError(f"decoded {path} before refusing")
 
 
@@ -194,6 +197,29 @@ def test_a_busy_pool_is_refused_before_any_decoding(tmp_path, capsys, monkeypatc
     with exclusive_run(tmp_path / "pool", folder=True):
         status, _, err = _pool(tmp_path, root, capsys, "--num-workers", "1")
     assert status == 2 and "another run is writing" in err, err
+    assert not (root / "owl" / "decoded").exists()
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+@pytest.mark.parametrize("break_it, field", [
+    (lambda m: m["classes"]["owl"].update(files=5), "'classes.owl'.files must be a list, got 5"),
+    (lambda m: m["classes"].update(owl=[]), "'classes.owl' must be an object, got []"),
+    (lambda m: m["classes"]["owl"]["files"][0].pop("source"), "file entry 0: 'source' must be"),
+    (lambda m: m["classes"]["owl"].update(total_count="2"), "'total_count' must be a whole number"),
+    (lambda m: m.update(params=[1]), "'params' must be an object, got [1]"),
+])
+def test_malformed_metadata_of_an_existing_pool_names_the_field(tmp_path, capsys, fault_ledger,
+                                                                break_it, field):
+    root = tmp_path / "audio"
+    _clip(root / "owl" / "a.wav")
+    assert _pool(tmp_path, root, capsys)[0] == 0
+    path = tmp_path / "pool" / "pool_metadata.json"
+    meta = json.loads(path.read_text())
+    break_it(meta)
+    path.write_text(json.dumps(meta))
+    status, _, err = _pool(tmp_path, root, capsys)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("error: "), err
+    assert "pool_metadata.json" in err and field in err
     fault_ledger.bad_inputs[STEP] += 1
 
 

@@ -155,7 +155,8 @@ def test_every_json_of_a_full_pipeline_run_parses_strictly(tmp_path, monkeypatch
     sf.write(root / "class0" / "nan.wav", signal_, 8000, subtype="FLOAT")
     monkeypatch.chdir(tmp_path)
     status = pipeline.main(["--audio-root", str(root), "--data-dir", str(tmp_path / "data"),
-                            "--target-samples", "5", "--num-workers", "2", "-q"], env={})
+                            "--target-samples", "5", "--num-workers", "2", "-q"],
+                           env={"STEP1_OPTIONS": "--augmentations volume,noise"})
     assert status == 1, capsys.readouterr().err
     written = sorted((tmp_path / "data").rglob("*.json"))
     assert {p.name for p in written} >= {"pool_metadata.json", "spectrogram_config.json"}

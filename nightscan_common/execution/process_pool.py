@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .base import ContextExecutor, Outcome, default_num_workers, item_alarm, progress_bar, run_item
+from .base import DEFAULT_NUM_WORKERS, ContextExecutor, Outcome, item_alarm, progress_bar, run_item
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -132,8 +132,8 @@ class ProcessPool(ContextExecutor):
     """
 
     def __init__(self, num_workers: int | None = None, *, max_memory: int | None = None):
-        cap = MAX_WORKERS_PER_CORE * default_num_workers()
-        self.num_workers = max(1, min(num_workers or default_num_workers(), cap))
+        cap = MAX_WORKERS_PER_CORE * DEFAULT_NUM_WORKERS
+        self.num_workers = max(1, min(num_workers or DEFAULT_NUM_WORKERS, cap))
         self.max_memory = max_memory
 
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,

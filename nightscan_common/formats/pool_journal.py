@@ -22,7 +22,10 @@ def write_params(fh: IO[str], params: dict[str, Any]) -> None:
 
 
 def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
-    """One finished original, flushed at once: the line is the proof its files are in place."""
+    """One finished original, flushed at once: the line is the proof its files are in place.
+
+    ``source`` is the task's key (``unit_key``: the source, and a window's offset).
+    """
     fh.write(json_text({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
                        indent=None) + "\n")
     fh.flush()
@@ -52,5 +55,5 @@ def done_from_metadata(meta: dict, pool_dir: Path) -> dict[tuple[str, str], list
     done: dict[tuple[str, str], list[FileRecord]] = {}
     for cls, entry in class_entries(meta, pool_dir).items():
         for record in entry.files:
-            done.setdefault((cls, record.source), []).append(record)
+            done.setdefault((cls, record.key), []).append(record)
     return done

@@ -43,8 +43,10 @@ from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
+from .options import content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -52,6 +54,10 @@ DEFAULT_SEED = 42
 _CREATED_AT = "created_at"
 
 log = logging.getLogger("nightscan.index")
+
+
+def _record_ratios(ratios: tuple[float, ...]) -> str:
+    return json_text(dict(zip(SPLITS, ratios, strict=True)), indent=None, sort_keys=False)
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,20 @@ class IndexOptions:
     index; the plan is the same, so val and test hold the same originals either way.
     """
 
-    ratios: tuple[float, ...] = DEFAULT_RATIOS
+    ratios: tuple[float, ...] = field(default=DEFAULT_RATIOS, metadata={"record": _record_ratios})
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
+
+    def identity(self) -> dict[str, str]:
+        """The ``index_info`` values of the options (what a rerun must match), derived from
+        the fields: a field's own ``record`` if it has one, else None as "", a bool as 0/1."""
+        out: dict[str, str] = {}
+        for name, value, meta in content_items(self):
+            record = meta.get("record")
+            out[name] = (record(value) if record else "" if value is None
+                         else str(int(value)) if isinstance(value, bool) else str(value))
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,9 +100,9 @@ class ClassSummary:
         return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexReport:
-    """What ``build_index`` did, for the summary."""
+    """What ``run_index`` did, for the summary."""
 
     db_path: Path
     written: bool  # False when the existing index was already this run's
@@ -103,9 +119,9 @@ class IndexReport:
         return {**plain(self), "status": self.status}
 
 
-def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-                options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
-                progress: bool = False) -> IndexReport:
+def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
+              options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
+              progress: bool = True) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
@@ -127,18 +143,20 @@ def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFA
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
-        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
-                 for name, files in pool.classes.items()]
+        plans, noise = keep_noise_in_split([
+            plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
+            for name, files in pool.classes.items()])
         if not keep:
             rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
                                        file=sys.stderr, leave=False)
-                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
+                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
+                                          leave_out=noise.left_out))
             count = write_index(output, rows, info | {_CREATED_AT: _now()})
             log.debug("wrote %d rows to %s", count, output)
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans))
+                           _warnings(pool, plans) + _noise_warnings(noise))
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -164,11 +182,7 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
         "pool_dir": Path(pool_rel).as_posix(),
-        "seed": str(options.seed),
-        "ratios": json_text(dict(zip(SPLITS, options.ratios, strict=True)), indent=None,
-                            sort_keys=False),
-        "group_pattern": options.group_pattern or "",
-        "eval_originals_only": str(int(options.eval_originals_only)),
+        **options.identity(),
     }
 
 
@@ -219,6 +233,22 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
                         f"e.g. {' = '.join(dups[0])}; one recording under two labels is usually "
                         "a mistake")
     return warnings
+
+
+def _noise_warnings(noise: NoiseFix) -> list[str]:
+    """What keeping class noise within its split took (``--background-noise-class``)."""
+    said = []
+    if noise.swapped:
+        said.append(f"{noise.swapped} val or test group(s) mixed with noise from another split's recording "
+                    "traded places with a train group of the same size")
+    if noise.left_out:
+        said.append(f"{len(noise.left_out)} val or test file(s) mixed with noise from another split's "
+                    f"recording, with no train group to trade places with, are left out: "
+                    f"{examples(sorted(noise.left_out))}")
+    if noise.train_mixed_with_eval:
+        said.append(f"{noise.train_mixed_with_eval} train file(s) are mixed with noise from a val or test "
+                    "recording of the noise class: that noise is heard in training, as background")
+    return said
 
 
 def _now() -> str:

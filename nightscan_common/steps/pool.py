@@ -15,15 +15,14 @@ import logging
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import Executor
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -33,12 +32,7 @@ from ..formats.pool_journal import (
     write_params,
 )
 from ..formats.pool_metadata import (
-    FORMAT_VERSION,
     METADATA_FILENAME,
-    ORIGINAL,
-    ClassEntry,
-    FileRecord,
-    PoolMetadata,
     load_pool_metadata,
     parse_pool_filename,
 )
@@ -46,19 +40,24 @@ from ..formats.provenance import guard
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_io import probe_audio
+from ..io.audio_segments import silent_windows
 from ..io.links import real_subfolders
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..plans.pool_plan import SourceTask, plan_class
+from ..plans.segments import window_offsets
 from .pool_options import (
+    TASK_TIMEOUT,
     UNSTORABLE,
     PoolOptions,
     PoolReport,
+    PoolRun,
     Skipped,
     check_output_layout,
     select_classes,
     unstorable_classes,
     validate_options,
 )
+from .pool_record import build_metadata
 from .pool_worker import PoolWorkerSetup, TaskContext, execute_task, task_memory
 
 log = logging.getLogger("nightscan")
@@ -66,13 +65,20 @@ log = logging.getLogger("nightscan")
 # ---------------------------------------------------------------- discovery and plan
 
 
-def _probe(path: str) -> dict[str, Any]:
+def _probe(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
+    """What step 1 needs of an original; with ``segment``, its windows, digital silence left out."""
     p = probe_audio(path)
-    return {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
-            "sha256": p.sha256, "peak": p.peak}
+    found = {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
+             "sha256": p.sha256, "peak": p.peak}
+    if segment is not None:
+        windows = window_offsets(p.frames, p.samplerate, segment=segment, hop=hop)
+        silent = silent_windows(path, windows) if windows else set()
+        found["windows"] = [w for w in windows if w.index not in silent] if windows else None
+        found["silent_windows"] = len(silent)
+    return found
 
 
-def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
     executor = executor or ProcessPool(opts.num_workers)
@@ -87,7 +93,9 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     skipped = [Skipped(c, UNSTORABLE) for c in unstorable_classes(opts)]
     skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
+    cut = opts.options.segment
+    probe = partial(_probe, segment=cut, hop=opts.options.hop) if cut else _probe
+    for outcome in executor.map(probe, sorted(paths), desc="checking originals", chunksize=16,
                                 setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
@@ -98,18 +106,23 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
-        if probes[(c, rel)]["peak"] == 0.0:
+        if probes[(c, rel)].get("silent_windows"):
+            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+                        "(every sample zero) left out")
+        elif probes[(c, rel)]["peak"] == 0.0:
             log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
     plans, empty = [], []
     for c in classes:
-        usable = [rel for rel in scans[c].audio if (c, rel) in probes]
+        usable = [rel for rel in scans[c].audio if (c, rel) in probes
+                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
-        plans.append(plan_class(c, usable, target=opts.target_samples,
-                                max_augmentations=opts.max_augmentations,
-                                augmentations=opts.augmentations, seed=opts.seed,
-                                keep_all=opts.keep_all_originals))
+        plans.append(plan_class(c, usable, target=opts.options.target_samples,
+                                max_augmentations=opts.options.max_augmentations,
+                                augmentations=opts.options.augmentations, seed=opts.options.seed,
+                                keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty), probes
 
@@ -130,7 +143,7 @@ def _clear_pool(output_dir: Path, meta: dict | None) -> None:
             cls_dir.rmdir()
 
 
-def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict | None]:
+def prepare_output(opts: PoolRun) -> tuple[dict[tuple[str, str], list], dict | None]:
     """Check the output folder against this run's options; return what is already done.
 
     A pool or journal made with other options is refused unless ``overwrite``.
@@ -155,66 +168,41 @@ def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict
 
 
 def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
-    records = done.get((task.class_name, task.source))
+    records = done.get((task.class_name, task.key))
     if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
 
 
-# ---------------------------------------------------------------- metadata
-
-
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
-                probes: dict) -> ClassEntry:
-    lo, hi = plan.augmentations_per_original
-    files = []
-    for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]
-                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"])
-            files.append(rec)
-    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
-                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
-                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
-                      files=files)
-
-
-def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
-                   previous: dict | None) -> dict[str, Any]:
-    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
-    classes = dict((previous or {}).get("classes", {}))
-    for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes).to_dict()
-    classes = dict(sorted(classes.items()))
-    n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
-    n_files = sum(e["total_count"] for e in classes.values())
-    return PoolMetadata(
-        format_version=FORMAT_VERSION,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        tool_version=__version__,
-        params=opts.identity(),
-        target_samples_per_class=opts.target_samples,
-        classes=classes,
-        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
-        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                "augmented": n_aug,
-                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.failed_tasks)},
-    ).to_dict()
-
-
 # ---------------------------------------------------------------- the step
 
 
-def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
-    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
+             *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
+             dry_run: bool = False, overwrite: bool = False, progress: bool = True,
+             task_timeout: float = TASK_TIMEOUT, max_memory: int | None = None,
+             executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
+    into the pool ``output_dir``.
 
-    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
+    ``max_memory`` (bytes) bounds the estimated memory of the tasks running at once; None
+    means ``default_max_memory()``.
     """
+    memory = {} if max_memory is None else {"max_memory": max_memory}
+    run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
+                  dry_run, overwrite, progress, task_timeout, **memory)
+    return build_pool(run, executor=executor)
+
+
+def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport:
+    """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
+    animal = opts.options.animal_type
+    if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
+        log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
+                    "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
     if opts.dry_run:
         return discover_and_plan(opts, executor)[0]
@@ -225,38 +213,35 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
         return _write_pool(opts, report, probes, start, executor)
 
 
-
-def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                 executor: Executor) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
     # Longest first: a long recording with many augmentations must not be the last task
     # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
+    todo.sort(key=lambda t: -_frames(t, probes) * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
-    report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
+    report = replace(report, reused=sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo))
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
-        report.already_complete = True
-        report.metadata = previous
-        report.seconds = time.monotonic() - start
-        return report
-    memory = {id(t): task_memory(t, frames=probes[(t.class_name, t.source)]["frames"],
+        return replace(report, already_complete=True, metadata=previous, seconds=time.monotonic() - start)
+    memory = {id(t): task_memory(t, frames=_frames(t, probes),
                                  channels=probes[(t.class_name, t.source)]["channels"]) for t in todo}
-    todo = [t for t in todo if not _too_big(t, memory[id(t)], opts, report)]
+    too_big = [_too_big(t, memory[id(t)], opts) for t in todo if memory[id(t)] > opts.max_memory]
+    todo = [t for t in todo if memory[id(t)] <= opts.max_memory]
     try:
-        _run_tasks(opts, todo, records, report, executor, memory)
+        written, failed = _run_tasks(opts, todo, records, executor, probes, memory)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
-    report.metadata = build_metadata(opts, report, records, probes, previous)
-    write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
+    report = replace(report, written=written, failed_tasks=sorted(failed + too_big, key=lambda s: s.path))
+    metadata = build_metadata(opts, report, records, probes, previous)
+    write_json(opts.output_dir / METADATA_FILENAME, metadata)
     with contextlib.suppress(FileNotFoundError):
         (opts.output_dir / JOURNAL_FILENAME).unlink()
-    report.seconds = time.monotonic() - start
-    return report
+    return replace(report, metadata=metadata, seconds=time.monotonic() - start)
 
 
-def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, records: dict,
+def _metadata_current(previous: dict, opts: PoolRun, report: PoolReport, records: dict,
                       probes: dict) -> bool:
     """Whether the metadata on disk already says what this run would write."""
     fresh = build_metadata(opts, report, records, probes, previous)
@@ -265,15 +250,18 @@ def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, rec
         k: v for k, v in previous.items() if k not in keep}
 
 
-def _too_big(task: SourceTask, need: int, opts: PoolOptions, report: PoolReport) -> bool:
+def _frames(task: SourceTask, probes: dict) -> int:
+    """The frames a task decodes: its window's (``--segment``), else its original's."""
+    return task.window.frames if task.window else probes[(task.class_name, task.source)]["frames"]
+
+
+def _too_big(task: SourceTask, need: int, opts: PoolRun) -> Skipped:
     """A task that cannot fit in ``--max-memory`` on its own is listed, not started."""
-    if need <= opts.max_memory:
-        return False
     reason = (f"needs about {_gb(need)} of memory for its augmentations, more than --max-memory "
-              f"{_gb(opts.max_memory)}: cut the recording into shorter files, or raise --max-memory")
-    report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", reason))
-    log.warning(f"{task.class_name}/{task.source}: {reason}")
-    return True
+              f"{_gb(opts.max_memory)}: cut the recording into shorter files (--segment), or raise "
+              "--max-memory")
+    log.warning(f"{task.class_name}/{task.key}: {reason}")
+    return Skipped(f"{task.class_name}/{task.key}", reason)
 
 
 def _gb(n: int) -> str:
@@ -287,33 +275,41 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor, memory: dict[int, int]) -> None:
+def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict,
+               executor: Executor, probes: dict, memory: dict[int, int]) -> tuple[int, list[Skipped]]:
+    """Run the tasks, recording each finished one; return the files written and the failures."""
+    written, failed = 0, []
     if not todo:
-        return
+        return written, failed
     start = time.monotonic()
-    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    o = opts.options
+    # in the parent too: forked workers inherit the compiled code
+    warm_up(o.augmentations, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
-    bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
+    short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
+    noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
+    noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), o.link_mode, bg,
+                              o.animal_type, short, noise_class, noise_sources, o.seed)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda t: len(t.files), memory=lambda t: memory[id(t)],
         ):
             task = outcome.item
             if outcome.ok:
-                records[(task.class_name, task.source)] = outcome.result
-                write_done(jf, task.class_name, task.source, outcome.result)
-                report.written += len(task.files)
+                records[(task.class_name, task.key)] = outcome.result
+                write_done(jf, task.class_name, task.key, outcome.result)
+                written += len(task.files)
             else:
-                records.pop((task.class_name, task.source), None)
+                records.pop((task.class_name, task.key), None)
                 _remove_outputs(opts.output_dir, task)
-                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
-                log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
-    report.failed_tasks.sort(key=lambda s: s.path)
+                failed.append(Skipped(f"{task.class_name}/{task.key}", outcome.error))
+                log.warning(f"{task.class_name}/{task.key}: {outcome.error}")
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
+    return written, sorted(failed, key=lambda s: s.path)
