@@ -286,3 +286,19 @@ def test_a_long_stereo_stretch_stays_within_its_estimate_or_is_listed(tmp_path, 
         assert {"short_original.wav", "short_aug001_time_stretch.wav"} == names
     assert "Traceback" not in res.stderr
     fault_ledger.bad_inputs[STEP] += 1
+
+
+def _span(item: tuple[str, int]) -> tuple[float, float]:
+    start = time.monotonic()
+    time.sleep(0.3)
+    return start, time.monotonic()
+
+
+def test_the_two_largest_tasks_never_run_side_by_side_beyond_the_budget(fault_ledger):
+    items = [("big1", 60), ("big2", 60), ("small1", 30), ("small2", 30)]
+    spans = {o.item[0]: o.result for o in ProcessPool(2, max_memory=100).map(
+        _span, items, desc="t", progress=False, memory=lambda item: item[1])}
+    (a0, a1), (b0, b1) = spans["big1"], spans["big2"]
+    assert a1 <= b0 or b1 <= a0, spans  # 60 + 60 > 100: one after the other
+    assert any(s0 < a1 and a0 < s1 for s0, s1 in (spans["small1"], spans["small2"]))  # 60 + 30 fit
+    fault_ledger.bad_inputs[STEP] += 1

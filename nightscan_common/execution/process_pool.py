@@ -156,7 +156,7 @@ class ProcessPool(ContextExecutor):
             while pending:
                 suspects, pending = yield from _drain(
                     func, pending, workers, setup, timeout, bar, weight, budget,
-                    max_in_flight=workers if budget.active else 2 * workers,
+                    max_in_flight=2 * workers,  # queued items count against the budget too
                 )
                 for item in suspects:  # alone in a pool, a worker that dies names its item
                     lost, _ = yield from _drain(func, [[item]], 1, setup, timeout, bar, weight,
