@@ -1,8 +1,8 @@
 """Today's step 3 layout: one ``<out>/<split>/<class_name>/<stem>.npy`` per key.
 
 These are the very paths NightScan's loader builds. Each file is written to a temporary
-name and renamed, so a file's presence means it is complete: a key is done when its
-file exists.
+name and renamed, so a file's presence means it is complete; a key is done when its
+file exists and the manifest says it was made from the job's source.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ import numpy as np
 from ..io.atomic_write import remove_temporaries, write_bytes
 from ..plans.spectrogram_plan import Job
 from .index_db import SPLITS
+from .spectrogram_store import SourceManifest
 
 SUFFIX = ".npy"
+
+
+def _own_file(path: Path) -> bool:
+    """A file of ours: a regular file, not a link (a link's target may be anyone's)."""
+    return os.path.isfile(path) and not os.path.islink(path)
 
 
 def key_path(root: str | os.PathLike, key: str) -> Path:
@@ -62,6 +68,7 @@ class TreeStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._keys: list[str] = []
+        self.manifest = SourceManifest(self.root)
 
     def path(self, key: str) -> Path:
         return key_path(self.root, key)
@@ -86,23 +93,35 @@ class TreeStore:
         return next(iter(self.own_files()), None) is not None
 
     def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
-        """Remember the run's keys; folders are made as files are written."""
+        """Remember the run's keys and read the manifest; folders are made as files are written."""
         self._keys = [job.key for job in jobs]
+        self.manifest.load()
 
     def done(self, jobs: Sequence[Job]) -> set[str]:
-        """Keys whose file is there, a file of ours: a link is not (``own_files`` agrees), and
-        the rename of a fresh file replaces the link, not what it leads to."""
+        """Keys whose file is there, made from the job's source, and a file of ours: a link is
+        not (``own_files`` agrees), and the rename of a fresh file replaces the link, not what
+        it leads to."""
+        made = self.manifest.made_from
         return {job.key for job in jobs
-                if os.path.isfile(p := self.path(job.key)) and not os.path.islink(p)}
+                if made.get(job.key) == job.source_id and _own_file(self.path(job.key))}
+
+    def stale(self, jobs: Sequence[Job]) -> set[str]:
+        made = self.manifest.made_from
+        return {job.key for job in jobs if made.get(job.key) != job.source_id and self.path(job.key).exists()}
 
     def writer(self) -> TreeWriter:
         return TreeWriter(str(self.root))
 
     def record(self, job: Job, receipt: dict) -> None:
-        """Nothing to do: the worker renamed the file into place."""
+        """The worker renamed the file into place; note what it was made from."""
+        self.manifest.add(job.key, job.source_id)
 
     def finalize(self) -> None:
-        """Nothing to do: every file was complete when it appeared."""
+        """Every file was complete when it appeared; the manifest keeps the files held."""
+        self.manifest.compact(self._key_of(p) for p in self.own_files())
+
+    def _key_of(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()[: -len(SUFFIX)]
 
     def sweep(self) -> int:
         """Remove the temporaries of writers that were killed; return how many."""
@@ -117,7 +136,12 @@ class TreeStore:
         for path in list(self.own_files()):
             path.unlink()
             removed += 1
+        self.manifest.remove()
         self.sweep()
+        self._remove_empty_folders()
+        return removed
+
+    def _remove_empty_folders(self) -> None:
         for split in SPLITS:
             split_dir = self.root / split
             if split_dir.is_symlink() or not split_dir.is_dir():
@@ -127,7 +151,6 @@ class TreeStore:
                     class_dir.rmdir()
             if not any(split_dir.iterdir()):
                 split_dir.rmdir()
-        return removed
 
     def bytes_on_disk(self) -> int:
         """Disk space of the run's spectrograms (blocks, not lengths)."""
@@ -139,11 +162,18 @@ class TreeStore:
                 pass
         return total
 
-    def count_unlisted(self, splits: Sequence[str]) -> int:
-        """Spectrograms in ``splits`` that the run's keys do not name (from an older index)."""
+    def remove_unlisted(self, splits: Sequence[str]) -> int:
+        """Delete the spectrograms in ``splits`` that the run's keys do not name; return how many.
+
+        They come from rows an older index held: a loader walking the tree must not find them.
+        """
         keys = set(self._keys)
-        return sum(1 for path in self.own_files(splits)
-                   if path.relative_to(self.root).as_posix()[: -len(SUFFIX)] not in keys)
+        stale = [path for path in self.own_files(splits) if self._key_of(path) not in keys]
+        for path in stale:
+            path.unlink()
+        if stale:
+            self._remove_empty_folders()
+        return len(stale)
 
     def read(self, key: str) -> np.ndarray:
         return np.load(self.path(key), allow_pickle=False)
