@@ -50,7 +50,7 @@ def test_a_pool_whose_step_1_was_killed_at_its_first_journal_line_is_refused(tmp
     proc, marker = start_paused(tmp_path, "create_augmented_pool.py",
                                 ["--audio-root", root, "--output-dir", pool, "--target-samples", "4",
                                  "--augmentations", "volume", "--num-workers", "1", "-q"],
-                                pause="nightscan_common.steps.pool:write_params", after=True)
+                                pause="nightscan_common.steps.pool:start_journal", after=True)
     wait_for_pause(proc, marker)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=60)
