@@ -18,9 +18,12 @@ so failure reasons are the same word for word.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import math
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -69,7 +72,8 @@ class DaskExecutor:
     """Runs a step's items on a Dask cluster; made by ``connect``, closed after the run.
 
     ``num_workers`` is the number of worker threads (task slots) when connected;
-    ``workers_used`` the addresses of the workers that ran at least one batch;
+    ``workers_used`` the names of the workers that ran at least one batch (a name
+    outlives a restart: ``LocalCluster`` and ``dask worker --name`` give them);
     ``dashboard`` the scheduler's dashboard address, or None.
     """
 
@@ -79,6 +83,7 @@ class DaskExecutor:
         self.num_workers = self._threads()
         self.workers_used: set[str] = set()
         self._set_up: set[str] = set()
+        self._interrupted = False
         try:
             self.dashboard: str | None = client.dashboard_link
         except (KeyError, AttributeError):
@@ -133,24 +138,9 @@ class DaskExecutor:
         seen by every worker (the same shared storage), then it is removed.
         Raises ``ClusterUnusable`` with one line naming a worker and what it lacks.
         """
-        from .dask_worker import library_versions, probe_worker
+        from .dask_probe import probe_workers
 
-        markers = {str(Path(f).absolute()): f".nightscan-probe-{uuid.uuid4().hex}" for f in writable}
-        try:
-            for folder, marker in markers.items():
-                Path(folder, marker).write_text(marker, encoding="ascii")
-            answers = self._client.run(probe_worker, library_versions(),
-                                       [str(Path(p).absolute()) for p in readable], markers,
-                                       on_error="return")
-        finally:
-            for folder, marker in markers.items():
-                Path(folder, marker).unlink(missing_ok=True)
-        problems = {}
-        for worker, answer in sorted(answers.items()):
-            if isinstance(answer, BaseException):  # e.g. it cannot import this toolkit
-                answer = [f"cannot run the probe ({_one_line(answer)})"]
-            if answer:
-                problems[worker] = answer
+        problems = probe_workers(self._client, readable=readable, writable=writable)
         if problems:
             worker, lacks = next(iter(problems.items()))
             others = f" (and {len(problems) - 1} other worker(s))" if len(problems) > 1 else ""
@@ -182,7 +172,13 @@ class DaskExecutor:
             bar.close()
 
     def close(self) -> None:
-        """Disconnect; a local cluster is stopped with its worker processes."""
+        """Disconnect; a local cluster is stopped with its worker processes.
+
+        After Ctrl-C, a local cluster's workers are killed first: Dask would wait for the
+        batches they are running to end.
+        """
+        if self._cluster is not None and self._interrupted:
+            _kill_workers(self._cluster)
         try:
             self._client.close(timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
@@ -224,7 +220,6 @@ class DaskExecutor:
         ``alone``: one batch at a time on the whole cluster (the retries).
         """
         from distributed import as_completed
-        from distributed.scheduler import KilledWorker
 
         from .dask_worker import run_batch
 
@@ -250,35 +245,44 @@ class DaskExecutor:
             while len(in_flight) < window and submit_next():
                 pass
             for fut in done:
-                batch = in_flight.pop(fut)
-                if fut.status == "cancelled":
-                    raise SchedulerLost(errno.ECONNRESET, "lost the Dask scheduler", self.address)
-                if fut.status == "error":
-                    exc = fut.exception()
-                    if isinstance(exc, RunStopped):
-                        raise exc
-                    if not isinstance(exc, KilledWorker):  # the task itself cannot run there
-                        raise ClusterUnusable(f"a task failed on the Dask cluster: "
-                                              f"{type(exc).__name__}: {_one_line(exc)}")
-                    suspects.extend(batch)
-                else:
-                    result = fut.result()
-                    self.workers_used.add(result.worker)
-                    for item, (value, error) in zip(batch, result.results, strict=True):
-                        bar.update(weight(item) if weight else 1)
-                        yield Outcome(item, value, error)
-                    if result.stuck:
-                        self._restart(result.worker)
+                yield from self._settle(fut, in_flight.pop(fut), bar, weight, suspects)
                 if not alone and time.monotonic() - refreshed > REFRESH_SECONDS:
                     window, refreshed = self._window(alone), time.monotonic()
                 while len(in_flight) < window and submit_next():
                     pass
         except SchedulerLost:
             raise  # nothing left to cancel
-        except BaseException:
+        except BaseException as exc:
+            self._interrupted = isinstance(exc, KeyboardInterrupt)
             self._cancel(list(in_flight))
             raise
         return suspects
+
+    def _settle(self, fut: Any, batch: list, bar: Any, weight: Any, suspects: list):
+        """Yield a finished batch's outcomes, or note its items as suspects (its worker died)."""
+        from distributed import KilledWorker
+
+        try:
+            if fut.status == "cancelled":
+                raise SchedulerLost(errno.ECONNRESET, "lost the Dask scheduler", self.address)
+            if fut.status == "error":
+                exc = fut.exception()
+                if isinstance(exc, RunStopped):
+                    raise exc
+                if not isinstance(exc, KilledWorker):  # the task itself cannot run there
+                    raise ClusterUnusable(f"a task failed on the Dask cluster: "
+                                          f"{type(exc).__name__}: {_one_line(exc)}")
+                suspects.extend(batch)
+                return
+            result = fut.result()
+        finally:
+            fut.release()  # at once: a worker restarted below would make Dask run it again
+        self.workers_used.add(result.worker)
+        for item, (value, error) in zip(batch, result.results, strict=True):
+            bar.update(weight(item) if weight else 1)
+            yield Outcome(item, value, error)
+        if result.stuck:
+            self._restart(result.address)
 
     def _cancel(self, futures: list) -> None:
         try:
@@ -297,6 +301,15 @@ class DaskExecutor:
         status = self._client.restart_workers([worker], raise_for_error=False)
         if status.get(worker) != "OK":
             self._client.retire_workers([worker], close_workers=True)
+
+
+def _kill_workers(cluster: Any) -> None:
+    """SIGKILL the worker processes of a local cluster (their nannies live in this process)."""
+    for nanny in list(cluster.workers.values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def desc_key(desc: str | None) -> str:

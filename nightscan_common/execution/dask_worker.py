@@ -1,4 +1,4 @@
-"""What runs inside a Dask worker: the once-per-worker set-up, batches of items bounded in time, the probe.
+"""What runs inside a Dask worker: the once-per-worker set-up and batches of items bounded in time.
 
 Imported by ``dask_executor`` only (and, through pickled references, by the workers), so
 a run without ``--scheduler`` never imports Dask.
@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import importlib
-import os
-import platform
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from distributed import get_worker
@@ -29,10 +26,6 @@ from .process_pool import WATCHDOG_GRACE, _reuse_freed_memory
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-#: The libraries whose versions must equal the parent's on every worker (the toolkit last).
-CHECKED_LIBRARIES = ("numpy", "librosa", "soundfile", "audiomentations", "nightscan_common")
-
 
 def timed_out(timeout: float) -> str:
     """The reason given for an item that ran past its time limit, as in the local pool."""
@@ -66,9 +59,10 @@ class WorkerSetup(WorkerPlugin):
 class BatchResult(NamedTuple):
     """What a batch task sends back: small results only, never the items."""
 
-    worker: str                                   # the address of the worker that ran it
+    worker: str                                   # the name of the worker that ran it
     results: list[tuple[Any, str | None]]         # (result, error) per item, in order
     stuck: bool                                   # a helper thread is still busy: restart me
+    address: str                                  # where to send that restart
 
 
 class _ItemTimeout(BaseException):
@@ -142,57 +136,5 @@ def run_batch(func: Callable[[T], R], items: Sequence[T], timeout: float | None)
         results.append((value.result, value.error))
     if helper is not None:
         helper.retire()
-    return BatchResult(get_worker().address, results, stuck)
-
-
-# --- the probe: run on every worker before any work ---------------------------------
-
-
-def library_versions() -> dict[str, str]:
-    """This process's Python and checked library versions ("missing" for one not installed)."""
-    versions = {"python": platform.python_version()}
-    for name in CHECKED_LIBRARIES:
-        try:
-            versions[name] = str(getattr(importlib.import_module(name), "__version__", "unknown"))
-        except ImportError:
-            versions[name] = "missing"
-    return versions
-
-
-def probe_worker(expected: Mapping[str, str], readable: Sequence[str],
-                 markers: Mapping[str, str]) -> list[str]:
-    """What this worker lacks, as short phrases; empty when it can do the work.
-
-    ``expected`` holds the parent's library versions; ``readable`` the folders the work
-    reads; ``markers`` maps each folder the work writes to a file the parent has just
-    written there and that file's content, which this worker must see (shared storage).
-    """
-    problems = []
-    for name, version in library_versions().items():
-        if name in expected and version != expected[name]:
-            if version == "missing":
-                problems.append(f"lacks {name} {expected[name]}")
-            else:
-                problems.append(f"has {name} {version}, not {expected[name]} as the parent")
-    for path in readable:
-        if not os.path.isdir(path):
-            problems.append(f"lacks {path} (no such folder there)")
-        elif not os.access(path, os.R_OK | os.X_OK):
-            problems.append(f"cannot read {path}")
-    for folder, marker in markers.items():
-        marker_path = os.path.join(folder, marker)
-        if not os.path.isdir(folder):
-            problems.append(f"lacks {folder} (no such folder there)")
-        elif not _holds(marker_path, marker):
-            problems.append(f"does not see the parent's {folder} (not the same shared storage)")
-        elif not os.access(folder, os.W_OK | os.X_OK):
-            problems.append(f"cannot write to {folder}")
-    return problems
-
-
-def _holds(path: str, content: str) -> bool:
-    try:
-        with open(path, encoding="ascii") as f:
-            return f.read() == content
-    except (OSError, UnicodeDecodeError):
-        return False
+    worker = get_worker()
+    return BatchResult(str(worker.name), results, stuck, worker.address)

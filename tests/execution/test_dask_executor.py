@@ -88,8 +88,9 @@ def _kill_or_square(marker_dir: str, killers: tuple[int, ...], x: int) -> int:
     return x * x
 
 
-def _hang(x: int) -> int:
+def _hang(pid_file: str, x: int) -> int:
     if x == 4:
+        Path(pid_file).write_text(str(os.getpid()))
         time.sleep(60)  # blocked outside Python's reach: the worker must be restarted
     if x == 9:
         while True:  # a Python loop: the time-out exception stops it
@@ -148,12 +149,21 @@ def test_a_killed_worker_fails_only_the_item_that_kills_it_again(executor, tmp_p
     assert got == {x: (None, WORKER_DIED) if x == killer == 13 else (x * x, None) for x in range(30)}
 
 
-def test_a_hung_item_is_listed_as_timed_out_and_the_run_goes_on(executor):
+def test_a_hung_item_is_listed_as_timed_out_and_its_worker_restarted(executor, tmp_path):
+    pid_file = tmp_path / "hung.pid"
     start = time.monotonic()
-    got = {o.item: o.error for o in executor.map(_hang, range(12), desc="t", timeout=0.5,
-                                                  progress=False)}
+    got = {o.item: o.error for o in executor.map(functools.partial(_hang, str(pid_file)),
+                                                  range(12), desc="t", timeout=0.5, progress=False)}
     assert got == {x: "timed out after 0.5 s" if x in (4, 9) else None for x in range(12)}
     assert time.monotonic() - start < 30
+    assert wait_until_gone_pid(int(pid_file.read_text())), "the stuck worker still runs"
+
+
+def wait_until_gone_pid(pid: int, timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not Path(f"/proc/{pid}").exists()
 
 
 def test_batches_grow_with_the_plan_up_to_a_bound():
