@@ -29,13 +29,17 @@ def cluster_env(extra_path: Sequence[Path] = ()) -> dict[str, str]:
                 DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
 
 
-def start_scheduler(folder: Path) -> tuple[subprocess.Popen, str]:
-    """`dask scheduler` on a free port; returns the process and its address."""
+def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[subprocess.Popen, str]:
+    """`dask scheduler` on a free port; returns the process and its address.
+
+    The scheduler unpickles the tasks too: it needs the tasks' code on its path.
+    """
     info = folder / "scheduler.json"
     proc = subprocess.Popen(
         [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
          "--scheduler-file", str(info)],
-        env=cluster_env(), stdout=subprocess.DEVNULL, stderr=open(folder / "scheduler.log", "wb"),
+        env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
+        stderr=open(folder / "scheduler.log", "wb"),
         start_new_session=True)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

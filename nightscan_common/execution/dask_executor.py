@@ -44,7 +44,7 @@ CONNECT_TIMEOUT = 5.0
 WORKER_WAIT = 30.0
 #: Batches: about this many per worker thread, for balance at the end of a run, and at
 #: most ``MAX_BATCH`` items each, so that a dead worker's batches are few items to retry
-#: (bench/bench_dask.py: past 16 items a batch, Dask's per-item overhead is under 0.1 ms).
+#: (bench/bench_dask.py: Dask costs about 5 ms a task, 0.15 ms a file at 32 a batch).
 TASKS_PER_THREAD = 8
 MAX_BATCH = 32
 #: Batches in the scheduler per worker thread: one running, the next already there.
@@ -132,19 +132,20 @@ class DaskExecutor:
 
     def probe(self, *, readable: Sequence[str | Path] = (),
               writable: Sequence[str | Path] = ()) -> None:
-        """Check, on every worker, the library versions and the folders the work uses.
+        """Check, on the scheduler and every worker, the library versions; on every worker,
+        the folders the work uses.
 
         ``writable`` folders must exist here: a marker file written into each must be
         seen by every worker (the same shared storage), then it is removed.
         Raises ``ClusterUnusable`` with one line naming a worker and what it lacks.
         """
-        from .dask_probe import probe_workers
+        from .dask_probe import probe_cluster
 
-        problems = probe_workers(self._client, readable=readable, writable=writable)
+        problems = probe_cluster(self._client, readable=readable, writable=writable)
         if problems:
-            worker, lacks = next(iter(problems.items()))
-            others = f" (and {len(problems) - 1} other worker(s))" if len(problems) > 1 else ""
-            raise ClusterUnusable(f"Dask worker {worker} {'; '.join(lacks)}{others}")
+            who, lacks = next(iter(problems.items()))
+            others = f" (and {len(problems) - 1} other(s))" if len(problems) > 1 else ""
+            raise ClusterUnusable(f"{who} {'; '.join(lacks)}{others}")
 
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,

@@ -1,4 +1,4 @@
-"""The probe run on every Dask worker before any work: library versions and shared folders.
+"""The probe run on the Dask scheduler and every worker before any work: library versions, shared folders.
 
 The parent writes a marker file into each folder the work writes; a worker that does
 not see it is on other storage than the parent, and the run would lose its files.
@@ -18,31 +18,38 @@ from typing import Any
 CHECKED_LIBRARIES = ("numpy", "librosa", "soundfile", "audiomentations", "nightscan_common")
 
 
-def probe_workers(client: Any, *, readable: Sequence[str | Path],
+def probe_cluster(client: Any, *, readable: Sequence[str | Path],
                   writable: Sequence[str | Path]) -> dict[str, list[str]]:
-    """Worker address -> what it lacks, as short phrases, for the workers that lack something.
+    """``"Dask worker ADDRESS"`` (or the scheduler) -> what it lacks, as short phrases, for
+    those that lack something, the scheduler first.
 
+    The scheduler unpickles the tasks, so it needs the same libraries, not the folders.
     ``writable`` folders must exist here; their markers are removed before returning.
     """
+    expected = library_versions()
+    try:
+        answers = {f"Dask scheduler {client.scheduler.address}":
+                   client.run_on_scheduler(probe_here, expected, [], {})}
+    except Exception as exc:  # e.g. it cannot import this toolkit
+        answers = {f"Dask scheduler {client.scheduler.address}": exc}
     markers = {str(Path(f).absolute()): f".nightscan-probe-{uuid.uuid4().hex}" for f in writable}
     try:
         for folder, marker in markers.items():
             Path(folder, marker).write_text(marker, encoding="ascii")
-        answers = client.run(probe_worker, library_versions(),
-                             [str(Path(p).absolute()) for p in readable], markers,
-                             on_error="return")
+        on_workers = client.run(probe_here, expected,
+                                [str(Path(p).absolute()) for p in readable], markers,
+                                on_error="return")
+        answers.update((f"Dask worker {w}", a) for w, a in sorted(on_workers.items()))
     finally:
         for folder, marker in markers.items():
             Path(folder, marker).unlink(missing_ok=True)
     problems = {}
-    for worker, answer in sorted(answers.items()):
+    for who, answer in answers.items():
         if isinstance(answer, BaseException):  # e.g. it cannot import this toolkit
             answer = [f"cannot run the probe ({' '.join(str(answer).split())})"]
         if answer:
-            problems[worker] = answer
+            problems[who] = answer
     return problems
-
-
 
 def library_versions() -> dict[str, str]:
     """This process's Python and checked library versions ("missing" for one not installed)."""
@@ -55,7 +62,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def probe_worker(expected: Mapping[str, str], readable: Sequence[str],
+def probe_here(expected: Mapping[str, str], readable: Sequence[str],
                  markers: Mapping[str, str]) -> list[str]:
     """What this worker lacks, as short phrases; empty when it can do the work.
 

@@ -186,11 +186,9 @@ def test_the_probe_names_the_worker_and_what_it_lacks(cluster, executor, tmp_pat
     executor.probe(readable=[ROOT], writable=[tmp_path])  # all there: no error
     assert not list(tmp_path.iterdir())  # the marker is gone
     with pytest.raises(ClusterUnusable, match=r"^Dask worker tcp://127\.0\.0\.1:\d+ lacks "
-                       + str(tmp_path / "nowhere") + r" \(no such folder there\) \(and 1 other"):
+                       + str(tmp_path / "nowhere") + r" \(no such folder there\) \(and 1 other\(s\)\)$"):
         executor.probe(readable=[tmp_path / "nowhere"])
-    fake = tmp_path / "fake"  # a worker where another soundfile comes first on the path
-    fake.mkdir()
-    (fake / "soundfile.py").write_text('__version__ = "0.0.1"\n')
+    fake = _fake_soundfile(tmp_path)  # a worker where another soundfile comes first
     odd = start_workers(cluster, tmp_path, n=1, name="odd", extra_path=[fake])
     try:
         wait_for_workers(cluster, 3)
@@ -202,6 +200,29 @@ def test_the_probe_names_the_worker_and_what_it_lacks(cluster, executor, tmp_pat
                                    f"0.0.1, not {soundfile.__version__} as the parent")
     finally:
         stop(odd)
+
+
+def test_the_probe_names_a_scheduler_with_other_versions(tmp_path):
+    import soundfile
+
+    scheduler, address = start_scheduler(tmp_path, extra_path=[_fake_soundfile(tmp_path)])
+    workers = start_workers(address, tmp_path, n=1)
+    try:
+        with DaskExecutor.connect(address, num_workers=1) as ex, \
+                pytest.raises(ClusterUnusable) as info:
+            ex.probe()
+        assert str(info.value) == (f"Dask scheduler {address} has soundfile 0.0.1, not "
+                                   f"{soundfile.__version__} as the parent")
+    finally:
+        stop(workers)
+        stop(scheduler)
+
+
+def _fake_soundfile(folder: Path) -> Path:
+    fake = folder / "fake"
+    fake.mkdir()
+    (fake / "soundfile.py").write_text('__version__ = "0.0.1"\n')
+    return fake
 
 
 def _address_of(executor: DaskExecutor, name: str) -> str:
