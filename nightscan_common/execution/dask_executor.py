@@ -37,6 +37,8 @@ from .process_pool import WORKER_DIED
 T = TypeVar("T")
 R = TypeVar("R")
 
+log = logging.getLogger("nightscan.execution")
+
 #: ``--scheduler local``: a cluster of worker processes on this machine, for the run.
 LOCAL = "local"
 #: Seconds to wait for a scheduler to answer, then for a first worker to join it.
@@ -211,6 +213,8 @@ class DaskExecutor:
             return
         try:
             self._client.register_plugin(WorkerSetup(setup), name=name)
+        except OSError:
+            pass  # a worker died meanwhile: the scheduler keeps the plugin for its successor
         except Exception as exc:  # raised by a worker's set-up
             raise ClusterUnusable(f"a Dask worker's set-up failed: {_one_line(exc)}") from None
         self._set_up.add(name)
@@ -299,9 +303,12 @@ class DaskExecutor:
 
     def _restart(self, worker: str) -> None:
         """End a thread stuck in native code: restart its worker, or retire it (no nanny)."""
-        status = self._client.restart_workers([worker], raise_for_error=False)
-        if status.get(worker) != "OK":
-            self._client.retire_workers([worker], close_workers=True)
+        try:
+            status = self._client.restart_workers([worker], raise_for_error=False)
+            if status.get(worker) != "OK":
+                self._client.retire_workers([worker], close_workers=True)
+        except (OSError, TimeoutError):
+            log.warning("could not restart Dask worker %s, busy past the time limit", worker)
 
 
 def _kill_workers(cluster: Any) -> None:

@@ -283,15 +283,32 @@ def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
         stop(scheduler)
 
 
-def test_steps_1_and_3_write_the_bytes_of_a_local_run(executor, tmp_path, monkeypatch):
+class KillingExecutor:
+    """A Dask executor that kills one worker after each map's first outcome."""
+
+    def __init__(self, inner: DaskExecutor):
+        self.inner, self.num_workers, self.kills = inner, inner.num_workers, 0
+
+    def map(self, func, items, **options):
+        for i, outcome in enumerate(self.inner.map(func, items, **options)):
+            if i == 0 and len(items) > 2:
+                pid = min(self.inner._client.run(os.getpid, on_error="ignore").values())
+                os.kill(pid, signal.SIGKILL)
+                self.kills += 1
+            yield outcome
+
+
+def test_steps_1_and_3_write_the_bytes_of_a_local_run_though_workers_die(executor, tmp_path,
+                                                                          monkeypatch):
+    runner = KillingExecutor(executor)
     monkeypatch.setattr(create_augmented_pool, "build_pool",
-                        functools.partial(create_augmented_pool.build_pool, executor=executor))
+                        functools.partial(create_augmented_pool.build_pool, executor=runner))
     monkeypatch.setattr(pregenerate_spectrograms_simple, "run_spectrograms", functools.partial(
-        pregenerate_spectrograms_simple.run_spectrograms, executor=executor))
+        pregenerate_spectrograms_simple.run_spectrograms, executor=runner))
     write_corpus(tmp_path / "audio")
     args = step_args(tmp_path)
     for main, key in ((create_augmented_pool.main, "pool"), (create_balanced_index.main, "index"),
                       (pregenerate_spectrograms_simple.main, "spec")):
         assert main(args[key] + ["--quiet"]) == 0, key
     assert digests(tmp_path) == json.loads(HASHES.read_text(encoding="utf-8"))
-    assert len(executor.workers_used) >= 1
+    assert executor.workers_used and runner.kills == 3  # one per map: 2 in step 1, 1 in step 3
