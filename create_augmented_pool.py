@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 
 from nightscan_common import cli
-from nightscan_common.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
+from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.pool_builder import LINK_MODES, PoolOptions, PoolReport, build_pool
+from nightscan_common.reports import tables
+from nightscan_common.steps.pool import build_pool
+from nightscan_common.steps.pool_options import LINK_MODES, PoolOptions, check_content
 
 _DEFAULTS = PoolOptions(audio_root=Path("."))
 
@@ -30,10 +32,7 @@ plan rule, for a class of n usable recordings and target T:
 
 augmentation types (an original's augmentations cycle through them in order):
 """ + "\n".join(f"  {n:<17}{t.summary}{'' if t.default else ' (opt-in)'}"
-                for n, t in AUGMENTATION_TYPES.items()) + """
-
-exit status: 0 all done, 1 done but some files skipped or failed (listed),
-2 bad usage or unusable input, 130 interrupted (rerun to resume)"""
+                for n, t in AUGMENTATION_TYPES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                    + ",".join(_DEFAULTS.augmentations) + ")")
     p.add_argument("--background-noise-dir", type=Path, metavar="DIR",
                    help="ambient recordings mixed in by the background_noise type")
-    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
+                   help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
     p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
                    help="only this class (repeatable); other classes of an existing pool are kept")
@@ -73,46 +73,33 @@ def _augmentation_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def options_from_args(args: argparse.Namespace) -> PoolOptions:
+def options_from_args(args: argparse.Namespace, *, timeout: float | None = None) -> PoolOptions:
+    timing = {} if timeout is None else {"task_timeout": timeout}
     return PoolOptions(
         audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
         max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,
         num_workers=args.num_workers, specific_classes=tuple(args.specific_class),
         keep_all_originals=args.keep_all_originals, link_mode=args.link_mode,
         background_noise_dir=args.background_noise_dir, dry_run=args.dry_run,
-        overwrite=args.overwrite, progress=not args.quiet,
+        overwrite=args.overwrite, progress=not args.quiet, **timing,
     )
 
 
-def format_summary(report: PoolReport, *, dry_run: bool) -> str:
-    rows = []
-    for plan in report.plans:
-        lo, hi = plan.augmentations_per_original
-        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
-                  else f"short by {plan.target - plan.total}")
-        rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
-                     plan.total, status])
-    lines = ["plan (nothing written):" if dry_run else "pool:",
-             cli.format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
-    for s in report.skipped + report.failed_tasks:
-        lines.append(f"skipped: {s.path}: {s.reason}")
-    for cls, n in report.ignored.items():
-        lines.append(f"ignored: {cls}: {n} non-audio file(s)")
-    if not dry_run:
-        lines.append("already complete: nothing to do" if report.already_complete else
-                     f"{report.written} file(s) written, {report.reused} already done, "
-                     f"{report.seconds:.1f} s")
-    return "\n".join(lines)
+def check_args(args: argparse.Namespace) -> None:
+    """What ``build_pool`` would refuse before reading the audio root (``UsageError``)."""
+    check_content(options_from_args(args))
 
 
-def main(argv: list[str] | None = None) -> int:
+
+def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
+    """The script; ``timeout`` (seconds per original) replaces the step's default."""
     args = build_parser().parse_args(argv)
     cli.configure_logging(args.verbose, args.quiet)
 
     def body() -> int:
-        report = build_pool(options_from_args(args))
-        print(format_summary(report, dry_run=args.dry_run))
-        return report.exit_status
+        report = build_pool(options_from_args(args, timeout=timeout))
+        print(tables.pool_table(report, dry_run=args.dry_run))
+        return report.status
 
     return cli.run_main(body)
 

@@ -8,18 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from nightscan_common.cli import (
-    EXIT_OK,
-    EXIT_PARTIAL,
     configure_logging,
-    format_table,
     make_parser,
     run_main,
 )
-from nightscan_common.index_schema import SPLITS
-from nightscan_common.index_writer import (
+from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.plans.grouping import compile_group_pattern
+from nightscan_common.plans.split_plan import check_ratios
+from nightscan_common.reports import tables
+from nightscan_common.steps.index import (
     DEFAULT_OUTPUT_DB,
     IndexOptions,
-    IndexReport,
     build_index,
 )
 
@@ -63,51 +62,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def options_from_args(args: argparse.Namespace) -> IndexOptions:
+    return IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
+                        seed=args.random_seed, group_pattern=args.group_pattern,
+                        eval_originals_only=args.eval_originals_only)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """What ``build_index`` would refuse before reading the pool (``UsageError``)."""
+    options = options_from_args(args)
+    check_ratios(options.ratios)
+    compile_group_pattern(options.group_pattern)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
-    options = IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
-                           seed=args.random_seed, group_pattern=args.group_pattern,
-                           eval_originals_only=args.eval_originals_only)
+    options = options_from_args(args)
 
     def body() -> int:
         report = build_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
                              progress=not args.quiet)
-        print(summary(report, eval_originals_only=options.eval_originals_only))
+        print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         if report.leaking_groups:
             print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)
-            return EXIT_PARTIAL
-        return EXIT_OK
+        return report.status
 
     return run_main(body)
 
-
-def summary(report: IndexReport, *, eval_originals_only: bool = False) -> str:
-    """The per-class table, the leakage check and the warnings, as printed on stdout."""
-    headers = ["class", *SPLITS, "total", *(f"{s} orig+aug" for s in SPLITS), "max dev"]
-    headers += ["dropped"] if eval_originals_only else []
-    rows = []
-    for c in report.classes:
-        row = [c.name, *c.rows, sum(c.rows),
-               *(f"{o}+{a}" for o, a in zip(c.originals, c.augmented, strict=True)),
-               c.plan.max_deviation]
-        rows.append(row + ([c.dropped] if eval_originals_only else []))
-    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
-    orig = [sum(c.originals[i] for c in report.classes) for i in range(len(SPLITS))]
-    aug = [sum(c.augmented[i] for c in report.classes) for i in range(len(SPLITS))]
-    all_row = ["all", *totals, *(f"{o}+{a}" for o, a in zip(orig, aug, strict=True)),
-               max((c.plan.max_deviation for c in report.classes), default=0)]
-    rows.append(all_row + ([sum(c.dropped for c in report.classes)] if eval_originals_only else []))
-    lines = [format_table(headers, rows), "",
-             "max dev: the largest gap, in samples, between a split and its share of the class",
-             f"leakage check: {report.leaking_groups} group(s) in more than one split"]
-    if eval_originals_only:
-        lines.append("dropped: augmentations of val and test groups, left out by --eval-originals-only")
-    if report.warnings:
-        lines += [f"warnings ({len(report.warnings)}):"] + [f"  - {w}" for w in report.warnings]
-    state = "written" if report.written else "already up to date, left as it was"
-    lines.append(f"index {report.db_path}: {state}")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -14,19 +14,18 @@ import time
 from collections.abc import Sequence
 
 from nightscan_common import cli
-from nightscan_common.demo_data import (
+from nightscan_common.errors import UsageError
+from nightscan_common.reports import tables
+from nightscan_common.steps.demo_data import (
     DEFAULT_OUTPUT_DIR,
     DEFAULT_SEED,
     DEMO_CLASSES,
-    LONG_SECONDS,
     MANIFEST_FILENAME,
     MAX_SCALE,
     MIN_RECORDINGS,
-    DemoReport,
     check_scale,
     make_demo_data,
 )
-from nightscan_common.errors import UsageError
 
 
 def _classes_table() -> str:
@@ -48,10 +47,8 @@ the data set at --scale 1 (--scale multiplies the recordings, at least {MIN_RECO
 {_classes_table()}
 sub-folders stand for recording nights; WAV (16- and 24-bit) and FLAC; gryllus has an
 AudioMoth-style CONFIG.TXT beside its recordings, which the steps ignore. {MANIFEST_FILENAME}
-lists every file; a folder without it is never overwritten.
-
-exit status: 0 done (or already there), 2 bad usage or an output folder that is not a
-demo data set, 130 interrupted (nothing is left under the final name)"""
+lists every file; a folder without it is never overwritten (exit status 2), and an
+interrupted run leaves nothing under the final name."""
 
 
 def _scale(text: str) -> float:
@@ -77,26 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def format_summary(report: DemoReport) -> str:
-    """Per class: recordings, sample rates, stereo and long files, formats."""
-    rows = []
-    for name, entry in report.manifest["classes"].items():
-        files = entry["files"]
-        rows.append([name, entry["call"], len(files),
-                     ",".join(str(r) for r in sorted({f["samplerate"] for f in files})),
-                     sum(f["channels"] > 1 for f in files),
-                     sum(f["seconds"] > LONG_SECONDS for f in files),
-                     ",".join(sorted({f["path"].rsplit(".", 1)[1].lower() for f in files}))])
-    totals = report.manifest["totals"]
-    state = (f"written in {report.seconds:.1f} s" if report.written
-             else "already there with this seed and scale: nothing to do")
-    return "\n".join([
-        cli.format_table(["class", "call", "recordings", "sample rates (Hz)", "stereo",
-                          f"> {LONG_SECONDS:g} s", "formats"], rows),
-        f"demo data set {report.output_dir}: {totals['recordings']} recordings, "
-        f"{totals['classes']} classes, {totals['bytes'] / 1e6:.1f} MB; {state}",
-    ])
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -107,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = make_demo_data(args.output_dir, seed=args.seed, scale=args.scale,
                                 overwrite=args.overwrite, progress=not args.quiet)
         report.seconds = time.monotonic() - start
-        print(format_summary(report))
-        return cli.EXIT_OK
+        print(tables.demo_table(report))
+        return report.status
 
     return cli.run_main(body)
 

@@ -8,8 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from nightscan_common import cli
-from nightscan_common.index_schema import SPLITS
-from nightscan_common.spectrogram import (
+from nightscan_common.dsp.spectrogram import (
     CHANNELS,
     CROPS,
     DEFAULT_PRESET,
@@ -17,7 +16,9 @@ from nightscan_common.spectrogram import (
     PRESETS,
     SpectrogramConfig,
 )
-from nightscan_common.spectrogram_job import DEFAULT_OUTPUT_DIR, SpectrogramReport, run_spectrograms
+from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.reports import tables
+from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
 
 EXAMPLE = """\
   python pregenerate_spectrograms_simple.py \\
@@ -53,10 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         "<output-dir>/spectrogram_config.json. Rerunning resumes; files that cannot be "
         "read are listed in <output-dir>/failures.json (exit status 1).",
         EXAMPLE,
+        notes="presets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
+        + _presets_table(),
     )
-    parser.epilog += (
-        "\n\npresets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
-        + _presets_table())
     parser.add_argument("--index-db", required=True, metavar="FILE",
                         help="SQLite index written by create_balanced_index.py")
     parser.add_argument("--pool-root", required=True, metavar="DIR",
@@ -90,28 +90,14 @@ def config_from_args(args: argparse.Namespace) -> SpectrogramConfig:
     return PRESETS[args.animal_type].replace(**changes).validate()
 
 
-def format_summary(report: SpectrogramReport) -> str:
-    """The table printed at the end: per split written, skipped as done, failed."""
-    rows = [(split, c.written, c.skipped, c.failed, c.written + c.skipped + c.failed)
-            for split, c in report.counts.items()]
-    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
-    table = cli.format_table(["split", "written", "skipped (done)", "failed", "total"],
-                             rows + [("all", *totals)])
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
-    if report.failures:
-        lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
-    return "\n".join(lines)
+def check_args(args: argparse.Namespace) -> None:
+    """What ``run_spectrograms`` would refuse before reading the index (``UsageError``)."""
+    config_from_args(args)
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> int:
+    """The script; ``timeout`` (seconds per file) replaces the step's default."""
     args = build_parser().parse_args(argv)
     cli.configure_logging(args.verbose, args.quiet)
 
@@ -121,14 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.index_db, args.pool_root, args.output_dir, config,
             splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
             num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
-            progress=not args.quiet,
+            progress=not args.quiet, **({} if timeout is None else {"item_timeout": timeout}),
         )
         if report.unindexed_files:
             cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
                             "--overwrite starts the folder afresh", report.unindexed_files,
                             args.output_dir)
-        print(format_summary(report))
-        return cli.EXIT_PARTIAL if report.failures else cli.EXIT_OK
+        print(tables.spectrogram_table(report))
+        return report.status
 
     return cli.run_main(body)
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import soundfile as sf  # noqa: E402
 
-from nightscan_common.augmentations import apply_augmentation, warm_up  # noqa: E402
+from nightscan_common.dsp.augmentations import apply_augmentation, warm_up  # noqa: E402
 
 
 def _pin() -> None:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_spectrograms import _bare, _plain_librosa, run_baseline  # noqa: E402
 
-from nightscan_common.index_schema import read_index_rows  # noqa: E402
+from nightscan_common.formats.index_db import read_index_rows  # noqa: E402
 
 
 def main() -> None:

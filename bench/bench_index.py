@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nightscan_common.augmentations import DEFAULT_AUGMENTATIONS  # noqa: E402
-from nightscan_common.pool_metadata import (  # noqa: E402
+from nightscan_common.dsp.augmentations import DEFAULT_AUGMENTATIONS  # noqa: E402
+from nightscan_common.formats.pool_metadata import (  # noqa: E402
     AUGMENTED,
     METADATA_FILENAME,
     ORIGINAL,

@@ -38,8 +38,8 @@ sys.path.insert(0, str(HERE))
 from measure import Measure, measure, tree_bytes  # noqa: E402
 from seed_dataset import make_dataset, make_uniform_class  # noqa: E402
 
-from nightscan_common.index_schema import read_index_rows  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
+from nightscan_common.formats.index_db import read_index_rows  # noqa: E402
 
 PY = sys.executable
 
@@ -74,10 +74,10 @@ def _trim_index(db: Path, dst: Path, rows: int) -> Path:
     return dst
 
 
-def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
+def run(work: Path, *, scale: float, target: int, workers: int, clip_seconds: float = 8.0) -> dict:
     audio, pool, db = work / "audio", work / "pool", work / "index.db"
     t0 = time.perf_counter()
-    recordings = make_dataset(audio, scale=scale, workers=workers)
+    recordings = make_dataset(audio, scale=scale, workers=workers, clip_seconds=clip_seconds)
     print(f"data set: {recordings} recordings, {tree_bytes(audio) / 1e9:.2f} GB, made in "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
     results: dict[str, Measure] = {}
@@ -114,7 +114,7 @@ def run(work: Path, *, scale: float, target: int, workers: int) -> dict:
     # number of files differs: K originals brought to 10*K... then 100*K files.
     mem_audio = work / "memory_audio"
     k = max(5, target // 10)
-    make_uniform_class(mem_audio / "clips", k)
+    make_uniform_class(mem_audio / "clips", k, clip_seconds)
     for files, name in ((target, "step 1, few files"), (10 * target, "step 1, many files")):
         out = work / name.replace(" ", "_").replace(",", "")
         shutil.rmtree(out, ignore_errors=True)
@@ -195,12 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dir", type=Path, default=ROOT / "bench" / "results" / "work",
                    help="working folder; the data set in it is reused (default: %(default)s)")
     p.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    p.add_argument("--clip-seconds", type=float, default=8.0,
+                   help="length of a short recording; the long ones scale with it (default: %(default)s)")
     args = p.parse_args(argv)
     scale = args.scale or (0.04 if args.small else 1.0)
     target = args.target or (20 if args.small else 500)
-    work = args.dir / f"scale{scale:g}"
+    work = args.dir / f"scale{scale:g}" / f"clip{args.clip_seconds:g}"
     work.mkdir(parents=True, exist_ok=True)
-    r = run(work, scale=scale, target=target, workers=args.workers)
+    r = run(work, scale=scale, target=target, workers=args.workers, clip_seconds=args.clip_seconds)
     text = report(r)
     print(text)
     if args.json:

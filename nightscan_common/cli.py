@@ -1,7 +1,8 @@
-"""What the three front ends share: common options, logging, messages, exit statuses.
+"""What the front ends share: common options, logging, messages, the exit status policy.
 
-Exit statuses follow SPEC: 0 all done, 1 done but some inputs skipped or failed,
-2 bad usage or unusable input, 130 interrupted (Ctrl-C).
+One policy for every script and the pipeline: 0 all done, 1 done but some inputs
+skipped or failed (a report's ``status``), 2 bad usage or unusable input, 3 stopped
+before finishing (a full or read-only disk, an unwritable output), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from . import __version__
 from .errors import NightScanError, UsageError
 from .execution.base import default_num_workers
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+#: The exit-status section of every --help, and of the README.
+EXIT_STATUS_HELP = """exit status:
+  0    all done
+  1    done, but some inputs were skipped or failed (each listed with its reason)
+  2    bad usage or unusable input; nothing was written
+  3    stopped before finishing: a full or read-only disk, an unwritable output
+       (finished files are kept; free space or fix permissions and rerun to resume)
+  130  interrupted (Ctrl-C); rerun the same command to resume"""
 
 log = logging.getLogger("nightscan")
 
@@ -30,17 +39,31 @@ class _TqdmHandler(logging.Handler):
         tqdm.write(prefix + record.getMessage(), file=sys.stderr)
 
 
+class WarningCollector(logging.Handler):
+    """Keeps the warnings of a run (the pipeline repeats them at its end); survives
+    ``configure_logging``, which each step's front end calls."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def configure_logging(verbose: bool, quiet: bool) -> None:
     """Only the entry point configures logging: INFO by default, DEBUG with -v."""
-    log.handlers[:] = [_TqdmHandler()]
+    log.handlers[:] = [h for h in log.handlers if isinstance(h, WarningCollector)] + [_TqdmHandler()]
     log.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
 
 
-def make_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
-    """An argparse parser with the options every script has and a usage example."""
+def make_parser(prog: str, description: str, example: str, *, notes: str = "") -> argparse.ArgumentParser:
+    """An argparse parser with the options every script has, a usage example, ``notes``
+    and the exit statuses; abbreviations are refused (``--audio-roo`` is no option)."""
     parser = argparse.ArgumentParser(
-        prog=prog, description=description, epilog=f"example:\n{example}",
+        prog=prog, description=description, allow_abbrev=False,
+        epilog=f"example:\n{example}\n\n" + (f"{notes}\n\n" if notes else "") + EXIT_STATUS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     talk = parser.add_mutually_exclusive_group()
@@ -99,11 +122,11 @@ def run_main(body: Callable[[], int]) -> int:
         print("error: interrupted; finished files are kept, rerun the same command to resume",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    except NightScanError as exc:
+    except NightScanError as exc:  # an output that cannot be written: the run stopped
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_PARTIAL
-    except OSError as exc:
+        return EXIT_STOPPED
+    except OSError as exc:  # RunStopped (a worker's full disk) or the parent's own
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}; finished files are kept, "
               "free space or fix permissions and rerun to resume", file=sys.stderr)
-        return EXIT_PARTIAL
+        return EXIT_STOPPED

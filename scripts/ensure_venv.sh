@@ -8,7 +8,7 @@ if [ ! -x "$VENV_PYTHON" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setting up $VENV_DIR (first run only)..." >&2
     python3 -m venv "$VENV_DIR"
     "$VENV_PYTHON" -m pip install --quiet --upgrade pip >&2
-    "$VENV_PYTHON" -m pip install --quiet -r requirements-dev.txt >&2
+    "$VENV_PYTHON" -m pip install --progress-bar on -r requirements-dev.txt >&2
     echo "$want" > "$stamp"
 fi
 export VENV_PYTHON

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nightscan_common.synthetic import write_recording  # noqa: E402
+from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from nightscan_common.atomic_write import TEMP_SUFFIX, atomic_path
+from nightscan_common.io.atomic_write import TEMP_SUFFIX, atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = Path(__file__).resolve().parent / "paused_step.py"
@@ -63,11 +63,11 @@ def half_written(folder: Path, reference: Path) -> list[str]:
     return sorted(k for k, v in final_files(folder).items() if k in ref and ref[k] != v)
 
 
-def call_main(main: Callable[[list[str]], int], argv: Sequence[object], capsys) -> tuple[int, str, str]:
-    """Run a front end in-process: (exit status, stdout, stderr)."""
+def call_main(main: Callable[..., int], argv: Sequence[object], capsys, **run) -> tuple[int, str, str]:
+    """Run a front end in-process: (exit status, stdout, stderr); ``run``: its run options."""
     capsys.readouterr()
     try:
-        status = main([str(a) for a in argv])
+        status = main([str(a) for a in argv], **run)
     except SystemExit as exc:  # argparse's own errors
         status = exc.code
     out, err = capsys.readouterr()

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from nightscan_common.synthetic import write_recording
+from nightscan_common.dsp.synthetic import write_recording
 
 HASHES = Path(__file__).parent / "data" / "golden_hashes.json"
 COUNTS = {"bat": 5, "owl": 3}
@@ -56,7 +56,8 @@ def digests(base: Path) -> dict[str, dict[str, str]]:
         else:
             out["pool"][rel] = _sha(p.read_bytes())
     with sqlite3.connect(base / "index.db") as con:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
         for t in tables:
             rows = [r for r in con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
                     if r[0] not in TIMESTAMPED]

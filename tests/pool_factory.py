@@ -1,4 +1,5 @@
-"""Tiny augmented pools for tests: files named as step 1 names them, and their metadata.
+"""Tiny augmented pools for tests: files named as step 1 names them, and their metadata,
+built through the format's own records (``FileRecord``, ``ClassEntry``, ``PoolMetadata``).
 
 No audio is decoded in step 2, so the files hold a few distinct bytes each.
 """
@@ -11,11 +12,15 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from nightscan_common.augmentations import DEFAULT_AUGMENTATIONS
-from nightscan_common.pool_metadata import (
+from nightscan_common.dsp.augmentations import DEFAULT_AUGMENTATIONS
+from nightscan_common.formats.pool_metadata import (
     AUGMENTED,
+    FORMAT_VERSION,
     METADATA_FILENAME,
     ORIGINAL,
+    ClassEntry,
+    FileRecord,
+    PoolMetadata,
     augmented_filename,
     original_filename,
 )
@@ -50,20 +55,25 @@ def write_pool(
             data = (contents or {}).get((cls, source), f"{cls}/{source}".encode())
             orig = original_filename(stem, ext)
             (folder / orig).write_bytes(data)
-            entry = {"filename": orig, "type": ORIGINAL, "source": source}
-            if record_sha:
-                entry["sha256"] = hashlib.sha256(data).hexdigest()
-            files.append(entry)
+            files.append(FileRecord(orig, ORIGINAL, source,
+                                    sha256=hashlib.sha256(data).hexdigest() if record_sha else None))
             for n in range(1, size):
                 aug = DEFAULT_AUGMENTATIONS[(n - 1) % len(DEFAULT_AUGMENTATIONS)]
                 name = augmented_filename(stem, n, aug)
                 (folder / name).write_bytes(f"{cls}/{name}".encode())
-                files.append({"filename": name, "type": AUGMENTED, "source": source,
-                              "augmentation": aug, "params": {}})
-        meta_classes[cls] = {"original_count": len(sizes), "total_count": len(files)}
-        if file_lists:
-            meta_classes[cls]["files"] = files
+                files.append(FileRecord(name, AUGMENTED, source, augmentation=aug, params={}))
+        most = max(sizes, default=1) - 1
+        entry = ClassEntry(original_count=len(sizes), selected_originals=len(sizes),
+                           augmentations_per_sample=most,
+                           augmentations_per_original={"min": min(sizes, default=1) - 1, "max": most},
+                           total_count=len(files), reached_target=False, short_by=500 - len(files),
+                           files=files).to_dict()
+        if not file_lists:  # as NightScan's earlier scripts wrote it
+            del entry["files"]
+        meta_classes[cls] = entry
     if metadata:
-        meta = {"format_version": 1, "target_samples_per_class": 500, "classes": meta_classes}
-        (root / METADATA_FILENAME).write_text(json.dumps(meta), encoding="utf-8")
+        meta = PoolMetadata(format_version=FORMAT_VERSION, created_at="2026-01-01T00:00:00+00:00",
+                            tool_version="test", params={}, target_samples_per_class=500,
+                            classes=meta_classes, skipped=[], totals={})
+        (root / METADATA_FILENAME).write_text(json.dumps(meta.to_dict()), encoding="utf-8")
     return root

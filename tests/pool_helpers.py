@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from nightscan_common.pool_builder import PoolOptions, PoolReport, build_pool
+from nightscan_common.steps.pool import PoolOptions, PoolReport, build_pool
 
 SEED_COUNTS = {"asio_flammeus": 7, "bat": 25, "cricket": 60, "rain": 150}
 

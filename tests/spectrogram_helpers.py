@@ -8,8 +8,8 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from nightscan_common.index_schema import SCHEMA
-from nightscan_common.synthetic import write_recording
+from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.formats.index_db import SCHEMA
 
 #: NightScan's earlier index: the same table without group_key, and no index_info.
 LEGACY_SCHEMA = """

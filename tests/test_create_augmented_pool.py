@@ -10,7 +10,7 @@ from cli_helpers import interrupt_when, run_script, start_script, temporaries
 from pool_helpers import metadata, run_pool, tree_digest, without_timestamps
 
 import create_augmented_pool as front
-from nightscan_common.pool_builder import JOURNAL_FILENAME, PoolOptions
+from nightscan_common.steps.pool import JOURNAL_FILENAME, PoolOptions
 
 SCRIPT = "create_augmented_pool.py"
 

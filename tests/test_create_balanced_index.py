@@ -12,7 +12,7 @@ from pool_factory import write_pool
 from pool_helpers import run_pool
 
 import create_balanced_index
-from nightscan_common.index_writer import IndexOptions, build_index
+from nightscan_common.steps.index import IndexOptions, build_index
 
 
 def test_cli_defaults_are_the_module_defaults():

@@ -32,7 +32,7 @@ from fault_helpers import (
 from pool_factory import write_pool
 
 import create_balanced_index as front
-from nightscan_common.index_writer import IndexOptions, build_index, read_index_info
+from nightscan_common.steps.index import IndexOptions, build_index, read_index_info
 
 SCRIPT = "create_balanced_index.py"
 STEP = "step 2"
@@ -204,11 +204,11 @@ CASES = [
     Case("output through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/index\.db \(.*afile exists and is not a folder\)",)),
     Case("index made with other options", _index_of_other_options, 2,
-         (r"^error: .*index\.db already exists, made from another pool or with other options "
-          r"\(its seed is '7', this run's '42'\); pass --overwrite",)),
+         (r"^error: .*index\.db holds an index made with other options "
+          r"\(seed \"7\" -> \"42\"\); use --overwrite",)),
     Case("index of another pool", _index_of_another_pool, 2,
-         (r"^error: .*index\.db already exists, made from another pool or with other options "
-          r"\(its pool_dir is '[^']*other', this run's '[^']*pool'\)",)),
+         (r"^error: .*index\.db holds an index made with other options "
+          r"\(.*pool_dir \"[^\"]*other\" -> \"[^\"]*pool\"",)),
     Case("output that is not an index", _not_an_index, 2,
          (r"^error: .*index\.db already exists and is not a NightScan index; pass --overwrite",)),
 ]
@@ -253,9 +253,9 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
 
 
 POINTS = {
-    "reading the pool": ("nightscan_common.pool_reader:file_sha256", 2),
-    "writing the database": ("nightscan_common.index_writer:class_rows", 2),
-    "after the rename": ("nightscan_common.index_writer:split_counts", 1),
+    "reading the pool": ("nightscan_common.formats.pool_reader:file_sha256", 2),
+    "writing the database": ("nightscan_common.steps.index:class_rows", 2),
+    "after the rename": ("nightscan_common.steps.index:split_counts", 1),
 }
 
 
@@ -311,7 +311,7 @@ def test_a_full_disk_leaves_no_index_and_a_rerun_completes(tmp_path, capsys, fau
     args = ["--pool-dir", pool, "--output-db", db, "-q"]
     res = run_limited(SCRIPT, args, file_size=8192)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     assert re.fullmatch(rf"error: cannot write the index {re.escape(str(db))} \(.+\); free space or fix "
                         r"permissions and rerun\n", res.stderr), res.stderr
     assert not db.exists() and temporaries(tmp_path) == []
@@ -332,7 +332,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, tmp_path, capsys, fault_ledger
     args = ["--pool-dir", pool, "--output-db", db, "-q"]
     status, _, err = call_main(front.main, args, capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1 and re.fullmatch(r"error: cannot write the index .*index\.db \(database or disk is "
+    assert status == 3 and re.fullmatch(r"error: cannot write the index .*index\.db \(database or disk is "
                                         r"full\); free space or fix permissions and rerun\n", err), err
     assert not db.exists() and temporaries(disk) == []
     filler.unlink()

@@ -38,11 +38,12 @@ from fault_helpers import (
 from pool_helpers import metadata, run_pool, without_timestamps
 
 import create_augmented_pool as front
-from nightscan_common import pool_builder
-from nightscan_common.atomic_write import atomic_path
+from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
-from nightscan_common.pool_builder import JOURNAL_FILENAME
-from nightscan_common.synthetic import write_recording
+from nightscan_common.io.atomic_write import atomic_path
+from nightscan_common.steps import pool as pool_builder
+from nightscan_common.steps import pool_worker
+from nightscan_common.steps.pool import JOURNAL_FILENAME
 
 SCRIPT = "create_augmented_pool.py"
 STEP = "step 1"
@@ -214,7 +215,7 @@ CASES = [
     Case("output folder through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/pool \(a part of .*afile/pool is a file, not a folder\)",)),
     Case("pool made with other options", _pool_of_other_options, 2,
-         (r"^error: .*pool holds a pool made with other options \(target_samples differ\); "
+         (r"^error: .*pool holds a pool made with other options \(target_samples \d+ -> \d+\); "
           r"use --overwrite",)),
 ]
 
@@ -286,9 +287,9 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
 
 #: Where to stop the run: the function that pauses, on which call, before or after it.
 POINTS = {
-    "checking originals": ("nightscan_common.pool_builder:_probe", 3, False),
+    "checking originals": ("nightscan_common.steps.pool:_probe", 3, False),
     "an augmentation written, not renamed": ("pathlib:Path.write_bytes", 3, True),
-    "all files done, before the metadata": ("nightscan_common.pool_builder:write_json", 1, False),
+    "all files done, before the metadata": ("nightscan_common.steps.pool:write_json", 1, False),
 }
 
 
@@ -334,7 +335,7 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
     root = _root(tmp_path)
     for name in ("die.wav", "hang.wav", "stuck.wav"):
         _clip(root / "mix" / name, seed=len(name))
-    real_place, real_probe = pool_builder._place_original, pool_builder.probe_audio
+    real_place, real_probe = pool_worker._place_original, pool_builder.probe_audio
 
     def faulty_place(source, target, link_mode):
         if source.endswith("die.wav"):
@@ -351,12 +352,12 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
             time.sleep(60)
         return real_probe(path)
 
-    monkeypatch.setattr(pool_builder, "_place_original", faulty_place)
+    monkeypatch.setattr(pool_worker, "_place_original", faulty_place)
     monkeypatch.setattr(pool_builder, "probe_audio", hanging_probe)
-    monkeypatch.setattr(pool_builder, "TASK_TIMEOUT", 2.0)
     out = tmp_path / "pool"
     started = time.monotonic()
-    status, stdout, stderr = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
+    status, stdout, stderr = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys,
+                                       timeout=2.0)
     assert time.monotonic() - started < 60
     fault_ledger.worker_faults[STEP] += 3
     assert status == 1, stderr
@@ -384,7 +385,7 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(tmp_p
     assert front.main([str(a) for a in ["--audio-root", root, "--output-dir", ref, *FAST]]) == 0
     res = run_limited(SCRIPT, args, file_size=20_000)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     assert re.fullmatch(disk_stop_line("File too large", rf"{re.escape(str(out))}/mix/long_\S+\.wav"),
                         res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
@@ -402,17 +403,17 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     """The disk fills while the other worker is halfway through its file: the run stops,
     and that worker's temporary goes with it."""
     root = _root(tmp_path)
-    real_place = pool_builder._place_original
+    real_place = pool_worker._place_original
 
     def racing_place(source, target, link_mode):
         if source.endswith(("rec_0.wav", "rec_1.wav")):
             fill_disk_or_write_half(target, fills=source.endswith("rec_0.wav"), half=b"RIFF half")
         real_place(source, target, link_mode)
 
-    monkeypatch.setattr(pool_builder, "_place_original", racing_place)
+    monkeypatch.setattr(pool_worker, "_place_original", racing_place)
     out = tmp_path / "pool"
     status, _, err = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1, err
+    assert status == 3, err
     assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.wav"), err), err
     assert temporaries(out) == []

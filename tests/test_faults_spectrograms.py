@@ -38,12 +38,12 @@ from fault_helpers import (
 from spectrogram_helpers import npy_path, write_index
 
 import pregenerate_spectrograms_simple as front
-from nightscan_common import spectrogram_job
-from nightscan_common.atomic_write import atomic_path
-from nightscan_common.index_schema import SCHEMA
+from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
-from nightscan_common.spectrogram_job import FAILURES_FILENAME
-from nightscan_common.synthetic import write_recording
+from nightscan_common.formats.index_db import SCHEMA
+from nightscan_common.formats.tree_store import TreeWriter
+from nightscan_common.io.atomic_write import atomic_path
+from nightscan_common.steps.spectrograms import FAILURES_FILENAME
 
 SCRIPT = "pregenerate_spectrograms_simple.py"
 STEP = "step 3"
@@ -221,7 +221,7 @@ CASES = [
     Case("index that is a text file", _text_index, 2, (r"^error: .*notes\.db is not a NightScan index",)),
     Case("zero-length index", _zero_length_index, 2, (r"^error: .*zero\.db is not a NightScan index",)),
     Case("index without rows", _index_without_rows, 2, (r"^error: .*empty\.db holds no rows",)),
-    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere is not a folder$",)),
+    Case("missing pool", _missing_pool, 2, (r"^error: --pool-root .*nowhere not found$",)),
     Case("pool of another index", _wrong_pool, 2,
          (r"^error: none of the 2 indexed files is below --pool-root .*other",)),
     Case("output inside the pool", _output_inside_pool, 2,
@@ -229,7 +229,7 @@ CASES = [
     Case("output through a file (unwritable)", _output_through_a_file, 2,
          (r"^error: cannot write to .*afile/out \(a part of .*afile/out is a file, not a folder\)",)),
     Case("output of other settings", _output_of_other_settings, 2,
-         (r"^error: .*out holds spectrograms made with other settings \(n_mels 64 -> 128\); .*--overwrite",)),
+         (r"^error: .*out holds spectrograms made with other options \(n_mels 64 -> 128\); .*--overwrite",)),
     Case("audio extension, not audio", _not_audio, 1, (r"failures: 1, listed",),
          {"owl/fake_original.wav": r"^not a readable audio file \(.+\)$"}),
     Case("zero-length file", _zero_length, 1, (), {"owl/empty_original.wav": r"^empty file \(0 bytes\)$"}),
@@ -345,9 +345,9 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path, Path]:
 
 
 POINTS = {
-    "before any spectrogram": ("nightscan_common.spectrogram_job:write_json", 1, False),
+    "before any spectrogram": ("nightscan_common.steps.spectrograms:write_json", 1, False),
     "a spectrogram written, not renamed": ("pathlib:Path.write_bytes", 4, True),
-    "all done, before failures.json": ("nightscan_common.spectrogram_job:_write_failures", 1, False),
+    "all done, before failures.json": ("nightscan_common.steps.spectrograms:_write_failures", 1, False),
 }
 
 
@@ -390,9 +390,10 @@ def test_dead_hung_and_stuck_workers_are_listed_and_the_rest_written(tmp_path, c
     for i, (file_path, _, _) in enumerate(faulty):
         _clip(pool / file_path, seed=40 + i)
     db = write_index(tmp_path / "index.db", CONTROL + faulty)
-    real = spectrogram_job.make_spectrogram_file
+    real = TreeWriter.put
 
-    def faulty_make(source, target, config):
+    def faulty_put(writer, job, array):
+        source, target = job.source, writer.path(job.key)
         if source.endswith("die_original.wav"):
             with atomic_path(target) as tmp:  # half a file, then the OOM killer
                 tmp.write_bytes(b"\x93NUMPY half")
@@ -402,13 +403,12 @@ def test_dead_hung_and_stuck_workers_are_listed_and_the_rest_written(tmp_path, c
         if source.endswith("stuck_original.wav"):  # as if looping in C: the alarm never gets through
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
             time.sleep(60)
-        real(source, target, config)
+        return real(writer, job, array)
 
-    monkeypatch.setattr(spectrogram_job, "make_spectrogram_file", faulty_make)
-    monkeypatch.setattr(spectrogram_job, "ITEM_TIMEOUT", 2.0)
+    monkeypatch.setattr(TreeWriter, "put", faulty_put)
     out = tmp_path / "out"
     started = time.monotonic()
-    status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+    status, _, err = call_main(front.main, _args(db, pool, out), capsys, timeout=2.0)
     assert time.monotonic() - started < 60
     fault_ledger.worker_faults[STEP] += 3
     assert status == 1, err
@@ -431,7 +431,7 @@ def test_a_file_too_large_for_the_disk_stops_the_run_and_a_rerun_completes(inter
     args = _args(db, pool, out)
     res = run_limited(SCRIPT, args, file_size=100_000)
     fault_ledger.disk_faults[STEP] += 1
-    assert res.returncode == 1, res.stderr
+    assert res.returncode == 3, res.stderr
     written = rf"{re.escape(str(out))}/\w+/c\d/rec_\d+_original\.npy"
     assert re.fullmatch(disk_stop_line("File too large", written), res.stderr), res.stderr
     assert half_written(out, ref) == [] and temporaries(out) == []
@@ -446,14 +446,15 @@ def test_a_run_stopped_by_a_full_disk_leaves_no_half_file_of_the_other_worker(tm
     pool = _pool(tmp_path)
     db = write_index(tmp_path / "index.db", CONTROL)
 
-    def racing_make(source, target, config):
-        fill_disk_or_write_half(target, fills=source.endswith("rec_0_original.wav"), half=b"\x93NUMPY half")
+    def racing_put(writer, job, array):
+        fill_disk_or_write_half(writer.path(job.key), fills=job.source.endswith("rec_0_original.wav"),
+                                half=b"\x93NUMPY half")
 
-    monkeypatch.setattr(spectrogram_job, "make_spectrogram_file", racing_make)
+    monkeypatch.setattr(TreeWriter, "put", racing_put)
     out = tmp_path / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1, err
+    assert status == 3, err
     assert re.fullmatch(disk_stop_line("No space left on device", r".*/owl/rec_0_original\.npy"), err), err
     assert temporaries(out) == []
 
@@ -468,7 +469,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     out = disk / "out"
     status, _, err = call_main(front.main, _args(db, pool, out), capsys)
     fault_ledger.disk_faults[STEP] += 1
-    assert status == 1 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
+    assert status == 3 and re.fullmatch(disk_stop_line("No space left on device", r".*\.npy"), err), err
     assert half_written(out, ref) == [] and temporaries(out) == []
     remount("size=8m")
     assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # the file that is not audio

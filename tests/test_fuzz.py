@@ -19,10 +19,9 @@ from spectrogram_helpers import npy_path, write_index
 
 import create_augmented_pool
 import pregenerate_spectrograms_simple
-from nightscan_common import pool_builder, spectrogram_job
-from nightscan_common.pool_builder import JOURNAL_FILENAME
-from nightscan_common.spectrogram_job import FAILURES_FILENAME
-from nightscan_common.synthetic import write_recording
+from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.steps.pool import JOURNAL_FILENAME
+from nightscan_common.steps.spectrograms import FAILURES_FILENAME
 
 SEED = 20240601
 FORMATS = ("wav", "flac", "ogg", "mp3")
@@ -134,11 +133,11 @@ def step1_accepted() -> set[str]:
 def test_step_1_processes_or_reports_every_mutant(mutants, tmp_path, capsys, monkeypatch, step1_accepted,
                                                   fault_ledger):
     root, made = mutants
-    monkeypatch.setattr(pool_builder, "TASK_TIMEOUT", TIMEOUT)
     out = tmp_path / "pool"
     status, stdout, stderr = call_main(create_augmented_pool.main, [
         "--audio-root", root, "--output-dir", out, "--target-samples", 2 * PER_FORMAT,
-        "--max-augmentations", "1", "--augmentations", "volume", "--num-workers", "2", "-q"], capsys)
+        "--max-augmentations", "1", "--augmentations", "volume", "--num-workers", "2", "-q"], capsys,
+        timeout=TIMEOUT)
     fault_ledger.mutations["step 1"] += len(made)
     assert status in (0, 1) and "Traceback" not in stderr, stderr
     meta = metadata(out)
@@ -166,13 +165,12 @@ def test_step_1_processes_or_reports_every_mutant(mutants, tmp_path, capsys, mon
 def test_step_3_writes_or_lists_every_mutant(mutants, tmp_path, capsys, monkeypatch, step1_accepted,
                                              fault_ledger):
     root, made = mutants
-    monkeypatch.setattr(spectrogram_job, "ITEM_TIMEOUT", TIMEOUT)
     rows = [(rel, rel.split("/")[0], ("train", "val", "test")[i % 3]) for i, rel in enumerate(made)]
     db = write_index(tmp_path / "index.db", rows)
     out = tmp_path / "out"
     status, _, stderr = call_main(pregenerate_spectrograms_simple.main, [
         "--index-db", db, "--pool-root", root, "--output-dir", out, "--crop", "loudest",
-        "--num-workers", "2", "-q"], capsys)
+        "--num-workers", "2", "-q"], capsys, timeout=TIMEOUT)
     fault_ledger.mutations["step 3"] += len(made)
     assert status in (0, 1) and "Traceback" not in stderr, stderr
     failed = {f["path"]: f["reason"] for f in json.loads((out / FAILURES_FILENAME).read_text())}

@@ -17,9 +17,9 @@ import pytest
 from spectrogram_helpers import make_pool, npy_path, small_pool, write_index
 
 import pregenerate_spectrograms_simple as script
-from nightscan_common.atomic_write import is_temporary
-from nightscan_common.spectrogram import DEFAULT_PRESET, PRESETS, SpectrogramConfig
-from nightscan_common.spectrogram_job import DEFAULT_OUTPUT_DIR, FAILURES_FILENAME, run_spectrograms
+from nightscan_common.dsp.spectrogram import DEFAULT_PRESET, PRESETS, SpectrogramConfig
+from nightscan_common.io.atomic_write import is_temporary
+from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, FAILURES_FILENAME, run_spectrograms
 
 SCRIPT = Path(script.__file__).resolve()
 REQUIRED = ["--index-db", "i.db", "--pool-root", "pool"]

@@ -1,14 +1,14 @@
-"""run_pipeline.sh: usage errors, a failing step, and the demo end to end as the training loader reads it."""
+"""The pipeline: usage errors, options checked up front, a failing step, and the demo end to
+end as the training loader reads it. Most cases run pipeline.py in this process; the shell
+wrapper runs twice (a usage error, and the interrupted demo)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from nightscan_loader import CachedSpectrogramLoader
+
+import create_augmented_pool
+import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "run_pipeline.sh"
@@ -31,151 +34,143 @@ def _env(**values: object) -> dict[str, str]:
 
 
 def run_pipeline(*args: object, cwd: Path, **env: object) -> subprocess.CompletedProcess:
+    """The shell wrapper, as a user runs it."""
     return subprocess.run([str(SCRIPT), *map(str, args)], cwd=cwd, env=_env(**env), capture_output=True,
                           text=True, timeout=300)
 
 
-def _stderr_lines(result: subprocess.CompletedProcess) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.strip()]
+@pytest.fixture
+def pipe(capsys, monkeypatch, tmp_path):
+    """pipeline.py in this process, from ``tmp_path``: (*args, **env) -> (status, stdout, stderr lines)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: object, **env: object) -> tuple[int, str, list[str]]:
+        capsys.readouterr()
+        status = pipeline.main([str(a) for a in args], env=_env(**env))
+        out, err = capsys.readouterr()
+        return status, out, [line for line in err.splitlines() if line.strip()]
+
+    return run
 
 
 # ---------------------------------------------------------------- usage errors (no step runs)
 
 
-def test_an_audio_root_that_does_not_exist_exits_2_with_one_line(tmp_path):
+def test_the_wrapper_passes_usage_errors_through_with_status_2(tmp_path):
     result = run_pipeline("--audio-root", "no_such_folder", "--data-dir", "out", cwd=tmp_path)
     assert result.returncode == 2
-    assert _stderr_lines(result) == [
+    assert result.stderr.splitlines() == [
         f"run_pipeline.sh: error: audio root not found or not a folder: {tmp_path}/no_such_folder"]
-    assert result.stdout == ""
-    assert not (tmp_path / "out").exists()
+    assert result.stdout == "" and not (tmp_path / "out").exists()
 
 
-def test_the_audio_root_may_come_from_the_environment(tmp_path):
-    result = run_pipeline(cwd=tmp_path, AUDIO_ROOT=tmp_path / "missing")
-    assert result.returncode == 2
-    assert _stderr_lines(result) == [
-        f"run_pipeline.sh: error: audio root not found or not a folder: {tmp_path}/missing"]
+def test_the_audio_root_may_come_from_the_environment(pipe, tmp_path):
+    status, _, err = pipe(AUDIO_ROOT=tmp_path / "missing")
+    assert status == 2
+    assert err == [f"run_pipeline.sh: error: audio root not found or not a folder: {tmp_path}/missing"]
 
 
 @pytest.mark.parametrize("args, message", [
     ((), "no audio root"),
     (("--bogus",), "unknown argument '--bogus'"),
+    (("--bogus=1",), "unknown option '--bogus'"),
     (("--seed",), "--seed needs a value"),
     (("--demo", "--audio-root", "x"), "--demo makes its own audio root"),
 ])
-def test_usage_errors_exit_2_with_one_line(tmp_path, args, message):
-    result = run_pipeline(*args, cwd=tmp_path)
-    assert result.returncode == 2
-    lines = _stderr_lines(result)
-    assert len(lines) == 1 and lines[0].startswith("run_pipeline.sh: error: ") and message in lines[0]
+def test_usage_errors_exit_2_with_one_line(pipe, args, message):
+    status, out, err = pipe(*args)
+    assert status == 2 and out == ""
+    assert len(err) == 1 and err[0].startswith("run_pipeline.sh: error: ") and message in err[0]
 
 
-def test_help_documents_every_variable(tmp_path):
-    result = run_pipeline("--help", cwd=tmp_path)
-    assert result.returncode == 0
-    for name in PIPELINE_ENV + ("NIGHTSCAN_VENV",):
-        assert name in result.stdout
-    assert "usage:" in result.stdout
+def test_help_documents_every_variable_and_the_exit_statuses(pipe):
+    status, out, _ = pipe("--help")
+    assert status == 0 and "usage:" in out
+    for name in PIPELINE_ENV + ("NIGHTSCAN_VENV", "--dry-run", "--version", "3    stopped before finishing"):
+        assert name in out
+    assert pipe("--version")[:2] == (0, f"run_pipeline.sh {pipeline.__version__}\n")
 
 
-def test_a_bad_option_of_a_late_step_stops_everything_before_step_1(tmp_path, make_audio_root):
+@pytest.mark.parametrize("args, env, step, message", [
+    ((), {"ANIMAL_TYPE": "bogus"}, "3 (pregenerate_spectrograms_simple.py)", "'bogus'"),
+    (("--group-pattern", "(["), {}, "2 (create_balanced_index.py)", "is not a valid regular expression"),
+    ((), {"STEP2_OPTIONS": "--train-split 0.9"}, "2 (create_balanced_index.py)", "must sum to 1"),
+    ((), {"STEP3_OPTIONS": "--fmax 20000"}, "3 (pregenerate_spectrograms_simple.py)", "above the Nyquist"),
+    ((), {"STEP1_OPTIONS": "--augmentations bogus"}, "1 (create_augmented_pool.py)", "bogus"),
+])
+def test_a_bad_option_of_any_step_stops_everything_before_step_1(pipe, tmp_path, make_audio_root, args, env,
+                                                                 step, message):
     audio = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
-    result = run_pipeline("--audio-root", audio, "--data-dir", tmp_path / "data", cwd=tmp_path,
-                          ANIMAL_TYPE="bogus")
-    assert result.returncode == 2
-    assert "step 3 (pregenerate_spectrograms_simple.py) would refuse its options" in result.stderr
-    assert "'bogus'" in result.stderr
+    status, out, err = pipe("--audio-root", audio, "--data-dir", tmp_path / "data", *args, **env)
+    assert status == 2 and out == "" and len(err) == 1, err
+    assert f"step {step} would refuse its options" in err[0] and message in err[0]
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_dry_run_prints_every_step_and_step_1s_plan_and_writes_nothing(pipe, tmp_path, make_audio_root):
+    audio = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
+    status, out, _ = pipe("--audio-root", audio, "--data-dir", tmp_path / "data", "--dry-run",
+                          TARGET_SAMPLES=5)
+    assert status == 0
+    assert all(f"== step {n}: python " in out for n in (1, 2, 3))
+    assert "plan (nothing written):" in out and re.search(r"^owl\s+3\s+3\s+", out, re.M)
     assert not (tmp_path / "data").exists()
 
 
 # ---------------------------------------------------------------- a step that fails
 
 
-def test_a_failing_step_stops_the_pipeline_and_is_named(tmp_path, make_audio_root):
+def test_a_failing_step_stops_the_pipeline_and_is_named(pipe, tmp_path, make_audio_root):
     audio = make_audio_root({"owl": 3, "bat": 4}, seconds=0.3)
     data = tmp_path / "data"
     data.mkdir()
     (data / "spectrograms_balanced").write_text("a file where step 3 wants its folder")
-    result = run_pipeline("--audio-root", audio, "--data-dir", data, "-q", cwd=tmp_path,
-                          TARGET_SAMPLES=5, NUM_WORKERS=2)
-    assert result.returncode == 2, result.stderr
-    lines = _stderr_lines(result)
-    assert lines[-1] == (
-        "run_pipeline.sh: step 3 (pregenerate_spectrograms_simple.py) failed with exit status 2")
-    assert lines[-2].startswith("error: ") and "spectrograms_balanced" in lines[-2]
+    status, out, err = pipe("--audio-root", audio, "--data-dir", data, "-q", TARGET_SAMPLES=5, NUM_WORKERS=2)
+    assert status == 2, err
+    assert err[-1] == "run_pipeline.sh: step 3 (pregenerate_spectrograms_simple.py) failed with exit status 2"
+    assert err[-2].startswith("error: ") and "spectrograms_balanced" in err[-2]
     assert (data / "augmented_pool" / "pool_metadata.json").is_file()
     assert (data / "balanced_audio_index.db").is_file()
-    assert "all done" not in result.stdout and "train_audio_large_scale.py" not in result.stdout
+    assert "all done" not in out and "train_audio_large_scale.py" not in out
 
 
-def test_the_first_failing_step_is_the_last_one_run(tmp_path, make_audio_root):
+def test_the_first_failing_step_is_the_last_one_run(pipe, tmp_path, make_audio_root):
     audio = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
     data = tmp_path / "data"
     data.mkdir()
     (data / "augmented_pool").write_text("not a folder")
-    result = run_pipeline("--audio-root", audio, "--data-dir", data, "-q", cwd=tmp_path, TARGET_SAMPLES=5)
-    assert result.returncode == 2
-    assert _stderr_lines(result)[-1] == (
-        "run_pipeline.sh: step 1 (create_augmented_pool.py) failed with exit status 2")
-    assert "== step 2" not in result.stdout
-    assert not (data / "balanced_audio_index.db").exists()
+    status, out, err = pipe("--audio-root", audio, "--data-dir", data, "-q", TARGET_SAMPLES=5)
+    assert status == 2
+    assert err[-1] == "run_pipeline.sh: step 1 (create_augmented_pool.py) failed with exit status 2"
+    assert "== step 2" not in out and not (data / "balanced_audio_index.db").exists()
 
 
-def test_skipped_files_are_a_warning_and_the_pipeline_goes_on(tmp_path, make_audio_root):
+def test_skipped_files_are_a_warning_the_pipeline_goes_on_and_the_end_repeats_it(pipe, tmp_path,
+                                                                                  make_audio_root):
     audio = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
     (audio / "owl" / "broken.wav").write_bytes(b"RIFF but not really a wave file")
-    result = run_pipeline("--audio-root", audio, "--data-dir", tmp_path / "data", "-q", cwd=tmp_path,
-                          TARGET_SAMPLES=5, NUM_WORKERS=2)
-    assert result.returncode == 1, result.stderr
-    assert ("run_pipeline.sh: warning: step 1 (create_augmented_pool.py) exited with status 1"
-            in result.stderr)
-    assert "owl/broken.wav" in result.stdout + result.stderr
-    assert "== all done" in result.stdout and "--num-classes 2" in result.stdout
+    status, out, err = pipe("--audio-root", audio, "--data-dir", tmp_path / "data", "-q",
+                            TARGET_SAMPLES=5, NUM_WORKERS=2)
+    assert status == 1, err
+    assert "run_pipeline.sh: warning: step 1 (create_augmented_pool.py) exited with status 1" in err[-1]
+    assert "owl/broken.wav" in out
+    assert "== all done" in out and "--num-classes 2" in out
+    assert re.search(r"^warnings: [1-9]\d*\n(  step \d: .+\n)*  step 1: some files were skipped", out, re.M)
     assert len(list((tmp_path / "data" / "spectrograms_balanced").rglob("*.npy"))) == 10
 
 
-@pytest.fixture
-def venv_with_a_failing_step(tmp_path: Path) -> Path:
-    """A virtual environment whose python fakes one step (FAKE_STEP) and runs the others.
-
-    The step prints FAKE_STDERR and exits FAKE_STATUS at once, which shows what the
-    pipeline does with a step that ended on a full disk or a crash, in a second.
-    """
-    venv = tmp_path / "fake_venv"
-    (venv / "bin").mkdir(parents=True)
-    python = venv / "bin" / "python"
-    python.write_text(f"""#!/usr/bin/env bash
-if [ "${{1-}}" = "$FAKE_STEP" ]; then
-    printf '%s\\n' "$FAKE_STDERR" >&2
-    exit "$FAKE_STATUS"
-fi
-exec {sys.executable} "$@"
-""")
-    python.chmod(0o755)
-    requirements = (ROOT / "requirements.txt").read_bytes() + (ROOT / "requirements-dev.txt").read_bytes()
-    (venv / ".requirements.sha256").write_text(hashlib.sha256(requirements).hexdigest() + "\n")
-    return venv
-
-
-@pytest.mark.parametrize("status, stderr, verdict", [
-    (1, "error: No space left on device: pool/x.wav; finished files are kept", "failed with exit status 1"),
-    (1, "Traceback (most recent call last):\nValueError: a bug", "failed with exit status 1"),
-    (1, "warning: owl/a.wav: not audio", "failed with exit status 1"),  # and no pool_metadata.json
-    (130, "error: interrupted; finished files are kept", "failed with exit status 130 (interrupted)"),
-    (3, "something else", "failed with exit status 3"),
+@pytest.mark.parametrize("status, verdict", [
+    (3, "failed with exit status 3"),
+    (130, "failed with exit status 130 (interrupted); rerun the same command to resume"),
+    (2, "failed with exit status 2"),
 ])
-def test_a_step_that_did_not_finish_stops_the_pipeline(tmp_path, venv_with_a_failing_step, status, stderr,
-                                                        verdict):
+def test_a_step_that_did_not_finish_stops_the_pipeline(pipe, tmp_path, monkeypatch, status, verdict):
     (tmp_path / "audio" / "owl").mkdir(parents=True)
-    result = run_pipeline("--audio-root", "audio", "--data-dir", "data", cwd=tmp_path,
-                          NIGHTSCAN_VENV=venv_with_a_failing_step, FAKE_STEP="create_augmented_pool.py",
-                          FAKE_STATUS=status, FAKE_STDERR=stderr)
-    assert result.returncode == status
-    last = _stderr_lines(result)[-1]
-    assert last.startswith(f"run_pipeline.sh: step 1 (create_augmented_pool.py) {verdict}")
-    assert stderr.splitlines()[0] in result.stderr
-    assert "== step 2" not in result.stdout
+    monkeypatch.setattr(create_augmented_pool, "main", lambda argv: status)
+    got, out, err = pipe("--audio-root", "audio", "--data-dir", "data")
+    assert got == status
+    assert err[-1] == f"run_pipeline.sh: step 1 (create_augmented_pool.py) {verdict}"
+    assert "== step 2" not in out
 
 
 # ---------------------------------------------------------------- end to end
@@ -228,7 +223,7 @@ def _check_like_the_training_loader(data: Path, *, per_class: int) -> None:
     assert set(totals.values()) == {per_class}
 
 
-def test_demo_end_to_end_as_the_training_loader_reads_it(tmp_path):
+def test_demo_end_to_end_as_the_training_loader_reads_it(tmp_path, monkeypatch, capsys):
     """The reduced demo through the three steps, interrupted in step 3 and resumed, from another folder."""
     env = dict(TARGET_SAMPLES=20, DEMO_SCALE=0.1, NUM_WORKERS=2)
     data = tmp_path / "data"  # given relative to the caller's folder, tmp_path
@@ -239,24 +234,25 @@ def test_demo_end_to_end_as_the_training_loader_reads_it(tmp_path):
         assert ("run_pipeline.sh: step 3 (pregenerate_spectrograms_simple.py) failed with exit status 130"
                 in interrupted.stderr)
 
-    result = run_pipeline("--demo", "--data-dir", "data", "-q", cwd=tmp_path, **env)
-    assert result.returncode == 0, result.stderr
-    assert "already there with this seed and scale" in result.stdout
-    assert "already complete: nothing to do" in result.stdout
+    monkeypatch.chdir(tmp_path)
+    assert pipeline.main(["--demo", "--data-dir", "data", "-q"], env=_env(**env)) == 0
+    stdout = capsys.readouterr().out
+    assert "already there with this seed and scale" in stdout
+    assert "already complete: nothing to do" in stdout
     _check_like_the_training_loader(data, per_class=20)
     expected_command = [
         "python train_audio_large_scale.py", f"--index-db {data}/balanced_audio_index.db",
         f"--audio-root {data}/augmented_pool", f"--spectrogram-cache-dir {spectrograms}",
         "--num-classes 6", "--model efficientnet-b1", "--batch-size 128", "--no-balance-classes",
         "--epochs 50"]
-    command = result.stdout.split("train with", 1)[1]
+    command = stdout.split("train with", 1)[1]
     assert all(part in command for part in expected_command)
     assert not list(data.rglob("*.nightscan-tmp"))
 
     rows = _index_rows(data / "balanced_audio_index.db")
-    again = run_pipeline("--demo", "--data-dir", "data", "-q", cwd=tmp_path, **env)
-    assert again.returncode == 0, again.stderr
-    assert re.search(r"^all\s+0\s+120\s+0\s+120$", again.stdout, re.M), again.stdout  # step 3: all done
+    assert pipeline.main(["--demo", "--data-dir", "data", "-q"], env=_env(**env)) == 0
+    again = capsys.readouterr().out
+    assert re.search(r"^all\s+0\s+120\s+0\s+120$", again, re.M), again  # step 3: all done
     assert _index_rows(data / "balanced_audio_index.db") == rows
 
 

@@ -15,11 +15,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from tqdm import tqdm
 
-from ..atomic_write import OUTPUT_FULL_ERRNOS
+from ..io.atomic_write import OUTPUT_FULL_ERRNOS
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,6 +76,19 @@ class Executor(Protocol):
             progress: bool = True) -> Iterator[Outcome[T, R]]: ...
 
     def close(self) -> None: ...
+
+
+class ContextExecutor:
+    """What every executor shares: ``with executor:`` closes it at the end."""
+
+    def close(self) -> None:
+        """Release workers; nothing to do by default."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run_item(func: Callable[[T], R], item: T) -> Outcome[T, R]:

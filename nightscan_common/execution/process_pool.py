@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .base import Outcome, default_num_workers, item_alarm, progress_bar, run_item
+from .base import ContextExecutor, Outcome, default_num_workers, item_alarm, progress_bar, run_item
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -117,11 +117,11 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
         proc.join(timeout=5)
 
 
-class ProcessPool:
+class ProcessPool(ContextExecutor):
     """An executor of ``num_workers`` forked processes (default: all cores).
 
     A fresh pool is started per ``map`` (and per retry after a death), so ``close`` has
-    nothing to release; it is a context manager like every executor.
+    nothing to release.
     """
 
     def __init__(self, num_workers: int | None = None):
@@ -153,15 +153,6 @@ class ProcessPool:
                         yield Outcome(dead, error=WORKER_DIED)
         finally:
             bar.close()
-
-    def close(self) -> None:
-        """Nothing outlives a ``map``."""
-
-    def __enter__(self) -> ProcessPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _drain(func, chunks, num_workers, setup, timeout, bar, weight, *, max_in_flight):

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
-from .base import Outcome, item_alarm, progress_bar, run_item
+from .base import ContextExecutor, Outcome, item_alarm, progress_bar, run_item
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-class SerialExecutor:
+class SerialExecutor(ContextExecutor):
     """Runs every item in this process, in order: a debugger and a traceback see the task.
 
     ``setup`` runs once per ``map`` (this process is the one worker); ``timeout`` bounds an
@@ -36,12 +36,3 @@ class SerialExecutor:
                 yield outcome
         finally:
             bar.close()
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-    def __enter__(self) -> SerialExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -115,7 +115,7 @@ def _open_files(_x: int) -> set[str]:
 
 def test_workers_do_not_keep_the_run_lock_alive(tmp_path):
     """A killed run's lock must die with it, not with its last worker."""
-    from nightscan_common.run_lock import exclusive_run, lock_path_for
+    from nightscan_common.io.run_lock import exclusive_run, lock_path_for
 
     lock = str(lock_path_for(tmp_path, folder=True))
     with exclusive_run(tmp_path, folder=True):

@@ -1,0 +1,148 @@
+"""The SQLite index's schema, written by step 2 and read by step 3 and the training loader.
+
+NightScan's loader reads ``SELECT * FROM audio_samples WHERE split = ?`` and the
+columns ``file_path`` (``<class>/<file name>``, relative to the pool), ``class_name``
+and ``split``: those names never change. Indexes written by NightScan's earlier
+scripts have the same table without ``group_key`` and without ``index_info``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import NightScanError, UsageError
+from ..io.atomic_write import atomic_path
+
+FORMAT_VERSION = 1
+TABLE = "audio_samples"
+SPLITS = ("train", "val", "test")
+
+SCHEMA = f"""
+CREATE TABLE {TABLE} (
+    id INTEGER PRIMARY KEY,
+    file_path TEXT NOT NULL UNIQUE,
+    class_name TEXT NOT NULL,
+    is_augmented INTEGER NOT NULL CHECK (is_augmented IN (0, 1)),
+    original_file TEXT NOT NULL,
+    augmentation_type TEXT,
+    split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+    group_key TEXT NOT NULL
+);
+CREATE INDEX idx_{TABLE}_class_name ON {TABLE}(class_name);
+CREATE INDEX idx_{TABLE}_split ON {TABLE}(split);
+CREATE INDEX idx_{TABLE}_is_augmented ON {TABLE}(is_augmented);
+CREATE TABLE index_info (key TEXT PRIMARY KEY, value TEXT);
+"""
+COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmentation_type",
+           "split", "group_key")
+_INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """The three columns that spectrogram generation needs from any index."""
+
+    file_path: str
+    class_name: str
+    split: str
+
+
+def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> list[IndexRow]:
+    """Rows of ``audio_samples`` in the given splits, ordered by split, class, path.
+
+    Works on indexes from NightScan's earlier scripts too. ``UsageError`` for a file
+    that is not such a database.
+    """
+    if not os.path.isfile(db_path):
+        raise UsageError(f"index database not found: {db_path}")
+    try:
+        con = connect_read_only(db_path)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot open index database {db_path}: {exc}") from None
+    try:
+        marks = ",".join("?" * len(splits))
+        cur = con.execute(
+            f"SELECT file_path, class_name, split FROM {TABLE} WHERE split IN ({marks}) "
+            "ORDER BY split, class_name, file_path", tuple(splits))
+        return [IndexRow(*row) for row in cur]
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{db_path} is not a NightScan index (no readable table "
+                         f"{TABLE} with file_path, class_name, split: {exc})") from None
+    finally:
+        con.close()
+
+
+def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
+                info: Mapping[str, str]) -> int:
+    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``); return the rows.
+
+    The database is built in a temporary file beside ``db_path`` and renamed onto it, so
+    journaling and syncing during the build buy nothing: they are off, and the file is
+    synced once before the rename. An existing ``db_path`` is replaced.
+    """
+    with atomic_path(db_path) as tmp:
+        con = sqlite3.connect(tmp)
+        try:
+            con.execute("PRAGMA journal_mode=OFF")
+            con.execute("PRAGMA synchronous=OFF")
+            con.executescript(SCHEMA)
+            count = con.executemany(_INSERT, rows).rowcount
+            con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
+            con.commit()
+        except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
+            raise NightScanError(f"cannot write the index {db_path} ({exc}); free space or fix "
+                                 "permissions and rerun") from None
+        finally:
+            con.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return count
+
+
+def connect_read_only(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """The one read-only connection to an index: never creates or changes a file.
+
+    A ``file:`` URI with the path percent-quoted, so that ``?``, ``#``, ``%`` and spaces
+    in a folder name are part of the path, not of the URI's query or fragment.
+    """
+    return sqlite3.connect(f"{Path(db_path).absolute().as_uri()}?mode=ro", uri=True)
+
+
+def read_index_info(db_path: str | os.PathLike) -> dict[str, str] | None:
+    """An index's ``index_info`` as a dict, or None for a file that is not such an index."""
+    try:
+        con = connect_read_only(db_path)
+        try:
+            return dict(con.execute("SELECT key, value FROM index_info"))
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+
+
+def count_leaking_groups(db_path: str | os.PathLike) -> int:
+    """Groups found in more than one split, counted in the database itself: must be 0."""
+    con = connect_read_only(db_path)
+    try:
+        return con.execute(f"SELECT COUNT(*) FROM (SELECT group_key FROM {TABLE} GROUP BY group_key "
+                           "HAVING COUNT(DISTINCT split) > 1)").fetchone()[0]
+    finally:
+        con.close()
+
+
+def split_counts(db_path: str | os.PathLike) -> dict[tuple[str, str, int], int]:
+    """Rows per (class, split, is_augmented), as the database holds them."""
+    con = connect_read_only(db_path)
+    try:
+        cur = con.execute(f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
+                          "GROUP BY class_name, split, is_augmented")
+        return {(c, s, a): n for c, s, a, n in cur}
+    finally:
+        con.close()

@@ -1,0 +1,54 @@
+"""Step 1's resume journal: one JSON line per finished original, the run's options first.
+
+The parent alone appends to it; a torn last line (a killed run) is ignored. With the
+metadata of a finished pool, it says which originals need no work on a rerun.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from .pool_metadata import FileRecord
+
+JOURNAL_FILENAME = ".pool_progress.jsonl"
+
+
+def write_params(fh: IO[str], params: dict[str, Any]) -> None:
+    fh.write(json.dumps({"params": params}) + "\n")
+    fh.flush()
+
+
+def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
+    """One finished original, flushed at once: the line is the proof its files are in place."""
+    fh.write(json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
+                        ensure_ascii=False) + "\n")
+    fh.flush()
+
+
+def read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
+    """The journal's params and its finished tasks; a torn last line is ignored."""
+    params, done = None, {}
+    if not path.exists():
+        return None, {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "params" in entry:
+                params = entry["params"]
+            elif "class" in entry:
+                done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
+    return params, done
+
+
+def done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
+    done: dict[tuple[str, str], list[FileRecord]] = {}
+    for cls, entry in meta.get("classes", {}).items():
+        for rec in entry.get("files", []):
+            record = FileRecord.from_dict(rec)
+            done.setdefault((cls, record.source), []).append(record)
+    return done

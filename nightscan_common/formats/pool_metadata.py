@@ -1,0 +1,185 @@
+"""The augmented pool's on-disk contract: its file names and ``pool_metadata.json``.
+
+A pool folder holds one sub-folder per class with ``<stem>_original<ext>`` (an
+original's bytes) and ``<stem>_aug<NNN>_<type>.wav`` (its augmentations), and
+``pool_metadata.json``::
+
+    {"format_version": 1, "created_at": ..., "tool_version": ..., "params": {...},
+     "target_samples_per_class": 500,
+     "classes": {"<class>": ClassEntry},  "skipped": [{"path", "reason"}], "totals": {...}}
+
+written and read through the typed records below (``PoolMetadata``, ``ClassEntry``,
+``FileRecord``, each with ``to_dict``/``from_dict``): this module is the format's one
+owner. ``source`` is the original's path relative to its class folder, "/"-separated.
+Pools written by NightScan's earlier scripts have no ``files`` lists; their file names
+follow the same pattern, which ``parse_pool_filename`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+
+METADATA_FILENAME = "pool_metadata.json"
+FORMAT_VERSION = 1
+ORIGINAL = "original"
+AUGMENTED = "augmented"
+
+_ORIGINAL_RE = re.compile(r"^(?P<stem>.+)_original(?P<ext>\.[^./]+)$", re.S)
+_AUGMENTED_RE = re.compile(r"^(?P<stem>.+)_aug(?P<number>\d{3,})_(?P<type>[a-z][a-z0-9_]*)\.wav$",
+                           re.S | re.I)
+
+
+class BadEntry(ValueError):
+    """A file entry that is not usable; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file of a class: an original's copy (with what its probe found) or an augmentation.
+
+    Fields left None are not written: an original has no ``augmentation``, an original
+    not probed has no ``sha256``, a legacy entry may lack the rest.
+    """
+
+    filename: str
+    type: str
+    source: str
+    sha256: str | None = None
+    frames: int | None = None
+    samplerate: int | None = None
+    channels: int | None = None
+    augmentation: str | None = None
+    seed: int | None = None
+    params: dict[str, Any] | None = None
+
+    @property
+    def is_augmented(self) -> bool:
+        return self.type == AUGMENTED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, entry: Any) -> FileRecord:
+        """Check an entry field by field (``BadEntry``); unknown keys are ignored."""
+        if not isinstance(entry, dict):
+            raise BadEntry(f"expected an object, got {entry!r}")
+        name, kind, source = entry.get("filename"), entry.get("type"), entry.get("source")
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise BadEntry(f"'filename' must be a file name, got {name!r}")
+        if kind not in (ORIGINAL, AUGMENTED):
+            raise BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
+        if not isinstance(source, str) or not source:
+            raise BadEntry(f"'source' must be the original's path, got {source!r}")
+        return cls(name, kind, source, **{k: v for k, v in entry.items() if k in _OPTIONAL_FIELDS})
+
+
+_OPTIONAL_FIELDS = frozenset(f.name for f in fields(FileRecord)) - {"filename", "type", "source"}
+
+
+@dataclass(frozen=True)
+class ClassEntry:
+    """One class of the pool: its counts against the target and its files in plan order."""
+
+    original_count: int
+    selected_originals: int
+    augmentations_per_sample: int
+    augmentations_per_original: dict[str, int]
+    total_count: int
+    reached_target: bool
+    short_by: int
+    files: list[FileRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "files"},
+                "files": [r.to_dict() for r in self.files]}
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> ClassEntry:
+        files = [FileRecord.from_dict(e) for e in entry.get("files", [])]
+        return cls(**{f.name: entry[f.name] for f in fields(cls) if f.name != "files"}, files=files)
+
+
+@dataclass(frozen=True)
+class PoolMetadata:
+    """The whole ``pool_metadata.json``; ``created_at`` is the one field a rerun changes."""
+
+    format_version: int
+    created_at: str
+    tool_version: str
+    params: dict[str, Any]
+    target_samples_per_class: int
+    classes: dict[str, ClassEntry | dict[str, Any]]  # a dict: a class kept from an earlier run
+    skipped: list[dict[str, str]]
+    totals: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["classes"] = {k: v.to_dict() if isinstance(v, ClassEntry) else v
+                          for k, v in self.classes.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PoolMetadata:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "classes"},
+                   classes={k: ClassEntry.from_dict(v) for k, v in data["classes"].items()})
+
+
+def original_filename(stem: str, ext: str) -> str:
+    """``x`` + ``.mp3`` -> ``x_original.mp3`` (the original keeps its format)."""
+    return f"{stem}_original{ext}"
+
+
+def augmented_filename(stem: str, number: int, aug_type: str) -> str:
+    """``x``, 1, ``noise`` -> ``x_aug001_noise.wav``."""
+    return f"{stem}_aug{number:03d}_{aug_type}.wav"
+
+
+@dataclass(frozen=True)
+class PoolName:
+    """What a pool file's name says of it."""
+
+    stem: str
+    is_augmented: bool
+    number: int | None = None
+    aug_type: str | None = None
+
+
+def parse_pool_filename(name: str) -> PoolName | None:
+    """Read a pool file name; None for a name that is neither pattern."""
+    if m := _AUGMENTED_RE.match(name):
+        return PoolName(m["stem"], True, int(m["number"]), m["type"].lower())
+    if m := _ORIGINAL_RE.match(name):
+        return PoolName(m["stem"], False)
+    return None
+
+
+def metadata_path(pool_dir: str | os.PathLike) -> Path:
+    return Path(pool_dir) / METADATA_FILENAME
+
+
+def load_pool_metadata(pool_dir: str | os.PathLike, *,
+                       object_hook: Callable[[dict], Any] | None = None) -> dict[str, Any] | None:
+    """The pool's metadata, or None when the pool has none; ``UsageError`` if unreadable.
+
+    ``object_hook`` goes to ``json.loads``: it can turn each file entry into something
+    smaller as it is parsed (a large pool's entries, kept as dicts, take gigabytes).
+    """
+    path = metadata_path(pool_dir)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), object_hook=object_hook)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path} is not readable JSON ({exc}); rebuild the pool") from None
+    if not isinstance(data, dict) or not isinstance(data.get("classes", {}), dict):
+        raise UsageError(f"{path} has no 'classes' mapping; is it a pool's metadata?")
+    return data

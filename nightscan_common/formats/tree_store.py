@@ -1,0 +1,146 @@
+"""Today's step 3 layout: one ``<out>/<split>/<class_name>/<stem>.npy`` per key.
+
+These are the very paths NightScan's loader builds. Each file is written to a temporary
+name and renamed, so a file's presence means it is complete: a key is done when its
+file exists.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..io.atomic_write import remove_temporaries, write_bytes
+from ..plans.spectrogram_plan import Job
+from .index_db import SPLITS
+
+SUFFIX = ".npy"
+
+
+def key_path(root: str | os.PathLike, key: str) -> Path:
+    """The file that holds ``key`` below ``root``."""
+    *folders, name = key.split("/")
+    return Path(root, *folders, name + SUFFIX)
+
+
+def save_npy(target: str | os.PathLike, array: np.ndarray) -> int:
+    """``np.save`` to a temporary beside ``target``, then rename; return the bytes written.
+
+    .. note:: Encoded in memory and written by Python, so that a full disk is an
+       ``OSError`` with its errno (numpy's own file writes lose it), which stops the run.
+    """
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    data = buffer.getvalue()
+    write_bytes(target, data)
+    return len(data)
+
+
+@dataclass(frozen=True)
+class TreeWriter:
+    """A worker's writer for the tree: one atomic .npy per key."""
+
+    root: str
+
+    def path(self, key: str) -> Path:
+        return key_path(self.root, key)
+
+    def put(self, job: Job, array: np.ndarray) -> dict:
+        return {"bytes": save_npy(self.path(job.key), array)}
+
+
+class TreeStore:
+    """The .npy tree below ``root``: the only code that knows its paths."""
+
+    layout = "tree"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self._keys: list[str] = []
+
+    def path(self, key: str) -> Path:
+        return key_path(self.root, key)
+
+    def own_files(self, splits: Iterable[str] = SPLITS) -> Iterable[Path]:
+        """The ``<split>/<class>/*.npy`` files below the root: what this layout writes.
+
+        Symbolic links to folders are not followed, so nothing outside the folder is reached.
+        """
+        for split in splits:
+            split_dir = self.root / split
+            if split_dir.is_symlink() or not split_dir.is_dir():
+                continue
+            for class_entry in sorted(os.scandir(split_dir), key=lambda e: e.name):
+                if not class_entry.is_dir(follow_symlinks=False):
+                    continue
+                for entry in sorted(os.scandir(class_entry.path), key=lambda e: e.name):
+                    if entry.name.endswith(SUFFIX) and entry.is_file(follow_symlinks=False):
+                        yield Path(entry.path)
+
+    def holds_output(self) -> bool:
+        return next(iter(self.own_files()), None) is not None
+
+    def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
+        """Remember the run's keys; folders are made as files are written."""
+        self._keys = [job.key for job in jobs]
+
+    def done(self, jobs: Sequence[Job]) -> set[str]:
+        return {job.key for job in jobs if self.path(job.key).exists()}
+
+    def writer(self) -> TreeWriter:
+        return TreeWriter(str(self.root))
+
+    def record(self, job: Job, receipt: dict) -> None:
+        """Nothing to do: the worker renamed the file into place."""
+
+    def finalize(self) -> None:
+        """Nothing to do: every file was complete when it appeared."""
+
+    def sweep(self) -> int:
+        """Remove the temporaries of writers that were killed; return how many."""
+        return remove_temporaries(self.root)
+
+    def remove_own(self) -> int:
+        """Delete every .npy of ours, our temporaries, then the folders left empty.
+
+        .. note:: Other files stay, and so do the folders that hold them.
+        """
+        removed = 0
+        for path in list(self.own_files()):
+            path.unlink()
+            removed += 1
+        self.sweep()
+        for split in SPLITS:
+            split_dir = self.root / split
+            if split_dir.is_symlink() or not split_dir.is_dir():
+                continue
+            for class_dir in split_dir.iterdir():
+                if class_dir.is_dir() and not class_dir.is_symlink() and not any(class_dir.iterdir()):
+                    class_dir.rmdir()
+            if not any(split_dir.iterdir()):
+                split_dir.rmdir()
+        return removed
+
+    def bytes_on_disk(self) -> int:
+        """Disk space of the run's spectrograms (blocks, not lengths)."""
+        total = 0
+        for key in self._keys:
+            try:
+                total += self.path(key).stat().st_blocks * 512
+            except FileNotFoundError:
+                pass
+        return total
+
+    def count_unlisted(self, splits: Sequence[str]) -> int:
+        """Spectrograms in ``splits`` that the run's keys do not name (from an older index)."""
+        keys = set(self._keys)
+        return sum(1 for path in self.own_files(splits)
+                   if path.relative_to(self.root).as_posix()[: -len(SUFFIX)] not in keys)
+
+    def read(self, key: str) -> np.ndarray:
+        return np.load(self.path(key), allow_pickle=False)

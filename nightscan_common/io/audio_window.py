@@ -1,0 +1,142 @@
+"""Reading one fixed-length window of a recording (start, center or loudest), mono, resampled.
+
+Only the frames the window needs are decoded (plus a short margin that lets the
+resampler's filter settle), so the result equals resampling the whole file and then
+cutting, to within float rounding, and a 30-minute file costs what an 8 s one does.
+``loudest`` needs one streaming pass over the file to find the window; memory stays
+flat whatever the file's length.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudioFileError
+from ..io.audio_io import mix_to_mono, open_audio, read_blocks, read_mono, resample, wav_truncation
+
+#: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
+#: a few hundred frames; less than this changes the window's edge samples.
+MARGIN_SECONDS = 0.05
+MIN_MARGIN_FRAMES = 1024
+_ENERGY_BLOCK_FRAMES = 1 << 16
+
+
+def read_window(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int,
+    n_samples: int,
+    crop: str = "start",
+    hop_length: int = 512,
+) -> np.ndarray:
+    """The ``n_samples`` window of a recording, mono float32 at ``sample_rate`` Hz.
+
+    ``crop`` picks where: ``start`` (the first samples), ``center`` (the middle) or
+    ``loudest`` (the window with the most energy, searched in steps of ``hop_length``
+    samples). A shorter recording is zero-padded at the end. ``AudioFileError`` when
+    the file is missing, unreadable, empty or holds non-finite samples.
+    """
+    total, native_sr = _frames_and_rate(path)
+    total_out = _ceil_div(total * sample_rate, native_sr)  # length once resampled
+    if crop == "start" or total_out <= n_samples:
+        start = 0
+    elif crop == "center":
+        start = (total_out - n_samples) // 2
+    elif crop == "loudest":
+        native_start = loudest_window_start(
+            path, window_frames=_ceil_div(n_samples * native_sr, sample_rate),
+            hop_frames=max(1, round(hop_length * native_sr / sample_rate)))
+        start = min(native_start * sample_rate // native_sr, total_out - n_samples)
+    else:
+        raise ValueError(f"crop must be start, center or loudest, got {crop!r}")
+    window = _read_resampled(path, start=start, n_samples=n_samples, native_sr=native_sr,
+                             sample_rate=sample_rate)
+    if not np.isfinite(window).all():
+        raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
+    if len(window) < n_samples:
+        window = np.concatenate((window, np.zeros(n_samples - len(window), dtype=np.float32)))
+    return window
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _frames_and_rate(path: str | os.PathLike) -> tuple[int, int]:
+    """Frames and sample rate from the header; ``AudioFileError`` for an unusable file.
+
+    A WAV file cut short (a broken copy) is refused as step 1 refuses it.
+    """
+    with open_audio(path) as f:
+        frames, rate = f.frames, f.samplerate
+        truncated = wav_truncation(path, fmt=f.format, subtype=f.subtype, channels=f.channels,
+                                   frames=frames)
+    if frames <= 0:
+        raise AudioFileError(str(path), "holds no samples")
+    if truncated:
+        raise AudioFileError(str(path), truncated)
+    return frames, rate
+
+
+def _read_resampled(
+    path: str | os.PathLike, *, start: int, n_samples: int, native_sr: int, sample_rate: int
+) -> np.ndarray:
+    """Samples ``[start, start + n_samples)`` of the resampled file, decoding only what they need.
+
+    The read begins on a native frame that falls exactly on an output sample (a
+    multiple of ``native_sr / gcd``), so the result lines up with a whole-file
+    resampling; it may come out shorter at the end of the file.
+    """
+    g = math.gcd(native_sr, sample_rate)
+    step_in, step_out = native_sr // g, sample_rate // g  # step_in frames <-> step_out samples
+    margin = max(MIN_MARGIN_FRAMES, math.ceil(MARGIN_SECONDS * native_sr))
+    anchor = max(0, start // step_out - _ceil_div(margin, step_in))
+    first = anchor * step_in
+    last = _ceil_div((start + n_samples) * native_sr, sample_rate) + margin
+    mono, _ = read_mono(path, start=first, frames=last - first)
+    if len(mono) == 0:
+        raise AudioFileError(str(path), "holds no samples")
+    out = resample(mono, native_sr, sample_rate)
+    out = out[: _ceil_div(len(mono) * sample_rate, native_sr)]  # librosa's length at the end
+    skip = start - anchor * step_out
+    return out[skip : skip + n_samples]
+
+
+def loudest_window_start(path: str | os.PathLike, *, window_frames: int, hop_frames: int) -> int:
+    """Native frame where the ``window_frames`` window with the most energy starts.
+
+    One streaming pass: the energy of the mono mix per ``hop_frames`` frame, then a
+    sliding sum over whole frames. The earliest of equal windows wins.
+    """
+    energies = frame_energies(path, hop_frames=hop_frames)
+    per_window = max(1, round(window_frames / hop_frames))
+    if len(energies) <= per_window:
+        return 0
+    cumulative = np.concatenate(([0.0], np.cumsum(energies)))
+    sums = cumulative[per_window:] - cumulative[:-per_window]
+    return int(np.argmax(sums)) * hop_frames
+
+
+def frame_energies(path: str | os.PathLike, *, hop_frames: int) -> np.ndarray:
+    """Sum of squares of the mono mix per ``hop_frames`` frames, float64 (last frame partial)."""
+    block = hop_frames * max(1, _ENERGY_BLOCK_FRAMES // hop_frames)
+    parts: list[np.ndarray] = []
+    done = 0
+    with open_audio(path) as f:
+        try:
+            for data in read_blocks(f, block, "float32"):
+                squares = np.square(mix_to_mono(data), dtype=np.float64)
+                whole = len(squares) // hop_frames * hop_frames
+                parts.append(squares[:whole].reshape(-1, hop_frames).sum(axis=1))
+                if whole < len(squares):  # only the last block is not a whole number of frames
+                    parts.append(np.array([squares[whole:].sum()]))
+                done += len(data)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFileError(str(path), f"corrupt audio data after {done} frames ({exc})") from None
+    if done == 0:
+        raise AudioFileError(str(path), "holds no samples")
+    return np.concatenate(parts)

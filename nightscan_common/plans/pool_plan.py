@@ -1,0 +1,175 @@
+"""The augmented pool's plan: which originals each class keeps and which augmentations each gets.
+
+Pure functions of (usable originals, options, seed) returning plain data: the tests and
+``--dry-run`` read the plan, the builder executes it. The rule, for a class with n usable
+originals, target T and cap M augmentations per original:
+
+- n >= T: T originals kept (all n with ``keep_all``), chosen with the seed and spread
+  evenly over the class's sub-folders; no augmentation.
+- n < T: all kept; T - n augmentations shared out so that each original gets
+  floor((T-n)/n) or ceil((T-n)/n) (which ones get the extra one is seeded), at most M.
+  The class ends with T samples, or n * (1 + M) when that is less (short of target).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, original_filename
+from ..plans.seeds import derive_seed
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One output file of the pool."""
+
+    filename: str
+    kind: str  # ORIGINAL or AUGMENTED
+    source: str  # the original's path relative to its class folder
+    number: int | None = None  # 1 for aug001
+    augmentation: str | None = None
+    seed: int | None = None  # the file's own seed, for augmentations
+
+
+@dataclass(frozen=True)
+class SourceTask:
+    """All outputs derived from one original: the unit of work a worker executes."""
+
+    class_name: str
+    source: str
+    original: PlannedFile
+    augmentations: tuple[PlannedFile, ...]
+
+    @property
+    def files(self) -> tuple[PlannedFile, ...]:
+        return (self.original, *self.augmentations)
+
+
+@dataclass(frozen=True)
+class ClassPlan:
+    """What the pool will hold for one class."""
+
+    name: str
+    usable: int  # originals found and decodable
+    target: int
+    tasks: tuple[SourceTask, ...]
+
+    @property
+    def kept(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def total(self) -> int:
+        return sum(len(t.files) for t in self.tasks)
+
+    @property
+    def augmentations_per_original(self) -> tuple[int, int]:
+        counts = [len(t.augmentations) for t in self.tasks] or [0]
+        return min(counts), max(counts)
+
+    @property
+    def reached_target(self) -> bool:
+        return self.total >= self.target
+
+
+def split_ext(rel_path: str) -> tuple[str, str]:
+    """``"site1/a.WAV"`` -> ``("site1/a", ".WAV")``."""
+    base, ext = posixpath.splitext(rel_path)
+    return base, ext
+
+
+def unique_stems(sources: list[str]) -> dict[str, str]:
+    """A stem per source, unique within the class, the same whatever the listing order.
+
+    A stem that only one source has is kept. Sources that share one are told apart by
+    their sub-folder path (``site1__a``) and, if that is not enough, by their extension
+    (``a_wav``, ``a_mp3``); a numeric suffix settles anything left.
+    """
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    for src in sorted(sources):
+        by_stem[posixpath.basename(split_ext(src)[0])].append(src)
+    stems: dict[str, str] = {}
+    for stem, group in by_stem.items():
+        if len(group) == 1:
+            stems[group[0]] = stem
+            continue
+        dirs = {posixpath.dirname(s) for s in group}
+        exts = {split_ext(s)[1].lower() for s in group}
+        for src in group:
+            base, ext = split_ext(src)
+            name = base.replace("/", "__") if len(dirs) > 1 else stem
+            if len(dirs) < len(group) and len(exts) > 1:
+                name = f"{name}_{ext.lstrip('.').lower()}"
+            stems[src] = name
+    taken: set[str] = set()
+    for src in sorted(stems):  # a final pass settles any clash the rules above left
+        name, k = stems[src], 2
+        while name.lower() in taken:
+            name, k = f"{stems[src]}_{k}", k + 1
+        stems[src] = name
+        taken.add(name.lower())
+    return stems
+
+
+def select_spread(sources: list[str], count: int, rng: random.Random) -> list[str]:
+    """``count`` sources chosen at random, spread as evenly as possible over sub-folders.
+
+    Each sub-folder (a recording session, a site) gets an equal share; one with fewer
+    files gives its leftover share to the others. Returns the chosen, sorted.
+    """
+    folders: dict[str, list[str]] = defaultdict(list)
+    for src in sorted(sources):
+        folders[posixpath.dirname(src)].append(src)
+    pools = {k: rng.sample(v, len(v)) for k, v in sorted(folders.items())}
+    quota = dict.fromkeys(pools, 0)
+    remaining = count
+    while remaining:
+        open_folders = [k for k in pools if quota[k] < len(pools[k])]
+        share, extra = divmod(remaining, len(open_folders))
+        lucky = set(rng.sample(open_folders, extra))
+        for k in open_folders:
+            give = min(share + (k in lucky), len(pools[k]) - quota[k])
+            quota[k] += give
+            remaining -= give
+    return sorted(s for k, pool in pools.items() for s in pool[: quota[k]])
+
+
+def share_augmentations(n: int, target: int, cap: int, rng: random.Random) -> list[int]:
+    """How many augmentations each of ``n`` originals gets (in their order).
+
+    Every original gets floor or ceil of (target - n) / n, at most ``cap``; the ones that
+    get the extra augmentation are drawn with ``rng``.
+    """
+    if n == 0 or n >= target:
+        return [0] * n
+    base, extra = divmod(target - n, n)
+    if base >= cap:
+        return [cap] * n
+    lucky = set(rng.sample(range(n), extra))
+    return [base + (i in lucky) for i in range(n)]
+
+
+def plan_class(name: str, sources: list[str], *, target: int, max_augmentations: int,
+               augmentations: tuple[str, ...], seed: int, keep_all: bool = False) -> ClassPlan:
+    """The plan for one class from its usable originals (paths relative to the class folder)."""
+    rng = random.Random(derive_seed(seed, name, "plan"))
+    sources = sorted(sources)
+    usable = len(sources)
+    if len(sources) > target and not keep_all:
+        sources = select_spread(sources, target, rng)
+    counts = share_augmentations(len(sources), target, max_augmentations, rng)
+    stems = unique_stems(sources)
+    tasks = []
+    for src, count in zip(sources, counts, strict=True):
+        stem = stems[src]
+        original = PlannedFile(original_filename(stem, split_ext(src)[1]), ORIGINAL, src)
+        augs = tuple(
+            PlannedFile(augmented_filename(stem, k, aug), AUGMENTED, src, k, aug,
+                        derive_seed(seed, name, src, k))
+            for k, aug in ((k, augmentations[(k - 1) % len(augmentations)]) for k in range(1, count + 1))
+        )
+        tasks.append(SourceTask(name, src, original, augs))
+    return ClassPlan(name, usable, target, tuple(tasks))

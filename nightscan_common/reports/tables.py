@@ -1,0 +1,102 @@
+"""The summary tables the front ends print: one function per step, from its report."""
+
+from __future__ import annotations
+
+from ..cli import format_table
+from ..formats.index_db import SPLITS
+from ..steps.demo_data import LONG_SECONDS, DemoReport
+from ..steps.index import IndexReport
+from ..steps.pool import PoolReport
+from ..steps.spectrograms import SpectrogramReport
+
+
+def pool_table(report: PoolReport, *, dry_run: bool) -> str:
+    """Step 1: per class found, kept, augmentations, total, target; skips; what was written."""
+    rows = []
+    for plan in report.plans:
+        lo, hi = plan.augmentations_per_original
+        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
+                  else f"short by {plan.target - plan.total}")
+        rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
+                     plan.total, status])
+    lines = ["plan (nothing written):" if dry_run else "pool:",
+             format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
+    for s in report.skipped + report.failed_tasks:
+        lines.append(f"skipped: {s.path}: {s.reason}")
+    for cls, n in report.ignored.items():
+        lines.append(f"ignored: {cls}: {n} non-audio file(s)")
+    if not dry_run:
+        lines.append("already complete: nothing to do" if report.already_complete else
+                     f"{report.written} file(s) written, {report.reused} already done, "
+                     f"{report.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> str:
+    """The per-class table, the leakage check and the warnings, as printed on stdout."""
+    headers = ["class", *SPLITS, "total", *(f"{s} orig+aug" for s in SPLITS), "max dev"]
+    headers += ["dropped"] if eval_originals_only else []
+    rows = []
+    for c in report.classes:
+        row = [c.name, *c.rows, sum(c.rows),
+               *(f"{o}+{a}" for o, a in zip(c.originals, c.augmented, strict=True)),
+               c.plan.max_deviation]
+        rows.append(row + ([c.dropped] if eval_originals_only else []))
+    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+    orig = [sum(c.originals[i] for c in report.classes) for i in range(len(SPLITS))]
+    aug = [sum(c.augmented[i] for c in report.classes) for i in range(len(SPLITS))]
+    all_row = ["all", *totals, *(f"{o}+{a}" for o, a in zip(orig, aug, strict=True)),
+               max((c.plan.max_deviation for c in report.classes), default=0)]
+    rows.append(all_row + ([sum(c.dropped for c in report.classes)] if eval_originals_only else []))
+    lines = [format_table(headers, rows), "",
+             "max dev: the largest gap, in samples, between a split and its share of the class",
+             f"leakage check: {report.leaking_groups} group(s) in more than one split"]
+    if eval_originals_only:
+        lines.append("dropped: augmentations of val and test groups, left out by --eval-originals-only")
+    if report.warnings:
+        lines += [f"warnings ({len(report.warnings)}):"] + [f"  - {w}" for w in report.warnings]
+    state = "written" if report.written else "already up to date, left as it was"
+    lines.append(f"index {report.db_path}: {state}")
+    return "\n".join(lines)
+
+
+def spectrogram_table(report: SpectrogramReport) -> str:
+    """The table printed at the end: per split written, skipped as done, failed."""
+    rows = [(split, c.written, c.skipped, c.failed, c.written + c.skipped + c.failed)
+            for split, c in report.counts.items()]
+    totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+    table = format_table(["split", "written", "skipped (done)", "failed", "total"],
+                             rows + [("all", *totals)])
+    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
+    if report.failures:
+        lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
+    return "\n".join(lines)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def demo_table(report: DemoReport) -> str:
+    """Per class: recordings, sample rates, stereo and long files, formats."""
+    rows = []
+    for name, entry in report.manifest["classes"].items():
+        files = entry["files"]
+        rows.append([name, entry["call"], len(files),
+                     ",".join(str(r) for r in sorted({f["samplerate"] for f in files})),
+                     sum(f["channels"] > 1 for f in files),
+                     sum(f["seconds"] > LONG_SECONDS for f in files),
+                     ",".join(sorted({f["path"].rsplit(".", 1)[1].lower() for f in files}))])
+    totals = report.manifest["totals"]
+    state = (f"written in {report.seconds:.1f} s" if report.written
+             else "already there with this seed and scale: nothing to do")
+    return "\n".join([
+        format_table(["class", "call", "recordings", "sample rates (Hz)", "stereo",
+                          f"> {LONG_SECONDS:g} s", "formats"], rows),
+        f"demo data set {report.output_dir}: {totals['recordings']} recordings, "
+        f"{totals['classes']} classes, {totals['bytes'] / 1e6:.1f} MB; {state}",
+    ])

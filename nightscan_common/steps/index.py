@@ -1,0 +1,226 @@
+"""Step 2: a pool's groups split per class and written to the SQLite index, then checked.
+
+Rows go in by class, then file path, so that one pool and one set of options give the
+same database content (``created_at`` apart). ``original_file`` is the pool-relative
+path (``<class>/<name>``) of the original each row comes from (the row itself for an
+original); ``group_key`` is ``<class>/<key>``, the key being the original's source, or
+the ``--group-pattern`` key, or the smallest of the keys merged with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .. import __version__
+from ..errors import OutputConflictError, UsageError
+from ..formats.index_db import (
+    FORMAT_VERSION,
+    SPLITS,
+    count_leaking_groups,
+    read_index_info,
+    split_counts,
+    write_index,
+)
+from ..formats.pool_reader import (
+    Pool,
+    check_pool_dir,
+    cross_class_duplicates,
+    examples,
+    read_pool,
+)
+from ..formats.provenance import guard
+from ..io.atomic_write import remove_temporaries_of
+from ..io.audio_files import is_inside
+from ..io.run_lock import exclusive_run
+from ..plans.grouping import compile_group_pattern
+from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
+from ..reports import plain
+
+DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
+DEFAULT_SEED = 42
+#: The one index_info key that differs between two runs with the same pool and options.
+_CREATED_AT = "created_at"
+
+log = logging.getLogger("nightscan.index")
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """What decides an index's content besides the pool; recorded in ``index_info``.
+
+    ``eval_originals_only`` leaves the augmentations of val and test groups out of the
+    index; the plan is the same, so val and test hold the same originals either way.
+    """
+
+    ratios: tuple[float, ...] = DEFAULT_RATIOS
+    seed: int = DEFAULT_SEED
+    group_pattern: str | None = None
+    eval_originals_only: bool = False
+
+
+@dataclass(frozen=True)
+class ClassSummary:
+    """One class of a written index: per split, in ``SPLITS`` order."""
+
+    name: str
+    groups: int
+    plan: SplitPlan
+    originals: tuple[int, ...]  # rows in the database
+    augmented: tuple[int, ...]
+    dropped: int  # augmentations left out by eval_originals_only
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
+
+
+@dataclass
+class IndexReport:
+    """What ``build_index`` did, for the summary."""
+
+    db_path: Path
+    written: bool  # False when the existing index was already this run's
+    classes: list[ClassSummary]
+    leaking_groups: int
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        """0 written and checked; 1 when a group straddles two splits (the check failed)."""
+        return 1 if self.leaking_groups else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**plain(self), "status": self.status}
+
+
+def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
+                options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
+                progress: bool = False) -> IndexReport:
+    """Split every class of a pool by whole groups and write the index to ``output_db``.
+
+    .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
+       an index made from the same pool with the same options is left as it is (rerunning
+       changes nothing) and anything else is refused with ``OutputConflictError``.
+    """
+    ratios = check_ratios(options.ratios)
+    pattern = compile_group_pattern(options.group_pattern)
+    root = check_pool_dir(pool_dir)
+    output = _check_output(Path(output_db), root)
+    info = _options_info(options, root, output)
+    with exclusive_run(output, folder=False):  # a second run into the same index is refused
+        remove_temporaries_of(output)  # left by a run that was killed while writing
+        keep = output.exists() and not overwrite
+        if keep:  # refuse before the pool is read when the options alone differ
+            _check_existing(output, info)
+        pool = read_pool(root, progress=progress)
+        info |= {"pool_metadata_sha256": pool.metadata_sha256,
+                 "pool_listing_sha256": pool.listing_sha256()}
+        if keep:
+            _check_existing(output, info)
+        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
+                 for name, files in pool.classes.items()]
+        if not keep:
+            rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
+                                       file=sys.stderr, leave=False)
+                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
+            count = write_index(output, rows, info | {_CREATED_AT: _now()})
+            log.debug("wrote %d rows to %s", count, output)
+        counts = split_counts(output)
+        summaries = [_summarise(cp, counts) for cp in plans]
+        return IndexReport(output, not keep, summaries, count_leaking_groups(output),
+                           _warnings(pool, plans))
+
+
+def _check_output(output: Path, pool_root: Path) -> Path:
+    """The output must be a file outside the pool (the pool is never written to)."""
+    if output.is_dir():
+        raise UsageError(f"--output-db {output} is a folder; give a file name")
+    if not os.path.lexists(output.absolute().parent):
+        raise UsageError(f"--output-db {output}: its folder {output.absolute().parent} not found; "
+                         "create it first, or choose another path")
+    if is_inside(output, pool_root):
+        raise UsageError(f"--output-db {output} is inside the pool folder {pool_root}, which is "
+                         "never written to; choose a path outside it")
+    return output
+
+
+def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[str, str]:
+    """``index_info`` values fixed by the options (the pool's fingerprints come later).
+
+    ``pool_dir`` is relative to the database's folder, so that the two can move together.
+    """
+    pool_rel = os.path.relpath(pool_root.resolve(), output.resolve().parent)
+    return {
+        "format_version": str(FORMAT_VERSION),
+        "tool_version": __version__,
+        "pool_dir": Path(pool_rel).as_posix(),
+        "seed": str(options.seed),
+        "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
+        "group_pattern": options.group_pattern or "",
+        "eval_originals_only": str(int(options.eval_originals_only)),
+    }
+
+
+def _check_existing(output: Path, info: Mapping[str, str]) -> None:
+    """Refuse an existing output unless it is an index of this pool with these options."""
+    old = read_index_info(output)
+    if old is None:
+        raise OutputConflictError(f"{output} already exists and is not a NightScan index; pass "
+                                  "--overwrite to replace it, or choose another --output-db")
+    guard(output, "an index", {k: old.get(k) for k in info}, info, option="--output-db", overwrite=False)
+
+
+def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> ClassSummary:
+    """A class's figures: the plan's, and the rows the database holds."""
+    originals = tuple(counts.get((cp.name, s, 0), 0) for s in SPLITS)
+    augmented = tuple(counts.get((cp.name, s, 1), 0) for s in SPLITS)
+    dropped = sum(cp.plan.counts) - sum(originals) - sum(augmented)
+    return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped)
+
+
+def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
+    """What the summary should point out: none of it stops the run or changes its status."""
+    warnings = list(pool.warnings)
+    unmatched: list[str] = []
+    copies = 0
+    short = False
+    for cp in plans:
+        if cp.plan.empty:
+            short = True
+            n = len(cp.grouping.groups)
+            warnings.append(f"class {cp.name!r} has {n} group(s), too few to fill every split: "
+                            f"no {' or '.join(cp.plan.empty)} samples")
+        if cp.grouping.unmatched:
+            unmatched.append(f"{cp.name} ({cp.grouping.unmatched})")
+        copies += cp.grouping.copies
+    if short:  # once per run: why a class missing from a split matters
+        warnings.append("NightScan's loader numbers the classes of each split apart: a class missing "
+                        "from a split shifts the labels of the classes after it there")
+    if unmatched:
+        warnings.append("originals that the group pattern does not match keep a group of their "
+                        f"own, in {len(unmatched)} class(es): {examples(unmatched)}")
+    if copies:
+        warnings.append(f"{copies} original(s) have the same content as another original of their "
+                        "class and share its group")
+    dups = cross_class_duplicates(pool)
+    if dups:
+        warnings.append(f"{len(dups)} recording(s) appear in more than one class (same content), "
+                        f"e.g. {' = '.join(dups[0])}; one recording under two labels is usually "
+                        "a mistake")
+    return warnings
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+

@@ -1,0 +1,293 @@
+"""Step 1's execution: check the originals, run the plan in workers, write the pool resumably.
+
+The parent discovers and checks files, plans every class (``pool_plan``), and sends one
+task per original to the workers; a worker decodes its original once and writes the
+original's copy and all its augmentations. Each finished task is appended to a progress
+journal in the output folder, so that an interrupted run resumes where it stopped;
+``pool_metadata.json`` is written last, from the plan and the journal, in plan order,
+so the pool is the same bytes whatever the number of workers or interruptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..dsp.augmentations import warm_up
+from ..errors import UsageError
+from ..execution.base import Executor
+from ..execution.process_pool import ProcessPool
+from ..formats.pool_journal import (
+    JOURNAL_FILENAME,
+    done_from_metadata,
+    read_journal,
+    write_done,
+    write_params,
+)
+from ..formats.pool_metadata import (
+    FORMAT_VERSION,
+    METADATA_FILENAME,
+    ORIGINAL,
+    ClassEntry,
+    FileRecord,
+    PoolMetadata,
+    load_pool_metadata,
+    parse_pool_filename,
+)
+from ..formats.provenance import guard
+from ..io.atomic_write import remove_temporaries, write_json
+from ..io.audio_files import scan_audio_files
+from ..io.audio_io import probe_audio
+from ..io.run_lock import exclusive_run
+from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from .pool_options import (
+    PoolOptions,
+    PoolReport,
+    Skipped,
+    select_classes,
+    validate_options,
+)
+from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
+
+log = logging.getLogger("nightscan")
+
+# ---------------------------------------------------------------- discovery and plan
+
+
+def _probe(path: str) -> dict[str, Any]:
+    p = probe_audio(path)
+    return {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
+            "sha256": p.sha256, "peak": p.peak}
+
+
+def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+                      ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
+    """Find, check and plan every selected class; return the report and the probes."""
+    executor = executor or ProcessPool(opts.num_workers)
+    classes = select_classes(opts)
+    scans = {c: scan_audio_files(opts.audio_root / c) for c in classes}
+    for c, scan in scans.items():
+        for loop in scan.loops:
+            log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
+    start = time.monotonic()
+    items = [(c, rel) for c in classes for rel in scans[c].audio]
+    probes: dict[tuple[str, str], dict] = {}
+    skipped: list[Skipped] = []
+    paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
+    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
+                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+                                progress=opts.progress):
+        c, rel = paths[outcome.item]
+        if outcome.ok:
+            probes[(c, rel)] = outcome.result
+        else:
+            skipped.append(Skipped(f"{c}/{rel}", outcome.error))
+    skipped.sort(key=lambda s: s.path)
+    log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
+    for c, rel in sorted(probes):
+        if probes[(c, rel)]["peak"] == 0.0:
+            log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
+    plans, empty = [], []
+    for c in classes:
+        usable = [rel for rel in scans[c].audio if (c, rel) in probes]
+        if not usable:
+            empty.append(c)
+            log.warning(f"class {c}: no usable audio file; no output for it")
+        plans.append(plan_class(c, usable, target=opts.target_samples,
+                                max_augmentations=opts.max_augmentations,
+                                augmentations=opts.augmentations, seed=opts.seed,
+                                keep_all=opts.keep_all_originals))
+    ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
+    return PoolReport(plans, skipped, ignored, empty), probes
+
+
+# ---------------------------------------------------------------- resume
+
+
+def _clear_pool(output_dir: Path, meta: dict | None) -> None:
+    """Remove what an earlier run wrote (pool-named files, metadata, journal) and only that."""
+    for name in (METADATA_FILENAME, JOURNAL_FILENAME):
+        with contextlib.suppress(FileNotFoundError):
+            (output_dir / name).unlink()
+    for cls_dir in (d for d in output_dir.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        for f in cls_dir.iterdir():
+            if (f.is_file() or f.is_symlink()) and parse_pool_filename(f.name):
+                f.unlink()
+        with contextlib.suppress(OSError):
+            cls_dir.rmdir()
+
+
+def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict | None]:
+    """Check the output folder against this run's options; return what is already done.
+
+    A pool or journal made with other options is refused unless ``overwrite``.
+    """
+    out = opts.output_dir
+    journal = out / JOURNAL_FILENAME
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"the output folder {out} is not writable")
+    meta = load_pool_metadata(out)
+    j_params, j_done = read_journal(journal)
+    previous = j_params if j_params is not None else (meta or {}).get("params")
+    if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
+                                      overwrite=opts.overwrite):
+        _clear_pool(out, meta)
+        meta, j_done = None, {}
+    elif previous is None and opts.overwrite:
+        _clear_pool(out, meta)
+    remove_temporaries(out)
+    done = done_from_metadata(meta) if meta else {}
+    done.update(j_done)
+    return done, meta
+
+
+def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
+    records = done.get((task.class_name, task.source))
+    if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
+        return False
+    return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
+
+
+# ---------------------------------------------------------------- metadata
+
+
+def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
+                probes: dict) -> ClassEntry:
+    lo, hi = plan.augmentations_per_original
+    files = []
+    for task in plan.tasks:
+        for rec in records.get((plan.name, task.source), []):
+            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
+                p = probes[(plan.name, task.source)]
+                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
+                              channels=p["channels"])
+            files.append(rec)
+    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
+                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
+                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
+                      files=files)
+
+
+def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
+                   previous: dict | None) -> dict[str, Any]:
+    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
+    classes = dict((previous or {}).get("classes", {}))
+    for plan in report.plans:
+        classes[plan.name] = class_entry(plan, records, probes).to_dict()
+    classes = dict(sorted(classes.items()))
+    n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
+    n_files = sum(e["total_count"] for e in classes.values())
+    return PoolMetadata(
+        format_version=FORMAT_VERSION,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=__version__,
+        params=opts.identity(),
+        target_samples_per_class=opts.target_samples,
+        classes=classes,
+        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
+        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
+                "augmented": n_aug,
+                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
+                "skipped": len(report.skipped) + len(report.failed_tasks)},
+    ).to_dict()
+
+
+# ---------------------------------------------------------------- the step
+
+
+def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+
+    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    """
+    start = time.monotonic()
+    validate_options(opts)
+    executor = executor or ProcessPool(opts.num_workers)
+    report, probes = discover_and_plan(opts, executor)
+    if opts.dry_run:
+        return report
+    with exclusive_run(opts.output_dir, folder=True):
+        return _write_pool(opts, report, probes, start, executor)
+
+
+def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+                executor: Executor) -> PoolReport:
+    done, previous = prepare_output(opts)
+    tasks = [t for plan in report.plans for t in plan.tasks]
+    todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
+    # Longest first: a long recording with many augmentations must not be the last task
+    # left while the other workers idle. Outputs do not depend on the order.
+    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
+    records = {k: v for k, v in done.items()}
+    report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
+    if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
+        report.already_complete = True
+        report.metadata = previous
+        report.seconds = time.monotonic() - start
+        return report
+    try:
+        _run_tasks(opts, todo, records, report, executor)
+    finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
+        remove_temporaries(opts.output_dir)
+    report.metadata = build_metadata(opts, report, records, probes, previous)
+    write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
+    with contextlib.suppress(FileNotFoundError):
+        (opts.output_dir / JOURNAL_FILENAME).unlink()
+    report.seconds = time.monotonic() - start
+    return report
+
+
+def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, records: dict,
+                      probes: dict) -> bool:
+    """Whether the metadata on disk already says what this run would write."""
+    fresh = build_metadata(opts, report, records, probes, previous)
+    keep = ("created_at",)
+    return {k: v for k, v in fresh.items() if k not in keep} == {
+        k: v for k, v in previous.items() if k not in keep}
+
+
+def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
+    """A failed task's files would be unlisted strays in the pool: remove them."""
+    for f in task.files:
+        with contextlib.suppress(FileNotFoundError):
+            (output_dir / task.class_name / f.filename).unlink()
+
+
+def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
+               executor: Executor) -> None:
+    if not todo:
+        return
+    start = time.monotonic()
+    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
+    journal = opts.output_dir / JOURNAL_FILENAME
+    bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    with open(journal, "a", encoding="utf-8") as jf:
+        if journal.stat().st_size == 0:
+            write_params(jf, opts.identity())
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        for outcome in executor.map(
+            partial(execute_task, context), todo, desc="writing pool",
+            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            progress=opts.progress, weight=lambda t: len(t.files),
+        ):
+            task = outcome.item
+            if outcome.ok:
+                records[(task.class_name, task.source)] = outcome.result
+                write_done(jf, task.class_name, task.source, outcome.result)
+                report.written += len(task.files)
+            else:
+                records.pop((task.class_name, task.source), None)
+                _remove_outputs(opts.output_dir, task)
+                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
+                log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
+    report.failed_tasks.sort(key=lambda s: s.path)
+    log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")

@@ -1,0 +1,153 @@
+"""Step 1's options (content and run), its report, and the checks made before any work."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
+from ..errors import UsageError
+from ..execution.base import default_num_workers
+from ..io.audio_files import is_inside, list_classes, scan_audio_files
+from ..plans.pool_plan import ClassPlan
+from ..reports import plain
+
+LINK_MODES = ("copy", "hardlink", "symlink")
+#: Seconds one original may take (decode and all its augmentations) before it is failed.
+TASK_TIMEOUT = 3600.0
+
+
+#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
+RUN = {"run": True}
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """Every option of create_augmented_pool.py; the defaults live here only.
+
+    The content options decide the pool; those marked ``RUN`` only say where and how a
+    run goes, and a rerun need not match them.
+    """
+
+    audio_root: Path
+    output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
+    target_samples: int = 500
+    max_augmentations: int = 20
+    augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
+    seed: int = 42
+    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
+    specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
+    keep_all_originals: bool = False
+    link_mode: str = "copy"
+    background_noise_dir: Path | None = None
+    dry_run: bool = field(default=False, metadata=RUN)
+    overwrite: bool = field(default=False, metadata=RUN)
+    progress: bool = field(default=True, metadata=RUN)
+    task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
+
+    def identity(self) -> dict[str, Any]:
+        """The content options, as recorded (what a rerun must match), derived from the fields.
+
+        Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
+        """
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.metadata.get("run"):
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = _rel(value, self.output_dir)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _rel(path: Path, start: Path) -> str:
+    return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
+
+
+@dataclass
+class Skipped:
+    path: str  # relative to the audio root
+    reason: str
+
+
+@dataclass
+class PoolReport:
+    """What a run found, planned and did; the front end prints it."""
+
+    plans: list[ClassPlan]
+    skipped: list[Skipped]
+    ignored: dict[str, int]  # non-audio files per class
+    empty_classes: list[str]
+    written: int = 0
+    reused: int = 0
+    failed_tasks: list[Skipped] = field(default_factory=list)
+    already_complete: bool = False
+    seconds: float = 0.0
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> int:
+        """0 all done; 1 done, but some originals were skipped or failed, or a class is empty."""
+        return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures, for machines: per class its counts, then what the run did."""
+        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
+                    "reached_target": p.reached_target} for p in self.plans]
+        return {"classes": classes, **plain({k: getattr(self, k) for k in (
+            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
+            "seconds")}), "status": self.status}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate_options(opts: PoolOptions) -> None:
+    """Refuse options that cannot work, before anything is read or written."""
+    if not opts.audio_root.is_dir():
+        raise UsageError(f"audio root not found or not a folder: {opts.audio_root}")
+    if is_inside(opts.output_dir, opts.audio_root):
+        raise UsageError(f"the output folder {opts.output_dir} is inside the audio root "
+                         f"{opts.audio_root}; the input is never written to: choose another --output-dir")
+    if is_inside(opts.audio_root, opts.output_dir):
+        raise UsageError(f"the audio root {opts.audio_root} is inside the output folder "
+                         f"{opts.output_dir}; choose an --output-dir beside it")
+    if opts.output_dir.exists() and not opts.output_dir.is_dir():
+        raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
+    check_content(opts)
+
+
+def check_content(opts: PoolOptions) -> None:
+    """The checks that need no audio root: counts, link mode, augmentations, noise folder."""
+    if opts.target_samples < 1:
+        raise UsageError(f"--target-samples must be at least 1, got {opts.target_samples}")
+    if opts.max_augmentations < 0:
+        raise UsageError(f"--max-augmentations must be 0 or more, got {opts.max_augmentations}")
+    if opts.link_mode not in LINK_MODES:
+        raise UsageError(f"--link-mode must be one of {', '.join(LINK_MODES)}, got {opts.link_mode!r}")
+    for name in opts.augmentations:
+        if name not in AUGMENTATION_TYPES:
+            raise UsageError(f"unknown augmentation {name!r}")
+    wants_bg = "background_noise" in opts.augmentations
+    if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
+        given = (f"{opts.background_noise_dir} not found or not a folder" if opts.background_noise_dir
+                 else "none given")
+        raise UsageError(f"background_noise needs --background-noise-dir DIR, a folder of ambient "
+                         f"recordings ({given})")
+    if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
+        raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
+
+
+def select_classes(opts: PoolOptions) -> list[str]:
+    classes = list_classes(opts.audio_root)
+    if not classes:
+        raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
+                         "expected one sub-folder of recordings per class")
+    missing = [c for c in opts.specific_classes if c not in classes]
+    if missing:
+        raise UsageError(f"--specific-class {missing[0]!r} is not a folder of {opts.audio_root} "
+                         f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
+    return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""The NightScan dataset pipeline: the three steps in order, every option checked first.
+
+``run_pipeline.sh`` is a thin wrapper around this script (it makes the virtual
+environment on first use); the options and environment variables are documented in
+``--help``. Each step runs in this process, through its own front end's ``main``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import create_augmented_pool
+import create_balanced_index
+import make_demo_data
+import pregenerate_spectrograms_simple
+from nightscan_common import __version__, cli
+from nightscan_common.errors import UsageError
+from nightscan_common.formats.index_db import SPLITS, split_counts
+
+PROG = "run_pipeline.sh"
+HERE = Path(__file__).resolve().parent
+#: Option -> (environment variable, attribute); an option wins over its variable.
+VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
+          "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
+          "--group-pattern": "GROUP_PATTERN"}
+FLAGS = {"--demo": "demo", "--overwrite": "overwrite", "-q": "quiet", "--quiet": "quiet",
+         "--dry-run": "dry_run"}
+TRAIN_COMMAND = """train with (in NightScan's training folder):
+  python train_audio_large_scale.py \\
+      --index-db {index} \\
+      --audio-root {pool} \\
+      --spectrogram-cache-dir {spectrograms} \\
+      --num-classes {classes} \\
+      --model efficientnet-b1 \\
+      --batch-size 128 \\
+      --no-balance-classes \\
+      --epochs 50"""
+HELP = f"""usage: ./run_pipeline.sh --audio-root DIR [options]
+       ./run_pipeline.sh --demo [options]
+
+Runs the three steps of the NightScan dataset toolkit, each on the previous one's
+output, then prints where everything is and the train_audio_large_scale.py command:
+  1. create_augmented_pool.py            -> DATA_DIR/augmented_pool/
+  2. create_balanced_index.py            -> DATA_DIR/balanced_audio_index.db
+  3. pregenerate_spectrograms_simple.py  -> DATA_DIR/spectrograms_balanced/
+Every option of every step is checked before the first step starts: by the step's own
+parser and by its own checks (the group pattern compiles, the ratios sum to 1, the
+spectrogram settings are valid).
+
+options (or the environment variable on the right; an option wins over its variable):
+  --audio-root DIR     AUDIO_ROOT      one sub-folder of recordings per class
+                                       (required, except with --demo)
+  --data-dir DIR       DATA_DIR        where the three outputs go (default: data/ in the
+                                       project folder; data/demo/ with --demo)
+  --target-samples N   TARGET_SAMPLES  samples per class, made by step 1 (default: 500;
+                                       60 with --demo)
+  --num-workers W      NUM_WORKERS     worker processes of steps 1 and 3 (default: all cores)
+  --seed S             SEED            seed of steps 1 and 2 (default: 42)
+  --animal-type TYPE   ANIMAL_TYPE     spectrogram preset of step 3: general, bat, owl,
+                                       bird_song, mammal, amphibian, insect (default: general)
+  --group-pattern RE   GROUP_PATTERN   step 2: originals whose source path gives the same
+                                       key stay in one split (e.g. one night's recordings)
+  --overwrite                          outputs made with other options are replaced instead
+                                       of refused (each step's --overwrite: step 1 keeps a
+                                       pool made with these options, step 3 starts afresh)
+  --demo                               first write the synthetic demo data set into
+                                       DATA_DIR/demo_audio (make_demo_data.py), then run the
+                                       pipeline on it; AUDIO_ROOT is ignored
+  --dry-run                            check every option, print every step's command line
+                                       and step 1's plan; write nothing
+  -q, --quiet                          no progress bars
+  --version                            the toolkit's version
+  -h, --help                           this help
+environment only:
+  STEP1_OPTIONS, STEP2_OPTIONS, STEP3_OPTIONS
+                       more options for one step, split at white space,
+                       e.g. STEP3_OPTIONS="--channels 3 --crop loudest"
+  DEMO_SCALE           --scale of make_demo_data.py with --demo (default: 1)
+  NIGHTSCAN_VENV       the virtual environment (default: .venv in the project folder,
+                       made from requirements-dev.txt on first use)
+
+Relative paths are taken from the current directory; the script runs from anywhere.
+
+Rerunning the same command after an interruption (Ctrl-C, a crash, a full disk)
+finishes the job: step 1 resumes where it stopped and step 3 makes only the missing
+spectrograms. Step 2 always rebuilds its index (--overwrite: it takes seconds and is
+written atomically), so the index always matches the pool as it is now; with the same
+pool and options it holds the same rows.
+
+Each step prints its table on stdout; progress bars and messages go to stderr. The
+last lines repeat every step's warnings.
+
+{cli.EXIT_STATUS_HELP}
+A step's status 1 is a warning and the pipeline goes on (the pipeline then exits 1);
+any other status stops the pipeline there, with that status.
+
+examples:
+  ./run_pipeline.sh --demo
+  ./run_pipeline.sh --audio-root ~/NightScan/data/audio_data --data-dir ~/NightScan/data
+  AUDIO_ROOT=~/NightScan/data/audio_data NUM_WORKERS=8 ./run_pipeline.sh
+"""
+
+
+@dataclass
+class Step:
+    """One step to run: its number, front end and command line, and what it reported."""
+
+    number: int
+    front: ModuleType
+    args: list[str]
+    status: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def script(self) -> str:
+        return f"{self.front.__name__}.py"
+
+    def shown(self) -> str:
+        return shlex.join(["python", self.script, *self.args])
+
+
+def parse(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, object]:
+    """The pipeline's own options, environment first; ``UsageError`` in the shell's words."""
+    values: dict[str, object] = {name: env.get(var) or None for name, var in VALUED.items()}
+    values.update({attr: False for attr in FLAGS.values()}, audio_root_option=False, h=False, v=False)
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, has_value, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg in ("-h", "--help", "--version"):
+            values[arg.lstrip("-")[0]] = True
+        elif arg in FLAGS:
+            values[FLAGS[arg]] = True
+        elif name in VALUED:
+            if not has_value:
+                if not args:
+                    raise UsageError(f"{name} needs a value (see --help)")
+                value = args.pop(0)
+            values[name] = value
+            values["audio_root_option"] |= name == "--audio-root"
+        elif has_value:
+            raise UsageError(f"unknown option '{name}' (see --help)")
+        else:
+            raise UsageError(f"unknown argument '{arg}' (see --help)")
+    return values
+
+
+def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step], dict[str, Path]]:
+    """Every step's command line, as the shell script built them, and the output paths."""
+    extra = {n: env.get(f"STEP{n}_OPTIONS", "").split() for n in (1, 2, 3)}
+    if values["demo"]:
+        if values["audio_root_option"]:
+            raise UsageError("--demo makes its own audio root (DATA_DIR/demo_audio): leave out --audio-root")
+        data = Path(os.path.abspath(values["--data-dir"] or HERE / "data" / "demo"))
+        audio, target = data / "demo_audio", values["--target-samples"] or "60"
+    else:
+        if not values["--audio-root"]:
+            raise UsageError("no audio root: give --audio-root DIR (or AUDIO_ROOT), or try --demo "
+                             "(see --help)")
+        audio = Path(os.path.abspath(str(values["--audio-root"])))
+        if not audio.is_dir():
+            raise UsageError(f"audio root not found or not a folder: {audio}")
+        data = Path(os.path.abspath(values["--data-dir"] or HERE / "data"))
+        target = values["--target-samples"] or "500"
+    paths = {"audio": audio, "pool": data / "augmented_pool", "index": data / "balanced_audio_index.db",
+             "spectrograms": data / "spectrograms_balanced"}
+    common = ["-q"] if values["quiet"] else []
+    again = ["--overwrite"] if values["overwrite"] else []
+    workers = ["--num-workers", str(values["--num-workers"])] if values["--num-workers"] else []
+    seed = values["--seed"]
+    steps = [
+        Step(1, create_augmented_pool, ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
+                                        "--target-samples", str(target), *workers, *again, *common]
+             + (["--seed", str(seed)] if seed else []) + extra[1]),
+        Step(2, create_balanced_index, ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]),
+                                        "--overwrite", *common]
+             + (["--random-seed", str(seed)] if seed else [])
+             + (["--group-pattern", str(values["--group-pattern"])] if values["--group-pattern"] else [])
+             + extra[2]),
+        Step(3, pregenerate_spectrograms_simple,
+             ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),
+              "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
+             + (["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else [])
+             + extra[3]),
+    ]
+    if values["demo"]:
+        steps.insert(0, Step(0, make_demo_data, ["--output-dir", str(audio), "--scale",
+                                                 env.get("DEMO_SCALE") or "1", *again, *common]))
+    return steps, paths
+
+
+def check(steps: Sequence[Step]) -> None:
+    """Each step's options through its own parser and its own content checks, before any work."""
+    for step in steps:
+        parser = step.front.build_parser()
+
+        def refuse(message: str, step: Step = step) -> None:
+            raise UsageError(f"step {step.number} ({step.script}) would refuse its options: {message}; "
+                             "nothing was run")
+
+        parser.error = refuse  # type: ignore[method-assign]
+        args = parser.parse_args(step.args)
+        try:
+            getattr(step.front, "check_args", lambda _args: None)(args)
+        except UsageError as exc:
+            refuse(str(exc))
+
+
+def run_steps(steps: Sequence[Step], *, collector: cli.WarningCollector) -> int:
+    """Run the steps in order; stop at the first that did not finish, with its status.
+
+    Returns 0 when every step finished clean, 1 when one skipped files, else the status
+    of the step that stopped the pipeline.
+    """
+    partial = 0
+    for step in steps:
+        start = time.monotonic()
+        print(f"\n== step {step.number}: {step.shown()}", flush=True)
+        del collector.messages[:]
+        step.status = step.front.main(step.args)
+        step.warnings = list(collector.messages)
+        sys.stdout.flush()
+        if step.status == cli.EXIT_PARTIAL:
+            step.warnings.append("some files were skipped or failed (listed above)")
+            print(f"{PROG}: warning: step {step.number} ({step.script}) exited with status 1: some files "
+                  "were skipped or failed (listed above); going on", file=sys.stderr)
+            partial = 1
+        elif step.status == cli.EXIT_INTERRUPTED:
+            print(f"{PROG}: step {step.number} ({step.script}) failed with exit status 130 (interrupted); "
+                  "rerun the same command to resume", file=sys.stderr)
+            return step.status
+        elif step.status != cli.EXIT_OK:
+            print(f"{PROG}: step {step.number} ({step.script}) failed with exit status {step.status}",
+                  file=sys.stderr)
+            return step.status
+        print(f"== step {step.number} done in {time.monotonic() - start:.0f} s")
+    return partial
+
+
+def closing(steps: Sequence[Step], paths: dict[str, Path], seconds: float) -> str:
+    """Where everything is, the training command, and every step's warnings again."""
+    counts = split_counts(paths["index"])
+    classes = len({c for c, _, _ in counts})
+    rows = {s: sum(n for (_, split, _), n in counts.items() if split == s) for s in SPLITS}
+    lines = ["", f"== all done in {seconds:.0f} s", f"audio root     {paths['audio']}",
+             f"pool           {paths['pool']}",
+             f"index          {paths['index']}  ({classes} classes; "
+             + ", ".join(f"{s} {rows[s]}" for s in SPLITS) + " rows)",
+             f"spectrograms   {paths['spectrograms']}", "",
+             TRAIN_COMMAND.format(classes=classes, **{k: shlex.quote(str(paths[k]))
+                                                      for k in ("index", "pool", "spectrograms")})]
+    said = [(s.number, w) for s in steps for w in s.warnings]
+    lines.append(f"warnings: {len(said)}" + "".join(f"\n  step {n}: {w}" for n, w in said))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
+         *, run: Callable[..., int] = run_steps) -> int:
+    env = os.environ if env is None else env
+    started = time.monotonic()
+    try:
+        values = parse(sys.argv[1:] if argv is None else argv, env)
+        if values["h"]:
+            print(HELP, end="")
+            return cli.EXIT_OK
+        if values["v"]:
+            print(f"{PROG} {__version__}")
+            return cli.EXIT_OK
+        steps, paths = plan(values, env)
+        check(steps)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return cli.EXIT_USAGE
+    if values["dry_run"]:
+        return dry_run(steps)
+    collector = cli.WarningCollector()
+    cli.log.addHandler(collector)
+    try:
+        status = run(steps, collector=collector)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted between steps; rerun the same command to resume", file=sys.stderr)
+        return cli.EXIT_INTERRUPTED
+    finally:
+        cli.log.removeHandler(collector)
+    if status in (cli.EXIT_OK, cli.EXIT_PARTIAL):
+        print(closing(steps, paths, time.monotonic() - started))
+    return status
+
+
+def dry_run(steps: Sequence[Step]) -> int:
+    """Print every step's command line, and step 1's plan when its audio root exists."""
+    for step in steps:
+        print(f"== step {step.number}: {step.shown()}")
+    first = next(s for s in steps if s.number == 1)
+    if Path(first.args[first.args.index("--audio-root") + 1]).is_dir():
+        print("\n== step 1's plan (steps 2 and 3 plan from step 1's output):", flush=True)
+        return first.front.main([*first.args, "--dry-run", "-q"])
+    print("\n(step 1's plan needs the demo data: run without --dry-run)")
+    return cli.EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

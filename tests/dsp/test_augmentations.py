@@ -1,0 +1,55 @@
+"""Augmentation types: reproducible, parameters read back in user units, ranges honoured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nightscan_common.dsp import augmentations as aug
+from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.errors import UsageError
+
+
+@pytest.fixture
+def signal(rng):
+    return (0.2 * rng.standard_normal(16000)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", list(aug.AUGMENTATION_TYPES))
+def test_same_seed_same_output_other_seed_other_output(name, signal, tmp_path):
+    bg = None
+    if name == "background_noise":
+        write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+        bg = str(tmp_path / "bg")
+    a, pa = aug.apply_augmentation(name, signal, 16000, seed=1, background_dir=bg)
+    b, pb = aug.apply_augmentation(name, signal, 16000, seed=1, background_dir=bg)
+    c, _ = aug.apply_augmentation(name, signal, 16000, seed=2, background_dir=bg)
+    assert a.dtype == np.float32 and np.array_equal(a, b) and pa == pb
+    assert not np.array_equal(a, c)
+    assert not np.array_equal(a[: len(signal)], signal[: len(a)])
+
+
+def test_recorded_parameters_are_in_user_units_and_in_range(signal):
+    for seed in range(20):
+        _, p = aug.apply_augmentation("noise", signal, 16000, seed=seed)
+        assert aug.NOISE_SNR_DB[0] <= p["snr_db"] <= aug.NOISE_SNR_DB[1]
+        out, p = aug.apply_augmentation("volume", signal, 16000, seed=seed)
+        assert aug.VOLUME_GAIN_DB[0] <= p["gain_db"] <= aug.VOLUME_GAIN_DB[1]
+        np.testing.assert_allclose(out, signal * 10 ** (p["gain_db"] / 20), rtol=1e-5)
+        _, p = aug.apply_augmentation("combined", signal, 16000, seed=seed)
+        assert aug.COMBINED_RATE[0] <= p["rate"] <= aug.COMBINED_RATE[1]
+        assert aug.COMBINED_SNR_DB[0] <= p["snr_db"] <= aug.COMBINED_SNR_DB[1]
+
+
+def test_noise_on_silence_records_no_snr():
+    out, p = aug.apply_augmentation("noise", np.zeros(1000, dtype=np.float32), 16000, seed=0)
+    assert p["snr_db"] is None and not out.any()
+
+
+def test_parse_augmentation_list():
+    assert aug.parse_augmentation_list("noise, volume") == ("noise", "volume")
+    assert aug.DEFAULT_AUGMENTATIONS == ("time_stretch", "noise", "volume", "combined")
+    for bad, message in [("", "empty"), ("noise,echo", "unknown augmentation 'echo'"),
+                         ("noise,noise", "twice")]:
+        with pytest.raises(UsageError, match=message):
+            aug.parse_augmentation_list(bad)
