@@ -12,17 +12,17 @@ so failure reasons are the same word for word.
    on up to 3 more workers). Their items are then run again one at a time, alone on
    the cluster, and the one whose worker dies again is listed with the local pool's
    reason. An item past its timeout is listed as timed out; a worker left busy by it is
-   restarted. A lost scheduler raises ``SchedulerLost`` (a ``RunStopped``), and Ctrl-C
+   restarted. A lost scheduler raises ``SchedulerLost`` (the run stopped), and Ctrl-C
    cancels every future before ``KeyboardInterrupt`` goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import math
 import os
+import re
 import signal
 import time
 import uuid
@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import UsageError
-from .base import Outcome, RunStopped, progress_bar
+from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
+from .base import ContextExecutor, Outcome, RunStopped, progress_bar
 from .process_pool import WORKER_DIED
 
 T = TypeVar("T")
@@ -55,22 +55,13 @@ IN_FLIGHT_PER_THREAD = 2
 REFRESH_SECONDS = 5.0
 
 
-class ClusterUnusable(UsageError):
-    """The cluster cannot run this step: unreachable, without workers, or a worker that
-    lacks a folder or has other library versions (exit status 2)."""
-
-
-class SchedulerLost(RunStopped):
-    """The connection to the scheduler was lost mid-run: the run stops, a rerun resumes."""
-
-
 def batch_size(n_items: int, threads: int, *, minimum: int = 1) -> int:
     """Items per task: ``TASKS_PER_THREAD`` tasks per worker thread, 1 to ``MAX_BATCH`` items."""
     size = math.ceil(n_items / max(1, threads * TASKS_PER_THREAD))
     return max(minimum, min(MAX_BATCH, max(1, size)))
 
 
-class DaskExecutor:
+class DaskExecutor(ContextExecutor):
     """Runs a step's items on a Dask cluster; made by ``connect``, closed after the run.
 
     ``num_workers`` is the number of worker threads (task slots) when connected;
@@ -190,12 +181,6 @@ class DaskExecutor:
             if self._cluster is not None:
                 self._cluster.close(timeout=CONNECT_TIMEOUT)
 
-    def __enter__(self) -> DaskExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # --- inside ---------------------------------------------------------------------
 
     def _threads(self) -> int:
@@ -269,14 +254,15 @@ class DaskExecutor:
 
         try:
             if fut.status == "cancelled":
-                raise SchedulerLost(errno.ECONNRESET, "lost the Dask scheduler", self.address)
+                raise SchedulerLost(f"lost the Dask scheduler at {self.address}; finished files "
+                                    "are kept, rerun the same command to resume")
             if fut.status == "error":
                 exc = fut.exception()
                 if isinstance(exc, RunStopped):
                     raise exc
                 if not isinstance(exc, KilledWorker):  # the task itself cannot run there
-                    raise ClusterUnusable(f"a task failed on the Dask cluster: "
-                                          f"{type(exc).__name__}: {_one_line(exc)}")
+                    raise ClusterStopped(f"a task failed on the Dask cluster: "
+                                         f"{type(exc).__name__}: {_one_line(exc)}")
                 suspects.extend(batch)
                 return
             result = fut.result()
@@ -322,8 +308,7 @@ def _kill_workers(cluster: Any) -> None:
 
 def desc_key(desc: str | None) -> str:
     """A task-name part from a bar's description: letters and digits, dashes between."""
-    words = "".join(c if c.isalnum() else " " for c in (desc or "items")).split()
-    return "-".join(words) or "items"
+    return "-".join(re.findall(r"[^\W_]+", desc or "")) or "items"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -23,15 +23,9 @@ from golden_corpus import HASHES, digests, step_args, write_corpus
 import create_augmented_pool
 import create_balanced_index
 import pregenerate_spectrograms_simple
-from nightscan_common.errors import AudioFileError, UsageError
+from nightscan_common.errors import AudioFileError, ClusterUnusable, SchedulerLost, UsageError
 from nightscan_common.execution import RunStopped, TaskFailed
-from nightscan_common.execution.dask_executor import (
-    MAX_BATCH,
-    ClusterUnusable,
-    DaskExecutor,
-    SchedulerLost,
-    batch_size,
-)
+from nightscan_common.execution.dask_executor import MAX_BATCH, DaskExecutor, batch_size
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.execution.serial import SerialExecutor
 
@@ -173,6 +167,15 @@ def test_batches_grow_with_the_plan_up_to_a_bound():
     assert batch_size(10, 2, minimum=16) == 16
 
 
+def test_making_no_dask_executor_imports_no_dask():
+    code = ("import sys; import nightscan_common.execution.dask_executor, create_augmented_pool, "
+            "pregenerate_spectrograms_simple; print(sorted(m for m in sys.modules if "
+            "m.split('.')[0] in ('dask', 'distributed')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "[]\n"
+
+
 def test_an_unreachable_scheduler_is_one_line_within_seconds():
     start = time.monotonic()
     with pytest.raises(ClusterUnusable) as info:
@@ -277,7 +280,8 @@ def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
             with pytest.raises(SchedulerLost) as info:
                 list(outcomes)
             assert time.monotonic() - start < 10
-        assert isinstance(info.value, RunStopped) and info.value.filename == address
+        assert str(info.value) == (f"lost the Dask scheduler at {address}; finished files are "
+                                   "kept, rerun the same command to resume")
     finally:
         stop(workers)
         stop(scheduler)
