@@ -21,15 +21,11 @@ from typing import Any, NamedTuple, TypeVar
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .base import pin_native_threads, run_item
+from .base import pin_native_threads, run_item, timed_out
 from .process_pool import WATCHDOG_GRACE, _reuse_freed_memory
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-def timed_out(timeout: float) -> str:
-    """The reason given for an item that ran past its time limit, as in the local pool."""
-    return f"timed out after {timeout:g} s"
 
 
 class WorkerSetup(WorkerPlugin):
