@@ -123,6 +123,11 @@ def pin_native_threads() -> None:
     threadpool_limits(1)
 
 
+def timed_out(timeout: float) -> str:
+    """The reason given for an item that ran past its time limit, in every executor."""
+    return f"timed out after {timeout:g} s"
+
+
 @contextlib.contextmanager
 def item_alarm(timeout: float | None) -> Iterator[None]:
     """Bound one item to ``timeout`` seconds: ``TaskFailed`` when its work returns to Python.
@@ -134,7 +139,7 @@ def item_alarm(timeout: float | None) -> Iterator[None]:
         return
 
     def on_alarm(signum: int, frame: Any) -> None:
-        raise TaskFailed(f"timed out after {timeout:g} s")
+        raise TaskFailed(timed_out(timeout))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout)
