@@ -21,8 +21,8 @@ from typing import Any, NamedTuple, TypeVar
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .base import pin_native_threads, run_item, timed_out
-from .process_pool import WATCHDOG_GRACE, _reuse_freed_memory
+from .base import pin_native_threads, reuse_freed_memory, run_item, timed_out
+from .process_pool import WATCHDOG_GRACE
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +47,7 @@ class WorkerSetup(WorkerPlugin):
 
     def _set_up(self) -> None:
         pin_native_threads()
-        _reuse_freed_memory()
+        reuse_freed_memory()
         if self.step_setup is not None:
             self.step_setup()
 
