@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
 from .base import ContextExecutor, Outcome, RunStopped, progress_bar
+from .cluster import LOCAL, ClusterUse
 from .process_pool import WORKER_DIED
 
 T = TypeVar("T")
@@ -39,8 +40,6 @@ R = TypeVar("R")
 
 log = logging.getLogger("nightscan.execution")
 
-#: ``--scheduler local``: a cluster of worker processes on this machine, for the run.
-LOCAL = "local"
 #: Seconds to wait for a scheduler to answer, then for a first worker to join it.
 CONNECT_TIMEOUT = 5.0
 WORKER_WAIT = 30.0
@@ -164,6 +163,14 @@ class DaskExecutor(ContextExecutor):
                     yield Outcome(dead, error=WORKER_DIED)
         finally:
             bar.close()
+
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        self._interrupted |= exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        self.close()
+
+    def use(self) -> ClusterUse:
+        """What the step's summary says of this cluster: the workers that took part."""
+        return ClusterUse(self.address, len(self.workers_used), self.dashboard)
 
     def close(self) -> None:
         """Disconnect; a local cluster is stopped with its worker processes.

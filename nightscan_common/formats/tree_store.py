@@ -93,7 +93,7 @@ class TreeStore:
         return {job.key for job in jobs if self.path(job.key).exists()}
 
     def writer(self) -> TreeWriter:
-        return TreeWriter(str(self.root))
+        return TreeWriter(str(self.root.resolve()))  # sent to workers, whatever their folder
 
     def record(self, job: Job, receipt: dict) -> None:
         """Nothing to do: the worker renamed the file into place."""

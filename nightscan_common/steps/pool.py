@@ -235,7 +235,8 @@ def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict,
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.options.link_mode, bg)
+        context = TaskContext(str(opts.audio_root.resolve()), str(opts.output_dir.resolve()),
+                              opts.options.link_mode, bg)  # absolute: as every worker sees them
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(opts.options.augmentations), timeout=opts.task_timeout,

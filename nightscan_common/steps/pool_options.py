@@ -9,6 +9,7 @@ from typing import Any
 
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
 from ..errors import UsageError
+from ..execution.cluster import ClusterUse
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
@@ -89,6 +90,7 @@ class PoolReport:
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
+    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
     def status(self) -> int:
@@ -101,7 +103,7 @@ class PoolReport:
                     "reached_target": p.reached_target} for p in self.plans]
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
             "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
-            "seconds")}), "status": self.status}
+            "seconds", "cluster")}), "status": self.status}
 
 
 # ---------------------------------------------------------------- validation

@@ -23,6 +23,7 @@ import numpy as np
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
+from ..execution.cluster import ClusterUse
 from ..execution.process_pool import ProcessPool
 from ..formats.index_db import SPLITS, read_index_rows
 from ..formats.spectrogram_folder import (
@@ -69,6 +70,7 @@ class SpectrogramReport:
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
     unindexed_files: int = 0
+    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
     def failures_path(self) -> Path:
@@ -215,7 +217,7 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
-    context = JobContext(config, str(pool_root), store.writer())
+    context = JobContext(config, str(pool_root.resolve()), store.writer())  # as every worker sees it
     for outcome in executor.map(partial(_run_job, context), todo, desc="spectrograms",
                                 setup=setup, chunksize=chunk, timeout=timeout, progress=progress):
         job = outcome.item
