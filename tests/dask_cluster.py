@@ -7,13 +7,14 @@ death (``allowed-failures`` 0), as ``--scheduler local`` does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[s
     """
     info = folder / "scheduler.json"
     proc = subprocess.Popen(
-        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
          "--scheduler-file", str(info)],
         env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
         stderr=open(folder / "scheduler.log", "wb"),
@@ -64,6 +65,27 @@ def start_workers(address: str, folder: Path, *, n: int = 2, name: str = "w",
          "--local-directory", str(folder / f"dask-{name}")],
         env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
         stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
+
+
+@contextlib.contextmanager
+def running_cluster(folder: Path, *, n: int = 2) -> Iterator[str]:
+    """A scheduler and ``n`` single-thread workers for the block; yields the address."""
+    scheduler, address = start_scheduler(folder)
+    workers = start_workers(address, folder, n=n)
+    try:
+        wait_for_workers(address, n)
+        yield address
+    finally:
+        stop(workers)
+        stop(scheduler)
+
+
+def worker_pids(address: str) -> list[int]:
+    """The process ids of the scheduler's workers, in address order."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        return [pid for _, pid in sorted(client.run(os.getpid, on_error="ignore").items())]
 
 
 def wait_for_workers(address: str, n: int) -> None:

@@ -26,6 +26,7 @@ import re
 import signal
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,7 +99,10 @@ class DaskExecutor(ContextExecutor):
             raise ClusterUnusable(f"--scheduler needs Dask ({exc}); pip install "
                                   "'dask[distributed]'") from None
         if address == LOCAL:
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+                    warnings.catch_warnings():
+                # The dashboard's port taken (another cluster): Dask takes another, says which.
+                warnings.filterwarnings("ignore", r"Port \d+ is already in use", UserWarning)
                 cluster = LocalCluster(n_workers=num_workers, threads_per_worker=1,
                                        processes=True, silence_logs=logging.CRITICAL)
             try:

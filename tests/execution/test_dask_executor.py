@@ -1,12 +1,11 @@
 """The Dask executor on a real cluster: the serial executor's outcomes, set-up once per worker,
-dead and hung workers, a full disk, an unreachable or lost scheduler, the probe, Ctrl-C,
-and steps 1 and 3 writing the bytes of a local run."""
+dead and hung workers, a full disk, an unreachable or lost scheduler, the probe (the steps
+through ``--scheduler``: tests/test_dask_cli.py)."""
 
 from __future__ import annotations
 
 import errno
 import functools
-import json
 import os
 import signal
 import subprocess
@@ -16,13 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dask_cluster import ROOT, start_scheduler, start_workers, stop, wait_for_workers
-from fault_helpers import INTERRUPTED_LINE, wait_until_gone
-from golden_corpus import HASHES, digests, step_args, write_corpus
+from dask_cluster import ROOT, running_cluster, start_scheduler, start_workers, stop, wait_for_workers
 
-import create_augmented_pool
-import create_balanced_index
-import pregenerate_spectrograms_simple
 from nightscan_common.errors import AudioFileError, ClusterUnusable, SchedulerLost, UsageError
 from nightscan_common.execution import RunStopped, TaskFailed
 from nightscan_common.execution.dask_executor import MAX_BATCH, DaskExecutor, batch_size
@@ -33,15 +27,8 @@ from nightscan_common.execution.serial import SerialExecutor
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two single-thread workers, for every test of this module."""
-    folder = tmp_path_factory.mktemp("cluster")
-    scheduler, address = start_scheduler(folder)
-    workers = start_workers(address, folder, n=2)
-    try:
-        wait_for_workers(address, 2)
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as address:
         yield address
-    finally:
-        stop(workers)
-        stop(scheduler)
 
 
 @pytest.fixture
@@ -233,41 +220,6 @@ def _address_of(executor: DaskExecutor, name: str) -> str:
     return next(a for a, w in workers.items() if str(w["name"]) == name)
 
 
-SLOW_RUN = """
-import sys, time
-sys.path.insert(0, {root!r})
-from nightscan_common import cli
-from nightscan_common.execution.dask_executor import DaskExecutor
-
-def body():
-    with DaskExecutor.connect({address!r}, num_workers=2) as ex:
-        for i, _ in enumerate(ex.map(time.sleep, [0.2] * 400, desc="slow", progress=False)):
-            if i == 0:
-                print("running", flush=True)
-    return 0
-
-sys.exit(cli.run_main(body))
-"""
-
-
-def _start_slow_run(address: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN.format(root=str(ROOT), address=address)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    assert proc.stdout.readline() == "running\n"
-    return proc
-
-
-def test_ctrl_c_exits_130_and_leaves_no_process():
-    proc = _start_slow_run("local")
-    sent = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-    _, err = proc.communicate(timeout=60)
-    assert time.monotonic() - sent < 10 and proc.returncode == 130
-    assert err.strip().splitlines()[-1] == INTERRUPTED_LINE
-    assert wait_until_gone(proc.pid) == []
-
-
 def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
     scheduler, address = start_scheduler(tmp_path)
     workers = start_workers(address, tmp_path, n=1)
@@ -285,34 +237,3 @@ def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
     finally:
         stop(workers)
         stop(scheduler)
-
-
-class KillingExecutor:
-    """A Dask executor that kills one worker after each map's first outcome."""
-
-    def __init__(self, inner: DaskExecutor):
-        self.inner, self.num_workers, self.kills = inner, inner.num_workers, 0
-
-    def map(self, func, items, **options):
-        for i, outcome in enumerate(self.inner.map(func, items, **options)):
-            if i == 0 and len(items) > 2:
-                pid = min(self.inner._client.run(os.getpid, on_error="ignore").values())
-                os.kill(pid, signal.SIGKILL)
-                self.kills += 1
-            yield outcome
-
-
-def test_steps_1_and_3_write_the_bytes_of_a_local_run_though_workers_die(executor, tmp_path,
-                                                                          monkeypatch):
-    runner = KillingExecutor(executor)
-    monkeypatch.setattr(create_augmented_pool, "build_pool",
-                        functools.partial(create_augmented_pool.build_pool, executor=runner))
-    monkeypatch.setattr(pregenerate_spectrograms_simple, "run_spectrograms", functools.partial(
-        pregenerate_spectrograms_simple.run_spectrograms, executor=runner))
-    write_corpus(tmp_path / "audio")
-    args = step_args(tmp_path)
-    for main, key in ((create_augmented_pool.main, "pool"), (create_balanced_index.main, "index"),
-                      (pregenerate_spectrograms_simple.main, "spec")):
-        assert main(args[key] + ["--quiet"]) == 0, key
-    assert digests(tmp_path) == json.loads(HASHES.read_text(encoding="utf-8"))
-    assert executor.workers_used and runner.kills == 3  # one per map: 2 in step 1, 1 in step 3
