@@ -44,6 +44,7 @@ from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
 from .options import content_items
@@ -143,18 +144,20 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
-        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
-                 for name, files in pool.classes.items()]
+        plans, noise = keep_noise_in_split([
+            plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern)
+            for name, files in pool.classes.items()])
         if not keep:
             rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
                                        file=sys.stderr, leave=False)
-                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
+                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
+                                          leave_out=noise.left_out))
             count = write_index(output, rows, info | {_CREATED_AT: _now()})
             log.debug("wrote %d rows to %s", count, output)
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans))
+                           _warnings(pool, plans) + _noise_warnings(noise))
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -231,6 +234,22 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
                         f"e.g. {' = '.join(dups[0])}; one recording under two labels is usually "
                         "a mistake")
     return warnings
+
+
+def _noise_warnings(noise: NoiseFix) -> list[str]:
+    """What keeping class noise within its split took (``--background-noise-class``)."""
+    said = []
+    if noise.swapped:
+        said.append(f"{noise.swapped} val or test group(s) mixed with noise from another split's recording "
+                    "traded places with a train group of the same size")
+    if noise.left_out:
+        said.append(f"{len(noise.left_out)} val or test file(s) mixed with noise from another split's "
+                    f"recording, with no train group to trade places with, are left out: "
+                    f"{examples(sorted(noise.left_out))}")
+    if noise.train_mixed_with_eval:
+        said.append(f"{noise.train_mixed_with_eval} train file(s) are mixed with noise from a val or test "
+                    "recording of the noise class: that noise is heard in training, as background")
+    return said
 
 
 def _now() -> str:
