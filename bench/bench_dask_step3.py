@@ -49,15 +49,19 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the bench's data set")
     parser.add_argument("--target", type=int, default=500, help="step 1's target per class")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each, interleaved")
-    parser.add_argument("--dir", type=Path, help="work folder (default: a temporary one)")
+    parser.add_argument("--dir", type=Path, help="work folder, kept for the next run (its data "
+                        "set is reused; default: a temporary one)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="nightscan-bench-dask3-", dir=args.dir) as tmp:
-        work = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="nightscan-bench-dask3-") as tmp:
+        work = args.dir or Path(tmp)
+        (work / "cluster").mkdir(parents=True, exist_ok=True)
         audio, pool, db = work / "audio", work / "pool", work / "index.db"
         make_dataset(audio, scale=args.scale, workers=WORKERS)
         measure("step 1", _script("create_augmented_pool.py", "--audio-root", audio, "--output-dir",
-                                  pool, "--target-samples", args.target, "--num-workers", WORKERS))
-        measure("step 2", _script("create_balanced_index.py", "--pool-dir", pool, "--output-db", db))
+                                  pool, "--target-samples", args.target, "--num-workers", WORKERS,
+                                  "--overwrite"))
+        measure("step 2", _script("create_balanced_index.py", "--pool-dir", pool, "--output-db", db,
+                                  "--overwrite"))
         with running_cluster(work / "cluster", n=WORKERS) as address:
             modes = {"local process pool": [], "--scheduler local": ["--scheduler", "local"],
                      "dask scheduler + 2 dask worker": ["--scheduler", address]}

@@ -72,8 +72,8 @@ class SpectrogramReport:
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
     unindexed_files: int = 0
-    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
     warnings: list[str] = field(default_factory=list)
+    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
     def failures_path(self) -> Path:
