@@ -84,8 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--link-mode", choices=LINK_MODES, default=_DEFAULTS.link_mode,
                    help="how originals enter the pool (default: %(default)s)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    p.add_argument("--verify", action="store_true",
+                   help="read every original again on a rerun; without it, an original whose size, "
+                        "mtime and inode are as recorded is trusted unchanged")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a pool made with other options in --output-dir")
+                   help="rebuild the pool in --output-dir from scratch, even one made with other "
+                        "options (only files with pool names are removed)")
     return p
 
 
@@ -110,7 +114,8 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
 def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The run control: ``run_pool``'s keyword options."""
     return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
-            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet}
+            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet,
+            "verify": args.verify}
 
 
 def check_args(args: argparse.Namespace) -> None:

@@ -122,10 +122,6 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
             )
             if executor is not None:
                 report = dataclasses.replace(report, cluster=executor.use())
-        if report.unindexed_files:
-            cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
-                            "--overwrite starts the folder afresh", report.unindexed_files,
-                            args.output_dir)
         for warning in report.warnings:
             cli.log.warning(warning)
         print(tables.spectrogram_table(report))

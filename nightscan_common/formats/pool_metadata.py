@@ -6,7 +6,8 @@ original's bytes) and ``<stem>_aug<NNN>_<type>.wav`` (its augmentations), and
 
     {"format_version": 1, "created_at": ..., "tool_version": ..., "params": {...},
      "target_samples_per_class": 500,
-     "classes": {"<class>": ClassEntry},  "skipped": [{"path", "reason"}], "totals": {...}}
+     "classes": {"<class>": ClassEntry},  "skipped": [{"path", "reason"}], "totals": {...},
+     "inputs": {"audio_root": {"files", "sha256"}, "background_noise": {...} or null}}
 
 written and read through the typed records below (``PoolMetadata``, ``ClassEntry``,
 ``FileRecord``, each with ``to_dict``/``from_dict``): this module is the format's one
@@ -127,6 +128,9 @@ class PoolMetadata:
     classes: dict[str, ClassEntry | dict[str, Any]]  # a dict: a class kept from an earlier run
     skipped: list[dict[str, str]]
     totals: dict[str, Any]
+    #: The version record: checksums of what the pool was made from (``audio_root``: every
+    #: audio file's class path and sha256; ``background_noise``: the noise folder's, or None).
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -136,7 +140,8 @@ class PoolMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoolMetadata:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "classes"},
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name not in ("classes", "inputs")},
+                   inputs=data.get("inputs") or {},
                    classes={k: ClassEntry.from_dict(v) for k, v in data["classes"].items()})
 
 

@@ -79,6 +79,7 @@ class PoolRun:
     overwrite: bool
     progress: bool
     task_timeout: float  # seconds, per original
+    verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
 
     def identity(self) -> dict[str, Any]:
         """What the pool records and a rerun must match: the audio root, then the options."""
@@ -107,8 +108,12 @@ class PoolReport:
     skipped: list[Skipped]
     ignored: dict[str, int]  # non-audio files per class
     empty_classes: list[str]
-    written: int = 0
-    reused: int = 0
+    written: int = 0  # files made
+    reused: int = 0  # files kept as they were
+    removed: int = 0  # files the new plan no longer wants
+    originals_added: list[str] = field(default_factory=list)  # "<class>/<path>", since the last run
+    originals_removed: list[str] = field(default_factory=list)
+    originals_changed: list[str] = field(default_factory=list)
     failed_tasks: list[Skipped] = field(default_factory=list)
     already_complete: bool = False
     seconds: float = 0.0
@@ -125,7 +130,8 @@ class PoolReport:
         classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
                     "reached_target": p.reached_target} for p in self.plans]
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
-            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
+            "skipped", "ignored", "empty_classes", "written", "reused", "removed", "originals_added",
+            "originals_removed", "originals_changed", "failed_tasks", "already_complete",
             "seconds", "cluster")}), "status": self.status}
 
 

@@ -69,7 +69,7 @@ def test_share_never_exceeds_cap_and_sums_to_target():
     rng = random.Random(0)
     for _ in range(300):
         n, target, cap = rng.randint(1, 200), rng.randint(1, 800), rng.randint(0, 30)
-        shares = share_augmentations(n, target, cap, rng)
+        shares = share_augmentations([rng.randrange(1000) for _ in range(n)], target, cap)
         assert len(shares) == n and max(shares) <= max(cap, 0)
         assert max(shares) - min(shares) <= 1
         assert n + sum(shares) == (min(target, n * (1 + cap)) if n < target else n)
