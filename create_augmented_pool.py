@@ -9,6 +9,7 @@ pool folder with pool_metadata.json. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from nightscan_common import cli
 from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
+from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.reports import tables
 from nightscan_common.steps.pool import run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="memory the originals being augmented at once may take, e.g. 8G or 500M "
                    "(default: 80%% of what is available at start); a recording that needs more on "
                    "its own is listed and skipped")
+    cli.add_scheduler(p)
     p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
                    help="only this class (repeatable); other classes of an existing pool are kept")
     p.add_argument("--keep-all-originals", action="store_true",
@@ -132,8 +135,14 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
 
     def body() -> int:
         timing = {} if timeout is None else {"task_timeout": timeout}
-        report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
-                          **run_options_from_args(args), **timing)
+        folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
+                   if d is not None]
+        with scheduler_executor(args.scheduler, num_workers=args.num_workers, readable=folders,
+                                writable=[] if args.dry_run else [args.output_dir]) as executor:
+            report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
+                              **run_options_from_args(args), **timing, executor=executor)
+            if executor is not None:
+                report = dataclasses.replace(report, cluster=executor.use())
         print(tables.pool_table(report, dry_run=args.dry_run))
         return report.status
 

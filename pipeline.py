@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 #: Option -> (environment variable, attribute); an option wins over its variable.
 VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
           "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
-          "--group-pattern": "GROUP_PATTERN"}
+          "--group-pattern": "GROUP_PATTERN", "--scheduler": "SCHEDULER"}
 FLAGS = {"--demo": "demo", "--overwrite": "overwrite", "-q": "quiet", "--quiet": "quiet",
          "--dry-run": "dry_run", "--keep-splits": "keep_splits"}
 
@@ -104,6 +104,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     common = ["-q"] if values["quiet"] else []
     again = ["--overwrite"] if values["overwrite"] else []
     workers = ["--num-workers", str(values["--num-workers"])] if values["--num-workers"] else []
+    workers += ["--scheduler", str(values["--scheduler"])] if values["--scheduler"] else []
     seed = values["--seed"]
     animal = ["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else []
     steps = [

@@ -17,6 +17,7 @@ from nightscan_common.dsp.spectrogram import (
     PRESETS,
     SpectrogramConfig,
 )
+from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                         help="where the spectrograms go (default: %(default)s)")
     cli.add_num_workers(parser)
+    cli.add_scheduler(parser)
     parser.add_argument("--animal-type", choices=list(PRESETS), default=DEFAULT_PRESET,
                         help="preset of settings (default: %(default)s; table below)")
     for name, (kind, metavar, text) in SETTING_OPTIONS.items():
@@ -117,13 +119,18 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
 
     def body() -> int:
         config = config_from_args(args)
-        report = run_spectrograms(
-            args.index_db, args.pool_root, args.output_dir, config,
-            splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
-            num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
-            progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
-            **({} if timeout is None else {"item_timeout": timeout}),
-        )
+        with scheduler_executor(args.scheduler, num_workers=args.num_workers,
+                                readable=[args.pool_root], writable=[args.output_dir]) as executor:
+            report = run_spectrograms(
+                args.index_db, args.pool_root, args.output_dir, config,
+                splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
+                num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
+                progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
+                executor=executor,
+                **({} if timeout is None else {"item_timeout": timeout}),
+            )
+            if executor is not None:
+                report = dataclasses.replace(report, cluster=executor.use())
         for warning in report.warnings:
             cli.log.warning(warning)
         print(tables.spectrogram_table(report))

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from . import __version__
 from .errors import NightScanError, UsageError
 from .execution.base import DEFAULT_NUM_WORKERS
+from .execution.cluster import LOCAL
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: The exit-status section of every --help, and of the README.
@@ -101,6 +102,14 @@ def make_parser(prog: str, description: str, example: str, *, notes: str = "") -
 def add_num_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-workers", type=positive_int, default=DEFAULT_NUM_WORKERS,
                         metavar="W", help="worker processes (default: all cores, %(default)s here)")
+
+
+def add_scheduler(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the per-file work on the Dask scheduler at ADDRESS (e.g. "
+                             f"tcp://10.0.0.5:8786), or '{LOCAL}' for a cluster of --num-workers "
+                             "processes started for the run; every worker must see the folders at "
+                             "the same paths (default: a process pool on this machine)")
 
 
 def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:

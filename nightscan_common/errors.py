@@ -15,6 +15,19 @@ class OutputConflictError(UsageError):
     """The output already holds work made with other options."""
 
 
+class ClusterUnusable(UsageError):
+    """The Dask cluster cannot run this step: unreachable, without workers, or a machine
+    that lacks a folder or has other library versions."""
+
+
+class ClusterStopped(NightScanError):
+    """The Dask cluster can no longer run the step's tasks: the run stops (exit status 3)."""
+
+
+class SchedulerLost(ClusterStopped):
+    """The connection to the Dask scheduler was lost mid-run; a rerun resumes."""
+
+
 class AudioFileError(NightScanError, TaskFailed):
     """One audio file cannot be used; the run skips it and goes on.
 

@@ -136,7 +136,7 @@ def interrupt(proc: subprocess.Popen, sig: int) -> None:
         _, err = proc.communicate(timeout=60)
         assert time.monotonic() - sent < 10, "Ctrl-C was not prompt"
         assert proc.returncode == 130
-        assert err.strip().splitlines() == [INTERRUPTED_LINE]
+        assert err.strip().splitlines() == [INTERRUPTED_LINE], err
     else:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)

@@ -26,7 +26,7 @@ SPLITS = ("train", "val", "test")
 #: What the caller's shell might have set; each test says what it wants.
 PIPELINE_ENV = ("AUDIO_ROOT", "DATA_DIR", "TARGET_SAMPLES", "NUM_WORKERS", "SEED", "ANIMAL_TYPE",
                 "GROUP_PATTERN", "STEP1_OPTIONS", "STEP2_OPTIONS", "STEP3_OPTIONS", "STEP4_OPTIONS",
-                "DEMO_SCALE")
+                "DEMO_SCALE", "SCHEDULER")
 
 
 def _env(**values: object) -> dict[str, str]:
@@ -118,6 +118,16 @@ def test_a_dry_run_prints_every_step_and_step_1s_plan_and_writes_nothing(pipe, t
     assert f"== step 4: python make_report.py --pool-dir {tmp_path}/data/augmented_pool " in out
     assert "plan (nothing written):" in out and re.search(r"^owl\s+3\s+3\s+", out, re.M)
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("args, env", [(("--scheduler", "tcp://10.0.0.5:8786"), {}),
+                                       ((), {"SCHEDULER": "tcp://10.0.0.5:8786"})])
+def test_the_scheduler_goes_to_steps_1_and_3_only(tmp_path, args, env):
+    values = pipeline.parse(["--audio-root", str(tmp_path), *args], env)
+    steps, _ = pipeline.plan(values, env)
+    given = {s.number: s.args[s.args.index("--scheduler") + 1] for s in steps if "--scheduler" in s.args}
+    assert given == {1: "tcp://10.0.0.5:8786", 3: "tcp://10.0.0.5:8786"}
+    pipeline.check(steps)  # both steps' parsers take it
 
 
 # ---------------------------------------------------------------- a step that fails

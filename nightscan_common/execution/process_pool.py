@@ -26,7 +26,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .base import DEFAULT_NUM_WORKERS, ContextExecutor, Outcome, item_alarm, progress_bar, run_item
+from .base import (
+    DEFAULT_NUM_WORKERS,
+    ContextExecutor,
+    Outcome,
+    item_alarm,
+    progress_bar,
+    reuse_freed_memory,
+    run_item,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,11 +48,6 @@ WORKER_DIED = ("its worker process died (killed by a signal, out of memory, or s
 WATCHDOG_GRACE = 0.1
 #: More workers than this per core only add forks and memory (1,000 took 178 s, not 14).
 MAX_WORKERS_PER_CORE = 4
-#: Freed memory a worker keeps for its next item rather than return to the kernel, and
-#: the size below which arrays come from that reusable heap (glibc allows 32 MB at most).
-HEAP_KEEP_BYTES = 128 << 20
-HEAP_ALLOC_MAX = 32 << 20
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters
 
 
 def _die_with_parent() -> None:
@@ -58,29 +61,13 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _reuse_freed_memory() -> bool:
-    """Let a worker reuse one item's freed arrays for the next; False where not glibc.
-
-    By default glibc gives a freed heap top, and each large block, back to the kernel,
-    and the next item's arrays fault the same pages in again, zero-filled: step 3's
-    workers spent a fifth of their time in the kernel doing so, and more with two of
-    them. Items of like size reuse the same memory, so the peak does not grow.
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
-    return bool(mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)) and bool(
-        mallopt(_M_MMAP_THRESHOLD, HEAP_ALLOC_MAX))
-
-
 _watchdog_out: Any = None  # where the watchdog writes its traceback dump: nowhere
 
 
 def _worker_setup(setup: Callable[[], None] | None) -> None:
     global _watchdog_out
     _die_with_parent()
-    _reuse_freed_memory()
+    reuse_freed_memory()
     _watchdog_out = open(os.devnull, "w")  # open for the worker's life
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the parent stops the workers
         signal.signal(sig, signal.SIG_IGN)

@@ -110,7 +110,7 @@ class TreeStore:
         return {job.key for job in jobs if made.get(job.key) != job.source_id and self.path(job.key).exists()}
 
     def writer(self) -> TreeWriter:
-        return TreeWriter(str(self.root))
+        return TreeWriter(str(self.root.resolve()))  # sent to workers, whatever their folder
 
     def record(self, job: Job, receipt: dict) -> None:
         """The worker renamed the file into place; note what it was made from."""

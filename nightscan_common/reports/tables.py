@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..cli import format_table
+from ..execution.cluster import ClusterUse
 from ..formats.index_db import SPLITS
 from ..steps.demo_data import LONG_SECONDS, DemoReport
 from ..steps.index import IndexReport
@@ -40,7 +41,7 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
         lines.append("already complete: nothing to do" if report.already_complete else
                      f"files: {report.reused} kept, {report.written} made, {report.removed} removed, "
                      f"{report.seconds:.1f} s")
-    return "\n".join(lines)
+    return "\n".join(lines + _cluster_lines(report.cluster))
 
 
 def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> str:
@@ -91,7 +92,15 @@ def spectrogram_table(report: SpectrogramReport) -> str:
              f"their pool file changed), {report.removed} removed (no longer indexed)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
-    return "\n".join(lines)
+    return "\n".join(lines + _cluster_lines(report.cluster))
+
+
+def _cluster_lines(cluster: ClusterUse | None) -> list[str]:
+    """The Dask cluster that ran a step (``--scheduler``): its workers that took part, its dashboard."""
+    if cluster is None:
+        return []
+    dashboard = f"; dashboard {cluster.dashboard}" if cluster.dashboard else ""
+    return [f"Dask cluster {cluster.address}: {cluster.workers} worker(s) took part{dashboard}"]
 
 
 def _size(n: float) -> str:

@@ -300,8 +300,9 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
     noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
     noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), o.link_mode, bg,
-                              o.animal_type, short, noise_class, noise_sources, o.seed)
+        # absolute folders: as every worker sees them, whatever its working folder
+        context = TaskContext(str(opts.audio_root.resolve()), str(opts.output_dir.resolve()), o.link_mode,
+                              bg, o.animal_type, short, noise_class, noise_sources, o.seed)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,

@@ -12,6 +12,7 @@ from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_F
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
 from ..execution.base import default_max_memory
+from ..execution.cluster import ClusterUse
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
 from ..plans.pool_plan import ClassPlan
@@ -122,6 +123,7 @@ class PoolReport:
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
+    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
     def status(self) -> int:
@@ -135,7 +137,7 @@ class PoolReport:
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
             "skipped", "ignored", "empty_classes", "written", "reused", "removed", "originals_added",
             "originals_removed", "originals_changed", "failed_tasks", "already_complete",
-            "seconds")}), "status": self.status}
+            "seconds", "cluster")}), "status": self.status}
 
 
 # ---------------------------------------------------------------- validation

@@ -29,6 +29,7 @@ import numpy as np
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
+from ..execution.cluster import ClusterUse
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
@@ -84,6 +85,7 @@ class SpectrogramReport:
     recomputed: int = 0  # held, but made from a source that changed since
     removed: int = 0  # outputs of rows the index no longer holds
     warnings: list[str] = field(default_factory=list)
+    cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
     def failures_path(self) -> Path:
@@ -269,7 +271,8 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
-    context = JobContext(config, str(pool_root), store.writer() if store else None)
+    # the pool's absolute path: as every worker sees it, whatever its working folder
+    context = JobContext(config, str(pool_root.resolve()), store.writer() if store else None)
     task = partial(_run_job if store else _window_job, context)
     for outcome in executor.map(task, todo, desc="spectrograms" if store else "windows",
                                 setup=setup, chunksize=chunk, timeout=timeout, progress=progress):

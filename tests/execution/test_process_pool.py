@@ -81,7 +81,7 @@ def test_workers_keep_freed_memory_for_the_next_item(monkeypatch):
         return next(run_in_pool(_released_on_free, [0], num_workers=1, desc="t", progress=False)).result
 
     assert released() < 8 << 20  # kept: the next item's arrays fault no pages in
-    monkeypatch.setattr(process_pool, "_reuse_freed_memory", lambda: False)
+    monkeypatch.setattr(process_pool, "reuse_freed_memory", lambda: False)
     assert released() >= 20 << 20  # glibc's default: much of it back to the kernel
 
 

@@ -1,0 +1,113 @@
+"""A real Dask cluster for tests and the bench: `dask scheduler` and `dask worker` processes.
+
+Started as a user starts them by hand, on 127.0.0.1, each in its own session so that
+stopping them leaves nothing behind. The scheduler fails a task at the first worker
+death (``allowed-failures`` 0), as ``--scheduler local`` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+DASK = Path(sys.executable).with_name("dask")
+STARTUP_TIMEOUT = 60.0
+
+
+def cluster_env(extra_path: Sequence[Path] = ()) -> dict[str, str]:
+    """The environment of the cluster's processes: this toolkit and its tests importable."""
+    paths = [str(p) for p in (*extra_path, ROOT, TESTS, TESTS / "execution")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
+                DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+
+
+def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[subprocess.Popen, str]:
+    """`dask scheduler` on a free port; returns the process and its address.
+
+    The scheduler unpickles the tasks too: it needs the tasks' code on its path.
+    """
+    info = folder / "scheduler.json"
+    proc = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+         "--scheduler-file", str(info)],
+        env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
+        stderr=open(folder / "scheduler.log", "wb"),
+        start_new_session=True)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if info.exists():
+            try:
+                return proc, json.loads(info.read_text())["address"]
+            except (ValueError, KeyError):
+                pass  # still being written
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"dask scheduler did not start: {(folder / 'scheduler.log').read_text()}")
+
+
+def start_workers(address: str, folder: Path, *, n: int = 2, name: str = "w",
+                  extra_path: Sequence[Path] = ()) -> subprocess.Popen:
+    """`dask worker ADDRESS --nworkers n --nthreads 1` (with nannies, as by default)."""
+    return subprocess.Popen(
+        [str(DASK), "worker", address, "--nworkers", str(n), "--nthreads", "1",
+         "--host", "127.0.0.1", "--no-dashboard", "--name", name,
+         "--local-directory", str(folder / f"dask-{name}")],
+        env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
+        stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
+
+
+@contextlib.contextmanager
+def running_cluster(folder: Path, *, n: int = 2) -> Iterator[str]:
+    """A scheduler and ``n`` single-thread workers for the block; yields the address."""
+    scheduler, address = start_scheduler(folder)
+    workers = start_workers(address, folder, n=n)
+    try:
+        wait_for_workers(address, n)
+        yield address
+    finally:
+        stop(workers)
+        stop(scheduler)
+
+
+def worker_pids(address: str) -> list[int]:
+    """The process ids of the scheduler's workers, in address order."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        return [pid for _, pid in sorted(client.run(os.getpid, on_error="ignore").items())]
+
+
+def wait_for_workers(address: str, n: int) -> None:
+    """Until the scheduler at ``address`` has exactly ``n`` workers."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while len(client.scheduler_info(n_workers=-1)["workers"]) != n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the scheduler at {address} did not get {n} workers")
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """End a process started here and everything left in its session."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass

@@ -1,0 +1,110 @@
+"""Steps 1 and 3 through ``--scheduler`` on a real cluster, as a user runs them: a local run's
+bytes though a worker dies, a parent killed or interrupted and rerun, an unreachable scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from dask_cluster import running_cluster, wait_for_workers, worker_pids
+from fault_helpers import call_main, interrupt, start_paused, wait_for_pause, wait_until_gone
+from golden_corpus import HASHES, digests, step_args, write_corpus
+
+import create_augmented_pool
+import create_balanced_index
+import pregenerate_spectrograms_simple
+from nightscan_common.formats.tree_store import TreeStore
+
+POOL, SPEC = "create_augmented_pool.py", "pregenerate_spectrograms_simple.py"
+#: The parent's call per finished item of each step (where a test kills a worker or pauses).
+POOL_RECORD, SPEC_RECORD = "nightscan_common.steps.pool:write_done", \
+    "nightscan_common.formats.tree_store:TreeStore.record"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two workers, started as by hand, for every test of this module."""
+    with running_cluster(tmp_path_factory.mktemp("cluster")) as address:
+        yield address
+
+
+@pytest.fixture
+def corpus(tmp_path, cluster):
+    wait_for_workers(cluster, 2)  # a test before may have killed one; its nanny restarts it
+    write_corpus(tmp_path / "audio")
+    return step_args(tmp_path)
+
+
+def _golden() -> dict:
+    return json.loads(HASHES.read_text(encoding="utf-8"))
+
+
+#: The summary's line for the cluster (a scheduler started with a dashboard names it).
+SUMMARY = r"^Dask cluster {}: [12] worker\(s\) took part(; dashboard http://\S+)?$"
+
+
+def _killing_a_worker_first(func, address: str, killed: list[int]):
+    """``func``, run by the parent per finished item, killing one worker at its first call."""
+
+    def wrapper(*args, **kwargs):
+        if not killed:
+            killed.append(worker_pids(address)[0])
+            os.kill(killed[0], signal.SIGKILL)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def test_steps_1_and_3_on_a_cluster_write_a_local_runs_bytes_though_a_worker_dies(
+        cluster, corpus, tmp_path, capsys, monkeypatch):
+    on_cluster = ["--scheduler", cluster, "-q"]
+    status, out, err = call_main(create_augmented_pool.main, corpus["pool"] + on_cluster, capsys)
+    assert status == 0, err
+    assert re.search(SUMMARY.format(re.escape(cluster)), out, re.M), out
+    assert create_balanced_index.main(corpus["index"] + ["-q"]) == 0
+    killed: list[int] = []
+    monkeypatch.setattr(TreeStore, "record", _killing_a_worker_first(TreeStore.record, cluster,
+                                                                     killed))
+    status, out, err = call_main(pregenerate_spectrograms_simple.main, corpus["spec"] + on_cluster,
+                                 capsys)
+    assert status == 0, err
+    assert re.search(SUMMARY.format(re.escape(cluster)), out, re.M), out
+    assert len(killed) == 1
+    assert digests(tmp_path) == _golden()
+
+
+def test_a_killed_or_interrupted_run_resumes_on_the_same_cluster_or_on_none(
+        cluster, corpus, tmp_path, capsys):
+    pool_args = corpus["pool"] + ["--scheduler", cluster, "-q"]
+    proc, marker = start_paused(tmp_path, POOL, pool_args, pause=POOL_RECORD, nth=3)
+    wait_for_pause(proc, marker)
+    interrupt(proc, signal.SIGKILL)  # the parent only: the cluster goes on
+    assert create_augmented_pool.main(pool_args) == 0
+    assert create_balanced_index.main(corpus["index"] + ["-q"]) == 0
+    spec = corpus["spec"] + ["-q"]
+    proc, marker = start_paused(tmp_path, SPEC, spec + ["--scheduler", "local"], pause=SPEC_RECORD,
+                                nth=2)
+    wait_for_pause(proc, marker)
+    interrupt(proc, signal.SIGINT)  # 130 within seconds, one line
+    assert wait_until_gone(proc.pid) == [], "the local cluster's processes outlived the run"
+    status, _, err = call_main(pregenerate_spectrograms_simple.main, spec, capsys)  # no cluster
+    assert status == 0, err
+    assert digests(tmp_path) == _golden()
+
+
+def test_an_unreachable_scheduler_exits_2_in_seconds_with_one_line_and_writes_nothing(
+        tmp_path, capsys):
+    out = tmp_path / "spec"
+    start = time.monotonic()
+    status, _, err = call_main(pregenerate_spectrograms_simple.main, [
+        "--index-db", tmp_path / "index.db", "--pool-root", tmp_path, "--output-dir", out,
+        "--scheduler", "tcp://127.0.0.1:9"], capsys)
+    assert time.monotonic() - start < 10
+    assert status == 2 and err.startswith("error: cannot reach the Dask scheduler at "
+                                          "tcp://127.0.0.1:9 (") and err.count("\n") == 1
+    assert not Path(out).exists()
