@@ -44,6 +44,9 @@ log = logging.getLogger("nightscan.execution")
 #: Seconds to wait for a scheduler to answer, then for a first worker to join it.
 CONNECT_TIMEOUT = 5.0
 WORKER_WAIT = 30.0
+#: Seconds a nanny may take to restart a worker stuck in native code; on a loaded machine
+#: the default (a few seconds) can pass before the old process is gone.
+RESTART_TIMEOUT = 60.0
 #: Batches: about this many per worker thread, for balance at the end of a run, and at
 #: most ``MAX_BATCH`` items each, so that a dead worker's batches are few items to retry
 #: (bench/bench_dask.py: Dask costs about 5 ms a task, 0.15 ms a file at 32 a batch).
@@ -306,7 +309,7 @@ class DaskExecutor(ContextExecutor):
     def _restart(self, worker: str) -> None:
         """End a thread stuck in native code: restart its worker, or retire it (no nanny)."""
         try:
-            status = self._client.restart_workers([worker], raise_for_error=False)
+            status = self._client.restart_workers([worker], timeout=RESTART_TIMEOUT, raise_for_error=False)
             if status.get(worker) != "OK":
                 self._client.retire_workers([worker], close_workers=True)
         except (OSError, TimeoutError):
