@@ -10,8 +10,14 @@ import soxr
 
 from nightscan_common.synthetic import individual_call, song
 
-#: soundfile's compression_level for constant-bitrate MP3: 0.0 gives 320 kbps, 0.86 gives 64.
-MP3_320_KBPS, MP3_64_KBPS = 0.0, 0.86
+#: soundfile's compression_level for constant-bitrate MP3 -> kbps, by MPEG version:
+#: MPEG-1 (32 to 48 kHz) goes up to 320 kbps, MPEG-2 (16 to 24 kHz) up to 160.
+MP3_LEVELS = {"mpeg1": {0.0: 320, 0.86: 64}, "mpeg2": {0.0: 160, 0.6: 64}}
+
+
+def mp3_levels(sr: int) -> dict[float, int]:
+    """The compression levels (-> kbps) of the fastest and slowest MP3 at rate ``sr``."""
+    return MP3_LEVELS["mpeg1" if sr >= 32000 else "mpeg2"]
 
 
 def clip(seconds: float = 4.0, sr: int = 44100, seed: int = 1) -> np.ndarray:
@@ -22,7 +28,7 @@ def clip(seconds: float = 4.0, sr: int = 44100, seed: int = 1) -> np.ndarray:
 def write_encodings(folder: Path, mono: np.ndarray, sr: int) -> list[Path]:
     """Write ``mono`` (at ``sr`` Hz) as every variant a collection holds; return the paths.
 
-    WAV 16 and 24-bit, FLAC, OGG Vorbis, MP3 at 64 and 320 kbps, resampled to
+    WAV 16 and 24-bit, FLAC, OGG Vorbis, MP3 at 64 and 320 kbps (160 below 32 kHz), resampled to
     8, 16, 44.1 and 48 kHz, gains of -12 and +12 dB (the louder one scaled to stay
     below full scale), and stereo.
     """
@@ -32,8 +38,8 @@ def write_encodings(folder: Path, mono: np.ndarray, sr: int) -> list[Path]:
         ("pcm24.wav", mono, sr, {"subtype": "PCM_24"}),
         ("lossless.flac", mono, sr, {}),
         ("vorbis.ogg", mono, sr, {}),
-        ("mp3_320.mp3", mono, sr, {"compression_level": MP3_320_KBPS, "bitrate_mode": "CONSTANT"}),
-        ("mp3_64.mp3", mono, sr, {"compression_level": MP3_64_KBPS, "bitrate_mode": "CONSTANT"}),
+        *((f"mp3_{kbps}.mp3", mono, sr, {"compression_level": level, "bitrate_mode": "CONSTANT"})
+          for level, kbps in mp3_levels(sr).items()),
         ("quiet.wav", mono * 10 ** (-12 / 20), sr, {"subtype": "PCM_16"}),
         ("loud.flac", mono * min(10 ** (12 / 20), 0.99 / float(np.abs(mono).max())), sr, {}),
         ("stereo.wav", np.stack([mono, 0.7 * mono], axis=1), sr, {"subtype": "PCM_16"}),

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import soundfile as sf
-from fingerprint_corpus import calls_of_one_kind, clip, two_songs, write_encodings
+from fingerprint_corpus import calls_of_one_kind, clip, mp3_levels, two_songs, write_encodings
 
 from nightscan_common import fingerprint as fpm
 from nightscan_common.fingerprint import Fingerprint, candidate_pairs, compare, fingerprint, group_duplicates
@@ -15,10 +15,13 @@ def _decoded(paths):
     return {p.name: fingerprint(*sf.read(p, dtype="float32")) for p in paths}
 
 
-@pytest.mark.parametrize("seconds", [1.0, 4.0])
-def test_every_encoding_rate_gain_and_channel_mix_is_one_group(tmp_path, seconds):
-    paths = write_encodings(tmp_path, clip(seconds), 44100)
-    assert len(paths) == 12
+@pytest.mark.parametrize(("seconds", "sr"), [(1.0, 44100), (4.0, 44100), (4.0, 22050)])
+def test_every_encoding_rate_gain_and_channel_mix_is_one_group(tmp_path, seconds, sr):
+    paths = write_encodings(tmp_path, clip(seconds, sr=sr), sr)
+    assert len(paths) == 9 + 4 - (sr in (8000, 16000, 44100, 48000))  # formats, gains, stereo; rates
+    for level, kbps in mp3_levels(sr).items():  # the bit rates are the ones named
+        size = (tmp_path / f"mp3_{kbps}.mp3").stat().st_size
+        assert size * 8 / seconds / 1000 == pytest.approx(kbps, rel=0.1 if seconds > 1 else 0.3), level
     fps = _decoded(paths)
     assert group_duplicates(fps) == [sorted(fps)]
     worst = max(compare(fps["pcm16.wav"], fp).bit_error for fp in fps.values())

@@ -40,6 +40,7 @@ def test_a_messy_noise_folder_keeps_the_good_files_and_names_each_bad_one(tmp_pa
     check.require_usable()
 
 
+@pytest.mark.filterwarnings("ignore:.*had to be resampled")
 def test_the_usable_paths_feed_add_background_noise(tmp_path):
     check = check_noise_folder(messy_folder(tmp_path / "noise"))
     transform = AddBackgroundNoise(sounds_path=check.usable_paths(), min_snr_db=10, max_snr_db=10, p=1.0)
