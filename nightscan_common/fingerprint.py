@@ -134,7 +134,8 @@ def fingerprint(samples: np.ndarray, samplerate: int) -> Fingerprint:
     x = x[: int(MAX_SECONDS * samplerate)]
     if x.ndim == 2:
         x = x.mean(axis=1, dtype=np.float32)
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(x).all():  # checked first: nan_to_num alone costs a third of the rest
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     if samplerate != SAMPLERATE:
         x = soxr.resample(x, samplerate, SAMPLERATE, quality="MQ").astype(np.float32, copy=False)
     if len(x) < N_FFT + HOP:

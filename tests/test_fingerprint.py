@@ -97,3 +97,11 @@ def test_only_the_first_seconds_count_and_short_clips_still_give_words():
     long = fingerprint(np.zeros(int(fpm.MAX_SECONDS * 8000) * 2, dtype=np.float32), 8000)
     assert len(long) == (int(fpm.MAX_SECONDS * 8000) - fpm.N_FFT) // fpm.HOP
     assert len(fingerprint(np.ones(10, dtype=np.float32), 8000)) == 1
+
+
+def test_non_finite_samples_count_as_zeros():
+    x = clip(1.0, sr=8000)
+    y = x.copy()
+    y[100:103] = [np.nan, np.inf, -np.inf]
+    x[100:103] = 0.0
+    assert fingerprint(y, 8000) == fingerprint(x, 8000)
