@@ -30,7 +30,7 @@ HOP = 256  # 32 ms between words
 N_BANDS = 33  # 32 band differences: one uint32 word per frame
 FMIN = 100.0
 #: Only the first seconds are fingerprinted: enough to tell recordings apart, and a
-#: bounded size (at most ~940 words, 3.8 kB) in the metadata for an hour-long file.
+#: bounded size (at most 937 words, 5 kB of text) in the metadata for an hour-long file.
 MAX_SECONDS = 30.0
 #: A frame takes part only if it is within this range of the clip's loudest frame
 #: and above the absolute floor: silence and the least-significant bit carry no content.
