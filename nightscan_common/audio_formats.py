@@ -45,8 +45,8 @@ def is_readable_name(name: str) -> bool:
     return extension(name) in READABLE_EXTENSIONS
 
 
-def ignored_reason(name: str) -> str | None:
-    """One line saying why a scan passes over ``name``; ``None`` if it does not.
+def name_problem(name: str) -> str | None:
+    """Why a scan passes over a file of this name, or ``None`` if libsndfile decodes it.
 
     Files that need converting say so and how; any other name is simply not audio.
     """
@@ -54,7 +54,14 @@ def ignored_reason(name: str) -> str | None:
     if ext in READABLE_EXTENSIONS:
         return None
     if ext in NEEDS_CONVERTING:
-        stem = posixpath.splitext(posixpath.basename(name))[0]
-        return (f"{name}: {NEEDS_CONVERTING[ext]} ({ext}) is not decoded here; convert it first, "
-                f"e.g. ffmpeg -i '{posixpath.basename(name)}' '{stem}.flac'")
-    return f"{name}: not an audio file name ({ext or 'no extension'}), ignored"
+        base = posixpath.basename(name)
+        stem = posixpath.splitext(base)[0]
+        return (f"{NEEDS_CONVERTING[ext]} ({ext}) is not decoded here; convert it first, "
+                f"e.g. ffmpeg -i '{base}' '{stem}.flac'")
+    return f"not an audio file name ({ext or 'no extension'}), ignored"
+
+
+def ignored_reason(name: str) -> str | None:
+    """``name_problem`` as the one line that ``-v`` prints: ``"<name>: <why>"``."""
+    problem = name_problem(name)
+    return None if problem is None else f"{name}: {problem}"

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio_formats import ignored_reason
+from .audio_formats import name_problem
 from .audio_io import probe_audio
 from .audit import MIN_DURATION_S, MIN_PEAK_DBFS, dbfs
 from .errors import AudioFileError, UsageError
@@ -62,8 +62,8 @@ def noise_file_problem(path: str | os.PathLike, *, max_samplerate: int = MAX_NOI
                        min_peak_dbfs: float = MIN_PEAK_DBFS,
                        min_duration: float = MIN_DURATION_S) -> str | None:
     """Why one noise file cannot be mixed in, or ``None`` if it can."""
-    if reason := ignored_reason(os.path.basename(path)):
-        return reason.split(": ", 1)[1]
+    if reason := name_problem(os.path.basename(path)):
+        return reason
     try:
         probe = probe_audio(path)
     except AudioFileError as exc:
