@@ -91,9 +91,15 @@ class AuditBuilder:
         self._head: list[np.ndarray] = []
         self._head_left = int(MAX_SECONDS * samplerate)
 
-    def add(self, block: np.ndarray) -> None:
-        """One block of float samples, ``(n, channels)`` or ``(n,)`` for mono."""
-        block = np.asarray(block, dtype=np.float32).reshape(len(block), -1)
+    def add(self, block: np.ndarray, *, scale: float = 1.0) -> None:
+        """One block of samples, ``(n, channels)`` or ``(n,)`` for mono, in order.
+
+        ``scale`` turns integer samples into full-scale floats: ``2**-31`` for the
+        int32 blocks that ``probe_audio`` decodes PCM into.
+        """
+        block = np.asarray(block).reshape(len(block), -1).astype(np.float32, copy=False)
+        if scale != 1.0:
+            block = block * np.float32(scale)
         finite = np.isfinite(block)
         if not finite.all():
             self.nonfinite += int(block.size - finite.sum())

@@ -230,6 +230,10 @@ def group_duplicates(fingerprints: Mapping[str, Fingerprint]) -> list[list[str]]
     representative, and the groups are sorted by it: the result depends on the names
     and fingerprints only, not on their order. Names may be ``"<class>/<path>"`` to
     group across classes, or paths within one class.
+
+    .. note:: Silence matches nothing, not even other silence: a fingerprint needs
+       ``MIN_OVERLAP_FRAMES`` frames with sound. Byte-identical files are the sha256's
+       to group; silent files should not get this far (see ``audit.gate_reason``).
     """
     names = sorted(fingerprints)
     fps = [fingerprints[n] for n in names]

@@ -11,6 +11,7 @@ from nightscan_common.audit import (
     MIN_DURATION_S,
     MIN_PEAK_DBFS,
     Audit,
+    AuditBuilder,
     audit_file,
     audit_samples,
     gate_reason,
@@ -104,3 +105,13 @@ def test_every_clip_of_the_corpus_passes_the_defaults_with_a_wide_margin(tmp_pat
     assert all(gate_reason(a) is None for a in audits)
     assert min(a.peak_dbfs for a in audits) > MIN_PEAK_DBFS + 30
     assert min(a.duration for a in audits) >= 10 * MIN_DURATION_S
+
+
+def test_int32_blocks_with_their_scale_give_the_float_audit(tmp_path):
+    path = tmp_path / "a.wav"
+    sf.write(path, sine(0.25), SR, subtype="PCM_16")
+    ints, _ = sf.read(path, dtype="int32", always_2d=True)
+    builder = AuditBuilder(SR, 1)
+    builder.add(ints[:5000], scale=2.0**-31)
+    builder.add(ints[5000:], scale=2.0**-31)
+    assert builder.finish() == audit_file(path)
