@@ -26,8 +26,8 @@ from .fingerprint import MAX_SECONDS, fingerprint
 #: peak of any recording that holds a call (the test corpus peaks at -22 to -2 dBFS,
 #: -12 dB of gain included).
 MIN_PEAK_DBFS = -60.0
-#: 0.1 s: about 4 frames of step 3's default spectrogram and longer than a single
-#: syllable or bat call; anything shorter is a cut-off or a placeholder.
+#: 0.1 s: about 4 frames of step 3's default spectrogram (hop 23 ms); a shorter file
+#: fills under 1.3 % of its 8 s window and is most often a cut-off or a placeholder.
 MIN_DURATION_S = 0.1
 #: A sample at or beyond this magnitude counts as clipped: the largest 16-bit value
 #: (32767 / 32768) and beyond.
