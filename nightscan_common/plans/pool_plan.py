@@ -152,6 +152,25 @@ def share_augmentations(n: int, target: int, cap: int, rng: random.Random) -> li
     return [base + (i in lucky) for i in range(n)]
 
 
+def spread_types(counts: list[int], types: tuple[str, ...], rng: random.Random) -> list[tuple[str, ...]]:
+    """The augmentation types of each original, given how many augmentations each gets.
+
+    The class's augmentations walk one cycle of ``types`` (in an order drawn with
+    ``rng``), original after original. So over the class, any two types' counts differ
+    by at most one, whatever ``counts`` is (all 0 or 1 included); within one original,
+    its types are all different when it has at most ``len(types)`` augmentations, and
+    each type's count differs by at most one when it has more.
+    """
+    if not types:
+        raise ValueError("spread_types needs at least one augmentation type")
+    cycle = rng.sample(types, len(types))
+    out, at = [], 0
+    for count in counts:
+        out.append(tuple(cycle[(at + k) % len(cycle)] for k in range(count)))
+        at += count
+    return out
+
+
 def plan_class(name: str, sources: list[str], *, target: int, max_augmentations: int,
                augmentations: tuple[str, ...], seed: int, keep_all: bool = False) -> ClassPlan:
     """The plan for one class from its usable originals (paths relative to the class folder)."""
