@@ -145,12 +145,16 @@ def read_mono(
     """Read ``frames`` frames from ``start`` (all by default), averaged to mono.
 
     Returns ``(samples, samplerate)`` with ``samples`` float32 of shape ``(n,)``. Only
-    the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3.
+    the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3. A
+    file that cannot seek (GSM 6.10 in AIFF or WAV) is decoded up to ``start`` and
+    the frames before it dropped, block by block, so memory stays flat.
     """
     with open_audio(path) as f:
         try:
-            if start:
+            if start and f.seekable():
                 f.seek(start)
+            elif start:
+                _skip_frames(f, start)
             if frames < 0:  # to the end, wherever the header says it is
                 parts = [mix_to_mono(block) for block in read_blocks(f, _BLOCK_FRAMES, "float32")]
                 mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
@@ -160,6 +164,13 @@ def read_mono(
             raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
         samplerate = f.samplerate
     return mono, samplerate
+
+
+def _skip_frames(f: sf.SoundFile, count: int) -> None:
+    """Decode and drop ``count`` frames (or up to the end): a seek for unseekable files."""
+    buffer = np.empty((min(count, _BLOCK_FRAMES), f.channels), dtype="float32")
+    while count > 0 and len(block := f.read(out=buffer[: min(count, len(buffer))])):
+        count -= len(block)
 
 
 def read_blocks(f: sf.SoundFile, blocksize: int, dtype: str) -> Iterator[np.ndarray]:
