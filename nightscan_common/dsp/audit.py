@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..io.audio_io import open_audio, read_blocks
+from ..io.audio_io import AudioProbe, open_audio, probe_audio, read_blocks
 from .fingerprint import MAX_SECONDS, fingerprint
 
 #: The gate's defaults, one place each (front ends and the README quote them from here).
@@ -142,6 +143,18 @@ def audit_file(path: str | os.PathLike, *, blocksize: int = 1 << 16) -> Audit:
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
     return builder.finish()
+
+
+def probe_and_audit(path: str | os.PathLike) -> tuple[AudioProbe, Audit]:
+    """``probe_audio`` and the file's audit, from one decode; ``AudioFileError`` if unusable."""
+    builders: list[AuditBuilder] = []
+
+    def start(samplerate: int, channels: int) -> Callable[..., None]:
+        builders.append(AuditBuilder(samplerate, channels))
+        return builders[0].add
+
+    probe = probe_audio(path, sink=start)
+    return probe, builders[0].finish()
 
 
 def gate_reason(audit: Audit, *, min_peak_dbfs: float = MIN_PEAK_DBFS,

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,11 +110,22 @@ _STEP_BUILDERS: dict[str, Callable[[str | None], Any]] = {
 
 
 @cache
-def _transform(step: str, background_dir: str | None) -> Any:
-    """One transform object per step and worker (AddBackgroundNoise scans its folder once)."""
+def _transform(step: str, background_dir: str | None, background_files: tuple[str, ...] = ()) -> Any:
+    """One transform object per step and worker (AddBackgroundNoise scans its folder once).
+
+    ``background_files`` (relative to ``background_dir``), when given, are the only noise
+    files drawn from: those that passed the up-front check, whatever their extension.
+    """
     if step == "background" and not background_dir:
         raise UsageError("background_noise needs --background-noise-dir")
-    return _STEP_BUILDERS[step](background_dir)
+    transform = _STEP_BUILDERS[step](background_dir)
+    if step == "background" and background_files:
+        transform.sound_file_paths = [Path(background_dir, *rel.split("/")) for rel in background_files]
+    return transform
+
+
+class NoiseFileError(RuntimeError):
+    """A background-noise file failed while being mixed in: the message names it, not the original."""
 
 
 def _db(ratio: float) -> float:
@@ -138,6 +150,8 @@ def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr
     if step == "shift":
         return {"shift_fraction": p["shift_amount"],
                 "shift_seconds": round(p["shift_amount"] * len(before)) / sr}
+    if step in ("noise", "light_noise", "background") and not np.any(before):
+        return {"no_effect": "the input is silent: noise relative to its level is none"}
     if step == "background":
         return {"snr_db": p["snr_db"], "offset_seconds": p["offset"],
                 "noise_file": os.path.relpath(p["noise_file_path"], background_dir).replace(os.sep, "/")}
@@ -145,7 +159,8 @@ def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr
 
 
 def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed: int,
-                       background_dir: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                       background_dir: str | None = None,
+                       background_files: tuple[str, ...] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Apply augmentation type ``name`` to a mono float32 signal, reproducibly.
 
     Returns ``(augmented, params)``; ``params`` holds what each transform drew, merged
@@ -156,9 +171,17 @@ def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed:
     params: dict[str, Any] = {}
     out = samples
     for step in AUGMENTATION_TYPES[name].steps:
-        transform = _transform(step, background_dir)
+        transform = _transform(step, background_dir, tuple(background_files))
         before = out
-        out = transform(before, samplerate)
+        try:
+            out = transform(before, samplerate)
+        except Exception as exc:
+            noise_file = transform.parameters.get("noise_file_path") if step == "background" else None
+            if noise_file is None:
+                raise
+            rel = os.path.relpath(noise_file, background_dir).replace(os.sep, "/")
+            raise NoiseFileError(f"noise file {rel} of --background-noise-dir failed: "
+                                 f"{type(exc).__name__}: {exc}") from None
         params.update(_record(step, transform, before, out, samplerate, background_dir))
     return np.asarray(out, dtype=np.float32), params
 

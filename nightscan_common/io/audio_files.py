@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.atomic_write import is_temporary
-
-#: Extensions (lower case) of the files the loader reads, through libsndfile.
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc"})
-
-
-def is_audio_name(name: str) -> bool:
-    """Whether a file name has an audio extension, in any case."""
-    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
+from .audio_formats import is_readable_name
 
 
 def list_classes(root: str | os.PathLike) -> list[str]:
@@ -74,7 +67,7 @@ def scan_audio_files(folder: str | os.PathLike) -> FileScan:
                 except OSError:
                     scan.loops.append(child_rel)
             elif is_file:
-                (scan.audio if is_audio_name(entry.name) else scan.ignored).append(child_rel)
+                (scan.audio if is_readable_name(entry.name) else scan.ignored).append(child_rel)
             elif entry.is_symlink():
                 scan.loops.append(child_rel)  # a dangling link or a loop of links
 

@@ -9,6 +9,9 @@ originals, target T and cap M augmentations per original:
 - n < T: all kept; T - n augmentations shared out so that each original gets
   floor((T-n)/n) or ceil((T-n)/n) (which ones get the extra one is seeded), at most M.
   The class ends with T samples, or n * (1 + M) when that is less (short of target).
+- The types: the class's augmentations walk one seeded cycle of the chosen types,
+  original after original (``spread_types``), so that over the class any two types'
+  counts differ by at most one, whatever the number per original.
 """
 
 from __future__ import annotations
@@ -180,15 +183,16 @@ def plan_class(name: str, sources: list[str], *, target: int, max_augmentations:
     if len(sources) > target and not keep_all:
         sources = select_spread(sources, target, rng)
     counts = share_augmentations(len(sources), target, max_augmentations, rng)
+    types = spread_types(counts, augmentations, rng) if augmentations else [()] * len(sources)
     stems = unique_stems(sources)
     tasks = []
-    for src, count in zip(sources, counts, strict=True):
+    for src, own_types in zip(sources, types, strict=True):
         stem = stems[src]
         original = PlannedFile(original_filename(stem, split_ext(src)[1]), ORIGINAL, src)
         augs = tuple(
             PlannedFile(augmented_filename(stem, k, aug), AUGMENTED, src, k, aug,
                         derive_seed(seed, name, src, k))
-            for k, aug in ((k, augmentations[(k - 1) % len(augmentations)]) for k in range(1, count + 1))
+            for k, aug in enumerate(own_types, start=1)
         )
         tasks.append(SourceTask(name, src, original, augs))
     return ClassPlan(name, usable, target, tuple(tasks))

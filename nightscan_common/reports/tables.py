@@ -15,14 +15,23 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     rows = []
     for plan in report.plans:
         lo, hi = plan.augmentations_per_original
-        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
-                  else f"short by {plan.target - plan.total}")
+        total = report.total(plan)  # what was written, once it was
+        status = ("no audio" if plan.usable == 0 else "ok" if total >= plan.target
+                  else f"short by {plan.target - total}")
         rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
-                     plan.total, status])
+                     total, status])
     lines = ["plan (nothing written):" if dry_run else "pool:",
              format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
     for s in report.skipped + report.failed_tasks:
         lines.append(f"skipped: {s.path}: {s.reason}")
+    for s in report.gated:
+        lines.append(f"left out: {s.path}: {s.reason}")
+    for copy, kept in report.duplicates.items():
+        lines.append(f"duplicate: {copy} is the same recording as {kept}; left out")
+    for names in report.cross_class:
+        lines.append(f"in two classes: {' = '.join(names)}: one recording under two labels")
+    for s in report.bad_noise:
+        lines.append(f"noise file left out: {s.path}: {s.reason}")
     for cls, n in report.ignored.items():
         lines.append(f"ignored: {cls}: {n} non-audio file(s)")
     if not dry_run:

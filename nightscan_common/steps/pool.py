@@ -45,13 +45,17 @@ from ..formats.pool_metadata import (
 from ..formats.provenance import guard
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
-from ..io.audio_io import probe_audio
+from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
+from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
+from ..reports import plain
+from .pool_checks import find_duplicates, gate, probe_original
 from .pool_options import (
     PoolOptions,
     PoolReport,
     Skipped,
+    check_noise,
     select_classes,
     validate_options,
 )
@@ -60,12 +64,6 @@ from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
 log = logging.getLogger("nightscan")
 
 # ---------------------------------------------------------------- discovery and plan
-
-
-def _probe(path: str) -> dict[str, Any]:
-    p = probe_audio(path)
-    return {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
-            "sha256": p.sha256, "peak": p.peak}
 
 
 def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
@@ -77,12 +75,17 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     for c, scan in scans.items():
         for loop in scan.loops:
             log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
+        for name in scan.ignored:
+            if extension(name) in NEEDS_CONVERTING:
+                log.warning(ignored_reason(f"{c}/{name}"))
+            else:
+                log.debug(ignored_reason(f"{c}/{name}"))
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(_probe, sorted(paths), desc="checking originals", chunksize=16,
+    for outcome in executor.map(probe_original, sorted(paths), desc="checking originals", chunksize=16,
                                 setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
@@ -92,9 +95,8 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
-    for c, rel in sorted(probes):
-        if probes[(c, rel)]["peak"] == 0.0:
-            log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
+    gated = gate(opts, probes)
+    duplicates, cross_class = find_duplicates(opts, probes)
     plans, empty = [], []
     for c in classes:
         usable = [rel for rel in scans[c].audio if (c, rel) in probes]
@@ -106,7 +108,8 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
                                 augmentations=opts.augmentations, seed=opts.seed,
                                 keep_all=opts.keep_all_originals))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty), probes
+    return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
+                      cross_class=cross_class), probes
 
 
 # ---------------------------------------------------------------- resume
@@ -168,7 +171,7 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
             if rec.type == ORIGINAL and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]
                 rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"])
+                              channels=p["channels"], audit=p["audit"], fingerprint=p["fingerprint"])
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
@@ -192,11 +195,14 @@ def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes:
         params=opts.identity(),
         target_samples_per_class=opts.target_samples,
         classes=classes,
-        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
+        skipped=[plain(s) if s.audit else {"path": s.path, "reason": s.reason}
+                 for s in sorted(report.skipped + report.gated + report.failed_tasks, key=lambda s: s.path)],
         totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
                 "augmented": n_aug,
                 "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.failed_tasks)},
+                "skipped": len(report.skipped) + len(report.gated) + len(report.failed_tasks)},
+        duplicates=report.duplicates, cross_class_duplicates=report.cross_class,
+        bad_noise_files=[{"path": b.path, "reason": b.reason} for b in report.bad_noise],
     ).to_dict()
 
 
@@ -210,16 +216,23 @@ def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolRe
     """
     start = time.monotonic()
     validate_options(opts)
+    noise = check_noise(opts)
     executor = executor or ProcessPool(opts.num_workers)
     report, probes = discover_and_plan(opts, executor)
+    if noise is not None:
+        report.bad_noise = [Skipped(b.path, b.reason) for b in noise.bad]
+        for bad in noise.bad:
+            log.warning(f"noise file {bad.path}: {bad.reason}; left out")
     if opts.dry_run:
         return report
     with exclusive_run(opts.output_dir, folder=True):
-        return _write_pool(opts, report, probes, start, executor)
+        report = _write_pool(opts, report, probes, start, executor, noise)
+    report.totals = {name: entry["total_count"] for name, entry in report.metadata["classes"].items()}
+    return report
 
 
 def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
-                executor: Executor) -> PoolReport:
+                executor: Executor, noise: NoiseFolderCheck | None) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
@@ -234,7 +247,7 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
         report.seconds = time.monotonic() - start
         return report
     try:
-        _run_tasks(opts, todo, records, report, executor)
+        _run_tasks(opts, todo, records, report, executor, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
     report.metadata = build_metadata(opts, report, records, probes, previous)
@@ -262,7 +275,7 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
 
 
 def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor) -> None:
+               executor: Executor, noise: NoiseFolderCheck | None) -> None:
     if not todo:
         return
     start = time.monotonic()
@@ -273,7 +286,8 @@ def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report:
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg)
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg,
+                              tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
 from ..errors import UsageError
 from ..execution.base import default_num_workers
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
+from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
 
@@ -42,6 +44,10 @@ class PoolOptions:
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
+    min_peak_dbfs: float = MIN_PEAK_DBFS
+    min_duration: float = MIN_DURATION_S  # seconds
+    keep_quiet_files: bool = False  # keep what the gate leaves out, with a warning
+    keep_duplicates: bool = False  # keep every copy of a recording in a class (in one group)
     dry_run: bool = field(default=False, metadata=RUN)
     overwrite: bool = field(default=False, metadata=RUN)
     progress: bool = field(default=True, metadata=RUN)
@@ -71,6 +77,7 @@ def _rel(path: Path, start: Path) -> str:
 class Skipped:
     path: str  # relative to the audio root
     reason: str
+    audit: dict[str, Any] | None = None  # what was measured, for an original the gate left out
 
 
 @dataclass
@@ -84,22 +91,33 @@ class PoolReport:
     written: int = 0
     reused: int = 0
     failed_tasks: list[Skipped] = field(default_factory=list)
+    gated: list[Skipped] = field(default_factory=list)  # left out by the quality gate
+    duplicates: dict[str, str] = field(default_factory=dict)  # copy left out -> the one kept
+    cross_class: list[list[str]] = field(default_factory=list)  # one content, two classes or more
+    bad_noise: list[Skipped] = field(default_factory=list)  # noise files left out
+    totals: dict[str, int] = field(default_factory=dict)  # files in the pool per class, once written
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
 
     @property
     def status(self) -> int:
-        """0 all done; 1 done, but some originals were skipped or failed, or a class is empty."""
-        return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
+        """0 all done; 1 done, but some input was left out, failed or is filed under two classes."""
+        return 1 if (self.skipped or self.empty_classes or self.failed_tasks or self.gated
+                     or self.cross_class or self.bad_noise) else 0
+
+    def total(self, plan: ClassPlan) -> int:
+        """A class's files: those written (outcomes) once the pool is written, else the plan's."""
+        return self.totals.get(plan.name, plan.total)
 
     def to_dict(self) -> dict[str, Any]:
         """The figures, for machines: per class its counts, then what the run did."""
-        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
-                    "reached_target": p.reached_target} for p in self.plans]
+        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": self.total(p),
+                    "target": p.target, "reached_target": self.total(p) >= p.target} for p in self.plans]
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
-            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "already_complete",
-            "seconds")}), "status": self.status}
+            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "gated",
+            "duplicates", "cross_class", "bad_noise", "already_complete", "seconds")}),
+            "status": self.status}
 
 
 # ---------------------------------------------------------------- validation
@@ -139,6 +157,20 @@ def check_content(opts: PoolOptions) -> None:
                          f"recordings ({given})")
     if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
         raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
+    if opts.min_duration < 0:
+        raise UsageError(f"--min-duration must be 0 or more seconds, got {opts.min_duration:g}")
+    if not opts.min_peak_dbfs <= 0:
+        raise UsageError(f"--min-peak-dbfs must be a level in dBFS, 0 or below, got {opts.min_peak_dbfs:g}")
+
+
+def check_noise(opts: PoolOptions) -> NoiseFolderCheck | None:
+    """Decode every noise file once, before any work; ``UsageError`` if none is usable."""
+    if "background_noise" not in opts.augmentations or opts.background_noise_dir is None:
+        return None
+    check = check_noise_folder(opts.background_noise_dir, min_peak_dbfs=opts.min_peak_dbfs,
+                               min_duration=opts.min_duration)
+    check.require_usable()
+    return check
 
 
 def select_classes(opts: PoolOptions) -> list[str]:

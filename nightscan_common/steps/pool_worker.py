@@ -38,6 +38,7 @@ class TaskContext:
     output_dir: str
     link_mode: str
     background_dir: str | None
+    background_files: tuple[str, ...] = ()  # the noise files that passed the check, relative
 
 
 def _place_original(source: str, target: Path, link_mode: str) -> None:
@@ -65,7 +66,8 @@ def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
         samples, sr = read_mono(source)
         for planned in task.augmentations:
             out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
-                                             background_dir=ctx.background_dir)
+                                             background_dir=ctx.background_dir,
+                                             background_files=ctx.background_files)
             out, guard_db = clip_guard(out)
             if guard_db:
                 params["clip_guard_db"] = guard_db

@@ -49,13 +49,23 @@ def test_zero_originals_plans_nothing():
     assert p.total == 0 and not p.reached_target
 
 
-def test_augmentations_cycle_through_types_in_order():
+def test_augmentations_walk_one_cycle_of_types_over_the_class():
     p = plan(7, target=60)
+    walked = [a.augmentation for task in p.tasks for a in task.augmentations]
+    cycle = walked[:4]
+    assert sorted(cycle) == sorted(AUGS)
+    assert walked == [cycle[i % 4] for i in range(len(walked))]
     for task in p.tasks:
-        types = [a.augmentation for a in task.augmentations]
-        assert types == [AUGS[i % 4] for i in range(len(types))]
-        assert [a.number for a in task.augmentations] == list(range(1, len(types) + 1))
-        assert task.augmentations[0].filename.endswith("_aug001_time_stretch.wav")
+        assert [a.number for a in task.augmentations] == list(range(1, len(task.augmentations) + 1))
+        first = task.augmentations[0]
+        assert first.filename.endswith(f"_aug001_{first.augmentation}.wav")
+
+
+def test_a_class_with_one_augmentation_per_original_gets_every_type():
+    """The case of a class of 20 clips that once got 19 time_stretch and nothing else."""
+    p = plan(20, target=39)
+    per_type = _type_counts([a.augmentation for a in t.augmentations] for t in p.tasks)
+    assert sum(per_type.values()) == 19 and sorted(per_type.values()) == [4, 5, 5, 5]
 
 
 def test_plan_is_a_function_of_the_seed():
