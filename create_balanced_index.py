@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-originals-only", action="store_true",
                         default=defaults.eval_originals_only,
                         help="leave the augmentations of val and test groups out of the index")
+    parser.add_argument("--strict", action="store_true", default=defaults.strict,
+                        help="make the warnings that mean a wrong data set fatal (exit 2, no index "
+                             "written): a class with an empty split, one recording in two classes")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing index made from another pool or with other options")
     return parser
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> IndexOptions:
     return IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
                         seed=args.random_seed, group_pattern=args.group_pattern,
-                        eval_originals_only=args.eval_originals_only)
+                        eval_originals_only=args.eval_originals_only, strict=args.strict)
 
 
 def check_args(args: argparse.Namespace) -> None:

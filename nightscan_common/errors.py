@@ -30,3 +30,13 @@ class AudioFileError(NightScanError, TaskFailed):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+class NoiseFileError(NightScanError, TaskFailed):
+    """A background-noise file failed while being mixed in: the reason names it, not the original."""
+
+    def __init__(self, reason: str):
+        TaskFailed.__init__(self, reason)
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.reason,)

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..io.audio_io import AudioProbe, open_audio, probe_audio, read_blocks
+from ..io.audio_io import AudioProbe, open_audio, probe_audio, read_blocks, read_mono
 from .fingerprint import MAX_SECONDS, fingerprint
 
 #: The gate's defaults, one place each (front ends and the README quote them from here).
@@ -143,6 +143,14 @@ def audit_file(path: str | os.PathLike, *, blocksize: int = 1 << 16) -> Audit:
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
     return builder.finish()
+
+
+def fingerprint_file(path: str | os.PathLike) -> str:
+    """The fingerprint text of a file's first ``MAX_SECONDS`` (for pools that lack it)."""
+    with open_audio(path) as f:
+        samplerate = f.samplerate
+    samples, _ = read_mono(path, frames=int(MAX_SECONDS * samplerate))
+    return fingerprint(samples, samplerate).to_text()
 
 
 def probe_and_audit(path: str | os.PathLike) -> tuple[AudioProbe, Audit]:

@@ -21,7 +21,7 @@ import numpy as np
 from audiomentations import AddBackgroundNoise, AddGaussianSNR, Gain, PitchShift, Shift, TimeStretch
 from audiomentations.core.utils import calculate_rms
 
-from ..errors import UsageError
+from ..errors import NoiseFileError, UsageError
 from ..plans.seeds import seed_global_rngs
 
 # Ranges, one place each; --help and the README quote them from here.
@@ -122,10 +122,6 @@ def _transform(step: str, background_dir: str | None, background_files: tuple[st
     if step == "background" and background_files:
         transform.sound_file_paths = [Path(background_dir, *rel.split("/")) for rel in background_files]
     return transform
-
-
-class NoiseFileError(RuntimeError):
-    """A background-noise file failed while being mixed in: the message names it, not the original."""
 
 
 def _db(ratio: float) -> float:

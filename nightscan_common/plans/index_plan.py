@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..formats.index_db import SPLITS
@@ -25,13 +25,14 @@ class ClassPlan:
 
 
 def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
-               pattern: re.Pattern[str] | None = None) -> ClassPlan:
+               pattern: re.Pattern[str] | None = None, content: Mapping[str, str] | None = None,
+               ) -> ClassPlan:
     """Group one class and plan its split, with a seed derived from the run's and the class's.
 
     A seed per class means that adding or removing a class leaves the others' splits as
-    they were.
+    they were. ``content``: see ``group_class``.
     """
-    grouping = group_class(files, pattern=pattern)
+    grouping = group_class(files, pattern=pattern, content=content)
     sizes = [len(g.files) for g in grouping.groups]
     return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
 
