@@ -7,6 +7,7 @@ from ..formats.index_db import SPLITS
 from ..steps.demo_data import LONG_SECONDS, DemoReport
 from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
+from ..steps.spectrogram_warnings import WARNINGS_FILENAME
 from ..steps.spectrograms import SpectrogramReport
 
 
@@ -79,6 +80,9 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
+    if report.warnings:
+        lines += [f"warnings ({len(report.warnings)} file(s), listed in "
+                  f"{report.out_dir / WARNINGS_FILENAME}):"] + [f"  - {w}" for w in report.warning_lines]
     return "\n".join(lines)
 
 

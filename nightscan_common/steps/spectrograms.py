@@ -1,10 +1,11 @@
 """Step 3: one spectrogram per index row, into a store, with its settings and failure list.
 
 The output folder holds ``spectrogram_config.json`` (every setting and the tool version,
-written first), ``failures.json`` (files that could not be used, with the reason) and
-the spectrograms, laid out by the store (``formats/tree_store.py`` by default). A rerun
-with the same settings computes only what the store does not hold; a rerun with other
-settings is refused unless asked to overwrite.
+written first), ``failures.json`` (files that could not be used, with the reason),
+``warnings.json`` (files whose rate does not fit the settings') and the spectrograms,
+laid out by the store (``formats/tree_store.py`` by default). A rerun with the same
+settings computes only what the store does not hold; a rerun with other settings is
+refused unless asked to overwrite.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..io.audio_window import read_window
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
+from .spectrogram_warnings import WARNINGS_FILENAME, RateWarning, rate_warnings, summary_lines, write_warnings
 
 log = logging.getLogger("nightscan.spectrograms")
 
@@ -64,6 +66,8 @@ class SpectrogramReport:
     out_dir: Path
     counts: dict[str, SplitCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[RateWarning] = field(default_factory=list)  # also in warnings.json
+    warning_lines: list[str] = field(default_factory=list)  # the summary's, one per kind and rate
     bytes_on_disk: int = 0
     unindexed_files: int = 0
 
@@ -136,11 +140,11 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
 def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
     """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
 
-    .. note:: Only the store's own files, the config and failures.json are deleted;
-       other files stay.
+    .. note:: Only the store's own files, the config, failures.json and warnings.json
+       are deleted; other files stay.
     """
     removed = store.remove_own()
-    for name in (CONFIG_FILENAME, FAILURES_FILENAME):
+    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME):
         (out_dir / name).unlink(missing_ok=True)
     return removed
 
@@ -249,6 +253,9 @@ def run_spectrograms(
             report.counts.setdefault(failure.split, SplitCounts()).failed += 1
         report.failures = sorted(failures)
         _write_failures(report)
+        report.warnings = rate_warnings(jobs, {f.path for f in failures}, pool_root, config)
+        write_warnings(out_dir / WARNINGS_FILENAME, report.warnings)
+        report.warning_lines = summary_lines(report.warnings, config)
         report.bytes_on_disk = store.bytes_on_disk()
         report.unindexed_files = store.count_unlisted(splits)
         return report
