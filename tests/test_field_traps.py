@@ -55,7 +55,8 @@ def _corpus(base: Path) -> tuple[Path, Path]:
     gsm = individual_call(3.0, 8000, np.random.default_rng(30))
     _write(root / "insect" / "gsm.aiff", gsm, 8000, format="AIFF", subtype="GSM610")
     for i in range(2):
-        _write(root / "petrel" / f"churr_{i}.wav", individual_call(SECONDS, SR, np.random.default_rng(40 + i)))
+        churr = individual_call(SECONDS, SR, np.random.default_rng(40 + i))
+        _write(root / "petrel" / f"churr_{i}.wav", churr)
     write_encodings(root / "petrel" / "enc", clip(SECONDS, 22050, seed=5), 22050)
     _write(noise / "wind.wav", noise_bursts(3.0, SR, np.random.default_rng(1)))
     _write(noise / "empty.wav", np.zeros(0))
@@ -131,7 +132,8 @@ def test_every_class_gets_an_even_mix_of_types(pool_run):
 def test_good_originals_get_background_noise_and_bad_noise_files_are_named(pool_run):
     _, text, out, *_ = pool_run
     meta = _meta(out)
-    mixed = [f for c in meta["classes"].values() for f in c["files"] if f.get("augmentation") == "background_noise"]
+    mixed = [f for c in meta["classes"].values() for f in c["files"]
+             if f.get("augmentation") == "background_noise"]
     assert len(mixed) >= 3 and all(f["params"]["noise_file"] == "wind.wav" for f in mixed)
     assert meta["totals"]["short_classes"] == [] and not any("skipped:" in line for line in text.splitlines())
     listed = {b["path"]: b["reason"] for b in meta["bad_noise_files"]}
