@@ -132,6 +132,8 @@ def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr
             background_dir: str | None) -> dict[str, Any]:
     """The parameters one transform applied, in the units the metadata records."""
     p = transform.parameters
+    if step in ("noise", "light_noise", "background") and not np.any(before):
+        return {"no_effect": "the input is silent: noise relative to its level is none"}
     if step in ("stretch", "light_stretch"):
         return {"rate": p["rate"]}
     if step in ("gain", "light_gain"):
@@ -146,8 +148,6 @@ def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr
     if step == "shift":
         return {"shift_fraction": p["shift_amount"],
                 "shift_seconds": round(p["shift_amount"] * len(before)) / sr}
-    if step in ("noise", "light_noise", "background") and not np.any(before):
-        return {"no_effect": "the input is silent: noise relative to its level is none"}
     if step == "background":
         return {"snr_db": p["snr_db"], "offset_seconds": p["offset"],
                 "noise_file": os.path.relpath(p["noise_file_path"], background_dir).replace(os.sep, "/")}

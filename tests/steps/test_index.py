@@ -251,3 +251,26 @@ def test_an_output_db_in_a_missing_folder_is_refused_not_created(tmp_path):
     with pytest.raises(UsageError, match=r"its folder .*/nowhere not found"):
         build_index(pool, tmp_path / "nowhere" / "index.db")
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_one_content_in_two_classes_is_status_1_and_strict_makes_it_and_empty_splits_fatal(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"owl": [2, 1, 1, 1], "bat": [1, 1, 1, 1]},
+                      contents={("owl", "rec_001.wav"): b"one clip", ("bat", "rec_003.wav"): b"one clip"})
+    report = build_index(pool, tmp_path / "index.db")
+    assert report.cross_class == [["bat/rec_003_original.wav", "owl/rec_001_original.wav"]]
+    assert report.status == 1 and report.leaking_groups == 0
+    strict = IndexOptions(strict=True)
+    with pytest.raises(UsageError, match=r"^--strict: 1 problem\(s\), no index written: one recording in "
+                                         r"two classes: bat/rec_003_original.wav = owl/rec_001_original.wav$"):
+        build_index(pool, tmp_path / "strict.db", strict)
+    short = write_pool(tmp_path / "short", {"moth": [7, 7]})
+    with pytest.raises(UsageError, match="class 'moth' has no test samples"):
+        build_index(short, tmp_path / "strict.db", strict)
+    assert not (tmp_path / "strict.db").exists()
+
+
+def test_a_pool_with_no_files_exits_2(tmp_path):
+    pool = write_pool(tmp_path / "pool", {"owl": [], "bat": []})
+    with pytest.raises(UsageError, match="holds no files to index"):
+        build_index(pool, tmp_path / "index.db")
+    assert not (tmp_path / "index.db").exists()
