@@ -260,8 +260,9 @@ def test_one_content_in_two_classes_is_status_1_and_strict_makes_it_and_empty_sp
     assert report.cross_class == [["bat/rec_003_original.wav", "owl/rec_001_original.wav"]]
     assert report.status == 1 and report.leaking_groups == 0
     strict = IndexOptions(strict=True)
-    with pytest.raises(UsageError, match=r"^--strict: 1 problem\(s\), no index written: one recording in "
-                                         r"two classes: bat/rec_003_original.wav = owl/rec_001_original.wav$"):
+    message = (r"^--strict: 1 problem\(s\), no index written: one recording in two classes: "
+               r"bat/rec_003_original.wav = owl/rec_001_original.wav$")
+    with pytest.raises(UsageError, match=message):
         build_index(pool, tmp_path / "strict.db", strict)
     short = write_pool(tmp_path / "short", {"moth": [7, 7]})
     with pytest.raises(UsageError, match="class 'moth' has no test samples"):
