@@ -50,7 +50,8 @@ from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
 from ..reports import plain
-from .pool_checks import find_duplicates, gate, probe_original
+from . import pool_checks
+from .pool_checks import find_duplicates, gate
 from .pool_options import (
     PoolOptions,
     PoolReport,
@@ -85,8 +86,8 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(probe_original, sorted(paths), desc="checking originals", chunksize=16,
-                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+    for outcome in executor.map(pool_checks.probe_original, sorted(paths), desc="checking originals",
+                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
