@@ -3,8 +3,9 @@
 
 1. An 8 s clip at 44.1 kHz in WAV, FLAC, OGG and MP3: the best time of its decode
    (``soundfile.read`` and a resample to 22050 Hz, as the pipeline decodes) and of
-   step 1's full check (``probe_audio``), against the fingerprint and the whole audit
-   of the decoded samples.
+   step 1's check without the audit (``probe_audio``), against the fingerprint and the
+   whole audit of the decoded samples, and step 1's check as it runs (``probe_and_audit``:
+   one decode, the audit and the fingerprint from its blocks).
 2. ``group_duplicates`` over N fingerprints of 8 s (250 words) with planted copies
    (8 % of bits flipped, shifted by up to 2 frames): its wall time, and whether it found
    every planted group and nothing else. Unrelated recordings are modelled by random
@@ -30,7 +31,7 @@ from threadpoolctl import threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nightscan_common.dsp.audit import audit_samples  # noqa: E402
+from nightscan_common.dsp.audit import audit_samples, probe_and_audit  # noqa: E402
 from nightscan_common.dsp.fingerprint import Fingerprint, fingerprint, group_duplicates  # noqa: E402
 from nightscan_common.dsp.synthetic import song  # noqa: E402
 from nightscan_common.io.audio_io import probe_audio, resample  # noqa: E402
@@ -71,6 +72,7 @@ def cost_per_original(folder: Path, repeat: int) -> list[dict]:
             "probe_ms": lambda path=path: probe_audio(path),
             "fingerprint_ms": lambda data=data, rate=rate: fingerprint(data, rate),
             "audit_ms": lambda data=data, rate=rate: audit_samples(data, rate),
+            "checked_ms": lambda path=path: probe_and_audit(path),
         }, repeat)})
     return rows
 
@@ -105,12 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     threadpool_limits(1)  # as in the pipeline's workers: BLAS threads would fight over the cores
     with tempfile.TemporaryDirectory() as tmp:
         rows = cost_per_original(Path(tmp), args.repeat)
-    print("8 s at 44.1 kHz   decode+resample  probe   fingerprint  audit   fingerprint/decode  audit/probe")
+    print("8 s at 44.1 kHz   decode+resample  probe   fingerprint  audit   probe+audit"
+          "   fingerprint/decode  audit/probe  probe+audit/probe")
     for r in rows:
         print(f"{r['format']:<17} {r['decode_ms']:9.2f} ms {r['probe_ms']:6.2f} ms"
-              f" {r['fingerprint_ms']:8.2f} ms {r['audit_ms']:6.2f} ms"
+              f" {r['fingerprint_ms']:8.2f} ms {r['audit_ms']:6.2f} ms {r['checked_ms']:8.2f} ms"
               f" {r['fingerprint_ms'] / r['decode_ms']:12.2f}"
-              f" {r['audit_ms'] / r['probe_ms']:12.2f}")
+              f" {r['audit_ms'] / r['probe_ms']:12.2f} {r['checked_ms'] / r['probe_ms']:14.2f}")
     fps, expected = planted_fingerprints(args.count, groups=max(1, args.count // 100), copies=3)
     start = time.perf_counter()
     found = group_duplicates(fps)
