@@ -11,15 +11,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from nightscan_common import cli
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.reports import tables
-from nightscan_common.steps.pool import build_pool
-from nightscan_common.steps.pool_options import LINK_MODES, PoolOptions, check_content
+from nightscan_common.steps.pool import run_pool
+from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
 
-_DEFAULTS = PoolOptions(audio_root=Path("."))
+_DEFAULTS = PoolOptions()
 
 EXAMPLE = """  python create_augmented_pool.py --audio-root ~/NightScan/data/audio_data \\
       --output-dir ~/NightScan/data/augmented_pool --target-samples 500
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = cli.make_parser("create_augmented_pool.py", __doc__.splitlines()[0], EXAMPLE)
     p.add_argument("--audio-root", type=Path, required=True, metavar="DIR",
                    help="one sub-folder of recordings per class (searched at any depth)")
-    p.add_argument("--output-dir", type=Path, default=_DEFAULTS.output_dir, metavar="DIR",
+    p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                    help="the pool folder (default: %(default)s)")
     p.add_argument("--target-samples", type=cli.positive_int, default=_DEFAULTS.target_samples,
                    metavar="N", help="samples per class, originals included (default: %(default)s)")
@@ -65,9 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "placeholders (default: %(default)s dBFS)")
     p.add_argument("--min-duration", type=float, default=_DEFAULTS.min_duration, metavar="S",
                    help="leave out originals shorter than this (default: %(default)s s)")
-    p.add_argument("--keep-quiet-files", action="store_true",
+    p.add_argument("--keep-quiet-files", action="store_true", default=_DEFAULTS.keep_quiet_files,
                    help="keep the silent, near-silent and short originals, with a warning")
-    p.add_argument("--keep-duplicates", action="store_true",
+    p.add_argument("--keep-duplicates", action="store_true", default=_DEFAULTS.keep_duplicates,
                    help="keep every copy of one recording in a class (one group in step 2); by "
                         "default one is kept and the others listed as its duplicates")
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
@@ -83,22 +84,25 @@ def _augmentation_list(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def options_from_args(args: argparse.Namespace, *, timeout: float | None = None) -> PoolOptions:
-    timing = {} if timeout is None else {"task_timeout": timeout}
+def options_from_args(args: argparse.Namespace) -> PoolOptions:
+    """The content options (what the pool records); the run control goes to ``run_pool`` apart."""
     return PoolOptions(
-        audio_root=args.audio_root, output_dir=args.output_dir, target_samples=args.target_samples,
-        max_augmentations=args.max_augmentations, augmentations=args.augmentations, seed=args.seed,
-        num_workers=args.num_workers, specific_classes=tuple(args.specific_class),
-        keep_all_originals=args.keep_all_originals, link_mode=args.link_mode,
-        background_noise_dir=args.background_noise_dir, min_peak_dbfs=args.min_peak_dbfs,
-        min_duration=args.min_duration, keep_quiet_files=args.keep_quiet_files,
-        keep_duplicates=args.keep_duplicates, dry_run=args.dry_run,
-        overwrite=args.overwrite, progress=not args.quiet, **timing,
+        target_samples=args.target_samples, max_augmentations=args.max_augmentations,
+        augmentations=args.augmentations, seed=args.seed, keep_all_originals=args.keep_all_originals,
+        link_mode=args.link_mode, background_noise_dir=args.background_noise_dir,
+        min_peak_dbfs=args.min_peak_dbfs, min_duration=args.min_duration,
+        keep_quiet_files=args.keep_quiet_files, keep_duplicates=args.keep_duplicates,
     )
 
 
+def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The run control: ``run_pool``'s keyword options."""
+    return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
+            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet}
+
+
 def check_args(args: argparse.Namespace) -> None:
-    """What ``build_pool`` would refuse before reading the audio root (``UsageError``)."""
+    """What ``run_pool`` would refuse before reading the audio root (``UsageError``)."""
     check_content(options_from_args(args))
 
 
@@ -109,7 +113,9 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
     cli.configure_logging(args.verbose, args.quiet)
 
     def body() -> int:
-        report = build_pool(options_from_args(args, timeout=timeout))
+        timing = {} if timeout is None else {"task_timeout": timeout}
+        report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
+                          **run_options_from_args(args), **timing)
         print(tables.pool_table(report, dry_run=args.dry_run))
         return report.status
 

@@ -19,7 +19,7 @@ from nightscan_common.reports import tables
 from nightscan_common.steps.index import (
     DEFAULT_OUTPUT_DB,
     IndexOptions,
-    build_index,
+    run_index,
 )
 
 EXAMPLE = r"""  python create_balanced_index.py --pool-dir data/augmented_pool \
@@ -31,7 +31,7 @@ EXAMPLE = r"""  python create_balanced_index.py --pool-dir data/augmented_pool \
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The options; every default comes from ``IndexOptions`` or ``build_index``."""
+    """The options; every default comes from ``IndexOptions`` or ``run_index``."""
     defaults = IndexOptions()
     parser = make_parser(
         "create_balanced_index.py",
@@ -72,7 +72,7 @@ def options_from_args(args: argparse.Namespace) -> IndexOptions:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """What ``build_index`` would refuse before reading the pool (``UsageError``)."""
+    """What ``run_index`` would refuse before reading the pool (``UsageError``)."""
     options = options_from_args(args)
     check_ratios(options.ratios)
     compile_group_pattern(options.group_pattern)
@@ -84,8 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = options_from_args(args)
 
     def body() -> int:
-        report = build_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
-                             progress=not args.quiet)
+        report = run_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
+                           progress=not args.quiet)
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         if report.leaking_groups:
             print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)

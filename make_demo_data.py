@@ -9,6 +9,7 @@ and --scale give the same bytes. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from nightscan_common.errors import UsageError
 from nightscan_common.reports import tables
 from nightscan_common.steps.demo_data import (
     DEFAULT_OUTPUT_DIR,
+    DEFAULT_SCALE,
     DEFAULT_SEED,
     DEMO_CLASSES,
     MANIFEST_FILENAME,
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the demo audio root to write (default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help="the same seed gives the same files (default: %(default)s)")
-    p.add_argument("--scale", type=_scale, default=1.0, metavar="X",
+    p.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, metavar="X",
                    help=f"recordings per class times X, from above 0 to {MAX_SCALE:g}; 0.2 makes a "
                         "quick set for tests (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true",
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.monotonic()
         report = make_demo_data(args.output_dir, seed=args.seed, scale=args.scale,
                                 overwrite=args.overwrite, progress=not args.quiet)
-        report.seconds = time.monotonic() - start
+        report = dataclasses.replace(report, seconds=time.monotonic() - start)
         print(tables.demo_table(report))
         return report.status
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The NightScan dataset pipeline: the three steps in order, every option checked first.
+"""The NightScan dataset pipeline: the three steps and the report in order, every option checked first.
 
 ``run_pipeline.sh`` is a thin wrapper around this script (it makes the virtual
 environment on first use); the options and environment variables are documented in
@@ -20,12 +20,13 @@ from types import ModuleType
 import create_augmented_pool
 import create_balanced_index
 import make_demo_data
+import make_report
 import pregenerate_spectrograms_simple
 from nightscan_common import __version__, cli
 from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import SPLITS, split_counts
+from nightscan_common.pipeline_help import HELP, PROG, TRAIN_COMMAND
 
-PROG = "run_pipeline.sh"
 HERE = Path(__file__).resolve().parent
 #: Option -> (environment variable, attribute); an option wins over its variable.
 VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
@@ -33,80 +34,6 @@ VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samp
           "--group-pattern": "GROUP_PATTERN"}
 FLAGS = {"--demo": "demo", "--overwrite": "overwrite", "-q": "quiet", "--quiet": "quiet",
          "--dry-run": "dry_run"}
-TRAIN_COMMAND = """train with (in NightScan's training folder):
-  python train_audio_large_scale.py \\
-      --index-db {index} \\
-      --audio-root {pool} \\
-      --spectrogram-cache-dir {spectrograms} \\
-      --num-classes {classes} \\
-      --model efficientnet-b1 \\
-      --batch-size 128 \\
-      --no-balance-classes \\
-      --epochs 50"""
-HELP = f"""usage: ./run_pipeline.sh --audio-root DIR [options]
-       ./run_pipeline.sh --demo [options]
-
-Runs the three steps of the NightScan dataset toolkit, each on the previous one's
-output, then prints where everything is and the train_audio_large_scale.py command:
-  1. create_augmented_pool.py            -> DATA_DIR/augmented_pool/
-  2. create_balanced_index.py            -> DATA_DIR/balanced_audio_index.db
-  3. pregenerate_spectrograms_simple.py  -> DATA_DIR/spectrograms_balanced/
-Every option of every step is checked before the first step starts: by the step's own
-parser and by its own checks (the group pattern compiles, the ratios sum to 1, the
-spectrogram settings are valid).
-
-options (or the environment variable on the right; an option wins over its variable):
-  --audio-root DIR     AUDIO_ROOT      one sub-folder of recordings per class
-                                       (required, except with --demo)
-  --data-dir DIR       DATA_DIR        where the three outputs go (default: data/ in the
-                                       project folder; data/demo/ with --demo)
-  --target-samples N   TARGET_SAMPLES  samples per class, made by step 1 (default: 500;
-                                       60 with --demo)
-  --num-workers W      NUM_WORKERS     worker processes of steps 1 and 3 (default: all cores)
-  --seed S             SEED            seed of steps 1 and 2 (default: 42)
-  --animal-type TYPE   ANIMAL_TYPE     spectrogram preset of step 3: general, bat, owl,
-                                       bird_song, mammal, amphibian, insect (default: general)
-  --group-pattern RE   GROUP_PATTERN   step 2: originals whose source path gives the same
-                                       key stay in one split (e.g. one night's recordings)
-  --overwrite                          outputs made with other options are replaced instead
-                                       of refused (each step's --overwrite: step 1 keeps a
-                                       pool made with these options, step 3 starts afresh)
-  --demo                               first write the synthetic demo data set into
-                                       DATA_DIR/demo_audio (make_demo_data.py), then run the
-                                       pipeline on it; AUDIO_ROOT is ignored
-  --dry-run                            check every option, print every step's command line
-                                       and step 1's plan; write nothing
-  -q, --quiet                          no progress bars
-  --version                            the toolkit's version
-  -h, --help                           this help
-environment only:
-  STEP1_OPTIONS, STEP2_OPTIONS, STEP3_OPTIONS
-                       more options for one step, split at white space,
-                       e.g. STEP3_OPTIONS="--channels 3 --crop loudest"
-  DEMO_SCALE           --scale of make_demo_data.py with --demo (default: 1)
-  NIGHTSCAN_VENV       the virtual environment (default: .venv in the project folder,
-                       made from requirements-dev.txt on first use)
-
-Relative paths are taken from the current directory; the script runs from anywhere.
-
-Rerunning the same command after an interruption (Ctrl-C, a crash, a full disk)
-finishes the job: step 1 resumes where it stopped and step 3 makes only the missing
-spectrograms. Step 2 always rebuilds its index (--overwrite: it takes seconds and is
-written atomically), so the index always matches the pool as it is now; with the same
-pool and options it holds the same rows.
-
-Each step prints its table on stdout; progress bars and messages go to stderr. The
-last lines repeat every step's warnings.
-
-{cli.EXIT_STATUS_HELP}
-A step's status 1 is a warning and the pipeline goes on (the pipeline then exits 1);
-any other status stops the pipeline there, with that status.
-
-examples:
-  ./run_pipeline.sh --demo
-  ./run_pipeline.sh --audio-root ~/NightScan/data/audio_data --data-dir ~/NightScan/data
-  AUDIO_ROOT=~/NightScan/data/audio_data NUM_WORKERS=8 ./run_pipeline.sh
-"""
 
 
 @dataclass
@@ -116,6 +43,8 @@ class Step:
     number: int
     front: ModuleType
     args: list[str]
+    #: what the step's status 1 means
+    partial: str = "some files were skipped or failed (listed above)"
     status: int | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -155,7 +84,7 @@ def parse(argv: Sequence[str], env: Mapping[str, str]) -> dict[str, object]:
 
 def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step], dict[str, Path]]:
     """Every step's command line, as the shell script built them, and the output paths."""
-    extra = {n: env.get(f"STEP{n}_OPTIONS", "").split() for n in (1, 2, 3)}
+    extra = {n: env.get(f"STEP{n}_OPTIONS", "").split() for n in (1, 2, 3, 4)}
     if values["demo"]:
         if values["audio_root_option"]:
             raise UsageError("--demo makes its own audio root (DATA_DIR/demo_audio): leave out --audio-root")
@@ -171,7 +100,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
         data = Path(os.path.abspath(values["--data-dir"] or HERE / "data"))
         target = values["--target-samples"] or "500"
     paths = {"audio": audio, "pool": data / "augmented_pool", "index": data / "balanced_audio_index.db",
-             "spectrograms": data / "spectrograms_balanced"}
+             "spectrograms": data / "spectrograms_balanced", "report": data / "report"}
     common = ["-q"] if values["quiet"] else []
     again = ["--overwrite"] if values["overwrite"] else []
     workers = ["--num-workers", str(values["--num-workers"])] if values["--num-workers"] else []
@@ -190,6 +119,10 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
               "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
              + (["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else [])
              + extra[3]),
+        Step(4, make_report, ["--pool-dir", str(paths["pool"]), "--index-db", str(paths["index"]),
+                              "--spectrogram-dir", str(paths["spectrograms"]),
+                              "--output-dir", str(paths["report"]), *common] + extra[4],
+             partial="the index leaks a group or a file to play could not be read (see the report)"),
     ]
     if values["demo"]:
         steps.insert(0, Step(0, make_demo_data, ["--output-dir", str(audio), "--scale",
@@ -229,9 +162,9 @@ def run_steps(steps: Sequence[Step], *, collector: cli.WarningCollector) -> int:
         step.warnings = list(collector.messages)
         sys.stdout.flush()
         if step.status == cli.EXIT_PARTIAL:
-            step.warnings.append("some files were skipped or failed (listed above)")
-            print(f"{PROG}: warning: step {step.number} ({step.script}) exited with status 1: some files "
-                  "were skipped or failed (listed above); going on", file=sys.stderr)
+            step.warnings.append(step.partial)
+            print(f"{PROG}: warning: step {step.number} ({step.script}) exited with status 1: "
+                  f"{step.partial}; going on", file=sys.stderr)
             partial = 1
         elif step.status == cli.EXIT_INTERRUPTED:
             print(f"{PROG}: step {step.number} ({step.script}) failed with exit status 130 (interrupted); "
@@ -246,7 +179,7 @@ def run_steps(steps: Sequence[Step], *, collector: cli.WarningCollector) -> int:
 
 
 def closing(steps: Sequence[Step], paths: dict[str, Path], seconds: float) -> str:
-    """Where everything is, the training command, and every step's warnings again."""
+    """Where everything is, the training command, every step's warnings again, the report's path."""
     counts = split_counts(paths["index"])
     classes = len({c for c, _, _ in counts})
     rows = {s: sum(n for (_, split, _), n in counts.items() if split == s) for s in SPLITS}
@@ -259,6 +192,7 @@ def closing(steps: Sequence[Step], paths: dict[str, Path], seconds: float) -> st
                                                       for k in ("index", "pool", "spectrograms")})]
     said = [(s.number, w) for s in steps for w in s.warnings]
     lines.append(f"warnings: {len(said)}" + "".join(f"\n  step {n}: {w}" for n, w in said))
+    lines.append(f"report: {paths['report'] / 'report.html'}")
     return "\n".join(lines)
 
 

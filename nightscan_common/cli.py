@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .execution.base import default_num_workers
+from .execution.base import DEFAULT_NUM_WORKERS
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: The exit-status section of every --help, and of the README.
@@ -75,7 +75,7 @@ def make_parser(prog: str, description: str, example: str, *, notes: str = "") -
 
 
 def add_num_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-workers", type=positive_int, default=default_num_workers(),
+    parser.add_argument("--num-workers", type=positive_int, default=DEFAULT_NUM_WORKERS,
                         metavar="W", help="worker processes (default: all cores, %(default)s here)")
 
 

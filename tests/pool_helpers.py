@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import fields
 from pathlib import Path
 
-from nightscan_common.steps.pool import PoolOptions, PoolReport, build_pool
+from nightscan_common.steps.pool import PoolOptions, PoolReport
+from nightscan_common.steps.pool import run_pool as run_step
 
 SEED_COUNTS = {"asio_flammeus": 7, "bat": 25, "cricket": 60, "rain": 150}
 
@@ -14,7 +16,9 @@ SEED_COUNTS = {"asio_flammeus": 7, "bat": 25, "cricket": 60, "rain": 150}
 def run_pool(root: Path, out: Path, **kw) -> PoolReport:
     kw.setdefault("num_workers", 2)
     kw.setdefault("progress", False)
-    return build_pool(PoolOptions(audio_root=root, output_dir=out, **kw))
+    content = {f.name for f in fields(PoolOptions)}
+    options = PoolOptions(**{k: v for k, v in kw.items() if k in content})
+    return run_step(root, out, options, **{k: v for k, v in kw.items() if k not in content})
 
 
 def tree_digest(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+from pathlib import Path
+
 import pytest
 
 import create_augmented_pool
@@ -9,6 +13,14 @@ import create_balanced_index
 import make_demo_data
 import pregenerate_spectrograms_simple
 from nightscan_common.cli import EXIT_STATUS_HELP
+from nightscan_common.dsp.spectrogram import DEFAULT_PRESET, PRESETS
+from nightscan_common.execution.base import DEFAULT_NUM_WORKERS
+from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.steps import demo_data
+from nightscan_common.steps.index import IndexOptions, run_index
+from nightscan_common.steps.pool import PoolOptions, run_pool
+from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR as DEFAULT_POOL_DIR
+from nightscan_common.steps.spectrograms import run_spectrograms
 
 SCRIPTS = [create_augmented_pool, create_balanced_index, pregenerate_spectrograms_simple, make_demo_data]
 
@@ -40,17 +52,54 @@ def test_a_missing_noise_folder_is_named_and_no_raw_none_is_shown(tmp_path, caps
 def test_every_report_has_a_status_and_a_json_ready_dict(tmp_path, make_audio_root):
     import json
 
-    from nightscan_common.dsp.spectrogram import PRESETS
-    from nightscan_common.steps.index import build_index
-    from nightscan_common.steps.pool import PoolOptions, build_pool
-    from nightscan_common.steps.spectrograms import run_spectrograms
-
     root = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
-    pool = build_pool(PoolOptions(audio_root=root, output_dir=tmp_path / "pool", target_samples=4,
-                                  augmentations=("volume",), num_workers=1, progress=False))
-    index = build_index(tmp_path / "pool", tmp_path / "index.db")
+    pool = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=4, augmentations=("volume",)),
+                    num_workers=1, progress=False)
+    index = run_index(tmp_path / "pool", tmp_path / "index.db")
     spec = run_spectrograms(tmp_path / "index.db", tmp_path / "pool", tmp_path / "spec", PRESETS["general"],
                             progress=False)
     for report, key, value in ((pool, "written", 8), (index, "leaking_groups", 0), (spec, "failures", [])):
         data = json.loads(json.dumps(report.to_dict()))
         assert data["status"] == report.status == 0 and data[key] == value
+
+
+def _library_defaults(func) -> dict[str, object]:
+    return {name: p.default for name, p in inspect.signature(func).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_every_front_ends_defaults_are_its_librarys_defaults():
+    """With no option given, each script asks its step for exactly what the library would do
+    by default: the content options' dataclass and the run options' keyword defaults."""
+    args = create_augmented_pool.build_parser().parse_args(["--audio-root", "a"])
+    assert create_augmented_pool.options_from_args(args) == PoolOptions()
+    run = create_augmented_pool.run_options_from_args(args)
+    assert run == {k: v for k, v in _library_defaults(run_pool).items() if k in run}
+    assert set(run) == {"num_workers", "specific_classes", "dry_run", "overwrite", "progress"}
+    assert run["num_workers"] == DEFAULT_NUM_WORKERS and args.output_dir == DEFAULT_POOL_DIR
+
+    args = create_balanced_index.build_parser().parse_args(["--pool-dir", "p"])
+    assert create_balanced_index.options_from_args(args) == IndexOptions()
+    lib = _library_defaults(run_index)
+    assert (args.output_db, args.overwrite, not args.quiet) == (lib["output_db"], lib["overwrite"],
+                                                                 lib["progress"])
+
+    args = pregenerate_spectrograms_simple.build_parser().parse_args(["--index-db", "i", "--pool-root", "p"])
+    assert pregenerate_spectrograms_simple.config_from_args(args) == PRESETS[DEFAULT_PRESET]
+    lib = _library_defaults(run_spectrograms)
+    assert (args.num_workers, args.overwrite, not args.quiet, args.split) == (
+        lib["num_workers"], lib["overwrite"], lib["progress"], None) and lib["splits"] == SPLITS
+    assert lib["num_workers"] == DEFAULT_NUM_WORKERS
+
+    args = make_demo_data.build_parser().parse_args([])
+    lib = _library_defaults(demo_data.make_demo_data)
+    assert (Path(args.output_dir), args.seed, args.scale, args.overwrite, not args.quiet) == (
+        Path(lib["output_dir"]), lib["seed"], lib["scale"], lib["overwrite"], lib["progress"])
+
+
+def test_reports_are_frozen(tmp_path, make_audio_root):
+    root = make_audio_root({"owl": 3}, seconds=0.3)
+    report = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=3), dry_run=True, num_workers=1,
+                      progress=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.written = 5  # type: ignore[misc]

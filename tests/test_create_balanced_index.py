@@ -12,7 +12,7 @@ from pool_factory import write_pool
 from pool_helpers import run_pool
 
 import create_balanced_index
-from nightscan_common.steps.index import IndexOptions, build_index
+from nightscan_common.steps.index import IndexOptions, run_index
 
 
 def test_cli_defaults_are_the_module_defaults():
@@ -22,7 +22,7 @@ def test_cli_defaults_are_the_module_defaults():
     assert args.random_seed == options.seed
     assert args.group_pattern == options.group_pattern
     assert args.eval_originals_only == options.eval_originals_only
-    defaults = inspect.signature(build_index).parameters
+    defaults = inspect.signature(run_index).parameters
     assert args.output_db == defaults["output_db"].default
     assert args.overwrite == defaults["overwrite"].default
 
@@ -95,7 +95,7 @@ def test_eval_originals_only_reports_what_it_dropped(tmp_path, capsys):
 def test_a_pool_made_by_step_1_is_indexed(tmp_path, make_audio_root):
     root = make_audio_root({"asio_flammeus": 4, "rain": 6}, seconds=0.2)
     run_pool(root, tmp_path / "pool", target_samples=10, num_workers=1)
-    report = build_index(tmp_path / "pool", tmp_path / "index.db")
+    report = run_index(tmp_path / "pool", tmp_path / "index.db")
     assert [(c.name, sum(c.rows), c.groups) for c in report.classes] == [
         ("asio_flammeus", 10, 4), ("rain", 10, 6)]
     assert report.leaking_groups == 0 and report.warnings == []

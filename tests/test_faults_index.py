@@ -32,7 +32,7 @@ from fault_helpers import (
 from pool_factory import write_pool
 
 import create_balanced_index as front
-from nightscan_common.steps.index import IndexOptions, build_index, read_index_info
+from nightscan_common.steps.index import IndexOptions, read_index_info, run_index
 
 SCRIPT = "create_balanced_index.py"
 STEP = "step 2"
@@ -58,7 +58,7 @@ def _control(db: Path) -> list[tuple]:
 @pytest.fixture(scope="module")
 def control_rows(tmp_path_factory) -> list[tuple]:
     base = tmp_path_factory.mktemp("control")
-    build_index(write_pool(base / "pool", CONTROL), base / "index.db")
+    run_index(write_pool(base / "pool", CONTROL), base / "index.db")
     return _control(base / "index.db")
 
 
@@ -151,11 +151,11 @@ def _output_through_a_file(pool, tmp):
 
 
 def _index_of_other_options(pool, tmp):
-    build_index(pool, tmp / "index.db", IndexOptions(seed=7))
+    run_index(pool, tmp / "index.db", IndexOptions(seed=7))
 
 
 def _index_of_another_pool(pool, tmp):
-    build_index(write_pool(tmp / "other", {"owl": [2, 2, 2]}), tmp / "index.db")
+    run_index(write_pool(tmp / "other", {"owl": [2, 2, 2]}), tmp / "index.db")
 
 
 def _not_an_index(pool, tmp):
@@ -248,7 +248,7 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
     """A pool of three classes whose originals must be hashed, and its index."""
     base = tmp_path_factory.mktemp("interrupt")
     pool = write_pool(base / "pool", {**CONTROL, "rain": [1] * 12}, record_sha=False)
-    build_index(pool, base / "ref.db")
+    run_index(pool, base / "ref.db")
     return pool, base / "ref.db"
 
 
@@ -268,7 +268,7 @@ def test_an_interrupted_run_is_finished_by_a_rerun(sig, point, interrupt_referen
     db = ref.parent / f"index-{tmp_path.name}.db"  # beside the reference: the same relative pool
     overwriting = point == "writing the database"
     if overwriting:  # an older index, to be replaced atomically
-        build_index(pool, db, IndexOptions(seed=7))
+        run_index(pool, db, IndexOptions(seed=7))
     args = ["--pool-dir", pool, "--output-db", db, "-q", *(["--overwrite"] if overwriting else [])]
     before_in = snapshot(pool)
     proc, marker = start_paused(tmp_path, SCRIPT, args, pause=POINTS[point][0], nth=POINTS[point][1])
@@ -306,7 +306,7 @@ def test_an_interrupted_run_is_finished_by_a_rerun(sig, point, interrupt_referen
 def test_a_full_disk_leaves_no_index_and_a_rerun_completes(tmp_path, capsys, fault_ledger):
     """RLIMIT_FSIZE caps every file at 8 KB: SQLite cannot grow the database."""
     pool = write_pool(tmp_path / "pool", CONTROL)
-    build_index(pool, tmp_path / "ref.db")
+    run_index(pool, tmp_path / "ref.db")
     db = tmp_path / "index.db"
     args = ["--pool-dir", pool, "--output-db", db, "-q"]
     res = run_limited(SCRIPT, args, file_size=8192)
@@ -325,7 +325,7 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, tmp_path, capsys, fault_ledger
     """On a real small disk: full (ENOSPC), then space freed; then read-only."""
     disk, remount = small_tmpfs
     pool = write_pool(tmp_path / "pool", {**CONTROL, "rain": [1] * 200})
-    build_index(pool, tmp_path / "ref.db")
+    run_index(pool, tmp_path / "ref.db")
     db = disk / "index.db"
     filler = disk / "filler"
     filler.write_bytes(b"\0" * (os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize - 8192))

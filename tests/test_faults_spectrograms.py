@@ -347,7 +347,7 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path, Path]:
 POINTS = {
     "before any spectrogram": ("nightscan_common.steps.spectrograms:write_json", 1, False),
     "a spectrogram written, not renamed": ("pathlib:Path.write_bytes", 4, True),
-    "all done, before failures.json": ("nightscan_common.steps.spectrograms:_write_failures", 1, False),
+    "all done, before failures.json": ("nightscan_common.steps.spectrograms:write_failures", 1, False),
 }
 
 

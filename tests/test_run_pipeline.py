@@ -25,7 +25,8 @@ SCRIPT = ROOT / "run_pipeline.sh"
 SPLITS = ("train", "val", "test")
 #: What the caller's shell might have set; each test says what it wants.
 PIPELINE_ENV = ("AUDIO_ROOT", "DATA_DIR", "TARGET_SAMPLES", "NUM_WORKERS", "SEED", "ANIMAL_TYPE",
-                "GROUP_PATTERN", "STEP1_OPTIONS", "STEP2_OPTIONS", "STEP3_OPTIONS", "DEMO_SCALE")
+                "GROUP_PATTERN", "STEP1_OPTIONS", "STEP2_OPTIONS", "STEP3_OPTIONS", "STEP4_OPTIONS",
+                "DEMO_SCALE")
 
 
 def _env(**values: object) -> dict[str, str]:
@@ -97,6 +98,7 @@ def test_help_documents_every_variable_and_the_exit_statuses(pipe):
     ((), {"STEP2_OPTIONS": "--train-split 0.9"}, "2 (create_balanced_index.py)", "must sum to 1"),
     ((), {"STEP3_OPTIONS": "--fmax 20000"}, "3 (pregenerate_spectrograms_simple.py)", "above the Nyquist"),
     ((), {"STEP1_OPTIONS": "--augmentations bogus"}, "1 (create_augmented_pool.py)", "bogus"),
+    ((), {"STEP4_OPTIONS": "--listen-classes -1"}, "4 (make_report.py)", "must be 0 or more, got -1"),
 ])
 def test_a_bad_option_of_any_step_stops_everything_before_step_1(pipe, tmp_path, make_audio_root, args, env,
                                                                  step, message):
@@ -113,6 +115,7 @@ def test_a_dry_run_prints_every_step_and_step_1s_plan_and_writes_nothing(pipe, t
                           TARGET_SAMPLES=5)
     assert status == 0
     assert all(f"== step {n}: python " in out for n in (1, 2, 3))
+    assert f"== step 4: python make_report.py --pool-dir {tmp_path}/data/augmented_pool " in out
     assert "plan (nothing written):" in out and re.search(r"^owl\s+3\s+3\s+", out, re.M)
     assert not (tmp_path / "data").exists()
 

@@ -36,6 +36,10 @@ def default_num_workers() -> int:
         return os.cpu_count() or 1
 
 
+#: The library's one default worker count, for every step and executor: all cores.
+DEFAULT_NUM_WORKERS = default_num_workers()
+
+
 @dataclass(frozen=True)
 class Outcome(Generic[T, R]):
     """One item's result, or the one-line reason it failed."""

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from .base import ContextExecutor, Outcome, default_num_workers, item_alarm, progress_bar, run_item
+from .base import DEFAULT_NUM_WORKERS, ContextExecutor, Outcome, item_alarm, progress_bar, run_item
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -125,7 +125,7 @@ class ProcessPool(ContextExecutor):
     """
 
     def __init__(self, num_workers: int | None = None):
-        self.num_workers = max(1, num_workers or default_num_workers())
+        self.num_workers = max(1, num_workers or DEFAULT_NUM_WORKERS)
 
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..cli import format_table
 from ..formats.index_db import SPLITS
+from ..formats.spectrogram_folder import WARNINGS_FILENAME
 from ..steps.demo_data import LONG_SECONDS, DemoReport
 from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
-from ..steps.spectrogram_warnings import WARNINGS_FILENAME
 from ..steps.spectrograms import SpectrogramReport
 
 

@@ -9,7 +9,6 @@ and renamed into it at the end: an interrupted run leaves nothing under the fina
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -26,16 +25,23 @@ from tqdm import tqdm
 from .. import __version__
 from ..dsp.synthetic import CALLS, write_recording
 from ..errors import OutputConflictError, UsageError
+from ..formats.demo_manifest import (
+    FORMAT_VERSION,
+    GENERATOR,
+    MANIFEST_FILENAME,
+    files_below,
+    listed_files,
+    read_manifest,
+)
 from ..formats.provenance import guard
 from ..io.atomic_write import TEMP_SUFFIX
+from ..io.folder_swap import install_folder, remove_stale_temporaries, umask
 from ..plans.seeds import derive_seed
 from ..reports import plain
 
-MANIFEST_FILENAME = "demo_manifest.json"
-GENERATOR = "nightscan-demo-data"
-FORMAT_VERSION = 1
 DEFAULT_OUTPUT_DIR = Path("data/demo_audio")
 DEFAULT_SEED = 42
+DEFAULT_SCALE = 1.0
 #: Recordings per class whatever the scale: enough for one group in each of train, val, test.
 MIN_RECORDINGS = 3
 MAX_SCALE = 10.0
@@ -117,7 +123,7 @@ class Recording:
                 "seconds": self.seconds, "subtype": self.subtype}
 
 
-@dataclass
+@dataclass(frozen=True)
 class DemoReport:
     """What ``make_demo_data`` did, for the summary; ``manifest`` describes every file."""
 
@@ -147,7 +153,7 @@ def class_size(demo_class: DemoClass, scale: float) -> int:
     return max(MIN_RECORDINGS, round(demo_class.count * scale))
 
 
-def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
+def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
               classes: Iterable[DemoClass] = DEMO_CLASSES) -> list[Recording]:
     """Every recording of the data set, without writing anything (a pure function of the seed).
 
@@ -171,7 +177,8 @@ def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = 1.0,
     return plan
 
 
-def extra_files(*, scale: float = 1.0, classes: Iterable[DemoClass] = DEMO_CLASSES) -> dict[str, str]:
+def extra_files(*, scale: float = DEFAULT_SCALE,
+                classes: Iterable[DemoClass] = DEMO_CLASSES) -> dict[str, str]:
     """The non-audio files (relative path -> text) that sit beside the recordings."""
     out = {}
     for dc in classes:
@@ -201,7 +208,8 @@ def build_manifest(plan: list[Recording], extras: dict[str, str], *, seed: int, 
 
 
 def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: int = DEFAULT_SEED,
-                   scale: float = 1.0, overwrite: bool = False, progress: bool = False) -> DemoReport:
+                   scale: float = DEFAULT_SCALE, overwrite: bool = False,
+                   progress: bool = True) -> DemoReport:
     """Write the demo data set into ``output_dir``; return what is there.
 
     .. note:: The folder is written under a temporary name beside ``output_dir`` and
@@ -218,15 +226,15 @@ def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: 
     plan = plan_demo(seed=seed, scale=scale)
     extras = extra_files(scale=scale)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(out)
+    remove_stale_temporaries(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=TEMP_SUFFIX, dir=out.parent))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~umask())
         sizes = _write_files(tmp, plan, extras, progress=progress)
         manifest = build_manifest(plan, extras, seed=seed, scale=scale, sizes=sizes)
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         (tmp / MANIFEST_FILENAME).write_text(text, encoding="utf-8")
-        _install(tmp, out)
+        install_folder(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -249,21 +257,6 @@ def _write_files(root: Path, plan: list[Recording], extras: dict[str, str], *,
     return sizes
 
 
-def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
-    """The folder's demo manifest, or None when it has none (it is not a demo data set)."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) and manifest.get("generator") == GENERATOR else None
-
-
-def listed_files(manifest: dict[str, Any]) -> dict[str, int]:
-    """Every file a manifest lists (relative path -> size in bytes), the manifest excepted."""
-    files = {f["path"]: f["bytes"] for c in manifest.get("classes", {}).values() for f in c["files"]}
-    return files | dict(manifest.get("other_files", {}))
-
-
 def _existing_state(out: Path, params: dict[str, Any], *, overwrite: bool) -> dict[str, Any] | None:
     """The manifest of an ``out`` that already holds this data set; None when it must be written.
 
@@ -280,7 +273,7 @@ def _existing_state(out: Path, params: dict[str, Any], *, overwrite: bool) -> di
         raise UsageError(f"{out} is not empty and is not a demo data set (no {MANIFEST_FILENAME}); "
                          "it is never overwritten: choose another --output-dir")
     expected = listed_files(manifest)
-    on_disk = _files_below(out)
+    on_disk = files_below(out)
     same_params = manifest.get("params") == params and manifest.get("format_version") == FORMAT_VERSION
     if same_params and on_disk == expected:
         return manifest
@@ -293,41 +286,3 @@ def _existing_state(out: Path, params: dict[str, Any], *, overwrite: bool) -> di
               option="--output-dir", overwrite=False)
     raise OutputConflictError(f"{out} holds a demo data set with files it does not list, e.g. "
                               f"{unknown[0]}; use --overwrite to replace it, or choose another --output-dir")
-
-
-def _files_below(folder: Path) -> dict[str, int]:
-    """Every file below ``folder`` (relative path -> size), the demo manifest excepted."""
-    found = {}
-    for dirpath, _dirnames, filenames in os.walk(folder):
-        for name in filenames:
-            path = Path(dirpath) / name
-            rel = path.relative_to(folder).as_posix()
-            if rel != MANIFEST_FILENAME:
-                with contextlib.suppress(OSError):
-                    found[rel] = path.lstat().st_size
-    return found
-
-
-def _install(tmp: Path, out: Path) -> None:
-    """Rename the finished folder into place; an old one is moved aside, then deleted."""
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old = tmp.with_name(tmp.name[: -len(TEMP_SUFFIX)] + "-old" + TEMP_SUFFIX)
-    os.rename(out, old)
-    os.rename(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_stale_temporaries(out: Path) -> None:
-    """Delete folders that an interrupted run left beside ``out`` (ours by their name)."""
-    prefix = f".{out.name}."
-    for entry in out.parent.iterdir():
-        if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX) and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -48,6 +48,7 @@ from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
+from .options import RUN, content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -55,6 +56,10 @@ DEFAULT_SEED = 42
 _CREATED_AT = "created_at"
 
 log = logging.getLogger("nightscan.index")
+
+
+def _record_ratios(ratios: tuple[float, ...]) -> str:
+    return json.dumps(dict(zip(SPLITS, ratios, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,23 @@ class IndexOptions:
     index; the plan is the same, so val and test hold the same originals either way.
     """
 
-    ratios: tuple[float, ...] = DEFAULT_RATIOS
+    ratios: tuple[float, ...] = field(default=DEFAULT_RATIOS, metadata={"record": _record_ratios})
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
-    strict: bool = False  # a class with an empty split, or one recording in two classes, is an error
+    #: a class with an empty split, or one recording in two classes, stops the run: it decides
+    #: whether an index is written, not what one holds
+    strict: bool = field(default=False, metadata=RUN)
+
+    def identity(self) -> dict[str, str]:
+        """The ``index_info`` values of the options (what a rerun must match), derived from
+        the fields: a field's own ``record`` if it has one, else None as "", a bool as 0/1."""
+        out: dict[str, str] = {}
+        for name, value, meta in content_items(self):
+            record = meta.get("record")
+            out[name] = (record(value) if record else "" if value is None
+                         else str(int(value)) if isinstance(value, bool) else str(value))
+        return out
 
 
 @dataclass(frozen=True)
@@ -88,9 +105,9 @@ class ClassSummary:
         return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexReport:
-    """What ``build_index`` did, for the summary."""
+    """What ``run_index`` did, for the summary."""
 
     db_path: Path
     written: bool  # False when the existing index was already this run's
@@ -109,9 +126,9 @@ class IndexReport:
         return {**plain(self), "status": self.status}
 
 
-def build_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-                options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
-                progress: bool = False) -> IndexReport:
+def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
+              options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
+              progress: bool = True) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
@@ -179,10 +196,7 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
         "pool_dir": Path(pool_rel).as_posix(),
-        "seed": str(options.seed),
-        "ratios": json.dumps(dict(zip(SPLITS, options.ratios, strict=True))),
-        "group_pattern": options.group_pattern or "",
-        "eval_originals_only": str(int(options.eval_originals_only)),
+        **options.identity(),
     }
 
 

@@ -15,15 +15,12 @@ import logging
 import os
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from .. import __version__
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import Executor
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -33,12 +30,7 @@ from ..formats.pool_journal import (
     write_params,
 )
 from ..formats.pool_metadata import (
-    FORMAT_VERSION,
     METADATA_FILENAME,
-    ORIGINAL,
-    ClassEntry,
-    FileRecord,
-    PoolMetadata,
     load_pool_metadata,
     parse_pool_filename,
 )
@@ -48,18 +40,20 @@ from ..io.audio_files import scan_audio_files
 from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
 from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import ClassPlan, SourceTask, plan_class
-from ..reports import plain
+from ..plans.pool_plan import SourceTask, plan_class
 from . import pool_checks
 from .pool_checks import find_duplicates, gate
 from .pool_options import (
+    TASK_TIMEOUT,
     PoolOptions,
     PoolReport,
+    PoolRun,
     Skipped,
     check_noise,
     select_classes,
     validate_options,
 )
+from .pool_record import build_metadata
 from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
 
 log = logging.getLogger("nightscan")
@@ -67,7 +61,7 @@ log = logging.getLogger("nightscan")
 # ---------------------------------------------------------------- discovery and plan
 
 
-def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
+def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
     executor = executor or ProcessPool(opts.num_workers)
@@ -96,18 +90,18 @@ def discover_and_plan(opts: PoolOptions, executor: Executor | None = None,
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
-    gated = gate(opts, probes)
-    duplicates, cross_class = find_duplicates(opts, probes)
+    gated = gate(opts.options, probes)
+    duplicates, cross_class = find_duplicates(opts.options, probes)
     plans, empty = [], []
     for c in classes:
         usable = [rel for rel in scans[c].audio if (c, rel) in probes]
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
-        plans.append(plan_class(c, usable, target=opts.target_samples,
-                                max_augmentations=opts.max_augmentations,
-                                augmentations=opts.augmentations, seed=opts.seed,
-                                keep_all=opts.keep_all_originals))
+        plans.append(plan_class(c, usable, target=opts.options.target_samples,
+                                max_augmentations=opts.options.max_augmentations,
+                                augmentations=opts.options.augmentations, seed=opts.options.seed,
+                                keep_all=opts.options.keep_all_originals))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
                       cross_class=cross_class), probes
@@ -129,7 +123,7 @@ def _clear_pool(output_dir: Path, meta: dict | None) -> None:
             cls_dir.rmdir()
 
 
-def prepare_output(opts: PoolOptions) -> tuple[dict[tuple[str, str], list], dict | None]:
+def prepare_output(opts: PoolRun) -> tuple[dict[tuple[str, str], list], dict | None]:
     """Check the output folder against this run's options; return what is already done.
 
     A pool or journal made with other options is refused unless ``overwrite``.
@@ -160,79 +154,41 @@ def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
 
 
-# ---------------------------------------------------------------- metadata
-
-
-def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
-                probes: dict) -> ClassEntry:
-    lo, hi = plan.augmentations_per_original
-    files = []
-    for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]
-                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"], audit=p["audit"], fingerprint=p["fingerprint"])
-            files.append(rec)
-    return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
-                      augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
-                      reached_target=len(files) >= plan.target, short_by=max(0, plan.target - len(files)),
-                      files=files)
-
-
-def build_metadata(opts: PoolOptions, report: PoolReport, records: dict, probes: dict,
-                   previous: dict | None) -> dict[str, Any]:
-    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
-    classes = dict((previous or {}).get("classes", {}))
-    for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes).to_dict()
-    classes = dict(sorted(classes.items()))
-    n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
-    n_files = sum(e["total_count"] for e in classes.values())
-    return PoolMetadata(
-        format_version=FORMAT_VERSION,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        tool_version=__version__,
-        params=opts.identity(),
-        target_samples_per_class=opts.target_samples,
-        classes=classes,
-        skipped=[plain(s) if s.audit else {"path": s.path, "reason": s.reason}
-                 for s in sorted(report.skipped + report.gated + report.failed_tasks, key=lambda s: s.path)],
-        totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
-                "augmented": n_aug,
-                "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.gated) + len(report.failed_tasks)},
-        duplicates=report.duplicates, cross_class_duplicates=report.cross_class,
-        bad_noise_files=[{"path": b.path, "reason": b.reason} for b in report.bad_noise],
-    ).to_dict()
-
-
 # ---------------------------------------------------------------- the step
 
 
-def build_pool(opts: PoolOptions, *, executor: Executor | None = None) -> PoolReport:
-    """Run step 1: balance every selected class of ``opts.audio_root`` into the pool.
+def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
+             *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
+             dry_run: bool = False, overwrite: bool = False, progress: bool = True,
+             task_timeout: float = TASK_TIMEOUT, executor: Executor | None = None) -> PoolReport:
+    """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
+    into the pool ``output_dir``.
 
-    ``executor`` runs the per-file work; None means a pool of ``opts.num_workers`` processes.
+    ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
     """
+    run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
+                  dry_run, overwrite, progress, task_timeout)
+    return build_pool(run, executor=executor)
+
+
+def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport:
+    """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
-    noise = check_noise(opts)
+    noise = check_noise(opts.options)
     executor = executor or ProcessPool(opts.num_workers)
     report, probes = discover_and_plan(opts, executor)
     if noise is not None:
-        report.bad_noise = [Skipped(b.path, b.reason) for b in noise.bad]
         for bad in noise.bad:
             log.warning(f"noise file {bad.path}: {bad.reason}; left out")
+        report = replace(report, bad_noise=[Skipped(b.path, b.reason) for b in noise.bad])
     if opts.dry_run:
         return report
     with exclusive_run(opts.output_dir, folder=True):
-        report = _write_pool(opts, report, probes, start, executor, noise)
-    report.totals = {name: entry["total_count"] for name, entry in report.metadata["classes"].items()}
-    return report
+        return _write_pool(opts, report, probes, start, executor, noise)
 
 
-def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: float,
+def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                 executor: Executor, noise: NoiseFolderCheck | None) -> PoolReport:
     done, previous = prepare_output(opts)
     tasks = [t for plan in report.plans for t in plan.tasks]
@@ -241,25 +197,22 @@ def _write_pool(opts: PoolOptions, report: PoolReport, probes: dict, start: floa
     # left while the other workers idle. Outputs do not depend on the order.
     todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
-    report.reused = sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo)
+    report = replace(report, reused=sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo))
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
-        report.already_complete = True
-        report.metadata = previous
-        report.seconds = time.monotonic() - start
-        return report
+        return replace(report, already_complete=True, metadata=previous, seconds=time.monotonic() - start)
     try:
-        _run_tasks(opts, todo, records, report, executor, noise)
+        written, failed = _run_tasks(opts, todo, records, executor, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
-    report.metadata = build_metadata(opts, report, records, probes, previous)
-    write_json(opts.output_dir / METADATA_FILENAME, report.metadata)
+    report = replace(report, written=written, failed_tasks=failed)
+    metadata = build_metadata(opts, report, records, probes, previous)
+    write_json(opts.output_dir / METADATA_FILENAME, metadata)
     with contextlib.suppress(FileNotFoundError):
         (opts.output_dir / JOURNAL_FILENAME).unlink()
-    report.seconds = time.monotonic() - start
-    return report
+    return replace(report, metadata=metadata, seconds=time.monotonic() - start)
 
 
-def _metadata_current(previous: dict, opts: PoolOptions, report: PoolReport, records: dict,
+def _metadata_current(previous: dict, opts: PoolRun, report: PoolReport, records: dict,
                       probes: dict) -> bool:
     """Whether the metadata on disk already says what this run would write."""
     fresh = build_metadata(opts, report, records, probes, previous)
@@ -275,34 +228,36 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolOptions, todo: list[SourceTask], records: dict, report: PoolReport,
-               executor: Executor, noise: NoiseFolderCheck | None) -> None:
+def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, executor: Executor,
+               noise: NoiseFolderCheck | None) -> tuple[int, list[Skipped]]:
+    """Run the tasks, recording each finished one; return the files written and the failures."""
+    written, failed = 0, []
     if not todo:
-        return
+        return written, failed
     start = time.monotonic()
-    warm_up(opts.augmentations)  # in the parent too: forked workers inherit the compiled code
+    warm_up(opts.options.augmentations)  # in the parent too: forked workers inherit the compiled code
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
-    bg = str(opts.background_noise_dir.resolve()) if opts.background_noise_dir else None
+    bg = str(opts.options.background_noise_dir.resolve()) if opts.options.background_noise_dir else None
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.link_mode, bg,
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.options.link_mode, bg,
                               tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(opts.options.augmentations), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda t: len(t.files),
         ):
             task = outcome.item
             if outcome.ok:
                 records[(task.class_name, task.source)] = outcome.result
                 write_done(jf, task.class_name, task.source, outcome.result)
-                report.written += len(task.files)
+                written += len(task.files)
             else:
                 records.pop((task.class_name, task.source), None)
                 _remove_outputs(opts.output_dir, task)
-                report.failed_tasks.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
+                failed.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
                 log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
-    report.failed_tasks.sort(key=lambda s: s.path)
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
+    return written, sorted(failed, key=lambda s: s.path)

@@ -1,46 +1,36 @@
-"""Step 1's options (content and run), its report, and the checks made before any work."""
+"""Step 1's options (content apart from run control), its report, and the checks made before any work."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
 from ..errors import UsageError
-from ..execution.base import default_num_workers
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
+from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
+DEFAULT_OUTPUT_DIR = Path("data/augmented_pool")
 #: Seconds one original may take (decode and all its augmentations) before it is failed.
 TASK_TIMEOUT = 3600.0
 
 
-#: Field metadata of the options that control a run, not what it makes (not in ``identity``).
-RUN = {"run": True}
-
-
 @dataclass(frozen=True)
 class PoolOptions:
-    """Every option of create_augmented_pool.py; the defaults live here only.
+    """What decides a pool besides its audio root (a rerun must match them); the defaults
+    of create_augmented_pool.py's content options live here only."""
 
-    The content options decide the pool; those marked ``RUN`` only say where and how a
-    run goes, and a rerun need not match them.
-    """
-
-    audio_root: Path
-    output_dir: Path = field(default=Path("data/augmented_pool"), metadata=RUN)
     target_samples: int = 500
     max_augmentations: int = 20
     augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
     seed: int = 42
-    num_workers: int = field(default_factory=default_num_workers, metadata=RUN)
-    specific_classes: tuple[str, ...] = field(default=(), metadata=RUN)
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
@@ -48,41 +38,53 @@ class PoolOptions:
     min_duration: float = MIN_DURATION_S  # seconds
     keep_quiet_files: bool = False  # keep what the gate leaves out, with a warning
     keep_duplicates: bool = False  # keep every copy of a recording in a class (in one group)
-    dry_run: bool = field(default=False, metadata=RUN)
-    overwrite: bool = field(default=False, metadata=RUN)
-    progress: bool = field(default=True, metadata=RUN)
-    task_timeout: float = field(default=TASK_TIMEOUT, metadata=RUN)  # seconds, per original
+
+    def identity(self, output_dir: Path) -> dict[str, Any]:
+        """The options as recorded, derived from the fields: paths relative to the output
+        folder, "/"-separated; tuples as lists."""
+        out: dict[str, Any] = {}
+        for name, value, _ in content_items(self):
+            if isinstance(value, Path):
+                value = _rel(value, output_dir)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True)
+class PoolRun:
+    """One run of step 1: its input and output, its content options, and its run control
+    (which a rerun need not match; the defaults are ``run_pool``'s)."""
+
+    audio_root: Path
+    output_dir: Path
+    options: PoolOptions
+    num_workers: int
+    specific_classes: tuple[str, ...]
+    dry_run: bool
+    overwrite: bool
+    progress: bool
+    task_timeout: float  # seconds, per original
 
     def identity(self) -> dict[str, Any]:
-        """The content options, as recorded (what a rerun must match), derived from the fields.
-
-        Paths are recorded relative to the output folder, "/"-separated; tuples as lists.
-        """
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.metadata.get("run"):
-                continue
-            value = getattr(self, f.name)
-            if isinstance(value, Path):
-                value = _rel(value, self.output_dir)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
-        return out
+        """What the pool records and a rerun must match: the audio root, then the options."""
+        root = _rel(self.audio_root, self.output_dir)
+        return {"audio_root": root, **self.options.identity(self.output_dir)}
 
 
 def _rel(path: Path, start: Path) -> str:
     return os.path.relpath(path.resolve(), start.resolve()).replace(os.sep, "/")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Skipped:
     path: str  # relative to the audio root
     reason: str
     audit: dict[str, Any] | None = None  # what was measured, for an original the gate left out
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoolReport:
-    """What a run found, planned and did; the front end prints it."""
+    """What a run found, planned and did, built once the run is over; the front end prints it."""
 
     plans: list[ClassPlan]
     skipped: list[Skipped]
@@ -95,7 +97,6 @@ class PoolReport:
     duplicates: dict[str, str] = field(default_factory=dict)  # copy left out -> the one kept
     cross_class: list[list[str]] = field(default_factory=list)  # one content, two classes or more
     bad_noise: list[Skipped] = field(default_factory=list)  # noise files left out
-    totals: dict[str, int] = field(default_factory=dict)  # files in the pool per class, once written
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
@@ -107,8 +108,10 @@ class PoolReport:
                      or self.cross_class or self.bad_noise) else 0
 
     def total(self, plan: ClassPlan) -> int:
-        """A class's files: those written (outcomes) once the pool is written, else the plan's."""
-        return self.totals.get(plan.name, plan.total)
+        """A class's files: those written (the outcomes) once the pool is written, else the plan's."""
+        if self.metadata is not None and plan.name in self.metadata.get("classes", {}):
+            return self.metadata["classes"][plan.name]["total_count"]
+        return plan.total
 
     def to_dict(self) -> dict[str, Any]:
         """The figures, for machines: per class its counts, then what the run did."""
@@ -123,7 +126,7 @@ class PoolReport:
 # ---------------------------------------------------------------- validation
 
 
-def validate_options(opts: PoolOptions) -> None:
+def validate_options(opts: PoolRun) -> None:
     """Refuse options that cannot work, before anything is read or written."""
     if not opts.audio_root.is_dir():
         raise UsageError(f"audio root not found or not a folder: {opts.audio_root}")
@@ -135,7 +138,7 @@ def validate_options(opts: PoolOptions) -> None:
                          f"{opts.output_dir}; choose an --output-dir beside it")
     if opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
-    check_content(opts)
+    check_content(opts.options)
 
 
 def check_content(opts: PoolOptions) -> None:
@@ -173,7 +176,7 @@ def check_noise(opts: PoolOptions) -> NoiseFolderCheck | None:
     return check
 
 
-def select_classes(opts: PoolOptions) -> list[str]:
+def select_classes(opts: PoolRun) -> list[str]:
     classes = list_classes(opts.audio_root)
     if not classes:
         raise UsageError(f"the audio root {opts.audio_root} has no class folders; "

@@ -8,7 +8,6 @@ rate above the settings' drops what the recording holds above their Nyquist freq
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
@@ -18,11 +17,9 @@ from typing import Any
 from ..dsp.spectrogram import SpectrogramConfig
 from ..errors import AudioFileError
 from ..formats.pool_reader import examples
-from ..io.atomic_write import write_json
 from ..io.audio_io import open_audio
 from ..plans.spectrogram_plan import Job
 
-WARNINGS_FILENAME = "warnings.json"
 TOO_LOW = "too_low"
 ABOVE = "above"
 
@@ -91,20 +88,7 @@ def rate_warnings(jobs: Iterable[Job], failed: Container[str], pool_root: Path,
     return found
 
 
-def _listed(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def write_warnings(path: Path, warnings: list[RateWarning]) -> None:
-    """``warnings.json`` lists every file's warning; none removes an older list."""
-    if not warnings:
-        path.unlink(missing_ok=True)
-        return
-    listed = [{"path": w.path, "kind": w.kind, "samplerate": w.samplerate, "warning": w.warning}
-              for w in sorted(warnings)]
-    if _listed(path) == listed:
-        return  # a rerun that changed nothing leaves the file as it was
-    write_json(path, listed)
+def listed(warnings: list[RateWarning]) -> list[dict[str, Any]]:
+    """What ``warnings.json`` holds: one object per file, sorted."""
+    return [{"path": w.path, "kind": w.kind, "samplerate": w.samplerate, "warning": w.warning}
+            for w in sorted(warnings)]

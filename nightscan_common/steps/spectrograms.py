@@ -10,9 +10,9 @@ refused unless asked to overwrite.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,13 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..dsp.spectrogram import FIXED_PARAMETERS, SpectrogramConfig, log_mel_spectrogram
-from ..errors import OutputConflictError, UsageError
-from ..execution.base import Executor, pin_native_threads
+from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
+from ..errors import UsageError
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
 from ..execution.process_pool import ProcessPool
 from ..formats.index_db import SPLITS, read_index_rows
-from ..formats.provenance import guard
+from ..formats.spectrogram_folder import (
+    CONFIG_FILENAME,
+    FAILURES_FILENAME,
+    WARNINGS_FILENAME,
+    check_output_folder,
+    remove_previous_output,
+    settings_record,
+    write_failures,
+    write_list,
+)
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.tree_store import TreeStore
 from ..io.atomic_write import remove_temporaries, write_json
@@ -36,21 +44,18 @@ from ..io.audio_window import read_window
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
-from .spectrogram_warnings import WARNINGS_FILENAME, RateWarning, rate_warnings, summary_lines, write_warnings
+from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 
 log = logging.getLogger("nightscan.spectrograms")
 
 DEFAULT_OUTPUT_DIR = "data/spectrograms_balanced"
-CONFIG_FILENAME = "spectrogram_config.json"
-FAILURES_FILENAME = "failures.json"
-CONFIG_FORMAT_VERSION = 1
 #: Bound on one file's work, in seconds: a one-hour recording with ``loudest`` takes seconds.
 ITEM_TIMEOUT = 600.0
 _MAX_CHUNK = 16
 _SHOWN_CONFLICTS = 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class SplitCounts:
     """One split's files: written by this run, skipped as already done, failed."""
 
@@ -59,17 +64,17 @@ class SplitCounts:
     failed: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpectrogramReport:
-    """What a run did, for the summary table and the exit status."""
+    """What a run did, built once it is over: for the summary table and the exit status."""
 
     out_dir: Path
     counts: dict[str, SplitCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
-    warnings: list[RateWarning] = field(default_factory=list)  # also in warnings.json
-    warning_lines: list[str] = field(default_factory=list)  # the summary's, one per kind and rate
     bytes_on_disk: int = 0
     unindexed_files: int = 0
+    warnings: list[RateWarning] = field(default_factory=list)  # also in warnings.json
+    warning_lines: list[str] = field(default_factory=list)  # the summary's, one per kind and rate
 
     @property
     def failures_path(self) -> Path:
@@ -82,71 +87,6 @@ class SpectrogramReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**plain(self), "status": self.status}
-
-
-# --- the output folder ---------------------------------------------------------------
-
-
-def settings_record(config: SpectrogramConfig, *, preset: str | None) -> dict[str, Any]:
-    """What ``spectrogram_config.json`` holds: every setting, the shape, the tool version."""
-    return {
-        "format_version": CONFIG_FORMAT_VERSION,
-        "tool_version": __version__,
-        "animal_type": preset,
-        "spectrogram": config.to_dict(),
-        "fixed": dict(FIXED_PARAMETERS),
-        "shape": list(config.shape),
-    }
-
-
-def _recorded(settings: Any) -> dict[str, Any]:
-    """What must match for equal files: every setting and the fixed parameters (the tool
-    version and the preset's name do not count)."""
-    if not isinstance(settings, dict) or not isinstance(settings.get("spectrogram"), dict):
-        return {"settings": "in an unknown format"}
-    return {**settings["spectrogram"], **{f"fixed {k}": v for k, v in (settings.get("fixed") or {}).items()}}
-
-
-def _read_settings(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "unreadable"
-
-
-def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[str, Any], *,
-                        overwrite: bool) -> bool:
-    """Whether ``spectrogram_config.json`` must be (re)written; refuse mixing settings.
-
-    ``OutputConflictError`` when the folder holds spectrograms made with other
-    settings, or of unknown settings, and ``overwrite`` is false.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--output-dir {out_dir} exists and is not a folder")
-    config_path = out_dir / CONFIG_FILENAME
-    if overwrite:
-        return True
-    if config_path.exists():
-        old = _recorded(_read_settings(config_path))
-        return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
-                     overwrite=False)
-    if store.holds_output():
-        raise OutputConflictError(
-            f"{out_dir} holds spectrograms but no {CONFIG_FILENAME}, so their settings are "
-            "unknown; use another --output-dir, or --overwrite to delete them and start again")
-    return True
-
-
-def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
-    """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
-
-    .. note:: Only the store's own files, the config, failures.json and warnings.json
-       are deleted; other files stay.
-    """
-    removed = store.remove_own()
-    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME):
-        (out_dir / name).unlink(missing_ok=True)
-    return removed
 
 
 # --- the workers ---------------------------------------------------------------------
@@ -193,7 +133,7 @@ def run_spectrograms(
     config: SpectrogramConfig,
     *,
     splits: Sequence[str] = SPLITS,
-    num_workers: int = 1,
+    num_workers: int = DEFAULT_NUM_WORKERS,
     overwrite: bool = False,
     preset: str | None = None,
     progress: bool = True,
@@ -232,33 +172,26 @@ def run_spectrograms(
             write_json(out_dir / CONFIG_FILENAME, settings)
 
         store.prepare(jobs, overwrite=overwrite)
-        report = SpectrogramReport(out_dir, {s: SplitCounts() for s in splits})
         done = store.done(jobs)
-        todo = []
-        for job in jobs:
-            if job.key in done:
-                report.counts[job.split].skipped += 1
-            else:
-                todo.append(job)
+        todo = [job for job in jobs if job.key not in done]
+        skipped = Counter(job.split for job in jobs if job.key in done)
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
         try:
-            failures = list(refused) + _compute(todo, config, pool_root, store, report,
-                                                num_workers=num_workers, progress=progress,
-                                                timeout=item_timeout, executor=executor)
+            written, failed = _compute(todo, config, pool_root, store, num_workers=num_workers,
+                                       progress=progress, timeout=item_timeout, executor=executor)
         finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
             store.sweep()
             remove_temporaries(out_dir)
         store.finalize()
-        for failure in failures:
-            report.counts.setdefault(failure.split, SplitCounts()).failed += 1
-        report.failures = sorted(failures)
-        _write_failures(report)
-        report.warnings = rate_warnings(jobs, {f.path for f in failures}, pool_root, config)
-        write_warnings(out_dir / WARNINGS_FILENAME, report.warnings)
-        report.warning_lines = summary_lines(report.warnings, config)
-        report.bytes_on_disk = store.bytes_on_disk()
-        report.unindexed_files = store.count_unlisted(splits)
-        return report
+        failures = [*refused, *failed]
+        failed_in = Counter(f.split for f in failures)
+        counts = {s: SplitCounts(written[s], skipped[s], failed_in[s])
+                  for s in dict.fromkeys([*splits, *(f.split for f in failures)])}
+        write_failures(out_dir / FAILURES_FILENAME, sorted(failures))
+        warnings = rate_warnings(jobs, {f.path for f in failures}, pool_root, config)
+        write_list(out_dir / WARNINGS_FILENAME, listed(warnings))
+        return SpectrogramReport(out_dir, counts, sorted(failures), store.bytes_on_disk(),
+                                 store.count_unlisted(splits), warnings, summary_lines(warnings, config))
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
@@ -279,11 +212,12 @@ def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:
 
 
 def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store: SpectrogramStore,
-             report: SpectrogramReport, *, num_workers: int, progress: bool, timeout: float,
-             executor: Executor | None) -> list[Failure]:
-    """Run the jobs in the executor; count what was written, return what failed."""
+             *, num_workers: int, progress: bool, timeout: float,
+             executor: Executor | None) -> tuple[Counter[str], list[Failure]]:
+    """Run the jobs in the executor; return how many each split wrote, and what failed."""
+    written: Counter[str] = Counter()
     if not todo:
-        return []
+        return written, []
     setup = SpectrogramWorkerSetup(config)
     log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
@@ -295,22 +229,8 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
         job = outcome.item
         if outcome.ok:
             store.record(job, outcome.result)
-            report.counts[job.split].written += 1
+            written[job.split] += 1
         else:
             log.debug("failed: %s: %s", job.source, outcome.error)
             failures.append(Failure(job.source, outcome.error or "unknown error", job.split))
-    return failures
-
-
-def _write_failures(report: SpectrogramReport) -> None:
-    """``failures.json`` lists this run's failures; a clean run removes an older list."""
-    if not report.failures:
-        report.failures_path.unlink(missing_ok=True)
-        return
-    listed = [{"path": f.path, "reason": f.reason} for f in report.failures]
-    try:
-        if json.loads(report.failures_path.read_text(encoding="utf-8")) == listed:
-            return  # a rerun that changed nothing leaves the file as it was
-    except (OSError, ValueError):
-        pass
-    write_json(report.failures_path, listed)
+    return written, failures

@@ -8,17 +8,16 @@ from pool_helpers import metadata, tree_digest, without_timestamps
 from nightscan_common.dsp.spectrogram import PRESETS
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.execution.serial import SerialExecutor
-from nightscan_common.steps.index import build_index
-from nightscan_common.steps.pool import PoolOptions, build_pool
+from nightscan_common.steps.index import run_index
+from nightscan_common.steps.pool import PoolOptions, run_pool
 from nightscan_common.steps.spectrograms import run_spectrograms
 
 
 def _steps(base, executor):
     pool, spec = base / "pool", base / "spec"
-    opts = PoolOptions(audio_root=base.parent / "audio", output_dir=pool, target_samples=6, seed=7,
-                       progress=False)
-    assert build_pool(opts, executor=executor).status == 0
-    build_index(pool, base / "index.db", progress=False)
+    opts = PoolOptions(target_samples=6, seed=7)
+    assert run_pool(base.parent / "audio", pool, opts, progress=False, executor=executor).status == 0
+    run_index(pool, base / "index.db", progress=False)
     report = run_spectrograms(base / "index.db", pool, spec, PRESETS["bat"], progress=False,
                               executor=executor)
     assert not report.failures

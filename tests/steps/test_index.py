@@ -17,7 +17,7 @@ from nightscan_common.formats.index_db import (
     read_index_rows,
     write_index,
 )
-from nightscan_common.steps.index import IndexOptions, build_index
+from nightscan_common.steps.index import IndexOptions, run_index
 
 
 def query(db: Path, sql: str, *params) -> list[tuple]:
@@ -45,7 +45,7 @@ def groups_in_splits(db: Path) -> dict[str, set[str]]:
 
 def test_four_classes_of_single_files_split_exactly_400_50_50(tmp_path):
     pool = write_pool(tmp_path / "pool", {c: [1] * 500 for c in ("airplane", "bat", "owl", "rain")})
-    report = build_index(pool, tmp_path / "index.db")
+    report = run_index(pool, tmp_path / "index.db")
     assert per_class(tmp_path / "index.db") == {c: {"train": 400, "val": 50, "test": 50}
                                                for c in ("airplane", "bat", "owl", "rain")}
     assert [c.rows for c in report.classes] == [(400, 50, 50)] * 4
@@ -55,7 +55,7 @@ def test_four_classes_of_single_files_split_exactly_400_50_50(tmp_path):
 def test_groups_of_12_or_13_stay_whole_and_within_one_group_of_the_targets(tmp_path):
     pool = write_pool(tmp_path / "pool", {"asio_flammeus": [12, 13] * 20})
     db = tmp_path / "index.db"
-    report = build_index(pool, db)
+    report = run_index(pool, db)
     counts = per_class(db)["asio_flammeus"]
     assert all(abs(counts[s] - t) < 13 for s, t in (("train", 400), ("val", 50), ("test", 50)))
     assert all(len(splits) == 1 for splits in groups_in_splits(db).values())
@@ -66,7 +66,7 @@ def test_groups_of_12_or_13_stay_whole_and_within_one_group_of_the_targets(tmp_p
 
 def test_three_groups_fill_three_splits_and_two_groups_are_reported(tmp_path):
     pool = write_pool(tmp_path / "pool", {"frog": [4, 5, 6], "moth": [7, 7]})
-    report = build_index(pool, tmp_path / "index.db")
+    report = run_index(pool, tmp_path / "index.db")
     frog = {s for k, splits in groups_in_splits(tmp_path / "index.db").items() if k.startswith("frog/")
             for s in splits}
     assert frog == {"train", "val", "test"}
@@ -88,9 +88,9 @@ def bytes_but_created_at(db: Path) -> bytes:
 
 def test_the_same_seed_gives_the_same_content_and_another_seed_another_split(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [12, 13] * 20, "bat": [1] * 60})
-    build_index(pool, tmp_path / "a.db", IndexOptions(seed=5))
-    build_index(pool, tmp_path / "b.db", IndexOptions(seed=5))
-    build_index(pool, tmp_path / "c.db", IndexOptions(seed=6))
+    run_index(pool, tmp_path / "a.db", IndexOptions(seed=5))
+    run_index(pool, tmp_path / "b.db", IndexOptions(seed=5))
+    run_index(pool, tmp_path / "c.db", IndexOptions(seed=6))
     assert rows_and_info(tmp_path / "a.db") == rows_and_info(tmp_path / "b.db")
     assert bytes_but_created_at(tmp_path / "a.db") == bytes_but_created_at(tmp_path / "b.db")
     splits = {name: query(tmp_path / name, "SELECT file_path, split FROM audio_samples ORDER BY file_path")
@@ -103,20 +103,20 @@ def test_the_same_seed_gives_the_same_content_and_another_seed_another_split(tmp
 def test_eval_originals_only_leaves_no_augmentation_in_val_or_test(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [12, 13] * 20})
     db = tmp_path / "index.db"
-    report = build_index(pool, db, IndexOptions(eval_originals_only=True))
+    report = run_index(pool, db, IndexOptions(eval_originals_only=True))
     augmented_in_eval = "SELECT COUNT(*) FROM audio_samples WHERE is_augmented = 1 AND split != 'train'"
     assert query(db, augmented_in_eval) == [(0,)]
     owl = report.classes[0]
     assert owl.augmented[1:] == (0, 0) and owl.originals[1:] >= (1, 1)
     assert owl.dropped == 500 - sum(owl.rows) > 0
-    full = build_index(pool, tmp_path / "full.db")  # the same groups in val and test either way
+    full = run_index(pool, tmp_path / "full.db")  # the same groups in val and test either way
     assert full.classes[0].originals == owl.originals
 
 
 def test_the_database_answers_the_training_loader_queries(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [3, 2, 1, 4], "bat": [1] * 10})
     db = tmp_path / "index.db"
-    build_index(pool, db)
+    run_index(pool, db)
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     train = con.execute("SELECT * FROM audio_samples WHERE split = ?", ("train",)).fetchall()
@@ -137,7 +137,7 @@ def test_the_database_answers_the_training_loader_queries(tmp_path):
 def test_rows_name_their_original_and_group(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [3, 1]}, sources={"owl": ["site1/a.wav", "b.flac"]})
     db = tmp_path / "index.db"
-    build_index(pool, db)
+    run_index(pool, db)
     rows = query(db, "SELECT file_path, is_augmented, original_file, augmentation_type, group_key "
                      "FROM audio_samples ORDER BY id")
     assert rows == [
@@ -154,7 +154,7 @@ def test_identical_originals_are_one_group_and_cross_class_copies_are_reported(t
                                 ("bat", "rec_002.wav"): b"other", ("owl", "rec_004.wav"): b"other"},
                       record_sha=False)
     db = tmp_path / "index.db"
-    report = build_index(pool, db)
+    report = run_index(pool, db)
     keys = dict(query(db, "SELECT file_path, group_key FROM audio_samples"))
     assert keys["owl/rec_003_original.wav"] == keys["owl/rec_000_original.wav"] == "owl/rec_000.wav"
     assert any("1 original(s) have the same content" in w for w in report.warnings)
@@ -163,8 +163,8 @@ def test_identical_originals_are_one_group_and_cross_class_copies_are_reported(t
 
 def test_index_info_records_the_run(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 5})
-    build_index(pool, tmp_path / "index.db", IndexOptions(ratios=(0.6, 0.2, 0.2), seed=9,
-                                                          group_pattern="rec", eval_originals_only=True))
+    run_index(pool, tmp_path / "index.db", IndexOptions(ratios=(0.6, 0.2, 0.2), seed=9,
+                                                        group_pattern="rec", eval_originals_only=True))
     info = read_index_info(tmp_path / "index.db")
     assert {k: info[k] for k in ("format_version", "seed", "ratios", "group_pattern",
                                  "eval_originals_only")} == {
@@ -174,12 +174,24 @@ def test_index_info_records_the_run(tmp_path):
     assert len(info["pool_metadata_sha256"]) == 64 and info["created_at"] and info["tool_version"]
 
 
+def test_index_info_holds_every_option_field_without_a_list_by_hand(tmp_path):
+    """A field added to IndexOptions is recorded (and so must match on a rerun) by itself."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(IndexOptions) if not f.metadata.get("run")}
+    assert set(IndexOptions().identity()) == names and "strict" not in names  # --strict decides no row
+    assert IndexOptions().identity()["group_pattern"] == "" and IndexOptions().identity()["seed"] == "42"
+    pool = write_pool(tmp_path / "pool", {"owl": [1] * 5})
+    run_index(pool, tmp_path / "index.db", progress=False)
+    assert names <= set(read_index_info(tmp_path / "index.db"))
+
+
 def test_a_rerun_with_the_same_options_leaves_the_index_alone(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 10})
     db = tmp_path / "index.db"
-    build_index(pool, db)
+    run_index(pool, db)
     before = db.read_bytes()
-    report = build_index(pool, db)
+    report = run_index(pool, db)
     assert not report.written and db.read_bytes() == before
     assert report.classes[0].rows == (8, 1, 1)
 
@@ -187,31 +199,31 @@ def test_a_rerun_with_the_same_options_leaves_the_index_alone(tmp_path):
 def test_an_existing_output_from_other_options_or_another_pool_is_refused(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 10})
     db = tmp_path / "index.db"
-    build_index(pool, db)
+    run_index(pool, db)
     with pytest.raises(OutputConflictError, match=r'seed "42" -> "7".*--overwrite'):
-        build_index(pool, db, IndexOptions(seed=7))
+        run_index(pool, db, IndexOptions(seed=7))
     (pool / "owl" / "rec_009_aug001_noise.wav").write_bytes(b"new")
     meta = json.loads((pool / "pool_metadata.json").read_text())
     meta["classes"]["owl"]["files"].append({"filename": "rec_009_aug001_noise.wav", "type": "augmented",
                                             "source": "rec_009.wav"})
     (pool / "pool_metadata.json").write_text(json.dumps(meta))
     with pytest.raises(OutputConflictError, match="pool_metadata_sha256 differs"):
-        build_index(pool, db)
-    assert build_index(pool, db, IndexOptions(seed=7), overwrite=True).written
+        run_index(pool, db)
+    assert run_index(pool, db, IndexOptions(seed=7), overwrite=True).written
     assert read_index_info(db)["seed"] == "7"
     other = tmp_path / "notes.db"
     other.write_text("my notes")
     with pytest.raises(OutputConflictError, match="not a NightScan index"):
-        build_index(pool, other)
+        run_index(pool, other)
     assert other.read_text() == "my notes"
 
 
 def test_the_output_may_not_be_a_folder_or_inside_the_pool(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 3})
     with pytest.raises(UsageError, match="inside the pool folder"):
-        build_index(pool, pool / "index.db")
+        run_index(pool, pool / "index.db")
     with pytest.raises(UsageError, match="is a folder"):
-        build_index(pool, tmp_path)
+        run_index(pool, tmp_path)
     assert not (pool / "index.db").exists()
 
 
@@ -241,7 +253,7 @@ def test_a_database_error_while_writing_is_one_message(tmp_path):
 
 def test_the_loader_warning_is_given_once_for_several_short_classes(tmp_path):
     pool = write_pool(tmp_path / "pool", {"frog": [4], "moth": [7, 7], "owl": [3, 2, 1]})
-    warnings = build_index(pool, tmp_path / "index.db").warnings
+    warnings = run_index(pool, tmp_path / "index.db").warnings
     assert sum("too few to fill every split" in w for w in warnings) == 2
     assert sum("loader numbers the classes" in w for w in warnings) == 1
 
@@ -249,29 +261,29 @@ def test_the_loader_warning_is_given_once_for_several_short_classes(tmp_path):
 def test_an_output_db_in_a_missing_folder_is_refused_not_created(tmp_path):
     pool = write_pool(tmp_path / "pool", {"frog": [4, 5, 6]})
     with pytest.raises(UsageError, match=r"its folder .*/nowhere not found"):
-        build_index(pool, tmp_path / "nowhere" / "index.db")
+        run_index(pool, tmp_path / "nowhere" / "index.db")
     assert not (tmp_path / "nowhere").exists()
 
 
 def test_one_content_in_two_classes_is_status_1_and_strict_makes_it_and_empty_splits_fatal(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [2, 1, 1, 1], "bat": [1, 1, 1, 1]},
                       contents={("owl", "rec_001.wav"): b"one clip", ("bat", "rec_003.wav"): b"one clip"})
-    report = build_index(pool, tmp_path / "index.db")
+    report = run_index(pool, tmp_path / "index.db")
     assert report.cross_class == [["bat/rec_003_original.wav", "owl/rec_001_original.wav"]]
     assert report.status == 1 and report.leaking_groups == 0
     strict = IndexOptions(strict=True)
     message = (r"^--strict: 1 problem\(s\), no index written: one recording in two classes: "
                r"bat/rec_003_original.wav = owl/rec_001_original.wav$")
     with pytest.raises(UsageError, match=message):
-        build_index(pool, tmp_path / "strict.db", strict)
+        run_index(pool, tmp_path / "strict.db", strict)
     short = write_pool(tmp_path / "short", {"moth": [7, 7]})
     with pytest.raises(UsageError, match="class 'moth' has no test samples"):
-        build_index(short, tmp_path / "strict.db", strict)
+        run_index(short, tmp_path / "strict.db", strict)
     assert not (tmp_path / "strict.db").exists()
 
 
 def test_a_pool_with_no_files_exits_2(tmp_path):
     pool = write_pool(tmp_path / "pool", {"owl": [], "bat": []})
     with pytest.raises(UsageError, match="holds no files to index"):
-        build_index(pool, tmp_path / "index.db")
+        run_index(pool, tmp_path / "index.db")
     assert not (tmp_path / "index.db").exists()

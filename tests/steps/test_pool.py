@@ -275,12 +275,14 @@ def test_a_second_run_into_the_same_pool_is_refused(make_audio_root, tmp_path):
 def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     from dataclasses import fields
 
-    from nightscan_common.steps.pool import PoolOptions
+    from nightscan_common.steps.pool import PoolOptions, PoolRun
 
-    opts = PoolOptions(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool",
-                       background_noise_dir=tmp_path / "noise")
-    content = {f.name for f in fields(PoolOptions) if not f.metadata.get("run")}
-    assert set(opts.identity()) == content and "num_workers" not in content and "seed" in content
-    assert opts.identity()["audio_root"] == "../audio"
-    assert opts.identity()["background_noise_dir"] == "../noise"
-    assert opts.identity()["augmentations"] == list(opts.augmentations)
+    opts = PoolOptions(background_noise_dir=tmp_path / "noise")
+    run = PoolRun(tmp_path / "audio", tmp_path / "pool", opts, num_workers=3, specific_classes=("owl",),
+                  dry_run=False, overwrite=True, progress=False, task_timeout=5.0)
+    content = {f.name for f in fields(PoolOptions)}
+    assert set(run.identity()) == {"audio_root"} | content and "seed" in content
+    assert not {"num_workers", "overwrite", "task_timeout", "specific_classes"} & set(run.identity())
+    assert run.identity()["audio_root"] == "../audio"
+    assert run.identity()["background_noise_dir"] == "../noise"
+    assert run.identity()["augmentations"] == list(opts.augmentations)

@@ -16,7 +16,6 @@ from nightscan_common.errors import UsageError
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.reports.tables import pool_table
 from nightscan_common.steps import pool_worker
-from nightscan_common.steps.pool import PoolOptions, build_pool
 
 
 def _class(root, name, count, *, seconds=0.5, seed=0):
@@ -104,9 +103,8 @@ def test_a_class_whose_tasks_failed_is_short_in_the_table_and_the_metadata(tmp_p
         return real(name, samples, sr, **kw)
 
     monkeypatch.setattr(pool_worker, "apply_augmentation", failing)
-    opts = PoolOptions(audio_root=root, output_dir=tmp_path / "out", target_samples=9,
-                       augmentations=("volume",), progress=False)
-    report = build_pool(opts, executor=SerialExecutor())
+    report = run_pool(root, tmp_path / "out", target_samples=9, augmentations=("volume",),
+                      executor=SerialExecutor())
     assert report.failed_tasks and report.status == 1
     entry = metadata(tmp_path / "out")["classes"]["owl"]
     written = entry["total_count"]

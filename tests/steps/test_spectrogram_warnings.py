@@ -7,13 +7,14 @@ import json
 import pytest
 
 from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.formats.spectrogram_folder import write_list
 from nightscan_common.steps.spectrogram_warnings import (
     ABOVE,
     TOO_LOW,
     RateWarning,
+    listed,
     rate_warning,
     summary_lines,
-    write_warnings,
 )
 
 BAT, OWL = PRESETS["bat"], PRESETS["owl"]  # 192 kHz, 15-96 kHz; 16 kHz, 200-4000 Hz
@@ -45,9 +46,9 @@ def test_the_summary_has_one_line_per_rate_and_the_file_lists_each(tmp_path):
         "1 file(s) at 22050 Hz cannot carry the band 15000-96000 Hz (Nyquist 11025 Hz): bat/x.wav",
     ]
     path = tmp_path / "warnings.json"
-    write_warnings(path, found)
-    listed = json.loads(path.read_text())
-    assert [w["path"] for w in listed] == sorted(w.path for w in found)
-    assert [RateWarning(**w) for w in listed] == sorted(found)
-    write_warnings(path, [])
+    write_list(path, listed(found))
+    on_disk = json.loads(path.read_text())
+    assert [w["path"] for w in on_disk] == sorted(w.path for w in found)
+    assert [RateWarning(**w) for w in on_disk] == sorted(found)
+    write_list(path, listed([]))
     assert not path.exists()

@@ -1,0 +1,103 @@
+"""Step 3's output folder: its settings file (what a rerun must match), its failure list and
+its warning list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..dsp.spectrogram import FIXED_PARAMETERS, SpectrogramConfig
+from ..errors import OutputConflictError, UsageError
+from ..io.atomic_write import write_json
+from ..plans.spectrogram_plan import Failure
+from .provenance import guard
+from .spectrogram_store import SpectrogramStore
+
+CONFIG_FILENAME = "spectrogram_config.json"
+FAILURES_FILENAME = "failures.json"
+WARNINGS_FILENAME = "warnings.json"
+CONFIG_FORMAT_VERSION = 1
+
+
+def settings_record(config: SpectrogramConfig, *, preset: str | None) -> dict[str, Any]:
+    """What ``spectrogram_config.json`` holds: every setting, the shape, the tool version."""
+    return {
+        "format_version": CONFIG_FORMAT_VERSION,
+        "tool_version": __version__,
+        "animal_type": preset,
+        "spectrogram": config.to_dict(),
+        "fixed": dict(FIXED_PARAMETERS),
+        "shape": list(config.shape),
+    }
+
+
+def _recorded(settings: Any) -> dict[str, Any]:
+    """What must match for equal files: every setting and the fixed parameters (the tool
+    version and the preset's name do not count)."""
+    if not isinstance(settings, dict) or not isinstance(settings.get("spectrogram"), dict):
+        return {"settings": "in an unknown format"}
+    return {**settings["spectrogram"], **{f"fixed {k}": v for k, v in (settings.get("fixed") or {}).items()}}
+
+
+def _read_settings(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unreadable"
+
+
+def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[str, Any], *,
+                        overwrite: bool) -> bool:
+    """Whether ``spectrogram_config.json`` must be (re)written; refuse mixing settings.
+
+    ``OutputConflictError`` when the folder holds spectrograms made with other
+    settings, or of unknown settings, and ``overwrite`` is false.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output-dir {out_dir} exists and is not a folder")
+    config_path = out_dir / CONFIG_FILENAME
+    if overwrite:
+        return True
+    if config_path.exists():
+        old = _recorded(_read_settings(config_path))
+        return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
+                     overwrite=False)
+    if store.holds_output():
+        raise OutputConflictError(
+            f"{out_dir} holds spectrograms but no {CONFIG_FILENAME}, so their settings are "
+            "unknown; use another --output-dir, or --overwrite to delete them and start again")
+    return True
+
+
+def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
+    """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
+
+    .. note:: Only the store's own files, the config, failures.json and warnings.json
+       are deleted; other files stay.
+    """
+    removed = store.remove_own()
+    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME):
+        (out_dir / name).unlink(missing_ok=True)
+    return removed
+
+
+def write_failures(path: Path, failures: Sequence[Failure]) -> None:
+    """``failures.json`` lists this run's failures; a clean run removes an older list."""
+    write_list(path, [{"path": f.path, "reason": f.reason} for f in failures])
+
+
+def write_list(path: Path, listed: list[dict[str, Any]]) -> None:
+    """A list file of the folder (failures, warnings): an empty list removes an older file,
+    and a rerun that found the same list leaves the file as it was."""
+    if not listed:
+        path.unlink(missing_ok=True)
+        return
+    try:
+        if json.loads(path.read_text(encoding="utf-8")) == listed:
+            return  # a rerun that changed nothing leaves the file as it was
+    except (OSError, ValueError):
+        pass
+    write_json(path, listed)

@@ -1,0 +1,166 @@
+"""``report.html``: the record rendered as one self-contained page (no script, no network).
+
+Figures are embedded PNG data URIs, spectrograms JPEG and excerpts WAV data URIs. Long
+tables fold (``<details>``) and list at most ``MAX_ROWS`` rows; ``report.json`` has all.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+
+from .listen import Media
+from .record import Report, Sample
+
+#: rows a table shows before it folds, and at most
+FOLD_ROWS = 30
+MAX_ROWS = 2000
+#: short classes the summary line names
+SUMMARY_NAMES = 10
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;color:#222}
+h1{font-size:1.5em}h2{margin-top:1.8em;border-bottom:1px solid #ccc}
+#summary{font-size:1.15em;background:#f3f3f3;padding:.7em 1em;border-left:6px solid #0072B2}
+.bad{color:#D55E00;font-weight:bold}.good{color:#009E73;font-weight:bold}
+table{border-collapse:collapse;margin:.5em 0;font-size:13px}
+td,th{border:1px solid #ddd;padding:2px 7px;text-align:right}td:first-child,th:first-child{text-align:left}
+tr.short td{background:#fbe3d6}img.fig{max-width:100%}
+.sets{display:flex;gap:18px;flex-wrap:wrap}.set{display:flex;gap:6px;margin:.2em 0 .6em}
+.card{border:1px solid #ccc;padding:4px;width:180px;font-size:11px;overflow-wrap:anywhere}
+.card.orig{border:2px solid #0072B2}.card b,.card code{display:block;min-height:2.8em}
+.card img{width:100%;height:80px}
+.card audio{width:100%;height:32px}code{font-size:12px}
+"""
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, name: str,
+           classes: Sequence[str] = ()) -> str:
+    rows = list(rows)
+    body = []
+    for i, row in enumerate(rows[:MAX_ROWS]):
+        css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
+    table = ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"
+             + "".join(body) + "</table>")
+    if len(rows) > MAX_ROWS:
+        table += f"<p>{MAX_ROWS} of {len(rows)} rows shown; report.json lists all.</p>"
+    if len(rows) <= FOLD_ROWS:
+        return table
+    return f"<details><summary>{escape(name)}: {len(rows)} rows (click to unfold)</summary>{table}</details>"
+
+
+def _figure(png: bytes, alt: str) -> str:
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<img class="fig" src="{uri}" alt="{escape(alt)}">'
+
+
+def _summary(report: Report) -> str:
+    s = report.summary
+
+    def item(key: str, value: object, text: str, *, bad: bool | None = None) -> str:
+        css = "" if bad is None else ' class="bad"' if bad else ' class="good"'
+        return f'<span data-key="{key}"{css}>{escape(str(value))}</span> {escape(text)}'
+
+    short = ", ".join(s.short_classes[:SUMMARY_NAMES]) or "none"
+    if len(s.short_classes) > SUMMARY_NAMES:
+        short += f" and {len(s.short_classes) - SUMMARY_NAMES} more"
+    steps = "; ".join(f"{st.step} exit {'-' if st.status is None else st.status}" for st in s.steps)
+    parts = [item("classes", s.classes, "classes"), item("samples", s.samples, "samples"),
+             item("target", s.target, "target per class"),
+             item("short", len(s.short_classes), "short of it:", bad=bool(s.short_classes))
+             + f' <b class="{"bad" if s.short_classes else "good"}" id="short-classes">{escape(short)}</b>',
+             item("skipped", s.skipped, "skipped files", bad=bool(s.skipped)),
+             item("leaking", s.leaking_groups, "leaking groups", bad=bool(s.leaking_groups)),
+             item("duplicates", s.duplicates, "duplicates", bad=bool(s.duplicates)),
+             f'<span data-key="steps">{escape(steps)}</span>']
+    return '<p id="summary">' + " · ".join(parts) + "</p>"
+
+
+def _params(params: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.3g}" for k, v in sorted(params.items())) or "no parameters recorded"
+
+
+def _card(sample: Sample, media: Media | None, *, original: bool) -> str:
+    name = sample.path.split("/", 1)[1]
+    head = "original" if original else f"{sample.augmentation}: {_params(sample.params)}"
+    if media is None:
+        body = f"<p>not readable: {escape(sample.error)}</p>"
+    else:
+        body = (f'<img src="{media.image}" alt="spectrogram of {escape(name)}">'
+                f'<audio controls preload="auto" src="{media.audio}"></audio>')
+    where = f"{sample.split or 'not in the index'}; spectrogram {sample.spectrogram or '-'}"
+    if sample.excerpt_start_s is not None:
+        where += f"; excerpt from {sample.excerpt_start_s:g} s"
+    css = "card orig" if original else "card"
+    return (f'<div class="{css}"><b>{escape(head)}</b><br><code>{escape(name)}</code>{body}'
+            f"<br>{escape(where)}</div>")
+
+
+def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Media]) -> str:
+    """The page, from the record, its figures (PNG bytes by name) and the grid's media by path."""
+    s, sp, inp, aug, ls = report.summary, report.splits, report.inputs, report.augmentations, report.listen
+    short = {c.name for c in report.balance if c.short_by}
+    out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+           "<title>NightScan dataset report</title>", f"<style>{STYLE}</style></head><body>",
+           "<h1>NightScan dataset report</h1>", _summary(report)]
+    out += ["<h2>1. Balance</h2>",
+            f"<p>Short of the target ({s.target}): <b>{escape(', '.join(s.short_classes) or 'none')}</b>. "
+            "Originals found in the audio root against samples after balancing.</p>",
+            _figure(figures["balance"], "balance per class"),
+            _table(["class", "originals found", "originals kept", "augmented", "total", "short by"],
+                   ([c.name, c.originals_found, c.originals_kept, c.augmented, c.total, c.short_by]
+                    for c in report.balance), name="per class",
+                   classes=["short" if c.short_by else "" for c in report.balance])]
+    leak = "bad" if sp.leaking_groups else "good"
+    out += ["<h2>2. Splits</h2>",
+            f'<p class="{leak}">Leakage check: <b id="leakage">{sp.leaking_groups}</b> group(s) in more '
+            "than one split (must be 0)"
+            + (f": {escape(', '.join(sp.leaking_examples))}" if sp.leaking_examples
+               else ": no recording and none of its augmentations is in two splits") + ".</p>",
+            "<p>Ratios asked for: "
+            + ", ".join(f"{n} {r:g}" for n, r in zip(sp.splits, sp.ratios, strict=True))
+            + ". Deviation: samples minus ratio x class total.</p>",
+            _figure(figures["splits"], "samples per split"),
+            _table(["class", *(f"{n} orig+aug" for n in sp.splits), *(f"{n} groups" for n in sp.splits),
+                    *(f"{n} deviation" for n in sp.splits)],
+                   ([c.name, *(f"{o}+{a}" for o, a in zip(c.originals, c.augmented, strict=True)),
+                     *c.groups, *(f"{d:+g}" for d in c.deviation)] for c in sp.classes), name="per class")]
+    out += ["<p>Index checks:</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in sp.warnings) + "</ul>"
+            if sp.warnings else "<p>Index checks: nothing to report.</p>"]
+    out += ["<h2>3. What went in</h2>",
+            f"<p>{inp.originals} originals; channels: "
+            f"{escape(', '.join(f'{k}: {v}' for k, v in inp.channels.items()))}; "
+            f"{inp.padded_windows} sample(s) shorter than the {inp.window_seconds:g} s window (padded); "
+            + ("levels: not recorded by this pool." if not inp.levels else "levels: below.") + "</p>",
+            _figure(figures["inputs"], "durations, sample rates, padding"),
+            f"<p>Files left out or flagged: {len(inp.problems)}</p>",
+            _table(["kind", "file", "reason"], ([p.kind, p.path, p.reason] for p in inp.problems),
+                   name="files") if inp.problems else ""]
+    out += ["<h2>4. Augmentations</h2>", _figure(figures["augmentations"], "augmentations"),
+            _table(["class", *aug.types],
+                   ([c, *(aug.counts[t].get(c, 0) for t in aug.types)]
+                    for c in sorted({c for t in aug.types for c in aug.counts[t]})), name="per class")]
+    out += ["<h2>5. Listen and look</h2>",
+            f"<p>{ls.classes_shown} of {ls.classes_total} classes (short ones first), chosen with seed "
+            f"{ls.seed}. Each original (blue frame) beside some of its augmentations: the spectrogram "
+            f"step 3 sees, and {ls.excerpt_seconds:g} s of its loudest part at {ls.excerpt_rate} Hz.</p>"]
+    for shown in ls.classes:
+        name = shown.name
+        out.append(f"<h3>{escape(name)}" + (" (short)" if name in short else "") + '</h3><div class="sets">')
+        for st in shown.sets:
+            cards = [_card(st.original, media.get(st.original.path), original=True)]
+            cards += [_card(a, media.get(a.path), original=False) for a in st.augmentations]
+            out.append('<div class="set">' + "".join(cards) + "</div>")
+        out.append("</div>")
+    st = report.settings
+    out += ['<h2 id="settings">6. Settings</h2>', f"<p>tool version {escape(st.tool_version)}</p>"]
+    for title, values in (("step 1 (pool)", st.step1), ("step 2 (index)", st.step2),
+                          ("step 3 (spectrograms)", st.step3),
+                          ("checksums of the inputs (sha256)", st.checksums)):
+        out.append(f"<h3>{escape(title)}</h3>" + _table(
+            ["setting", "value"], ([k, v if isinstance(v, str) else json.dumps(v, sort_keys=True)]
+                                   for k, v in sorted(values.items())), name=title))
+    out.append("</body></html>\n")
+    return "\n".join(out)

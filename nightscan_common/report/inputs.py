@@ -1,0 +1,214 @@
+"""The report's one door to the rest of the toolkit: pool metadata, index, spectrograms, audio.
+
+Every other module of ``nightscan_common.report`` reads its inputs through these
+functions, so that the toolkit's modules can move without the report noticing. Nothing
+here opens an audio file except ``read_excerpt_window``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__ as TOOL_VERSION
+from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
+from ..errors import NightScanError, UsageError
+from ..formats.index_db import SPLITS, TABLE
+from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
+from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
+from ..io.atomic_write import write_bytes
+from ..io.audio_files import is_inside
+from ..io.audio_io import file_sha256, resample
+from ..io.audio_window import read_window
+from ..plans.seeds import derive_seed
+
+#: parameters that audiomentations works in but the user does not (see the README)
+INTERNAL_PARAMS = frozenset({"noise_std"})
+__all__ = ["TOOL_VERSION", "SPLITS", "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
+           "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """What the report needs of one metadata file entry (kept small: a pool has 750,000)."""
+
+    name: str
+    is_augmented: bool
+    source: str
+    augmentation: str | None
+    seconds: float | None
+    samplerate: int | None
+    channels: int | None
+    sha256: str | None
+    peak_dbfs: float | None
+    rms_dbfs: float | None
+    params: tuple[tuple[str, float], ...]
+
+
+@dataclass
+class PoolInputs:
+    """The pool metadata, its file entries compacted as they are parsed."""
+
+    metadata: dict[str, Any]
+    sha256: str
+    classes: dict[str, list[FileEntry]] = field(default_factory=dict)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _compact(obj: dict) -> Any:
+    """``json`` object hook: a file entry becomes a ``FileEntry`` as soon as it is parsed."""
+    if "filename" not in obj or "type" not in obj:
+        return obj
+    frames, rate = _number(obj.get("frames")), _number(obj.get("samplerate"))
+    params = obj.get("params") if isinstance(obj.get("params"), dict) else {}
+    numeric = tuple(sorted((k, v) for k, v in ((k, _number(v)) for k, v in params.items())
+                           if v is not None and k not in INTERNAL_PARAMS))
+    aug = obj.get("augmentation")
+    return FileEntry(str(obj["filename"]), obj["type"] == AUGMENTED, sys.intern(str(obj.get("source", ""))),
+                     sys.intern(aug) if isinstance(aug, str) else None,
+                     frames / rate if frames is not None and rate else None,
+                     int(rate) if rate else None,
+                     int(c) if (c := _number(obj.get("channels"))) else None,
+                     obj.get("sha256") if isinstance(obj.get("sha256"), str) else None,
+                     _number(obj.get("peak_dbfs")), _number(obj.get("rms_dbfs")), numeric)
+
+
+def read_pool_inputs(pool_dir: Path) -> PoolInputs:
+    """The pool's metadata with file lists; ``UsageError`` naming what is missing."""
+    if not pool_dir.is_dir():
+        raise UsageError(f"pool folder not found: {pool_dir}")
+    metadata = load_pool_metadata(pool_dir, object_hook=_compact)
+    if metadata is None:
+        raise UsageError(f"{pool_dir / METADATA_FILENAME} not found; the report reads a pool made by "
+                         "create_augmented_pool.py")
+    classes: dict[str, list[FileEntry]] = {}
+    for name, entry in sorted(metadata["classes"].items()):
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if not isinstance(files, list) or not all(isinstance(f, FileEntry) for f in files):
+            raise UsageError(f"{pool_dir / METADATA_FILENAME}: class {name!r} has no readable file list; "
+                             "rebuild the pool with create_augmented_pool.py")
+        classes[name] = sorted(files, key=lambda f: f.name)
+    return PoolInputs(metadata, file_sha256(pool_dir / METADATA_FILENAME), classes)
+
+
+@dataclass
+class IndexInputs:
+    """What the report reads from the index: counts from SQL, never row by row."""
+
+    info: dict[str, str]
+    sha256: str
+    #: (class, split, is_augmented) -> rows
+    rows: dict[tuple[str, str, int], int]
+    #: (class, split) -> distinct groups
+    groups: dict[tuple[str, str], int]
+    leaking_groups: int
+    leaking_examples: list[str]
+    #: file_path -> split, for the files the report shows
+    split_of: dict[str, str] = field(default_factory=dict)
+
+
+def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
+    """Counts per class and split, groups, leakage; ``UsageError`` for a file that is not an index."""
+    if not db_path.is_file():
+        raise UsageError(f"index database not found: {db_path}")
+    try:
+        con = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            info = dict(con.execute("SELECT key, value FROM index_info"))
+            rows = {(c, s, a): n for c, s, a, n in con.execute(
+                f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
+                "GROUP BY class_name, split, is_augmented")}
+            groups = {(c, s): n for c, s, n in con.execute(
+                f"SELECT class_name, split, COUNT(DISTINCT group_key) FROM {TABLE} "
+                "GROUP BY class_name, split")}
+            leaks = [k for (k,) in con.execute(
+                f"SELECT group_key FROM {TABLE} GROUP BY group_key HAVING COUNT(DISTINCT split) > 1 "
+                "ORDER BY group_key")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise UsageError(f"{db_path} is not an index made by create_balanced_index.py ({exc}); "
+                         "rebuild it") from None
+    return IndexInputs(info, file_sha256(db_path), rows, groups, len(leaks), leaks[:leak_examples])
+
+
+def read_splits_of(db_path: Path, file_paths: list[str]) -> dict[str, str]:
+    """The split of each of a few files (``<class>/<name>``); absent ones are left out."""
+    con = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
+    try:
+        found: dict[str, str] = {}
+        for start in range(0, len(file_paths), 500):
+            chunk = file_paths[start:start + 500]
+            found |= dict(con.execute(f"SELECT file_path, split FROM {TABLE} WHERE file_path IN "
+                                      f"({','.join('?' * len(chunk))})", chunk))
+        return found
+    finally:
+        con.close()
+
+
+@dataclass
+class SpectrogramInputs:
+    """Step 3's folder: its settings (or the default ones, without a folder) and failures."""
+
+    folder: Path | None
+    settings: dict[str, Any]
+    config: SpectrogramConfig
+    sha256: str
+    failures: list[dict[str, str]]
+
+
+def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
+    """``spectrogram_config.json`` and ``failures.json`` of step 3, or the default settings."""
+    if folder is None:
+        config = SpectrogramConfig()
+        return SpectrogramInputs(None, {"spectrogram": config.to_dict()}, config, "", [])
+    path = folder / CONFIG_FILENAME
+    if not path.is_file():
+        raise UsageError(f"{path} not found; give the --output-dir of pregenerate_spectrograms_simple.py, "
+                         "or leave out --spectrogram-dir")
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        config = SpectrogramConfig.from_dict(settings["spectrogram"])
+        failures_path = folder / FAILURES_FILENAME
+        failures = json.loads(failures_path.read_text(encoding="utf-8")) if failures_path.exists() else []
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} (or {FAILURES_FILENAME} beside it) is not readable ({exc!r}); "
+                         "rerun pregenerate_spectrograms_simple.py") from None
+    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
+
+
+def step3_array(folder: Path, split: str, class_name: str, file_name: str) -> np.ndarray | None:
+    """Step 3's spectrogram of one pool file, (n_mels, frames), or None when it has none
+    (or an unreadable one: the report then computes it)."""
+    path = folder / split / class_name / (os.path.splitext(file_name)[0] + ".npy")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if array.ndim not in (2, 3) or array.size == 0:
+        return None
+    return array[0] if array.ndim == 3 else array
+
+
+def read_analysed_window(path: Path, config: SpectrogramConfig) -> np.ndarray:
+    """The window step 3 analyses (same crop and duration), mono float32 at its sample rate.
+
+    ``AudioFileError`` (a ``NightScanError``) when the file is missing or unreadable.
+    """
+    return read_window(path, sample_rate=config.sample_rate, n_samples=config.n_samples,
+                       crop=config.crop, hop_length=config.hop_length)
+
+
+def computed_spectrogram(window: np.ndarray, config: SpectrogramConfig) -> np.ndarray:
+    """Step 3's log-mel spectrogram of the analysed window (when there is no step 3 output)."""
+    return log_mel_spectrogram(window, config)

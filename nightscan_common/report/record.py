@@ -1,0 +1,184 @@
+"""The report's typed record: every figure the page shows, written as ``report.json``.
+
+The HTML page and the plots are drawn from this record alone, so a figure is computed
+once, in ``data.py``, and a user's script reads the same numbers from ``report.json``.
+Counts per split are tuples in the order of ``splits`` (train, val, test).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """A step's exit status as its outputs tell it (None: the step's output was not given)."""
+
+    step: str
+    status: int | None
+    why: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    classes: int
+    samples: int
+    target: int
+    short_classes: list[str]
+    skipped: int
+    leaking_groups: int
+    duplicates: int
+    steps: list[StepStatus]
+
+
+@dataclass(frozen=True)
+class ClassBalance:
+    """One class before and after balancing."""
+
+    name: str
+    originals_found: int
+    originals_kept: int
+    augmented: int
+    total: int
+    short_by: int
+
+
+@dataclass(frozen=True)
+class ClassSplit:
+    """One class in the index: per split, samples (originals + augmented) and groups."""
+
+    name: str
+    originals: tuple[int, ...]
+    augmented: tuple[int, ...]
+    groups: tuple[int, ...]
+    #: samples minus ratio x class total, per split
+    deviation: tuple[float, ...]
+
+    @property
+    def samples(self) -> tuple[int, ...]:
+        return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
+
+
+@dataclass(frozen=True)
+class Splits:
+    splits: tuple[str, ...]
+    ratios: tuple[float, ...]
+    classes: list[ClassSplit]
+    leaking_groups: int
+    leaking_examples: list[str]
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts per bin; ``edges`` has one more value than ``counts``."""
+
+    label: str
+    unit: str
+    edges: list[float]
+    counts: list[int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file the steps left out or flagged, and why."""
+
+    kind: str  # skipped, failed, duplicate, quiet, ignored
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What went in: the originals as the pool metadata records them."""
+
+    originals: int
+    sample_rates: dict[str, int]  # Hz -> originals
+    channels: dict[str, int]
+    duration: Histogram | None
+    window_seconds: float
+    padded_windows: int  # samples whose analysed window is partly padding
+    padding: Histogram | None  # share of the window that is padding, over padded samples
+    levels: list[Histogram]  # peak and RMS dBFS, when the pool records them
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class Augmentations:
+    types: list[str]
+    #: type -> class -> count
+    counts: dict[str, dict[str, int]]
+    #: one histogram per recorded parameter and type, label "<type>: <parameter>"
+    params: list[Histogram]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One file of the listen-and-look grid; its media are in the page, not here."""
+
+    path: str  # <class>/<file name>
+    augmentation: str | None
+    params: dict[str, float]
+    split: str | None
+    spectrogram: str  # "step 3", "computed" or "" (unreadable)
+    excerpt_start_s: float | None  # within the analysed window
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class SampleSet:
+    original: Sample
+    augmentations: list[Sample]
+
+
+@dataclass(frozen=True)
+class ClassSamples:
+    name: str
+    sets: list[SampleSet]
+
+
+@dataclass(frozen=True)
+class Listen:
+    seed: int
+    classes_shown: int
+    classes_total: int
+    excerpt_seconds: float
+    excerpt_rate: int
+    classes: list[ClassSamples]  # in the order shown: short classes first
+
+    def samples(self) -> list[Sample]:
+        return [s for c in self.classes for st in c.sets for s in [st.original, *st.augmentations]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    tool_version: str
+    step1: dict[str, Any]
+    step2: dict[str, str]
+    step3: dict[str, Any]
+    #: input file -> sha256
+    checksums: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Report:
+    summary: Summary
+    balance: list[ClassBalance]
+    splits: Splits
+    inputs: Inputs
+    augmentations: Augmentations
+    listen: Listen
+    settings: Settings
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        """Deterministic JSON (sorted keys, one line per value); the bytes of ``report.json``."""
+        data = dataclasses.asdict(self)
+        for c, s in zip(data["splits"]["classes"], self.splits.classes, strict=True):
+            c["samples"] = list(s.samples)
+        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
