@@ -24,6 +24,7 @@ import create_balanced_index as step2
 import pregenerate_spectrograms_simple as step3
 from nightscan_common.dsp.synthetic import individual_call, noise_bursts, song
 from nightscan_common.formats.pool_metadata import METADATA_FILENAME
+from nightscan_common.report.inputs import read_pool_inputs
 
 SR = 16000
 SECONDS = 1.5
@@ -193,3 +194,12 @@ def test_the_unseekable_file_gets_its_spectrogram_under_every_crop(pool_run, cro
     above = {w["path"] for w in warnings if w["kind"] == "above"}
     assert "petrel/lossless_original.flac" in above  # 22.05 kHz under the owl preset's 16 kHz
     assert "content above 8000 Hz dropped" in text
+
+
+def test_the_report_reads_the_levels_of_the_audit(pool_run):
+    out = pool_run[2]
+    originals = [f for files in read_pool_inputs(out).classes.values() for f in files if not f.is_augmented]
+    recorded = {f["filename"]: f["audit"] for c in _meta(out)["classes"].values() for f in c["files"]
+                if f["type"] == "original"}
+    assert originals and all(f.peak_dbfs == recorded[f.name]["peak_dbfs"] is not None for f in originals)
+    assert all(f.rms_dbfs == recorded[f.name]["rms_dbfs"] for f in originals)
