@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nightscan_common import cli
+from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.reports import tables
@@ -33,7 +34,12 @@ plan rule, for a class of n usable recordings and target T:
 
 augmentation types (an original's augmentations cycle through them in order):
 """ + "\n".join(f"  {n:<17}{t.summary}{'' if t.default else ' (opt-in)'}"
-                for n, t in AUGMENTATION_TYPES.items())
+                for n, t in AUGMENTATION_TYPES.items()) + """
+
+--animal-type: time_stretch rate, combined's rate, pitch_shift semitones
+""" + "\n".join(f"  {n:<11}{r.stretch[0]:g}-{r.stretch[1]:g}  {r.light_stretch[0]:g}-{r.light_stretch[1]:g}  "
+                 + ("never" if r.pitch is None else f"{r.pitch[0]:+g} to {r.pitch[1]:+g}")
+                 for n, r in ANIMAL_RANGES.items())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,11 +53,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-augmentations", type=cli.non_negative_int,
                    default=_DEFAULTS.max_augmentations, metavar="M",
                    help="at most M augmentations per original (default: %(default)s)")
-    p.add_argument("--augmentations", type=_augmentation_list, default=_DEFAULTS.augmentations,
-                   metavar="LIST", help="comma-separated types, see below (default: "
-                   + ",".join(_DEFAULTS.augmentations) + ")")
+    p.add_argument("--animal-type", choices=list(ANIMAL_RANGES), default=_DEFAULTS.animal_type,
+                   help="stretch and pitch ranges that keep what identifies the species, and the "
+                   "default types (table below; default: %(default)s)")
+    p.add_argument("--augmentations", type=_augmentation_list, default=None,
+                   metavar="LIST", help="comma-separated types, see below; wins over the animal type's "
+                   "(default: the animal type's; general: " + ",".join(_DEFAULTS.augmentations) + ")")
     p.add_argument("--background-noise-dir", type=Path, metavar="DIR",
-                   help="ambient recordings mixed in by the background_noise type")
+                   help="ambient recordings mixed in by the background_noise type (outside the audio root)")
+    p.add_argument("--background-noise-class", metavar="NAME",
+                   help="a class of the audio root (wind, rain) as the background_noise source; step 2 "
+                   "keeps every val or test sample with noise from its own split")
+    p.add_argument("--short-noise-dir", type=Path, metavar="DIR",
+                   help="short sounds (rain drops, insect bursts, a plane) for the short_noises type")
+    p.add_argument("--segment", type=cli.positive_float, metavar="SECONDS",
+                   help="cut recordings longer than this into windows, each an original (read with "
+                   "seeks); all windows of a recording form one group in step 2")
+    p.add_argument("--hop", type=cli.positive_float, metavar="SECONDS",
+                   help="start a window every SECONDS (default: the segment: no overlap)")
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
@@ -92,6 +111,8 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
         link_mode=args.link_mode, background_noise_dir=args.background_noise_dir,
         min_peak_dbfs=args.min_peak_dbfs, min_duration=args.min_duration,
         keep_quiet_files=args.keep_quiet_files, keep_duplicates=args.keep_duplicates,
+        animal_type=args.animal_type, short_noise_dir=args.short_noise_dir,
+        background_noise_class=args.background_noise_class, segment=args.segment, hop=args.hop,
     )
 
 

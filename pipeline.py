@@ -105,10 +105,11 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     again = ["--overwrite"] if values["overwrite"] else []
     workers = ["--num-workers", str(values["--num-workers"])] if values["--num-workers"] else []
     seed = values["--seed"]
+    animal = ["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else []
     steps = [
         Step(1, create_augmented_pool, ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
                                         "--target-samples", str(target), *workers, *again, *common]
-             + (["--seed", str(seed)] if seed else []) + extra[1]),
+             + (["--seed", str(seed)] if seed else []) + animal + extra[1]),
         Step(2, create_balanced_index, ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]),
                                         "--overwrite", *common]
              + (["--random-seed", str(seed)] if seed else [])
@@ -117,8 +118,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
         Step(3, pregenerate_spectrograms_simple,
              ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),
               "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
-             + (["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else [])
-             + extra[3]),
+             + animal + extra[3]),
         Step(4, make_report, ["--pool-dir", str(paths["pool"]), "--index-db", str(paths["index"]),
                               "--spectrogram-dir", str(paths["spectrograms"]),
                               "--output-dir", str(paths["report"]), *common] + extra[4],

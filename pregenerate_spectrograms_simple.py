@@ -13,6 +13,7 @@ from nightscan_common.dsp.spectrogram import (
     CROPS,
     DEFAULT_PRESET,
     DTYPES,
+    PADS,
     PRESETS,
     SpectrogramConfig,
 )
@@ -40,9 +41,11 @@ SETTING_OPTIONS: dict[str, tuple] = {
 
 
 def _presets_table() -> str:
-    rows = [(name, c.sample_rate, f"{c.fmin:g}-{c.fmax:g}", c.n_mels, "x".join(map(str, c.shape)))
+    rows = [(name, c.sample_rate, f"{c.fmin:g}-{c.fmax:g}", c.n_mels, c.n_fft, c.hop_length,
+             f"{1000 * c.n_fft / c.sample_rate:.3g}", f"{c.duration:g}", "x".join(map(str, c.shape)))
             for name, c in PRESETS.items()]
-    return cli.format_table(["--animal-type", "sample rate", "band (Hz)", "mels", "shape"], rows)
+    return cli.format_table(["--animal-type", "sample rate", "band (Hz)", "mels", "n_fft", "hop",
+                             "window ms", "s", "shape"], rows)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         "<output-dir>/spectrogram_config.json. Rerunning resumes; files that cannot be "
         "read are listed in <output-dir>/failures.json (exit status 1).",
         EXAMPLE,
-        notes="presets (all: n_fft 2048, hop 512, 8 s, top_db 80; any setting can be overridden):\n"
+        notes="presets (all top_db 80; any setting can be overridden):\n"
         + _presets_table(),
     )
     parser.add_argument("--index-db", required=True, metavar="FILE",
@@ -76,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=int, choices=CHANNELS,
                         help=f"3 stacks three identical copies (default: {defaults['channels']})")
     parser.add_argument("--dtype", choices=DTYPES, help=f"saved type (default: {defaults['dtype']})")
+    parser.add_argument("--pad", choices=PADS,
+                        help="how a clip shorter than --duration is filled: zeros at the end, or the "
+                             f"clip repeated (default: {defaults['pad']})")
     parser.add_argument("--split", action="append", choices=SPLITS, metavar="NAME",
                         help="only this split (train, val or test); repeatable (default: all)")
     parser.add_argument("--overwrite", action="store_true",
@@ -113,6 +119,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
             cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
                             "--overwrite starts the folder afresh", report.unindexed_files,
                             args.output_dir)
+        for warning in report.warnings:
+            cli.log.warning(warning)
         print(tables.spectrogram_table(report))
         return report.status
 

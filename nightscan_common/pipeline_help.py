@@ -38,8 +38,9 @@ options (or the environment variable on the right; an option wins over its varia
                                        60 with --demo)
   --num-workers W      NUM_WORKERS     worker processes of steps 1 and 3 (default: all cores)
   --seed S             SEED            seed of steps 1 and 2 (default: 42)
-  --animal-type TYPE   ANIMAL_TYPE     spectrogram preset of step 3: general, bat, owl,
-                                       bird_song, mammal, amphibian, insect (default: general)
+  --animal-type TYPE   ANIMAL_TYPE     augmentation ranges of step 1 and spectrogram preset
+                                       of step 3: general, bat, bat_fm, owl, bird_song,
+                                       mammal, amphibian, insect (default: general)
   --group-pattern RE   GROUP_PATTERN   step 2: originals whose source path gives the same
                                        key stay in one split (e.g. one night's recordings)
   --overwrite                          outputs made with other options are replaced instead

@@ -58,7 +58,7 @@ def _one_error_line(res) -> str:
 @pytest.mark.parametrize(("args", "message"), [
     (["--output-dir", "{root}/pool"], "inside the audio root"),
     (["--augmentations", "time_stretch,echo"], "unknown augmentation 'echo'"),
-    (["--augmentations", "background_noise"], "needs --background-noise-dir"),
+    (["--augmentations", "background_noise"], "NAME or --background-noise-dir"),
     (["--target-samples", "0"], "must be at least 1"),
     (["--specific-class", "heron"], "'heron' is not a folder"),
 ])

@@ -93,7 +93,7 @@ def test_help_documents_every_variable_and_the_exit_statuses(pipe):
 
 
 @pytest.mark.parametrize("args, env, step, message", [
-    ((), {"ANIMAL_TYPE": "bogus"}, "3 (pregenerate_spectrograms_simple.py)", "'bogus'"),
+    ((), {"ANIMAL_TYPE": "bogus"}, "1 (create_augmented_pool.py)", "'bogus'"),  # steps 1 and 3 take it
     (("--group-pattern", "(["), {}, "2 (create_balanced_index.py)", "is not a valid regular expression"),
     ((), {"STEP2_OPTIONS": "--train-split 0.9"}, "2 (create_balanced_index.py)", "must sum to 1"),
     ((), {"STEP3_OPTIONS": "--fmax 20000"}, "3 (pregenerate_spectrograms_simple.py)", "above the Nyquist"),

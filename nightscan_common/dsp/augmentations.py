@@ -18,22 +18,46 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from audiomentations import AddBackgroundNoise, AddGaussianSNR, Gain, PitchShift, Shift, TimeStretch
+from audiomentations import (
+    AddBackgroundNoise,
+    AddColorNoise,
+    AddGaussianSNR,
+    AddShortNoises,
+    AirAbsorption,
+    Gain,
+    PitchShift,
+    Shift,
+    TimeStretch,
+)
 from audiomentations.core.utils import calculate_rms
 
 from ..errors import NoiseFileError, UsageError
 from ..plans.seeds import seed_global_rngs
+from .animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
-# Ranges, one place each; --help and the README quote them from here.
-TIME_STRETCH_RATE = (0.8, 1.25)
+# Ranges, one place each; --help and the README quote them from here. The stretch and
+# pitch ranges of the general animal type; other types take theirs from ANIMAL_RANGES.
+TIME_STRETCH_RATE = ANIMAL_RANGES[DEFAULT_ANIMAL].stretch
 NOISE_SNR_DB = (10.0, 30.0)
 VOLUME_GAIN_DB = (-6.0, 0.0)
-COMBINED_RATE = (0.9, 1.1)
+COMBINED_RATE = ANIMAL_RANGES[DEFAULT_ANIMAL].light_stretch
 COMBINED_SNR_DB = (20.0, 40.0)
 COMBINED_GAIN_DB = (-6.0, 0.0)
-PITCH_SEMITONES = (-2.0, 2.0)
+PITCH_SEMITONES = ANIMAL_RANGES[DEFAULT_ANIMAL].pitch
 SHIFT_FRACTION = (-0.25, 0.25)
 BACKGROUND_SNR_DB = (3.0, 30.0)
+#: BirdSet's gain range, wider than ``volume``'s; a boost that would clip is guarded.
+WIDE_GAIN_DB = (-18.0, 6.0)
+COLOR_NOISE_SNR_DB = (10.0, 30.0)
+#: Spectral slope of the coloured noise, dB per octave (-6 brown ... 0 white ... +6 violet).
+COLOR_NOISE_DECAY_DB = (-6.0, 6.0)
+SHORT_NOISE_SNR_DB = (0.0, 18.0)
+#: Seconds between two short noises: a clip of 3 s or more always gets one (the first comes
+#: within the largest gap of the start).
+SHORT_NOISE_GAP_S = (0.5, 3.0)
+AIR_DISTANCE_M = (10.0, 100.0)
+#: AirAbsorption damps octave bands up to 32 kHz: worth it only for presets of 32 kHz and more.
+AIR_MIN_SAMPLE_RATE = 32000
 #: librosa's phase vocoder measured faster than signalsmith for 8 s clips here.
 STRETCH_METHOD = "librosa_phase_vocoder"
 
@@ -64,14 +88,28 @@ AUGMENTATION_TYPES: dict[str, AugmentationType] = {
                          "semitones", ("pitch",), default=False),
         AugmentationType("shift", f"Shift in time with rollover, {SHIFT_FRACTION[0]:g} to "
                          f"{SHIFT_FRACTION[1]:g} of the length", ("shift",), default=False),
-        AugmentationType("background_noise", "AddBackgroundNoise from --background-noise-dir, SNR "
-                         f"{BACKGROUND_SNR_DB[0]:g} to {BACKGROUND_SNR_DB[1]:g} dB",
-                         ("background",), default=False),
+        AugmentationType("background_noise", "AddBackgroundNoise from --background-noise-dir or "
+                         f"--background-noise-class, SNR {BACKGROUND_SNR_DB[0]:g} to "
+                         f"{BACKGROUND_SNR_DB[1]:g} dB", ("background",), default=False),
+        AugmentationType("color_noise", f"AddColorNoise, SNR {COLOR_NOISE_SNR_DB[0]:g} to "
+                         f"{COLOR_NOISE_SNR_DB[1]:g} dB, slope {COLOR_NOISE_DECAY_DB[0]:g} to "
+                         f"{COLOR_NOISE_DECAY_DB[1]:+g} dB per octave", ("color_noise",), default=False),
+        AugmentationType("short_noises", "AddShortNoises from --short-noise-dir (rain drops, insect "
+                         f"bursts, a plane), SNR {SHORT_NOISE_SNR_DB[0]:g} to {SHORT_NOISE_SNR_DB[1]:g} "
+                         f"dB, every {SHORT_NOISE_GAP_S[0]:g} to {SHORT_NOISE_GAP_S[1]:g} s",
+                         ("short_noises",), default=False),
+        AugmentationType("gain_wide", f"Gain, {WIDE_GAIN_DB[0]:g} to {WIDE_GAIN_DB[1]:+g} dB (BirdSet's "
+                         "range)", ("gain_wide",), default=False),
+        AugmentationType("air_absorption", f"AirAbsorption, a source {AIR_DISTANCE_M[0]:g} to "
+                         f"{AIR_DISTANCE_M[1]:g} m away (animal types of {AIR_MIN_SAMPLE_RATE // 1000} "
+                         "kHz and more)", ("air",), default=False),
     )
 }
 DEFAULT_AUGMENTATIONS: tuple[str, ...] = tuple(n for n, t in AUGMENTATION_TYPES.items() if t.default)
 #: Types that run librosa's numba-compiled phase vocoder (warm it up before forking).
 NEEDS_NUMBA = frozenset({"time_stretch", "combined", "pitch_shift"})
+#: Types that read a folder of noise recordings, and the option that names it.
+NOISE_FOLDER_OPTION = {"background_noise": "--background-noise-dir", "short_noises": "--short-noise-dir"}
 
 
 def parse_augmentation_list(text: str) -> tuple[str, ...]:
@@ -92,35 +130,51 @@ def _stretch(lo_hi: tuple[float, float]) -> TimeStretch:
                        method=STRETCH_METHOD, p=1.0)
 
 
-_STEP_BUILDERS: dict[str, Callable[[str | None], Any]] = {
-    "stretch": lambda _bg: _stretch(TIME_STRETCH_RATE),
-    "light_stretch": lambda _bg: _stretch(COMBINED_RATE),
-    "noise": lambda _bg: AddGaussianSNR(min_snr_db=NOISE_SNR_DB[0], max_snr_db=NOISE_SNR_DB[1], p=1.0),
-    "light_noise": lambda _bg: AddGaussianSNR(min_snr_db=COMBINED_SNR_DB[0],
-                                              max_snr_db=COMBINED_SNR_DB[1], p=1.0),
-    "gain": lambda _bg: Gain(min_gain_db=VOLUME_GAIN_DB[0], max_gain_db=VOLUME_GAIN_DB[1], p=1.0),
-    "light_gain": lambda _bg: Gain(min_gain_db=COMBINED_GAIN_DB[0], max_gain_db=COMBINED_GAIN_DB[1], p=1.0),
-    "pitch": lambda _bg: PitchShift(min_semitones=PITCH_SEMITONES[0], max_semitones=PITCH_SEMITONES[1],
-                                    method=STRETCH_METHOD, p=1.0),
-    "shift": lambda _bg: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
-                               shift_unit="fraction", rollover=True, p=1.0),
-    "background": lambda bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
-                                                max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
+_STEP_BUILDERS: dict[str, Callable[[AnimalRanges, str | None], Any]] = {
+    "stretch": lambda r, _dir: _stretch(r.stretch),
+    "light_stretch": lambda r, _dir: _stretch(r.light_stretch),
+    "noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=NOISE_SNR_DB[0], max_snr_db=NOISE_SNR_DB[1], p=1.0),
+    "light_noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=COMBINED_SNR_DB[0],
+                                                   max_snr_db=COMBINED_SNR_DB[1], p=1.0),
+    "gain": lambda _r, _dir: Gain(min_gain_db=VOLUME_GAIN_DB[0], max_gain_db=VOLUME_GAIN_DB[1], p=1.0),
+    "light_gain": lambda _r, _dir: Gain(min_gain_db=COMBINED_GAIN_DB[0], max_gain_db=COMBINED_GAIN_DB[1],
+                                        p=1.0),
+    "gain_wide": lambda _r, _dir: Gain(min_gain_db=WIDE_GAIN_DB[0], max_gain_db=WIDE_GAIN_DB[1], p=1.0),
+    "pitch": lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
+                                        max_semitones=(r.pitch or PITCH_SEMITONES)[1],
+                                        method=STRETCH_METHOD, p=1.0),
+    "shift": lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
+                                    shift_unit="fraction", rollover=True, p=1.0),
+    "background": lambda _r, bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
+                                                    max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
+    "color_noise": lambda _r, _dir: AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
+                                                  max_snr_db=COLOR_NOISE_SNR_DB[1],
+                                                  min_f_decay=COLOR_NOISE_DECAY_DB[0],
+                                                  max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
+    "short_noises": lambda _r, folder: AddShortNoises(
+        sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
+        min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
+        noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
+    "air": lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1],
+                                          p=1.0),
 }
+#: The step whose transform reads ``noise_dir``.
+_FOLDER_STEPS = {"background": "background_noise", "short_noises": "short_noises"}
 
 
 @cache
-def _transform(step: str, background_dir: str | None, background_files: tuple[str, ...] = ()) -> Any:
-    """One transform object per step and worker (AddBackgroundNoise scans its folder once).
+def _transform(step: str, animal: str, noise_dir: str | None, noise_files: tuple[str, ...] = ()) -> Any:
+    """One transform object per step, animal type and worker (noise folders scanned once).
 
-    ``background_files`` (relative to ``background_dir``), when given, are the only noise
+    ``noise_files`` (relative to ``noise_dir``), when given, are the only background noise
     files drawn from: those that passed the up-front check, whatever their extension.
     """
-    if step == "background" and not background_dir:
-        raise UsageError("background_noise needs --background-noise-dir")
-    transform = _STEP_BUILDERS[step](background_dir)
-    if step == "background" and background_files:
-        transform.sound_file_paths = [Path(background_dir, *rel.split("/")) for rel in background_files]
+    if step in _FOLDER_STEPS and not noise_dir:
+        name = _FOLDER_STEPS[step]
+        raise UsageError(f"{name} needs {NOISE_FOLDER_OPTION[name]}")
+    transform = _STEP_BUILDERS[step](ANIMAL_RANGES[animal], noise_dir)
+    if step == "background" and noise_files:
+        transform.sound_file_paths = [Path(noise_dir, *rel.split("/")) for rel in noise_files]
     return transform
 
 
@@ -128,21 +182,34 @@ def _db(ratio: float) -> float:
     return 20.0 * math.log10(ratio)
 
 
-def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr: int,
-            background_dir: str | None) -> dict[str, Any]:
-    """The parameters one transform applied, in the units the metadata records."""
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _snr_db(clean: np.ndarray, noise_rms: float) -> float | None:
+    clean_rms = float(calculate_rms(clean))
+    return _db(clean_rms / noise_rms) if clean_rms > 0 and noise_rms > 0 else None
+
+
+def _record(step: str, transform: Any, before: np.ndarray, sr: int,
+            noise_root: str | None) -> dict[str, Any]:
+    """The parameters one transform applied, in the units the metadata records.
+
+    Noise files are recorded relative to ``noise_root`` (the noise folder, or the audio
+    root for ``--background-noise-class``).
+    """
     p = transform.parameters
     if step in ("noise", "light_noise", "background") and not np.any(before):
         return {"no_effect": "the input is silent: noise relative to its level is none"}
     if step in ("stretch", "light_stretch"):
         return {"rate": p["rate"]}
-    if step in ("gain", "light_gain"):
+    if step in ("gain", "light_gain", "gain_wide"):
         return {"gain_db": _db(p["amplitude_ratio"])}
     if step in ("noise", "light_noise"):
-        clean_rms = float(calculate_rms(before))
         # AddGaussianSNR keeps only noise_std = clean_rms / 10**(snr/20): invert it.
-        snr = _db(clean_rms / p["noise_std"]) if clean_rms > 0 and p["noise_std"] > 0 else None
-        return {"snr_db": snr, "noise_std": p["noise_std"]}
+        return {"snr_db": _snr_db(before, p["noise_std"]), "noise_std": p["noise_std"]}
+    if step == "color_noise":  # AddColorNoise keeps the noise's RMS, not the SNR it drew
+        return {"snr_db": _snr_db(before, p["desired_noise_rms"]), "f_decay_db": p["f_decay"]}
     if step == "pitch":
         return {"semitones": p["num_semitones"]}
     if step == "shift":
@@ -150,39 +217,50 @@ def _record(step: str, transform: Any, before: np.ndarray, after: np.ndarray, sr
                 "shift_seconds": round(p["shift_amount"] * len(before)) / sr}
     if step == "background":
         return {"snr_db": p["snr_db"], "offset_seconds": p["offset"],
-                "noise_file": os.path.relpath(p["noise_file_path"], background_dir).replace(os.sep, "/")}
+                "noise_file": _rel(p["noise_file_path"], noise_root)}
+    if step == "short_noises":
+        return {"short_noises": [{"noise_file": _rel(n["file_path"], noise_root), "start_seconds": n["start"],
+                                  "end_seconds": n["end"], "snr_db": n["snr_db"]} for n in p["sounds"]]}
+    if step == "air":
+        return {"distance_m": p["distance"], "temperature_c": p["temperature"], "humidity": p["humidity"]}
     raise KeyError(step)
 
 
 def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed: int,
-                       background_dir: str | None = None,
+                       animal: str = DEFAULT_ANIMAL, background_dir: str | None = None,
+                       short_noise_dir: str | None = None, noise_root: str | None = None,
                        background_files: tuple[str, ...] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Apply augmentation type ``name`` to a mono float32 signal, reproducibly.
 
     Returns ``(augmented, params)``; ``params`` holds what each transform drew, merged
     (``rate``, ``gain_db``, ``snr_db``...). The output length differs from the input's
-    for the stretches.
+    for the stretches. ``animal`` picks the stretch and pitch ranges (``ANIMAL_RANGES``);
+    ``background_dir`` may also be one file (the noise recording chosen for this original);
+    ``noise_root`` is what recorded background noise files are relative to (default:
+    ``background_dir``).
     """
     seed_global_rngs(seed)
     params: dict[str, Any] = {}
     out = samples
     for step in AUGMENTATION_TYPES[name].steps:
-        transform = _transform(step, background_dir, tuple(background_files))
+        folder = short_noise_dir if step == "short_noises" else background_dir
+        files = tuple(background_files) if step == "background" and noise_root is None else ()
+        transform = _transform(step, animal, folder if step in _FOLDER_STEPS else None, files)
         before = out
+        root = (noise_root or background_dir) if step == "background" else short_noise_dir
         try:
             out = transform(before, samplerate)
         except Exception as exc:
             noise_file = transform.parameters.get("noise_file_path") if step == "background" else None
             if noise_file is None:
                 raise
-            rel = os.path.relpath(noise_file, background_dir).replace(os.sep, "/")
-            raise NoiseFileError(f"noise file {rel} of --background-noise-dir failed: "
-                                 f"{type(exc).__name__}: {exc}") from None
-        params.update(_record(step, transform, before, out, samplerate, background_dir))
+            raise NoiseFileError(f"noise file {_rel(str(noise_file), root)} of --background-noise-dir "
+                                 f"failed: {type(exc).__name__}: {exc}") from None
+        params.update(_record(step, transform, before, samplerate, root))
     return np.asarray(out, dtype=np.float32), params
 
 
-def warm_up(names: tuple[str, ...]) -> None:
+def warm_up(names: tuple[str, ...], animal: str = DEFAULT_ANIMAL) -> None:
     """Compile librosa's numba functions once, in the parent, before workers fork.
 
     Concurrent first compilations in workers can crash on numba's cache, and each
@@ -190,6 +268,6 @@ def warm_up(names: tuple[str, ...]) -> None:
     """
     if NEEDS_NUMBA.intersection(names):
         tiny = np.zeros(4096, dtype=np.float32)
-        apply_augmentation("time_stretch", tiny, 16000, seed=0)
+        apply_augmentation("time_stretch", tiny, 16000, seed=0, animal=animal)
         if "pitch_shift" in names:
-            apply_augmentation("pitch_shift", tiny, 16000, seed=0)
+            apply_augmentation("pitch_shift", tiny, 16000, seed=0, animal=animal)

@@ -21,7 +21,10 @@ def write_params(fh: IO[str], params: dict[str, Any]) -> None:
 
 
 def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
-    """One finished original, flushed at once: the line is the proof its files are in place."""
+    """One finished original, flushed at once: the line is the proof its files are in place.
+
+    ``source`` is the task's key (``unit_key``: the source, and a window's offset).
+    """
     fh.write(json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
                         ensure_ascii=False) + "\n")
     fh.flush()
@@ -50,5 +53,5 @@ def done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
     for cls, entry in meta.get("classes", {}).items():
         for rec in entry.get("files", []):
             record = FileRecord.from_dict(rec)
-            done.setdefault((cls, record.source), []).append(record)
+            done.setdefault((cls, record.key), []).append(record)
     return done

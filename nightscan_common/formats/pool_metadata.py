@@ -64,10 +64,17 @@ class FileRecord:
     params: dict[str, Any] | None = None
     audit: dict[str, Any] | None = None
     fingerprint: str | None = None
+    offset: int | None = None  # with --segment: the window's first frame in the source
+    offset_seconds: float | None = None
 
     @property
     def is_augmented(self) -> bool:
         return self.type == AUGMENTED
+
+    @property
+    def key(self) -> str:
+        """The task this file came from: its source, and its window's offset (``unit_key``)."""
+        return unit_key(self.source, self.offset)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -142,6 +149,11 @@ class PoolMetadata:
     def from_dict(cls, data: dict[str, Any]) -> PoolMetadata:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "classes" and f.name in data},
                    classes={k: ClassEntry.from_dict(v) for k, v in data["classes"].items()})
+
+
+def unit_key(source: str, offset: int | None) -> str:
+    """``rec.wav`` for a whole recording, ``rec.wav@352800`` for its window from frame 352800."""
+    return source if offset is None else f"{source}@{offset}"
 
 
 def original_filename(stem: str, ext: str) -> str:

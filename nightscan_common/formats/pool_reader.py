@@ -57,6 +57,7 @@ class PoolFile:
     augmentation: str | None = None
     sha256: str | None = None
     fingerprint: str | None = None
+    noise: str | None = None  # "<class>/<source>": the recording of the pool it was mixed with
 
 
 @dataclass
@@ -193,10 +194,19 @@ def _file_from_entry(entry: Any) -> PoolFile:
         aug = rec.augmentation
         if aug is None and (parsed := parse_pool_filename(rec.filename)) is not None:
             aug = parsed.aug_type
-        return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None)
+        return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None,
+                        noise=_noise_recording(rec.params))
     sha, fp = rec.sha256, rec.fingerprint
     return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None,
                     fp if isinstance(fp, str) and fp else None)
+
+
+def _noise_recording(params: Any) -> str | None:
+    """``<class>/<source>`` of the class recording a file was mixed with (``--background-noise-class``)."""
+    if not isinstance(params, dict):
+        return None
+    cls, source = params.get("noise_class"), params.get("noise_file")
+    return sys.intern(f"{cls}/{source}") if isinstance(cls, str) and isinstance(source, str) else None
 
 
 def _compact_entry(obj: dict) -> Any:

@@ -15,6 +15,7 @@ from ..io.atomic_write import write_json
 from ..plans.spectrogram_plan import Failure
 from .provenance import guard
 from .spectrogram_store import SpectrogramStore
+from .window_manifest import WINDOWS_FILENAME
 
 CONFIG_FILENAME = "spectrogram_config.json"
 FAILURES_FILENAME = "failures.json"
@@ -75,11 +76,11 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
 def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
     """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
 
-    .. note:: Only the store's own files, the config, failures.json and warnings.json
-       are deleted; other files stay.
+    .. note:: Only the store's own files, the config, failures.json, warnings.json and
+       windows.json are deleted; other files stay.
     """
     removed = store.remove_own()
-    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME):
+    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
         (out_dir / name).unlink(missing_ok=True)
     return removed
 

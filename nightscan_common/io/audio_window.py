@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
@@ -25,6 +26,26 @@ MIN_MARGIN_FRAMES = 1024
 _ENERGY_BLOCK_FRAMES = 1 << 16
 
 
+@dataclass(frozen=True)
+class WindowChoice:
+    """Where a window was taken: its first sample and the file's length, at the output rate.
+
+    ``padded`` counts the samples added at the end of a clip shorter than the window
+    (zeros, or the clip again with ``pad="repeat"``: then 0 samples are silence).
+    """
+
+    start: int
+    total: int
+    native_samplerate: int
+    padded: int
+    silent_padding: int
+
+    def to_dict(self, sample_rate: int) -> dict[str, float | int]:
+        return {"start_sample": self.start, "start_seconds": self.start / sample_rate,
+                "length_samples": self.total, "native_samplerate": self.native_samplerate,
+                "padded_samples": self.padded, "silent_padding_samples": self.silent_padding}
+
+
 def read_window(
     path: str | os.PathLike,
     *,
@@ -32,14 +53,27 @@ def read_window(
     n_samples: int,
     crop: str = "start",
     hop_length: int = 512,
+    band: tuple[float, float] | None = None,
+    pad: str = "zero",
 ) -> np.ndarray:
     """The ``n_samples`` window of a recording, mono float32 at ``sample_rate`` Hz.
 
     ``crop`` picks where: ``start`` (the first samples), ``center`` (the middle) or
     ``loudest`` (the window with the most energy, searched in steps of ``hop_length``
-    samples). A shorter recording is zero-padded at the end. ``AudioFileError`` when
-    the file is missing, unreadable, empty or holds non-finite samples.
+    samples; within ``band`` (fmin, fmax) Hz when given, else over all frequencies).
+    A shorter recording is padded at the end: zeros, or the clip repeated
+    (``pad="repeat"``). ``AudioFileError`` when the file is missing, unreadable, empty or
+    holds non-finite samples.
     """
+    return read_window_choice(path, sample_rate=sample_rate, n_samples=n_samples, crop=crop,
+                              hop_length=hop_length, band=band, pad=pad)[0]
+
+
+def read_window_choice(
+    path: str | os.PathLike, *, sample_rate: int, n_samples: int, crop: str = "start",
+    hop_length: int = 512, band: tuple[float, float] | None = None, pad: str = "zero",
+) -> tuple[np.ndarray, WindowChoice]:
+    """``read_window``, and where the window was taken (``WindowChoice``)."""
     total, native_sr = _frames_and_rate(path)
     total_out = _ceil_div(total * sample_rate, native_sr)  # length once resampled
     if crop == "start" or total_out <= n_samples:
@@ -49,7 +83,7 @@ def read_window(
     elif crop == "loudest":
         native_start = loudest_window_start(
             path, window_frames=_ceil_div(n_samples * native_sr, sample_rate),
-            hop_frames=max(1, round(hop_length * native_sr / sample_rate)))
+            hop_frames=max(1, round(hop_length * native_sr / sample_rate)), band=band)
         start = min(native_start * sample_rate // native_sr, total_out - n_samples)
     else:
         raise ValueError(f"crop must be start, center or loudest, got {crop!r}")
@@ -57,9 +91,13 @@ def read_window(
                              sample_rate=sample_rate)
     if not np.isfinite(window).all():
         raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
-    if len(window) < n_samples:
-        window = np.concatenate((window, np.zeros(n_samples - len(window), dtype=np.float32)))
-    return window
+    padded = max(0, n_samples - len(window))
+    silent = padded
+    if padded and pad == "repeat" and window.any():
+        window, silent = np.resize(window, n_samples), 0  # the clip again, as often as it takes
+    elif padded:
+        window = np.concatenate((window, np.zeros(padded, dtype=np.float32)))
+    return window, WindowChoice(start, total_out, native_sr, padded, silent)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -106,13 +144,15 @@ def _read_resampled(
     return out[skip : skip + n_samples]
 
 
-def loudest_window_start(path: str | os.PathLike, *, window_frames: int, hop_frames: int) -> int:
+def loudest_window_start(path: str | os.PathLike, *, window_frames: int, hop_frames: int,
+                         band: tuple[float, float] | None = None) -> int:
     """Native frame where the ``window_frames`` window with the most energy starts.
 
-    One streaming pass: the energy of the mono mix per ``hop_frames`` frame, then a
+    One streaming pass: the energy of the mono mix per ``hop_frames`` frame (within
+    ``band`` Hz when given: a loud plane below a bat's band does not win), then a
     sliding sum over whole frames. The earliest of equal windows wins.
     """
-    energies = frame_energies(path, hop_frames=hop_frames)
+    energies = frame_energies(path, hop_frames=hop_frames, band=band)
     per_window = max(1, round(window_frames / hop_frames))
     if len(energies) <= per_window:
         return 0
@@ -121,19 +161,48 @@ def loudest_window_start(path: str | os.PathLike, *, window_frames: int, hop_fra
     return int(np.argmax(sums)) * hop_frames
 
 
-def frame_energies(path: str | os.PathLike, *, hop_frames: int) -> np.ndarray:
-    """Sum of squares of the mono mix per ``hop_frames`` frames, float64 (last frame partial)."""
+def _band_energy(frames: np.ndarray, samplerate: int, band: tuple[float, float]) -> np.ndarray:
+    """Energy within ``band`` Hz of each row of ``frames``.
+
+    Hann-windowed: a rectangular frame leaks a loud hum below the band into it (its
+    side lobes fall 6 dB per octave, a Hann window's 18).
+    """
+    n = frames.shape[1]
+    freqs = np.fft.rfftfreq(n, 1.0 / samplerate)
+    keep = (freqs >= band[0]) & (freqs <= band[1])
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    spectrum = np.fft.rfft(frames * window, axis=1)[:, keep]
+    return (np.square(spectrum.real) + np.square(spectrum.imag)).sum(axis=1) / n
+
+
+def frame_energies(path: str | os.PathLike, *, hop_frames: int,
+                   band: tuple[float, float] | None = None) -> np.ndarray:
+    """Energy of the mono mix per ``hop_frames`` frames, float64 (last frame partial).
+
+    The sum of squares, or with ``band`` (fmin, fmax) in Hz only the energy of the
+    frequencies inside it.
+    """
     block = hop_frames * max(1, _ENERGY_BLOCK_FRAMES // hop_frames)
     parts: list[np.ndarray] = []
     done = 0
     with open_audio(path) as f:
+        rate = f.samplerate
         try:
             for data in read_blocks(f, block, "float32"):
-                squares = np.square(mix_to_mono(data), dtype=np.float64)
-                whole = len(squares) // hop_frames * hop_frames
-                parts.append(squares[:whole].reshape(-1, hop_frames).sum(axis=1))
-                if whole < len(squares):  # only the last block is not a whole number of frames
-                    parts.append(np.array([squares[whole:].sum()]))
+                mono = mix_to_mono(data)
+                whole = len(mono) // hop_frames * hop_frames
+                if band is None:
+                    squares = np.square(mono, dtype=np.float64)
+                    parts.append(squares[:whole].reshape(-1, hop_frames).sum(axis=1))
+                    tail = np.array([squares[whole:].sum()])
+                else:
+                    framed = mono[:whole].astype(np.float64).reshape(-1, hop_frames)
+                    parts.append(_band_energy(framed, rate, band))
+                    rest = np.zeros((1, hop_frames))
+                    rest[0, : len(mono) - whole] = mono[whole:]
+                    tail = _band_energy(rest, rate, band)
+                if whole < len(mono):  # only the last block is not a whole number of frames
+                    parts.append(tail)
                 done += len(data)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data after {done} frames ({exc})") from None

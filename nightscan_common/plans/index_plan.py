@@ -37,8 +37,10 @@ def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...
     return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
 
 
-def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False) -> list[tuple]:
-    """One class's rows in ``COLUMNS`` order, sorted by file path."""
+def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False,
+               leave_out: frozenset[str] = frozenset()) -> list[tuple]:
+    """One class's rows in ``COLUMNS`` order, sorted by file path; ``leave_out`` holds
+    ``<class>/<file>`` paths kept out of the index (noise from another split)."""
     name = cp.name
     originals: dict[str, str] = {}
     for group in cp.grouping.groups:
@@ -48,7 +50,7 @@ def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False) -> list[tupl
     rows = []
     for group, split in zip(cp.grouping.groups, cp.plan.assignment, strict=True):
         for f in group.files:
-            if eval_originals_only and split != TRAIN and f.is_augmented:
+            if (eval_originals_only and split != TRAIN and f.is_augmented) or f"{name}/{f.name}" in leave_out:
                 continue
             rows.append((f"{name}/{f.name}", name, int(f.is_augmented),
                          f"{name}/{originals.get(f.source, f.source)}", f.augmentation,

@@ -19,10 +19,12 @@ from __future__ import annotations
 import posixpath
 import random
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, original_filename
+from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, original_filename, unit_key
 from ..plans.seeds import derive_seed
+from .segments import Window, window_unit
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,16 @@ class SourceTask:
     source: str
     original: PlannedFile
     augmentations: tuple[PlannedFile, ...]
+    window: Window | None = None  # with --segment: the part of the source this original is
 
     @property
     def files(self) -> tuple[PlannedFile, ...]:
         return (self.original, *self.augmentations)
+
+    @property
+    def key(self) -> str:
+        """What tells this task apart in its class: the source, and a window's offset."""
+        return unit_key(self.source, self.window.offset if self.window else None)
 
 
 @dataclass(frozen=True)
@@ -175,24 +183,38 @@ def spread_types(counts: list[int], types: tuple[str, ...], rng: random.Random) 
 
 
 def plan_class(name: str, sources: list[str], *, target: int, max_augmentations: int,
-               augmentations: tuple[str, ...], seed: int, keep_all: bool = False) -> ClassPlan:
-    """The plan for one class from its usable originals (paths relative to the class folder)."""
+               augmentations: tuple[str, ...], seed: int, keep_all: bool = False,
+               windows: Mapping[str, Sequence[Window]] | None = None) -> ClassPlan:
+    """The plan for one class from its usable originals (paths relative to the class folder).
+
+    ``windows`` (``--segment``) maps a source to the windows it is cut into: each window
+    is then an original of its own (a WAV file of that part), named and seeded by its
+    ``window_unit`` path, so the rule above counts windows, not recordings.
+    """
     rng = random.Random(derive_seed(seed, name, "plan"))
-    sources = sorted(sources)
-    usable = len(sources)
-    if len(sources) > target and not keep_all:
-        sources = select_spread(sources, target, rng)
-    counts = share_augmentations(len(sources), target, max_augmentations, rng)
-    types = spread_types(counts, augmentations, rng) if augmentations else [()] * len(sources)
-    stems = unique_stems(sources)
+    units: dict[str, tuple[str, Window | None]] = {}
+    for src in sorted(sources):
+        cut = (windows or {}).get(src)
+        if cut is None:
+            units[src] = (src, None)
+        else:
+            units.update({window_unit(src, w, cut[-1].index + 1): (src, w) for w in cut})
+    chosen = sorted(units)
+    if len(chosen) > target and not keep_all:
+        chosen = select_spread(chosen, target, rng)
+    counts = share_augmentations(len(chosen), target, max_augmentations, rng)
+    types = spread_types(counts, augmentations, rng) if augmentations else [()] * len(chosen)
+    stems = unique_stems(chosen)
     tasks = []
-    for src, own_types in zip(sources, types, strict=True):
-        stem = stems[src]
-        original = PlannedFile(original_filename(stem, split_ext(src)[1]), ORIGINAL, src)
+    for unit, own_types in zip(chosen, types, strict=True):
+        src, window = units[unit]
+        stem = stems[unit]
+        ext = ".wav" if window else split_ext(src)[1]  # a window is written as WAV
+        original = PlannedFile(original_filename(stem, ext), ORIGINAL, src)
         augs = tuple(
             PlannedFile(augmented_filename(stem, k, aug), AUGMENTED, src, k, aug,
-                        derive_seed(seed, name, src, k))
+                        derive_seed(seed, name, unit, k))
             for k, aug in enumerate(own_types, start=1)
         )
-        tasks.append(SourceTask(name, src, original, augs))
-    return ClassPlan(name, usable, target, tuple(tasks))
+        tasks.append(SourceTask(name, src, original, augs, window))
+    return ClassPlan(name, len(units), target, tuple(tasks))

@@ -80,9 +80,9 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
-    if report.warnings:
-        lines += [f"warnings ({len(report.warnings)} file(s), listed in "
-                  f"{report.out_dir / WARNINGS_FILENAME}):"] + [f"  - {w}" for w in report.warning_lines]
+    if report.rate_warnings:
+        lines.append(f"rate warnings: {len(report.rate_warnings)} file(s), listed in "
+                     f"{report.out_dir / WARNINGS_FILENAME}")
     return "\n".join(lines)
 
 

@@ -46,6 +46,7 @@ from ..io.run_lock import exclusive_run
 from ..plans.content_groups import DuplicatePlan, plan_duplicates
 from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
 from .options import RUN, content_items
@@ -155,22 +156,24 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         for name, first in same.group_of.items():
             cls, file_name = name.split("/", 1)
             content.setdefault(cls, {})[file_name] = first.split("/", 1)[1]
-        plans = [plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
-                            content=content.get(name))
-                 for name, files in pool.classes.items()]
+        plans, noise = keep_noise_in_split([
+            plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
+                       content=content.get(name))
+            for name, files in pool.classes.items()])
         cross = _cross_class(pool, same.cross_class)
         if options.strict:
             _refuse_if_strict(plans, cross)
         if not keep:
             rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
                                        file=sys.stderr, leave=False)
-                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only))
+                    for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
+                                          leave_out=noise.left_out))
             count = write_index(output, rows, info | {_CREATED_AT: _now()})
             log.debug("wrote %d rows to %s", count, output)
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans, cross), cross)
+                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross)
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -270,6 +273,22 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) ->
                         f"content): {' = '.join(names)}; one recording under two labels is usually "
                         "a mistake")
     return warnings
+
+
+def _noise_warnings(noise: NoiseFix) -> list[str]:
+    """What keeping class noise within its split took (``--background-noise-class``)."""
+    said = []
+    if noise.swapped:
+        said.append(f"{noise.swapped} val or test group(s) mixed with noise from another split's recording "
+                    "traded places with a train group of the same size")
+    if noise.left_out:
+        said.append(f"{len(noise.left_out)} val or test file(s) mixed with noise from another split's "
+                    f"recording, with no train group to trade places with, are left out: "
+                    f"{examples(sorted(noise.left_out))}")
+    if noise.train_mixed_with_eval:
+        said.append(f"{noise.train_mixed_with_eval} train file(s) are mixed with noise from a val or test "
+                    "recording of the noise class: that noise is heard in training, as background")
+    return said
 
 
 def _now() -> str:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor
@@ -80,8 +81,11 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     probes: dict[tuple[str, str], dict] = {}
     skipped: list[Skipped] = []
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
-    for outcome in executor.map(pool_checks.probe_original, sorted(paths), desc="checking originals",
-                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+    cut = opts.options.segment
+    probe = partial(pool_checks.probe_original, segment=cut, hop=opts.options.hop) if cut \
+        else pool_checks.probe_original
+    for outcome in executor.map(probe, sorted(paths), desc="checking originals", chunksize=16,
+                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
@@ -90,18 +94,24 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
     log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
+    for c, rel in sorted(probes):
+        if probes[(c, rel)].get("silent_windows"):
+            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+                        "(every sample zero) left out")
     gated = gate(opts.options, probes)
     duplicates, cross_class = find_duplicates(opts.options, probes)
     plans, empty = [], []
     for c in classes:
-        usable = [rel for rel in scans[c].audio if (c, rel) in probes]
+        usable = [rel for rel in scans[c].audio if (c, rel) in probes
+                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
         plans.append(plan_class(c, usable, target=opts.options.target_samples,
                                 max_augmentations=opts.options.max_augmentations,
                                 augmentations=opts.options.augmentations, seed=opts.options.seed,
-                                keep_all=opts.options.keep_all_originals))
+                                keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
     return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
                       cross_class=cross_class), probes
@@ -148,7 +158,7 @@ def prepare_output(opts: PoolRun) -> tuple[dict[tuple[str, str], list], dict | N
 
 
 def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
-    records = done.get((task.class_name, task.source))
+    records = done.get((task.class_name, task.key))
     if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
         return False
     return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
@@ -176,6 +186,10 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     start = time.monotonic()
     validate_options(opts)
     noise = check_noise(opts.options)
+    animal = opts.options.animal_type
+    if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
+        log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
+                    "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers)
     report, probes = discover_and_plan(opts, executor)
     if noise is not None:
@@ -195,13 +209,14 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
     # Longest first: a long recording with many augmentations must not be the last task
     # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda t: -probes[(t.class_name, t.source)]["frames"] * (1 + 20 * len(t.augmentations)))
+    todo.sort(key=lambda t: -(t.window.frames if t.window else probes[(t.class_name, t.source)]["frames"])
+              * (1 + 20 * len(t.augmentations)))
     records = {k: v for k, v in done.items()}
     report = replace(report, reused=sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo))
     if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
         return replace(report, already_complete=True, metadata=previous, seconds=time.monotonic() - start)
     try:
-        written, failed = _run_tasks(opts, todo, records, executor, noise)
+        written, failed = _run_tasks(opts, todo, records, executor, probes, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(opts.output_dir)
     report = replace(report, written=written, failed_tasks=failed)
@@ -228,36 +243,42 @@ def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
             (output_dir / task.class_name / f.filename).unlink()
 
 
-def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, executor: Executor,
+def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, executor: Executor, probes: dict,
                noise: NoiseFolderCheck | None) -> tuple[int, list[Skipped]]:
     """Run the tasks, recording each finished one; return the files written and the failures."""
     written, failed = 0, []
     if not todo:
         return written, failed
     start = time.monotonic()
-    warm_up(opts.options.augmentations)  # in the parent too: forked workers inherit the compiled code
+    o = opts.options
+    # in the parent too: forked workers inherit the compiled code
+    warm_up(o.augmentations, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     journal = opts.output_dir / JOURNAL_FILENAME
-    bg = str(opts.options.background_noise_dir.resolve()) if opts.options.background_noise_dir else None
+    bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
+    short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
+    noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
+    noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(journal, "a", encoding="utf-8") as jf:
         if journal.stat().st_size == 0:
             write_params(jf, opts.identity())
-        context = TaskContext(str(opts.audio_root), str(opts.output_dir), opts.options.link_mode, bg,
-                              tuple(noise.usable) if noise is not None else ())
+        context = TaskContext(str(opts.audio_root), str(opts.output_dir), o.link_mode, bg,
+                              o.animal_type, short, noise_class, noise_sources, o.seed,
+                              background_files=tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(opts.options.augmentations), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda t: len(t.files),
         ):
             task = outcome.item
             if outcome.ok:
-                records[(task.class_name, task.source)] = outcome.result
-                write_done(jf, task.class_name, task.source, outcome.result)
+                records[(task.class_name, task.key)] = outcome.result
+                write_done(jf, task.class_name, task.key, outcome.result)
                 written += len(task.files)
             else:
-                records.pop((task.class_name, task.source), None)
+                records.pop((task.class_name, task.key), None)
                 _remove_outputs(opts.output_dir, task)
-                failed.append(Skipped(f"{task.class_name}/{task.source}", outcome.error))
-                log.warning(f"{task.class_name}/{task.source}: {outcome.error}")
+                failed.append(Skipped(f"{task.class_name}/{task.key}", outcome.error))
+                log.warning(f"{task.class_name}/{task.key}: {outcome.error}")
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")
     return written, sorted(failed, key=lambda s: s.path)

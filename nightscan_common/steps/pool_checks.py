@@ -13,18 +13,27 @@ from typing import Any
 
 from ..dsp.audit import Audit, gate_reason, probe_and_audit
 from ..dsp.fingerprint import Fingerprint, group_duplicates
+from ..io.audio_segments import silent_windows
 from ..plans.content_groups import plan_duplicates
+from ..plans.segments import window_offsets
 from .pool_options import PoolOptions, Skipped
 
 log = logging.getLogger("nightscan")
 
 
-def probe_original(path: str) -> dict[str, Any]:
-    """Runs in a worker: decode one original once; what it holds, its audit, its fingerprint."""
+def probe_original(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
+    """Runs in a worker: decode one original once; what it holds, its audit, its fingerprint;
+    with ``segment``, its windows, digital silence left out."""
     probe, audit = probe_and_audit(path)
     record = audit.to_dict()
-    return {"frames": probe.frames, "samplerate": probe.samplerate, "channels": probe.channels,
-            "sha256": probe.sha256, "fingerprint": record.pop("fingerprint"), "audit": record}
+    found = {"frames": probe.frames, "samplerate": probe.samplerate, "channels": probe.channels,
+             "sha256": probe.sha256, "fingerprint": record.pop("fingerprint"), "audit": record}
+    if segment is not None:
+        windows = window_offsets(probe.frames, probe.samplerate, segment=segment, hop=hop)
+        silent = silent_windows(path, windows) if windows else set()
+        found["windows"] = [w for w in windows if w.index not in silent] if windows else None
+        found["silent_windows"] = len(silent)
+    return found
 
 
 def gate(opts: PoolOptions, probes: dict[tuple[str, str], dict]) -> list[Skipped]:

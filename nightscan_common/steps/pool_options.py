@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
 from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
-from ..dsp.augmentations import AUGMENTATION_TYPES, DEFAULT_AUGMENTATIONS
+from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
+from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
 from ..io.audio_files import is_inside, list_classes, scan_audio_files
 from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
+from ..plans.segments import check_segment
 from ..reports import plain
 from .options import content_items
 
@@ -22,6 +25,11 @@ DEFAULT_OUTPUT_DIR = Path("data/augmented_pool")
 TASK_TIMEOUT = 3600.0
 
 
+#: Field metadata of content options added later: recorded only when not at their default,
+#: so that a pool made before them still matches its rerun.
+LATER = {"later": True}
+
+
 @dataclass(frozen=True)
 class PoolOptions:
     """What decides a pool besides its audio root (a rerun must match them); the defaults
@@ -29,21 +37,33 @@ class PoolOptions:
 
     target_samples: int = 500
     max_augmentations: int = 20
-    augmentations: tuple[str, ...] = DEFAULT_AUGMENTATIONS
+    augmentations: tuple[str, ...] | None = None  # None: the animal type's (ANIMAL_RANGES)
     seed: int = 42
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
-    min_peak_dbfs: float = MIN_PEAK_DBFS
-    min_duration: float = MIN_DURATION_S  # seconds
-    keep_quiet_files: bool = False  # keep what the gate leaves out, with a warning
-    keep_duplicates: bool = False  # keep every copy of a recording in a class (in one group)
+    min_peak_dbfs: float = field(default=MIN_PEAK_DBFS, metadata=LATER)
+    min_duration: float = field(default=MIN_DURATION_S, metadata=LATER)  # seconds
+    keep_quiet_files: bool = field(default=False, metadata=LATER)  # keep what the gate leaves out
+    keep_duplicates: bool = field(default=False, metadata=LATER)  # every copy, in one group
+    animal_type: str = field(default=DEFAULT_ANIMAL, metadata=LATER)
+    short_noise_dir: Path | None = field(default=None, metadata=LATER)
+    background_noise_class: str | None = field(default=None, metadata=LATER)
+    segment: float | None = field(default=None, metadata=LATER)  # seconds
+    hop: float | None = field(default=None, metadata=LATER)  # seconds; None: the segment
+
+    def __post_init__(self) -> None:
+        if self.augmentations is None and self.animal_type in ANIMAL_RANGES:
+            object.__setattr__(self, "augmentations", ANIMAL_RANGES[self.animal_type].types)
 
     def identity(self, output_dir: Path) -> dict[str, Any]:
         """The options as recorded, derived from the fields: paths relative to the output
-        folder, "/"-separated; tuples as lists."""
+        folder, "/"-separated; tuples as lists. Options marked ``LATER`` are left out while
+        at their default."""
         out: dict[str, Any] = {}
-        for name, value, _ in content_items(self):
+        for name, value, meta in content_items(self):
+            if meta.get("later") and value == _FIELDS[name].default:
+                continue
             if isinstance(value, Path):
                 value = _rel(value, output_dir)
             out[name] = list(value) if isinstance(value, tuple) else value
@@ -69,6 +89,9 @@ class PoolRun:
         """What the pool records and a rerun must match: the audio root, then the options."""
         root = _rel(self.audio_root, self.output_dir)
         return {"audio_root": root, **self.options.identity(self.output_dir)}
+
+
+_FIELDS = {f.name: f for f in fields(PoolOptions)}
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -139,6 +162,7 @@ def validate_options(opts: PoolRun) -> None:
     if opts.output_dir.exists() and not opts.output_dir.is_dir():
         raise UsageError(f"--output-dir {opts.output_dir} exists and is not a folder")
     check_content(opts.options)
+    check_noise_sources(opts)
 
 
 def check_content(opts: PoolOptions) -> None:
@@ -149,17 +173,36 @@ def check_content(opts: PoolOptions) -> None:
         raise UsageError(f"--max-augmentations must be 0 or more, got {opts.max_augmentations}")
     if opts.link_mode not in LINK_MODES:
         raise UsageError(f"--link-mode must be one of {', '.join(LINK_MODES)}, got {opts.link_mode!r}")
-    for name in opts.augmentations:
+    if opts.animal_type not in ANIMAL_RANGES:
+        raise UsageError(f"--animal-type must be one of {', '.join(ANIMAL_RANGES)}, got {opts.animal_type!r}")
+    for name in opts.augmentations or ():
         if name not in AUGMENTATION_TYPES:
             raise UsageError(f"unknown augmentation {name!r}")
-    wants_bg = "background_noise" in opts.augmentations
-    if wants_bg and not (opts.background_noise_dir and opts.background_noise_dir.is_dir()):
-        given = (f"{opts.background_noise_dir} not found or not a folder" if opts.background_noise_dir
-                 else "none given")
-        raise UsageError(f"background_noise needs --background-noise-dir DIR, a folder of ambient "
-                         f"recordings ({given})")
-    if wants_bg and not scan_audio_files(opts.background_noise_dir).audio:
-        raise UsageError(f"--background-noise-dir {opts.background_noise_dir} holds no audio file")
+    check_segment(opts.segment, opts.hop)
+    rate = PRESETS[opts.animal_type].sample_rate
+    if "air_absorption" in opts.augmentations and rate < AIR_MIN_SAMPLE_RATE:
+        raise UsageError(f"air_absorption damps octave bands up to 32 kHz, above what the "
+                         f"{opts.animal_type} preset's {rate} Hz keeps; use it with an --animal-type of "
+                         f"{AIR_MIN_SAMPLE_RATE // 1000} kHz or more ("
+                         + ", ".join(n for n, c in PRESETS.items() if c.sample_rate >= AIR_MIN_SAMPLE_RATE)
+                         + ")")
+    if opts.background_noise_dir and opts.background_noise_class:
+        raise UsageError("give --background-noise-dir or --background-noise-class, not both")
+    folders = {"background_noise": opts.background_noise_dir, "short_noises": opts.short_noise_dir}
+    for name, option in NOISE_FOLDER_OPTION.items():
+        if name not in opts.augmentations or (name == "background_noise" and opts.background_noise_class):
+            continue
+        folder = folders[name]
+        if not (folder and folder.is_dir()):
+            given = f"{folder} not found or not a folder" if folder else "none given"
+            ask = f"{option} DIR"
+            if name == "background_noise":
+                ask = "--background-noise-class NAME or " + ask
+            what = "ambient recordings" if name == "background_noise" else "short sounds"
+            raise UsageError(f"{name} needs {ask}, a folder of {what} ({given})")
+        if not scan_audio_files(folder).audio:
+            raise UsageError(f"{option} {folder} holds no audio file")
+
     if opts.min_duration < 0:
         raise UsageError(f"--min-duration must be 0 or more seconds, got {opts.min_duration:g}")
     if not opts.min_peak_dbfs <= 0:
@@ -174,6 +217,23 @@ def check_noise(opts: PoolOptions) -> NoiseFolderCheck | None:
                                min_duration=opts.min_duration)
     check.require_usable()
     return check
+
+
+def check_noise_sources(opts: PoolRun) -> None:
+    """Noise must not come from the dataset behind the splits' back (needs the audio root)."""
+    bg = opts.options.background_noise_dir
+    if bg is not None and is_inside(bg, opts.audio_root):
+        raise UsageError(
+            f"--background-noise-dir {bg} is inside the audio root {opts.audio_root}: its recordings may "
+            "be, or come from the same sites and nights as, the recordings of a val or test split, which "
+            "would leak into training; use --background-noise-class NAME (step 2 then keeps every "
+            "noise-mixed val or test sample with noise of its own split), or a folder outside the root")
+    name = opts.options.background_noise_class
+    if name is not None and name not in list_classes(opts.audio_root):
+        raise UsageError(f"--background-noise-class {name!r} is not a class folder of {opts.audio_root}")
+    if name is not None and opts.specific_classes and name not in opts.specific_classes:
+        raise UsageError(f"--background-noise-class {name!r} must be one of the --specific-class classes "
+                         "of this run: its recordings are read from it")
 
 
 def select_classes(opts: PoolRun) -> list[str]:

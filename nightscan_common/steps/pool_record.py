@@ -18,8 +18,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
-        for rec in records.get((plan.name, task.source), []):
-            if rec.type == ORIGINAL and (plan.name, task.source) in probes:
+        for rec in records.get((plan.name, task.key), []):
+            if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]
                 rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
                               channels=p["channels"], audit=p["audit"], fingerprint=p["fingerprint"])

@@ -11,12 +11,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dsp.animal_ranges import DEFAULT_ANIMAL
 from ..dsp.augmentations import apply_augmentation, warm_up
 from ..execution.base import pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..io.atomic_write import atomic_path
 from ..io.audio_io import clip_guard, read_mono, write_wav_pcm16
+from ..io.audio_segments import write_window
 from ..plans.pool_plan import SourceTask
+from ..plans.seeds import derive_seed
 
 
 @dataclass(frozen=True)
@@ -24,10 +27,11 @@ class PoolWorkerSetup:
     """Once per worker: BLAS on one thread, the augmentations' numba code compiled."""
 
     augmentations: tuple[str, ...] = ()
+    animal_type: str = DEFAULT_ANIMAL
 
     def __call__(self) -> None:
         pin_native_threads()
-        warm_up(self.augmentations)
+        warm_up(self.augmentations, self.animal_type)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,26 @@ class TaskContext:
     output_dir: str
     link_mode: str
     background_dir: str | None
+    animal_type: str = DEFAULT_ANIMAL
+    short_noise_dir: str | None = None
+    noise_class: str | None = None  # --background-noise-class
+    noise_sources: tuple[str, ...] = ()  # its usable recordings, sorted
+    seed: int = 0
     background_files: tuple[str, ...] = ()  # the noise files that passed the check, relative
+
+
+def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
+    """The one recording of the noise class that all of ``task``'s background noise comes from.
+
+    One per original, so that step 2 can keep each val or test group with noise of its own
+    split; the noise class's own originals are mixed with themselves (always one group).
+    """
+    if ctx.noise_class is None or not ctx.noise_sources:
+        return None
+    if task.class_name == ctx.noise_class:
+        return task.source
+    pick = derive_seed(ctx.seed, task.class_name, task.key, "noise") % len(ctx.noise_sources)
+    return ctx.noise_sources[pick]
 
 
 def _place_original(source: str, target: Path, link_mode: str) -> None:
@@ -61,20 +84,35 @@ def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
     """
     source = os.path.join(ctx.audio_root, task.class_name, task.source)
     class_dir = Path(ctx.output_dir) / task.class_name
+    window = task.window
+    where: dict = {}  # a window's offset, on each of its files' records
     records = []
     if task.augmentations:
-        samples, sr = read_mono(source)
+        part = {"start": window.offset, "frames": window.frames} if window else {}
+        samples, sr = read_mono(source, **part)
+        where = {"offset": window.offset, "offset_seconds": window.offset / sr} if window else {}
+        noise = {"background_dir": ctx.background_dir}
+        if (chosen := noise_recording(ctx, task)) is not None:
+            class_folder = os.path.join(ctx.audio_root, ctx.noise_class)
+            noise = {"background_dir": os.path.join(class_folder, chosen), "noise_root": class_folder}
         for planned in task.augmentations:
             out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
-                                             background_dir=ctx.background_dir,
-                                             background_files=ctx.background_files)
+                                             animal=ctx.animal_type, short_noise_dir=ctx.short_noise_dir,
+                                             background_files=ctx.background_files, **noise)
+            if "noise_file" in params and chosen is not None:
+                params["noise_class"] = ctx.noise_class
             out, guard_db = clip_guard(out)
             if guard_db:
                 params["clip_guard_db"] = guard_db
             write_wav_pcm16(class_dir / planned.filename, out, sr)
             records.append(FileRecord(planned.filename, planned.kind, task.source,
                                       augmentation=planned.augmentation, seed=planned.seed,
-                                      frames=int(len(out)), samplerate=sr, params=params))
-    _place_original(source, class_dir / task.original.filename, ctx.link_mode)
-    records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source))
+                                      frames=int(len(out)), samplerate=sr, params=params, **where))
+    if window:
+        probe = write_window(source, class_dir / task.original.filename, window)
+        where = {"offset": window.offset, "offset_seconds": window.offset / probe["samplerate"]}
+        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, **probe, **where))
+    else:
+        _place_original(source, class_dir / task.original.filename, ctx.link_mode)
+        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source))
     return records

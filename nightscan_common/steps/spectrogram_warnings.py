@@ -1,24 +1,23 @@
-"""Step 3's warnings: recordings whose sample rate does not fit the spectrogram's, and ``warnings.json``.
+"""Step 3's per-file rate warnings, listed in ``warnings.json``: rates that do not fit the settings'.
 
 Such a file still gets its spectrogram, so it is no failure, but the spectrogram does
 not hold what the settings promise: a rate too low leaves the band (partly) empty; a
 rate above the settings' drops what the recording holds above their Nyquist frequency
-(ultrasound of a bat recorded at 500 kHz under a 192 kHz preset).
+when the band reaches it (ultrasound of a bat recorded at 500 kHz under the 192 kHz
+preset; ``window_manifest.drops_content``). The rates come from the window manifest,
+which covers every file of the output, so a resumed run lists what an uninterrupted
+one does.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..dsp.spectrogram import SpectrogramConfig
-from ..errors import AudioFileError
 from ..formats.pool_reader import examples
-from ..io.audio_io import open_audio
-from ..plans.spectrogram_plan import Job
+from ..formats.window_manifest import drops_content
 
 TOO_LOW = "too_low"
 ABOVE = "above"
@@ -46,7 +45,7 @@ def rate_warning(path: str, samplerate: int, config: SpectrogramConfig) -> RateW
         return RateWarning(path, TOO_LOW, samplerate,
                            f"its rate {samplerate} Hz carries less than half of the band "
                            f"{config.fmin:g}-{config.fmax:g} Hz (nothing above {nyquist:g} Hz)")
-    if samplerate > config.sample_rate:
+    if drops_content(samplerate, sample_rate=config.sample_rate, fmax=config.fmax):
         return RateWarning(path, ABOVE, samplerate,
                            f"its rate {samplerate} Hz is above the settings' {config.sample_rate} Hz: "
                            f"what it holds above {config.sample_rate / 2:g} Hz is dropped")
@@ -54,38 +53,22 @@ def rate_warning(path: str, samplerate: int, config: SpectrogramConfig) -> RateW
 
 
 def summary_lines(warnings: list[RateWarning], config: SpectrogramConfig) -> list[str]:
-    """One line per kind and rate, with a few of the files: a pool repeats one rate thousands of times."""
-    by: dict[tuple[str, int], list[str]] = defaultdict(list)
+    """One line per rate that cannot carry the band, with a few of the files (a pool repeats one
+    rate thousands of times); the files above the settings' rate have ``above_rate_warning``'s."""
+    by: dict[int, list[str]] = defaultdict(list)
     for w in warnings:
-        by[(w.kind, w.samplerate)].append(w.path)
-    lines = []
-    for (kind, rate), paths in sorted(by.items()):
-        if kind == TOO_LOW:
-            lines.append(f"{len(paths)} file(s) at {rate} Hz cannot carry the band {config.fmin:g}-"
-                         f"{config.fmax:g} Hz (Nyquist {rate / 2:g} Hz): {examples(sorted(paths))}")
-        else:
-            lines.append(f"{len(paths)} file(s) at {rate} Hz, above the settings' {config.sample_rate} Hz: "
-                         f"content above {config.sample_rate / 2:g} Hz dropped: {examples(sorted(paths))}")
-    return lines
+        if w.kind == TOO_LOW:
+            by[w.samplerate].append(w.path)
+    return [f"{len(paths)} file(s) at {rate} Hz cannot carry the band {config.fmin:g}-{config.fmax:g} Hz "
+            f"(Nyquist {rate / 2:g} Hz): {examples(sorted(paths))}" for rate, paths in sorted(by.items())]
 
 
-def rate_warnings(jobs: Iterable[Job], failed: Container[str], pool_root: Path,
-                  config: SpectrogramConfig) -> list[RateWarning]:
-    """The warnings of every file that has its spectrogram, done now or earlier, sorted.
-
-    Read from the headers in the parent (a few microseconds a file), so that a run that
-    was interrupted and resumed lists the same warnings as one that was not.
-    """
-    found = []
-    for source in sorted({job.source for job in jobs} - set(failed)):
-        try:
-            with open_audio(pool_root / source) as f:
-                rate = f.samplerate
-        except AudioFileError:
-            continue
-        if (warning := rate_warning(source, rate, config)) is not None:
-            found.append(warning)
-    return found
+def rate_warnings(windows: dict[str, dict[str, Any]], config: SpectrogramConfig) -> list[RateWarning]:
+    """The warning of every file in the window manifest (one per pool file), sorted."""
+    rates = {e["path"]: e["native_samplerate"] for e in windows.values()
+             if isinstance(e.get("path"), str) and isinstance(e.get("native_samplerate"), int)}
+    found = (rate_warning(path, rate, config) for path, rate in sorted(rates.items()))
+    return [w for w in found if w is not None]
 
 
 def listed(warnings: list[RateWarning]) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 
 The output folder holds ``spectrogram_config.json`` (every setting and the tool version,
 written first), ``failures.json`` (files that could not be used, with the reason),
-``warnings.json`` (files whose rate does not fit the settings') and the spectrograms,
-laid out by the store (``formats/tree_store.py`` by default). A rerun with the same
-settings computes only what the store does not hold; a rerun with other settings is
-refused unless asked to overwrite.
+``warnings.json`` (files whose rate does not fit the settings'), ``windows.json`` (where
+each file's window was taken, ``formats/window_manifest.py``) and the spectrograms, laid
+out by the store (``formats/tree_store.py`` by default). A rerun with the same settings
+computes only what the store does not hold; a rerun with other settings is refused
+unless asked to overwrite.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from ..formats.spectrogram_folder import (
 )
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.tree_store import TreeStore
+from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
-from ..io.audio_window import read_window
+from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
@@ -73,8 +75,8 @@ class SpectrogramReport:
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
     unindexed_files: int = 0
-    warnings: list[RateWarning] = field(default_factory=list)  # also in warnings.json
-    warning_lines: list[str] = field(default_factory=list)  # the summary's, one per kind and rate
+    warnings: list[str] = field(default_factory=list)  # the summary's, one line per kind and rate
+    rate_warnings: list[RateWarning] = field(default_factory=list)  # per file, as in warnings.json
 
     @property
     def failures_path(self) -> Path:
@@ -108,19 +110,33 @@ class JobContext:
 
     config: SpectrogramConfig
     pool_root: str
-    writer: SlotWriter
+    writer: SlotWriter | None
+
+
+def window_of(source: str | os.PathLike, config: SpectrogramConfig) -> tuple[np.ndarray, dict[str, Any]]:
+    """``source``'s window (``loudest``: by the energy within the preset's band) and where it lies."""
+    samples, choice = read_window_choice(
+        source, sample_rate=config.sample_rate, n_samples=config.n_samples, crop=config.crop,
+        hop_length=config.hop_length, band=(config.fmin, config.fmax), pad=config.pad)
+    return samples, choice.to_dict(config.sample_rate)
 
 
 def spectrogram_of(source: str | os.PathLike, config: SpectrogramConfig) -> np.ndarray:
     """Read ``source``'s window and compute its spectrogram."""
-    samples = read_window(source, sample_rate=config.sample_rate, n_samples=config.n_samples,
-                          crop=config.crop, hop_length=config.hop_length)
-    return log_mel_spectrogram(samples, config)
+    return log_mel_spectrogram(window_of(source, config)[0], config)
 
 
-def _run_job(ctx: JobContext, job: Job) -> dict:
+def _run_job(ctx: JobContext, job: Job) -> tuple[dict, dict[str, Any]]:
+    """The store's receipt and the window's manifest entry."""
     source = os.path.join(ctx.pool_root, *job.source.split("/"))
-    return ctx.writer.put(job, spectrogram_of(source, ctx.config))
+    samples, window = window_of(source, ctx.config)
+    return ctx.writer.put(job, log_mel_spectrogram(samples, ctx.config)), {"path": job.source, **window}
+
+
+def _window_job(ctx: JobContext, job: Job) -> dict[str, Any]:
+    """The manifest entry alone, for a file done by a run that stopped before writing it."""
+    return {"path": job.source, **window_of(os.path.join(ctx.pool_root, *job.source.split("/")),
+                                            ctx.config)[1]}
 
 
 # --- the step ------------------------------------------------------------------------
@@ -176,9 +192,14 @@ def run_spectrograms(
         todo = [job for job in jobs if job.key not in done]
         skipped = Counter(job.split for job in jobs if job.key in done)
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
+        header = {"sample_rate": config.sample_rate, "crop": config.crop, "pad": config.pad}
+        windows = read_windows(out_dir, header=header)
         try:
-            written, failed = _compute(todo, config, pool_root, store, num_workers=num_workers,
+            written, failed = _compute(todo, config, pool_root, store, windows, num_workers=num_workers,
                                        progress=progress, timeout=item_timeout, executor=executor)
+            missing = [j for j in jobs if j.key in done and j.key not in windows]
+            _compute(missing, config, pool_root, None, windows, num_workers=num_workers,
+                     progress=progress, timeout=item_timeout, executor=executor)
         finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
             store.sweep()
             remove_temporaries(out_dir)
@@ -188,10 +209,13 @@ def run_spectrograms(
         counts = {s: SplitCounts(written[s], skipped[s], failed_in[s])
                   for s in dict.fromkeys([*splits, *(f.split for f in failures)])}
         write_failures(out_dir / FAILURES_FILENAME, sorted(failures))
-        warnings = rate_warnings(jobs, {f.path for f in failures}, pool_root, config)
-        write_list(out_dir / WARNINGS_FILENAME, listed(warnings))
+        write_windows(out_dir, header, windows)
+        per_file = rate_warnings(windows, config)
+        write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
+        warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
         return SpectrogramReport(out_dir, counts, sorted(failures), store.bytes_on_disk(),
-                                 store.count_unlisted(splits), warnings, summary_lines(warnings, config))
+                                 store.count_unlisted(splits),
+                                 ([warning] if warning else []) + summary_lines(per_file, config), per_file)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
@@ -211,10 +235,14 @@ def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:
                          "give the pool folder the index was built from")
 
 
-def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store: SpectrogramStore,
-             *, num_workers: int, progress: bool, timeout: float,
+def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store: SpectrogramStore | None,
+             windows: dict[str, dict], *, num_workers: int, progress: bool, timeout: float,
              executor: Executor | None) -> tuple[Counter[str], list[Failure]]:
-    """Run the jobs in the executor; return how many each split wrote, and what failed."""
+    """Run the jobs in the executor; return how many each split wrote, and what failed.
+
+    Each job's window goes into ``windows``; with no ``store``, only the windows are found
+    (files already written, whose manifest entry a stopped run did not keep).
+    """
     written: Counter[str] = Counter()
     if not todo:
         return written, []
@@ -223,12 +251,16 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
-    context = JobContext(config, str(pool_root), store.writer())
-    for outcome in executor.map(partial(_run_job, context), todo, desc="spectrograms",
+    context = JobContext(config, str(pool_root), store.writer() if store else None)
+    task = partial(_run_job if store else _window_job, context)
+    for outcome in executor.map(task, todo, desc="spectrograms" if store else "windows",
                                 setup=setup, chunksize=chunk, timeout=timeout, progress=progress):
         job = outcome.item
-        if outcome.ok:
-            store.record(job, outcome.result)
+        if outcome.ok and store is None:
+            windows[job.key] = outcome.result
+        elif outcome.ok:
+            receipt, windows[job.key] = outcome.result
+            store.record(job, receipt)
             written[job.split] += 1
         else:
             log.debug("failed: %s: %s", job.source, outcome.error)

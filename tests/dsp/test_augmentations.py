@@ -17,13 +17,14 @@ def signal(rng):
 
 @pytest.mark.parametrize("name", list(aug.AUGMENTATION_TYPES))
 def test_same_seed_same_output_other_seed_other_output(name, signal, tmp_path):
-    bg = None
-    if name == "background_noise":
-        write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
-        bg = str(tmp_path / "bg")
-    a, pa = aug.apply_augmentation(name, signal, 16000, seed=1, background_dir=bg)
-    b, pb = aug.apply_augmentation(name, signal, 16000, seed=1, background_dir=bg)
-    c, _ = aug.apply_augmentation(name, signal, 16000, seed=2, background_dir=bg)
+    write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+    write_recording(tmp_path / "short" / "drop.wav", call="noise_bursts", seconds=0.3, samplerate=16000)
+    dirs = {"background_dir": str(tmp_path / "bg"), "short_noise_dir": str(tmp_path / "short")}
+    long_signal = np.tile(signal, 4)  # 4 s: short noises come every 0.5 to 3 s
+    a, pa = aug.apply_augmentation(name, long_signal, 16000, seed=1, **dirs)
+    b, pb = aug.apply_augmentation(name, long_signal, 16000, seed=1, **dirs)
+    c, _ = aug.apply_augmentation(name, long_signal, 16000, seed=2, **dirs)
+    signal = long_signal
     assert a.dtype == np.float32 and np.array_equal(a, b) and pa == pb
     assert not np.array_equal(a, c)
     assert not np.array_equal(a[: len(signal)], signal[: len(a)])

@@ -23,7 +23,7 @@ GENERAL = PRESETS["general"]
 #: Shapes the presets document (centered frames: 1 + samples // hop).
 PRESET_SHAPES = {
     "general": (128, 345), "bat": (256, 3001), "owl": (128, 251), "bird_song": (128, 345),
-    "mammal": (128, 345), "amphibian": (128, 251), "insect": (128, 690),
+    "mammal": (128, 345), "amphibian": (128, 251), "insect": (128, 690), "bat_fm": (96, 4001),
 }
 
 
@@ -45,11 +45,15 @@ def test_presets_carry_nightscans_bands():
     bands = {name: (c.sample_rate, c.fmin, c.fmax, c.n_mels) for name, c in PRESETS.items()}
     assert bands == {
         "general": (22050, 50, 11000, 128), "bat": (192000, 15000, 96000, 256),
+        "bat_fm": (192000, 15000, 96000, 96),
         "owl": (16000, 200, 4000, 128), "bird_song": (22050, 1000, 8000, 128),
         "mammal": (22050, 100, 5000, 128), "amphibian": (16000, 200, 5000, 128),
         "insect": (44100, 2000, 15000, 128),
     }
-    assert all((c.n_fft, c.hop_length, c.duration, c.top_db) == (2048, 512, 8, 80) for c in PRESETS.values())
+    assert all((c.n_fft, c.hop_length, c.duration, c.top_db) == (2048, 512, 8, 80)
+               for name, c in PRESETS.items() if name != "bat_fm")
+    fm = PRESETS["bat_fm"]  # a 2 ms window and a 0.5 ms hop: an FM sweep keeps its shape
+    assert (fm.n_fft, fm.hop_length, fm.duration, fm.top_db) == (384, 96, 2, 80)
 
 
 @pytest.mark.parametrize("name", sorted(PRESET_SHAPES))

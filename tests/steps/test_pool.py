@@ -281,7 +281,13 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     run = PoolRun(tmp_path / "audio", tmp_path / "pool", opts, num_workers=3, specific_classes=("owl",),
                   dry_run=False, overwrite=True, progress=False, task_timeout=5.0)
     content = {f.name for f in fields(PoolOptions)}
-    assert set(run.identity()) == {"audio_root"} | content and "seed" in content
+    later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
+    assert set(run.identity()) == {"audio_root"} | (content - later) and "seed" in content
+    assert later == {"animal_type", "short_noise_dir", "background_noise_class", "segment", "hop",
+                     "min_peak_dbfs", "min_duration", "keep_quiet_files", "keep_duplicates"}
+    # options added later are recorded once set, so a pool made before them still matches its rerun
+    cut = PoolOptions(segment=8.0).identity(tmp_path / "pool")
+    assert cut["segment"] == 8.0 and "hop" not in cut
     assert not {"num_workers", "overwrite", "task_timeout", "specific_classes"} & set(run.identity())
     assert run.identity()["audio_root"] == "../audio"
     assert run.identity()["background_noise_dir"] == "../noise"

@@ -116,6 +116,6 @@ def test_a_class_whose_tasks_failed_is_short_in_the_table_and_the_metadata(tmp_p
 def test_noise_check_happens_before_discovery(tmp_path):
     """A noise folder that is not one is refused by the up-front checks, not mid-run."""
     _class(tmp_path / "root", "owl", 1)
-    with pytest.raises(UsageError, match="background_noise needs --background-noise-dir"):
+    with pytest.raises(UsageError, match="needs .*--background-noise-dir DIR.*nowhere not found"):
         run_pool(tmp_path / "root", tmp_path / "out", augmentations=("background_noise",),
                  background_noise_dir=tmp_path / "nowhere")

@@ -1,0 +1,100 @@
+"""--segment: long recordings cut into windows, each an original, one group per recording."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import create_augmented_pool
+import create_balanced_index
+from nightscan_common.plans.segments import window_offsets
+
+SR = 16000
+
+
+def _long(path, seconds, *, seed, silent=None):
+    x = (0.2 * np.random.default_rng(seed).standard_normal(int(seconds * SR))).astype(np.float32)
+    if silent:
+        x[int(silent[0] * SR): int(silent[1] * SR)] = 0.0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x, SR, subtype="PCM_16")
+    return sf.read(path, dtype="int16")[0]
+
+
+def _pool(tmp_path, *args):
+    pool = tmp_path / "pool"
+    code = create_augmented_pool.main(["--audio-root", str(tmp_path / "audio"), "--output-dir", str(pool),
+                                       "--num-workers", "1", "-q", *args])
+    return code, pool, json.loads((pool / "pool_metadata.json").read_text(encoding="utf-8"))
+
+
+def test_windows_cover_the_recording_and_end_on_its_last_frame():
+    assert [w.offset / SR for w in window_offsets(60 * SR, SR, segment=8)] == [0, 8, 16, 24, 32, 40, 48, 52]
+    assert [w.offset / SR for w in window_offsets(20 * SR, SR, segment=8, hop=4)] == [0, 4, 8, 12]
+    assert window_offsets(8 * SR, SR, segment=8) == []  # fits in one segment: one original as before
+
+
+def test_segment_8_on_a_60_s_recording_gives_windows_of_one_group_with_exact_offsets(tmp_path):
+    full = _long(tmp_path / "audio" / "owl" / "night1" / "long.wav", 60, seed=1)
+    gappy = _long(tmp_path / "audio" / "owl" / "gap.wav", 60, seed=2, silent=(16, 24))  # window 2 silent
+    code, pool, meta = _pool(tmp_path, "--segment", "8", "--target-samples", "15")
+    assert code == 0
+    originals = [f for f in meta["classes"]["owl"]["files"] if f["type"] == "original"]
+    by_source = {s: [f for f in originals if f["source"] == s] for s in ("night1/long.wav", "gap.wav")}
+    assert len(by_source["night1/long.wav"]) == 8 and len(by_source["gap.wav"]) == 7
+    assert 16 * SR not in {f["offset"] for f in by_source["gap.wav"]}  # digital silence dropped
+    for source, samples in (("night1/long.wav", full), ("gap.wav", gappy)):
+        for f in by_source[source]:
+            window, rate = sf.read(pool / "owl" / f["filename"], dtype="int16")
+            assert rate == SR and f["frames"] == len(window) == 8 * SR
+            assert f["offset_seconds"] == f["offset"] / SR
+            np.testing.assert_array_equal(window, samples[f["offset"]: f["offset"] + 8 * SR])
+    assert meta["params"]["segment"] == 8.0
+    db = tmp_path / "index.db"
+    assert create_balanced_index.main(["--pool-dir", str(pool), "--output-db", str(db), "-q"]) == 0
+    with sqlite3.connect(db) as con:
+        groups = con.execute("SELECT group_key, COUNT(DISTINCT split), COUNT(*) FROM audio_samples "
+                             "GROUP BY group_key ORDER BY group_key").fetchall()
+    assert groups == [("owl/gap.wav", 1, 7), ("owl/night1/long.wav", 1, 8)]
+
+
+def test_a_class_of_3_long_recordings_reaches_the_target_from_real_audio(tmp_path):
+    for i in range(3):
+        _long(tmp_path / "audio" / "frog" / f"rec{i}.wav", 40, seed=10 + i)
+    code, _, meta = _pool(tmp_path, "--segment", "4", "--target-samples", "24")
+    entry = meta["classes"]["frog"]
+    assert code == 0 and entry["total_count"] == 24 and entry["reached_target"]
+    assert all(f["type"] == "original" for f in entry["files"])  # 30 windows, 24 kept: no augmentation
+    assert {f["source"] for f in entry["files"]} == {"rec0.wav", "rec1.wav", "rec2.wav"}
+
+
+def test_a_rerun_with_windows_changes_nothing_and_augmentations_record_the_offset(tmp_path):
+    _long(tmp_path / "audio" / "owl" / "long.wav", 20, seed=3)
+    args = ("--segment", "8", "--target-samples", "6", "--augmentations", "volume")
+    code, pool, meta = _pool(tmp_path, *args)
+    augmented = [f for f in meta["classes"]["owl"]["files"] if f["type"] == "augmented"]
+    assert code == 0 and len(augmented) == 3 and all("offset" in f for f in augmented)
+    before = {p.name: p.read_bytes() for p in (pool / "owl").iterdir()}
+    code, _, again = _pool(tmp_path, *args)
+    assert code == 0 and again == meta
+    assert {p.name: p.read_bytes() for p in (pool / "owl").iterdir()} == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hop", "4"], "--hop 4 needs --segment SECONDS"),
+    (["--segment", "0"], "must be above 0"),
+    (["--augmentations", "air_absorption"], "air_absorption damps octave bands up to 32 kHz"),
+    (["--augmentations", "short_noises"], "short_noises needs --short-noise-dir DIR"),
+])
+def test_bad_new_options_exit_2_with_one_line(tmp_path, capsys, args, message):
+    _long(tmp_path / "audio" / "owl" / "a.wav", 1, seed=0)
+    with pytest.raises(SystemExit) if args[0] == "--segment" else contextlib.nullcontext() as info:
+        code = create_augmented_pool.main(["--audio-root", str(tmp_path / "audio"), "--output-dir",
+                                           str(tmp_path / "pool"), "-q", *args])
+    assert (info.value.code if args[0] == "--segment" else code) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "pool").exists()
