@@ -91,8 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep every copy of one recording in a class (one group in step 2); by "
                         "default one is kept and the others listed as its duplicates")
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    p.add_argument("--verify", action="store_true",
+                   help="read every original again on a rerun; without it, an original whose size, "
+                        "mtime and inode are as recorded is trusted unchanged")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a pool made with other options in --output-dir")
+                   help="rebuild the pool in --output-dir from scratch, even one made with other "
+                        "options (only files with pool names are removed)")
     return p
 
 
@@ -119,7 +123,8 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
 def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The run control: ``run_pool``'s keyword options."""
     return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
-            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet}
+            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet,
+            "verify": args.verify}
 
 
 def check_args(args: argparse.Namespace) -> None:

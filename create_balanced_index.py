@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from nightscan_common.cli import (
     make_parser,
     run_main,
 )
+from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.plans.grouping import compile_group_pattern
 from nightscan_common.plans.split_plan import check_ratios
@@ -60,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true", default=defaults.strict,
                         help="make the warnings that mean a wrong data set fatal (exit 2, no index "
                              "written): a class with an empty split, one recording in two classes")
+    parser.add_argument("--keep-splits-from", metavar="OLD.db",
+                        help="an older index of this data set: every group it holds keeps its split, "
+                             "new groups fill the splits toward their ratios (a merged group that "
+                             "straddled splits goes where val and test get nothing from train; "
+                             "each such move is reported); may be --output-db itself")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing index made from another pool or with other options")
     return parser
@@ -76,6 +83,8 @@ def check_args(args: argparse.Namespace) -> None:
     options = options_from_args(args)
     check_ratios(options.ratios)
     compile_group_pattern(options.group_pattern)
+    if args.keep_splits_from is not None and not os.path.isfile(args.keep_splits_from):
+        raise UsageError(f"--keep-splits-from {args.keep_splits_from}: index database not found")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,8 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = options_from_args(args)
 
     def body() -> int:
-        report = run_index(args.pool_dir, args.output_db, options, overwrite=args.overwrite,
-                           progress=not args.quiet)
+        report = run_index(args.pool_dir, args.output_db, options, keep_splits_from=args.keep_splits_from,
+                           overwrite=args.overwrite, progress=not args.quiet)
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         if report.leaking_groups:
             print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)

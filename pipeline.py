@@ -33,7 +33,7 @@ VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samp
           "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
           "--group-pattern": "GROUP_PATTERN"}
 FLAGS = {"--demo": "demo", "--overwrite": "overwrite", "-q": "quiet", "--quiet": "quiet",
-         "--dry-run": "dry_run"}
+         "--dry-run": "dry_run", "--keep-splits": "keep_splits"}
 
 
 @dataclass
@@ -114,6 +114,8 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
                                         "--overwrite", *common]
              + (["--random-seed", str(seed)] if seed else [])
              + (["--group-pattern", str(values["--group-pattern"])] if values["--group-pattern"] else [])
+             + (["--keep-splits-from", str(paths["index"])]
+                if values["keep_splits"] and paths["index"].is_file() else [])
              + extra[2]),
         Step(3, pregenerate_spectrograms_simple,
              ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),

@@ -115,10 +115,6 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
             num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
             progress=not args.quiet, **({} if timeout is None else {"item_timeout": timeout}),
         )
-        if report.unindexed_files:
-            cli.log.warning("%d .npy file(s) in %s are not in the index (from an older index?); "
-                            "--overwrite starts the folder afresh", report.unindexed_files,
-                            args.output_dir)
         for warning in report.warnings:
             cli.log.warning(warning)
         print(tables.spectrogram_table(report))

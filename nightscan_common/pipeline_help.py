@@ -46,6 +46,9 @@ options (or the environment variable on the right; an option wins over its varia
   --overwrite                          outputs made with other options are replaced instead
                                        of refused (each step's --overwrite: step 1 keeps a
                                        pool made with these options, step 3 starts afresh)
+  --keep-splits                        step 2 keeps the split of every group that the existing
+                                       index holds (--keep-splits-from DATA_DIR/balanced_audio_
+                                       index.db), so that a grown data set's test set stays put
   --demo                               first write the synthetic demo data set into
                                        DATA_DIR/demo_audio (make_demo_data.py), then run the
                                        pipeline on it; AUDIO_ROOT is ignored
@@ -66,9 +69,13 @@ Relative paths are taken from the current directory; the script runs from anywhe
 
 Rerunning the same command after an interruption (Ctrl-C, a crash, a full disk)
 finishes the job: step 1 resumes where it stopped and step 3 makes only the missing
-spectrograms. Step 2 always rebuilds its index (--overwrite: it takes seconds and is
-written atomically), so the index always matches the pool as it is now; with the same
-pool and options it holds the same rows.
+spectrograms. Rerunning it after the audio root changed (recordings added, removed,
+replaced, moved) updates every output to what a fresh build would hold: step 1 keeps
+the pool files still wanted, makes the missing ones and removes the stale ones; step 3
+recomputes the spectrograms whose pool file changed and removes those of rows gone.
+Step 2 always rebuilds its index (--overwrite: it takes seconds and is written
+atomically), so the index always matches the pool as it is now; with the same pool and
+options it holds the same rows; with --keep-splits, groups keep their earlier split.
 
 Each step prints its table on stdout; progress bars and messages go to stderr. The
 last lines repeat every step's warnings.

@@ -262,3 +262,28 @@ def test_demo_end_to_end_as_the_training_loader_reads_it(tmp_path, monkeypatch, 
 def _index_rows(index: Path) -> list[tuple]:
     with sqlite3.connect(index) as con:
         return con.execute("SELECT * FROM audio_samples ORDER BY file_path").fetchall()
+
+
+# ---------------------------------------------------------------- a changed audio root
+
+
+def test_a_rerun_on_a_grown_root_runs_through_and_keeps_the_splits(pipe, tmp_path, make_audio_root):
+    audio = make_audio_root({"owl": 6, "bat": 8}, seconds=0.3)
+    args = ("--audio-root", audio, "--data-dir", "data", "--target-samples", "10", "--num-workers", "1", "-q")
+    assert pipe(*args)[0] == 0
+    index = tmp_path / "data" / "balanced_audio_index.db"
+    with sqlite3.connect(index) as con:
+        before = dict(con.execute("SELECT file_path, split FROM audio_samples"))
+    for i in (6, 7):
+        (audio / "owl" / f"rec_{i - 6:03d}.wav").rename(audio / "owl" / f"moved_{i}.wav")
+    (audio / "bat" / "rec_000.wav").unlink()
+    status, out, err = pipe(*args, "--keep-splits")
+    assert status == 0, err
+    assert "originals 2 added, 3 removed, 0 changed" in out
+    assert re.search(r"splits kept from .*: groups 2 added, 3 removed, \d+ kept, 0 moved", out)
+    with sqlite3.connect(index) as con:
+        after = dict(con.execute("SELECT file_path, split FROM audio_samples"))
+    assert all(after[fp] == split for fp, split in before.items() if fp in after)
+    spectrograms = tmp_path / "data" / "spectrograms_balanced"
+    held = {p.relative_to(spectrograms).with_suffix("").as_posix() for p in spectrograms.rglob("*.npy")}
+    assert held == {f"{split}/{Path(fp).parent}/{Path(fp).stem}" for fp, split in after.items()}

@@ -115,6 +115,23 @@ def connect_read_only(db_path: str | os.PathLike) -> sqlite3.Connection:
     return sqlite3.connect(f"{Path(db_path).absolute().as_uri()}?mode=ro", uri=True)
 
 
+def read_split_rows(db_path: str | os.PathLike) -> list[tuple[str, str, str]]:
+    """``(file_path, split, group_key)`` of every row, sorted; an earlier index's group is its
+    ``original_file``. ``UsageError`` for a file that is not an index."""
+    if not os.path.isfile(db_path):
+        raise UsageError(f"index database not found: {db_path}")
+    try:
+        con = connect_read_only(db_path)
+        try:
+            columns = {r[1] for r in con.execute(f"PRAGMA table_info({TABLE})")}
+            group = "group_key" if "group_key" in columns else "original_file"
+            return sorted(con.execute(f"SELECT file_path, split, {group} FROM {TABLE}"))
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{db_path} is not a NightScan index ({exc})") from None
+
+
 def read_index_info(db_path: str | os.PathLike) -> dict[str, str] | None:
     """An index's ``index_info`` as a dict, or None for a file that is not such an index."""
     try:

@@ -1,4 +1,4 @@
-"""Step 1's resume journal: one JSON line per finished original, the run's options first.
+"""Step 1's resume journal: one JSON line per finished original, the run's options and inputs first.
 
 The parent alone appends to it; a torn last line (a killed run) is ignored. With the
 metadata of a finished pool, it says which originals need no work on a rerun.
@@ -7,17 +7,27 @@ metadata of a finished pool, it says which originals need no work on a rerun.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from ..io.atomic_write import write_bytes
 from .pool_metadata import FileRecord
 
 JOURNAL_FILENAME = ".pool_progress.jsonl"
 
 
-def write_params(fh: IO[str], params: dict[str, Any]) -> None:
-    fh.write(json.dumps({"params": params}) + "\n")
-    fh.flush()
+def start_journal(path: Path, params: dict[str, Any], inputs: dict[str, Any],
+                  entries: Iterable[tuple[str, str, list[FileRecord]]] = ()) -> None:
+    """A new journal (atomically): the header, then the finished originals still valid."""
+    lines = [json.dumps({"params": params, "inputs": inputs}) + "\n"]
+    lines += [_line(c, s, r) for c, s, r in entries]
+    write_bytes(path, "".join(lines).encode("utf-8"))
+
+
+def _line(class_name: str, source: str, records: list[FileRecord]) -> str:
+    return json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
+                      ensure_ascii=False) + "\n"
 
 
 def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
@@ -25,16 +35,15 @@ def write_done(fh: IO[str], class_name: str, source: str, records: list[FileReco
 
     ``source`` is the task's key (``unit_key``: the source, and a window's offset).
     """
-    fh.write(json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
-                        ensure_ascii=False) + "\n")
+    fh.write(_line(class_name, source, records))
     fh.flush()
 
 
-def read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
-    """The journal's params and its finished tasks; a torn last line is ignored."""
-    params, done = None, {}
+def read_journal(path: Path) -> tuple[dict | None, dict, dict[tuple[str, str], list]]:
+    """The journal's params, inputs and finished tasks; a torn last line is ignored."""
+    params, inputs, done = None, {}, {}
     if not path.exists():
-        return None, {}
+        return None, {}, {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             try:
@@ -42,10 +51,10 @@ def read_journal(path: Path) -> tuple[dict | None, dict[tuple[str, str], list]]:
             except json.JSONDecodeError:
                 continue
             if "params" in entry:
-                params = entry["params"]
+                params, inputs = entry["params"], entry.get("inputs") or {}
             elif "class" in entry:
                 done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
-    return params, done
+    return params, inputs, done
 
 
 def done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:

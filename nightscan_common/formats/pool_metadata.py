@@ -6,7 +6,8 @@ original's bytes) and ``<stem>_aug<NNN>_<type>.wav`` (its augmentations), and
 
     {"format_version": 1, "created_at": ..., "tool_version": ..., "params": {...},
      "target_samples_per_class": 500,
-     "classes": {"<class>": ClassEntry},  "skipped": [{"path", "reason"}], "totals": {...}}
+     "classes": {"<class>": ClassEntry},  "skipped": [{"path", "reason"}], "totals": {...},
+     "inputs": {"audio_root": {"files", "sha256"}, "background_noise": {...} or null}}
 
 written and read through the typed records below (``PoolMetadata``, ``ClassEntry``,
 ``FileRecord``, each with ``to_dict``/``from_dict``): this module is the format's one
@@ -138,6 +139,9 @@ class PoolMetadata:
     cross_class_duplicates: list[list[str]] = field(default_factory=list)
     #: files of --background-noise-dir left out: path (relative to it), reason
     bad_noise_files: list[dict[str, str]] = field(default_factory=list)
+    #: The version record: checksums of what the pool was made from (``audio_root``: every
+    #: audio file's class path and sha256; ``background_noise``: the noise folder's, or None).
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -147,7 +151,9 @@ class PoolMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoolMetadata:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name != "classes" and f.name in data},
+        return cls(**{f.name: data[f.name] for f in fields(cls)
+                      if f.name not in ("classes", "inputs") and f.name in data},
+                   inputs=data.get("inputs") or {},
                    classes={k: ClassEntry.from_dict(v) for k, v in data["classes"].items()})
 
 

@@ -50,6 +50,12 @@ def _read_settings(path: Path) -> Any:
         return "unreadable"
 
 
+def inputs_recorded(config_path: Path, settings: dict[str, Any]) -> bool:
+    """Whether the settings file already records this run's inputs (the version record)."""
+    old = _read_settings(config_path)
+    return isinstance(old, dict) and old.get("inputs") == settings.get("inputs")
+
+
 def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[str, Any], *,
                         overwrite: bool) -> bool:
     """Whether ``spectrogram_config.json`` must be (re)written; refuse mixing settings.

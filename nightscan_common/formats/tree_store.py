@@ -1,8 +1,8 @@
 """Today's step 3 layout: one ``<out>/<split>/<class_name>/<stem>.npy`` per key.
 
 These are the very paths NightScan's loader builds. Each file is written to a temporary
-name and renamed, so a file's presence means it is complete: a key is done when its
-file exists.
+name and renamed, so a file's presence means it is complete; a key is done when its
+file exists and the manifest says it was made from the job's source.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from ..io.atomic_write import remove_temporaries, write_bytes
 from ..plans.spectrogram_plan import Job
 from .index_db import SPLITS
+from .spectrogram_store import SourceManifest
 
 SUFFIX = ".npy"
 
@@ -62,6 +63,7 @@ class TreeStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self._keys: list[str] = []
+        self.manifest = SourceManifest(self.root)
 
     def path(self, key: str) -> Path:
         return key_path(self.root, key)
@@ -86,20 +88,31 @@ class TreeStore:
         return next(iter(self.own_files()), None) is not None
 
     def prepare(self, jobs: Sequence[Job], *, overwrite: bool) -> None:
-        """Remember the run's keys; folders are made as files are written."""
+        """Remember the run's keys and read the manifest; folders are made as files are written."""
         self._keys = [job.key for job in jobs]
+        self.manifest.load()
 
     def done(self, jobs: Sequence[Job]) -> set[str]:
-        return {job.key for job in jobs if self.path(job.key).exists()}
+        made = self.manifest.made_from
+        return {job.key for job in jobs if made.get(job.key) == job.source_id and self.path(job.key).exists()}
+
+    def stale(self, jobs: Sequence[Job]) -> set[str]:
+        made = self.manifest.made_from
+        return {job.key for job in jobs if made.get(job.key) != job.source_id and self.path(job.key).exists()}
 
     def writer(self) -> TreeWriter:
         return TreeWriter(str(self.root))
 
     def record(self, job: Job, receipt: dict) -> None:
-        """Nothing to do: the worker renamed the file into place."""
+        """The worker renamed the file into place; note what it was made from."""
+        self.manifest.add(job.key, job.source_id)
 
     def finalize(self) -> None:
-        """Nothing to do: every file was complete when it appeared."""
+        """Every file was complete when it appeared; the manifest keeps the files held."""
+        self.manifest.compact(self._key_of(p) for p in self.own_files())
+
+    def _key_of(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()[: -len(SUFFIX)]
 
     def sweep(self) -> int:
         """Remove the temporaries of writers that were killed; return how many."""
@@ -114,7 +127,12 @@ class TreeStore:
         for path in list(self.own_files()):
             path.unlink()
             removed += 1
+        self.manifest.remove()
         self.sweep()
+        self._remove_empty_folders()
+        return removed
+
+    def _remove_empty_folders(self) -> None:
         for split in SPLITS:
             split_dir = self.root / split
             if split_dir.is_symlink() or not split_dir.is_dir():
@@ -124,7 +142,6 @@ class TreeStore:
                     class_dir.rmdir()
             if not any(split_dir.iterdir()):
                 split_dir.rmdir()
-        return removed
 
     def bytes_on_disk(self) -> int:
         """Disk space of the run's spectrograms (blocks, not lengths)."""
@@ -136,11 +153,18 @@ class TreeStore:
                 pass
         return total
 
-    def count_unlisted(self, splits: Sequence[str]) -> int:
-        """Spectrograms in ``splits`` that the run's keys do not name (from an older index)."""
+    def remove_unlisted(self, splits: Sequence[str]) -> int:
+        """Delete the spectrograms in ``splits`` that the run's keys do not name; return how many.
+
+        They come from rows an older index held: a loader walking the tree must not find them.
+        """
         keys = set(self._keys)
-        return sum(1 for path in self.own_files(splits)
-                   if path.relative_to(self.root).as_posix()[: -len(SUFFIX)] not in keys)
+        stale = [path for path in self.own_files(splits) if self._key_of(path) not in keys]
+        for path in stale:
+            path.unlink()
+        if stale:
+            self._remove_empty_folders()
+        return len(stale)
 
     def read(self, key: str) -> np.ndarray:
         return np.load(self.path(key), allow_pickle=False)

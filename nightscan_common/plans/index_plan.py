@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..formats.index_db import SPLITS
 from ..formats.pool_reader import PoolFile
 from .grouping import Grouping, group_class
+from .kept_split import KeptSplit, plan_kept_split
 from .seeds import derive_seed
 from .split_plan import SplitPlan, plan_split
 
@@ -22,19 +23,41 @@ class ClassPlan:
     name: str
     grouping: Grouping
     plan: SplitPlan
+    kept: KeptSplit | None = None  # how each group got its split, with --keep-splits-from
+
+
+@dataclass(frozen=True)
+class OldSplits:
+    """An older index's splits (indices into ``SPLITS``): by file path and by group key."""
+
+    files: Mapping[str, int]
+    groups: Mapping[str, int]
 
 
 def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
-               pattern: re.Pattern[str] | None = None, content: Mapping[str, str] | None = None,
-               ) -> ClassPlan:
+               pattern: re.Pattern[str] | None = None, old: OldSplits | None = None,
+               content: Mapping[str, str] | None = None) -> ClassPlan:
     """Group one class and plan its split, with a seed derived from the run's and the class's.
 
     A seed per class means that adding or removing a class leaves the others' splits as
-    they were. ``content``: see ``group_class``.
+    they were. With ``old``, every group the old index held keeps its split.
+    ``content``: see ``group_class``.
     """
     grouping = group_class(files, pattern=pattern, content=content)
     sizes = [len(g.files) for g in grouping.groups]
-    return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
+    if old is None:
+        return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))
+    previous = []
+    for group in grouping.groups:
+        was: dict[int, int] = {}
+        if (split := old.groups.get(f"{name}/{group.key}")) is not None:
+            was[split] = 0
+        for f in group.files:
+            if (split := old.files.get(f"{name}/{f.name}")) is not None:
+                was[split] = was.get(split, 0) + 1
+        previous.append(was)
+    kept = plan_kept_split(sizes, previous, ratios, seed=derive_seed(seed, name))
+    return ClassPlan(name, grouping, kept.plan, kept)
 
 
 def class_rows(cp: ClassPlan, *, eval_originals_only: bool = False,

@@ -8,10 +8,14 @@ originals, target T and cap M augmentations per original:
   evenly over the class's sub-folders; no augmentation.
 - n < T: all kept; T - n augmentations shared out so that each original gets
   floor((T-n)/n) or ceil((T-n)/n) (which ones get the extra one is seeded), at most M.
+
+Every choice depends on (seed, class, source), not on an original's position among the
+others, so that a class that gains or loses a recording keeps most of its files.
   The class ends with T samples, or n * (1 + M) when that is less (short of target).
 - The types: the class's augmentations walk one seeded cycle of the chosen types,
-  original after original (``spread_types``), so that over the class any two types'
-  counts differ by at most one, whatever the number per original.
+  original after original in the originals' seeded rank order (``spread_types``), so
+  that over the class any two types' counts differ by at most one, whatever the number
+  per original.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import posixpath
 import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, original_filename, unit_key
@@ -125,16 +129,20 @@ def unique_stems(sources: list[str]) -> dict[str, str]:
     return stems
 
 
-def select_spread(sources: list[str], count: int, rng: random.Random) -> list[str]:
+def select_spread(sources: list[str], count: int, rng: random.Random, *,
+                  rank: Callable[[str], int] | None = None) -> list[str]:
     """``count`` sources chosen at random, spread as evenly as possible over sub-folders.
 
     Each sub-folder (a recording session, a site) gets an equal share; one with fewer
-    files gives its leftover share to the others. Returns the chosen, sorted.
+    files gives its leftover share to the others. Within a folder the sources are taken
+    in ``rank`` order (a seeded key per source, so that a recording added or removed
+    leaves the others' choice as it was), else in an order drawn with ``rng``. Returns
+    the chosen, sorted.
     """
     folders: dict[str, list[str]] = defaultdict(list)
     for src in sorted(sources):
         folders[posixpath.dirname(src)].append(src)
-    pools = {k: rng.sample(v, len(v)) for k, v in sorted(folders.items())}
+    pools = {k: sorted(v, key=rank) if rank else rng.sample(v, len(v)) for k, v in sorted(folders.items())}
     quota = dict.fromkeys(pools, 0)
     remaining = count
     while remaining:
@@ -148,18 +156,20 @@ def select_spread(sources: list[str], count: int, rng: random.Random) -> list[st
     return sorted(s for k, pool in pools.items() for s in pool[: quota[k]])
 
 
-def share_augmentations(n: int, target: int, cap: int, rng: random.Random) -> list[int]:
-    """How many augmentations each of ``n`` originals gets (in their order).
+def share_augmentations(ranks: Sequence[int], target: int, cap: int) -> list[int]:
+    """How many augmentations each original gets (in their order), from each one's rank.
 
-    Every original gets floor or ceil of (target - n) / n, at most ``cap``; the ones that
-    get the extra augmentation are drawn with ``rng``.
+    Every original gets floor or ceil of (target - n) / n, at most ``cap``; the extra
+    ones go to the originals of smallest rank (a seeded key per original): adding an
+    original to a class takes extras away from some, never moves them to others.
     """
+    n = len(ranks)
     if n == 0 or n >= target:
         return [0] * n
     base, extra = divmod(target - n, n)
     if base >= cap:
         return [cap] * n
-    lucky = set(rng.sample(range(n), extra))
+    lucky = set(sorted(range(n), key=lambda i: (ranks[i], i))[:extra])
     return [base + (i in lucky) for i in range(n)]
 
 
@@ -201,9 +211,16 @@ def plan_class(name: str, sources: list[str], *, target: int, max_augmentations:
             units.update({window_unit(src, w, cut[-1].index + 1): (src, w) for w in cut})
     chosen = sorted(units)
     if len(chosen) > target and not keep_all:
-        chosen = select_spread(chosen, target, rng)
-    counts = share_augmentations(len(chosen), target, max_augmentations, rng)
-    types = spread_types(counts, augmentations, rng) if augmentations else [()] * len(chosen)
+        chosen = select_spread(chosen, target, rng, rank=lambda unit: derive_seed(seed, name, unit, "pick"))
+    ranks = [derive_seed(seed, name, unit, "extra") for unit in chosen]
+    counts = share_augmentations(ranks, target, max_augmentations)
+    # The cycle of types is walked in rank order too: a recording added or removed leaves
+    # the types of the originals ranked before it as they were.
+    order = sorted(range(len(chosen)), key=lambda i: (ranks[i], i))
+    walked = spread_types([counts[i] for i in order], augmentations, rng) if augmentations else []
+    types: list[tuple[str, ...]] = [()] * len(chosen)
+    for i, own in zip(order, walked, strict=False):
+        types[i] = own
     stems = unique_stems(chosen)
     tasks = []
     for unit, own_types in zip(chosen, types, strict=True):

@@ -23,6 +23,7 @@ class Job:
     key: str
     source: str
     split: str
+    source_id: str = ""  # the source file's identity when planned (size:mtime_ns:inode)
 
 
 @dataclass(frozen=True, order=True)

@@ -10,6 +10,9 @@ from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
 from ..steps.spectrograms import SpectrogramReport
 
+#: How many changed originals the summary names, per kind.
+_SHOWN_CHANGES = 10
+
 
 def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     """Step 1: per class found, kept, augmentations, total, target; skips; what was written."""
@@ -36,8 +39,16 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     for cls, n in report.ignored.items():
         lines.append(f"ignored: {cls}: {n} non-audio file(s)")
     if not dry_run:
+        changed = (report.originals_added, report.originals_removed, report.originals_changed)
+        if any(changed):
+            lines.append("since the last run: originals " + ", ".join(
+                f"{len(v)} {what}" for v, what in zip(changed, ("added", "removed", "changed"), strict=True)))
+            for v, what in zip(changed, ("added", "removed", "changed"), strict=True):
+                lines += [f"  {what}: {path}" for path in v[:_SHOWN_CHANGES]]
+                if len(v) > _SHOWN_CHANGES:
+                    lines.append(f"  {what}: ... and {len(v) - _SHOWN_CHANGES} more")
         lines.append("already complete: nothing to do" if report.already_complete else
-                     f"{report.written} file(s) written, {report.reused} already done, "
+                     f"files: {report.reused} kept, {report.written} made, {report.removed} removed, "
                      f"{report.seconds:.1f} s")
     return "\n".join(lines)
 
@@ -65,6 +76,12 @@ def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> st
         lines.append("dropped: augmentations of val and test groups, left out by --eval-originals-only")
     if report.warnings:
         lines += [f"warnings ({len(report.warnings)}):"] + [f"  - {w}" for w in report.warnings]
+    if report.kept is not None:
+        k = report.kept
+        lines.append(f"splits kept from {k.kept_from}: " + "; ".join(
+            f"{what} " + ", ".join(f"{n} {how}" for how, n in counts.items())
+            for what, counts in (("groups", k.groups), ("files", k.files))))
+        lines += [f"  moved (forced by a merge): {m}" for m in k.moves]
     state = "written" if report.written else "already up to date, left as it was"
     lines.append(f"index {report.db_path}: {state}")
     return "\n".join(lines)
@@ -77,7 +94,10 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     totals = [sum(r[i] for r in rows) for i in range(1, 5)]
     table = format_table(["split", "written", "skipped (done)", "failed", "total"],
                              rows + [("all", *totals)])
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)"]
+    kept = totals[1]
+    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)",
+             f"spectrograms: {kept} kept, {totals[0]} made ({report.recomputed} of them recomputed: "
+             f"their pool file changed), {report.removed} removed (no longer indexed)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
     if report.rate_warnings:

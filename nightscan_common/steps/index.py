@@ -29,6 +29,7 @@ from ..formats.index_db import (
     SPLITS,
     count_leaking_groups,
     read_index_info,
+    read_split_rows,
     split_counts,
     write_index,
 )
@@ -49,6 +50,7 @@ from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
+from .index_keep import KeepReport, difference, read_old_index
 from .options import RUN, content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
@@ -116,6 +118,7 @@ class IndexReport:
     leaking_groups: int
     warnings: list[str] = field(default_factory=list)
     cross_class: list[list[str]] = field(default_factory=list)  # one recording in two classes or more
+    kept: KeepReport | None = None  # the difference from the --keep-splits-from index
 
     @property
     def status(self) -> int:
@@ -128,8 +131,8 @@ class IndexReport:
 
 
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-              options: IndexOptions = IndexOptions(), *, overwrite: bool = False,
-              progress: bool = True) -> IndexReport:
+              options: IndexOptions = IndexOptions(), *, keep_splits_from: str | os.PathLike | None = None,
+              overwrite: bool = False, progress: bool = True) -> IndexReport:
     """Split every class of a pool by whole groups and write the index to ``output_db``.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
@@ -143,6 +146,11 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
     info = _options_info(options, root, output)
     with exclusive_run(output, folder=False):  # a second run into the same index is refused
         remove_temporaries_of(output)  # left by a run that was killed while writing
+        old = None
+        if keep_splits_from is not None:  # read first: it may be the index replaced
+            old = read_old_index(keep_splits_from)
+            info |= {"kept_splits_from": _relative(Path(keep_splits_from), output),
+                     "kept_splits_from_sha256": old.sha256}
         keep = output.exists() and not overwrite
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
@@ -158,7 +166,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
             content.setdefault(cls, {})[file_name] = first.split("/", 1)[1]
         plans, noise = keep_noise_in_split([
             plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
-                       content=content.get(name))
+                       old=old.splits if old else None, content=content.get(name))
             for name, files in pool.classes.items()])
         cross = _cross_class(pool, same.cross_class)
         if options.strict:
@@ -173,7 +181,8 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross)
+                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
+                           kept=difference(old, plans, read_split_rows(output)) if old else None)
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -194,13 +203,16 @@ def _options_info(options: IndexOptions, pool_root: Path, output: Path) -> dict[
 
     ``pool_dir`` is relative to the database's folder, so that the two can move together.
     """
-    pool_rel = os.path.relpath(pool_root.resolve(), output.resolve().parent)
     return {
         "format_version": str(FORMAT_VERSION),
         "tool_version": __version__,
-        "pool_dir": Path(pool_rel).as_posix(),
+        "pool_dir": _relative(pool_root, output),
         **options.identity(),
     }
+
+
+def _relative(path: Path, output: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), output.resolve().parent)).as_posix()
 
 
 def _check_existing(output: Path, info: Mapping[str, str]) -> None:

@@ -1,11 +1,14 @@
 """Step 1's execution: check the originals, run the plan in workers, write the pool resumably.
 
-The parent discovers and checks files, plans every class (``pool_plan``), and sends one
-task per original to the workers; a worker decodes its original once and writes the
-original's copy and all its augmentations. Each finished task is appended to a progress
-journal in the output folder, so that an interrupted run resumes where it stopped;
+The parent discovers and checks files (trusting those whose size, mtime and inode are
+as recorded in ``.pool_sources.json``, unless ``verify``), plans every class
+(``pool_plan``), keeps the files the pool holds as planned (``pool_rerun``), and sends
+one task per original with work left to the workers; a worker decodes its original
+once and writes what is missing. Each finished task is appended to a progress journal
+in the output folder, so that an interrupted run resumes where it stopped;
 ``pool_metadata.json`` is written last, from the plan and the journal, in plan order,
-so the pool is the same bytes whatever the number of workers or interruptions.
+then the files the plan no longer wants are removed: the pool is the same bytes as a
+fresh build on the same root, whatever the number of workers, interruptions or reruns.
 """
 
 from __future__ import annotations
@@ -27,21 +30,18 @@ from ..formats.pool_journal import (
     JOURNAL_FILENAME,
     done_from_metadata,
     read_journal,
+    start_journal,
     write_done,
-    write_params,
 )
-from ..formats.pool_metadata import (
-    METADATA_FILENAME,
-    load_pool_metadata,
-    parse_pool_filename,
-)
+from ..formats.pool_metadata import METADATA_FILENAME, load_pool_metadata
 from ..formats.provenance import guard
+from ..formats.source_cache import SOURCES_FILENAME, read_sources, write_sources
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
 from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import SourceTask, plan_class
+from ..plans.pool_plan import plan_class
 from . import pool_checks
 from .pool_checks import find_duplicates, gate
 from .pool_options import (
@@ -54,8 +54,18 @@ from .pool_options import (
     select_classes,
     validate_options,
 )
-from .pool_record import build_metadata
-from .pool_worker import PoolWorkerSetup, TaskContext, execute_task
+from .pool_record import build_metadata, version_record
+from .pool_rerun import (
+    as_cache_entry,
+    merge,
+    noise_sha_of,
+    plan_work,
+    priors,
+    remove_stale,
+    source_changes,
+    trusted_entries,
+)
+from .pool_worker import PoolWorkerSetup, TaskContext, WorkItem, execute_task
 
 log = logging.getLogger("nightscan")
 
@@ -84,8 +94,13 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     cut = opts.options.segment
     probe = partial(pool_checks.probe_original, segment=cut, hop=opts.options.hop) if cut \
         else pool_checks.probe_original
-    for outcome in executor.map(probe, sorted(paths), desc="checking originals", chunksize=16,
-                                setup=PoolWorkerSetup(), timeout=opts.task_timeout,
+    # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew);
+    # a check recorded before the audit is made again
+    trusted = {} if opts.verify or opts.overwrite or cut else trusted_entries(opts.output_dir, paths)
+    trusted = {p: e for p, e in trusted.items() if "audit" in e and "fingerprint" in e}
+    probes.update({paths[p]: e for p, e in trusted.items()})
+    for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
+                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
@@ -93,7 +108,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
         else:
             skipped.append(Skipped(f"{c}/{rel}", outcome.error))
     skipped.sort(key=lambda s: s.path)
-    log.debug(f"checked {len(paths)} originals in {time.monotonic() - start:.1f} s")
+    log.debug(f"checked {len(paths) - len(trusted)} originals ({len(trusted)} unchanged) "
+              f"in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
         if probes[(c, rel)].get("silent_windows"):
             log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
@@ -120,48 +136,34 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
 # ---------------------------------------------------------------- resume
 
 
-def _clear_pool(output_dir: Path, meta: dict | None) -> None:
-    """Remove what an earlier run wrote (pool-named files, metadata, journal) and only that."""
-    for name in (METADATA_FILENAME, JOURNAL_FILENAME):
+def _clear_pool(output_dir: Path) -> None:
+    """Remove what an earlier run wrote (pool-named files, metadata, journal, cache) and only that."""
+    for name in (METADATA_FILENAME, JOURNAL_FILENAME, SOURCES_FILENAME):
         with contextlib.suppress(FileNotFoundError):
             (output_dir / name).unlink()
-    for cls_dir in (d for d in output_dir.iterdir() if d.is_dir() and not d.name.startswith(".")):
-        for f in cls_dir.iterdir():
-            if (f.is_file() or f.is_symlink()) and parse_pool_filename(f.name):
-                f.unlink()
-        with contextlib.suppress(OSError):
-            cls_dir.rmdir()
+    remove_stale(output_dir, {})
 
 
-def prepare_output(opts: PoolRun) -> tuple[dict[tuple[str, str], list], dict | None]:
-    """Check the output folder against this run's options; return what is already done.
+def prepare_output(opts: PoolRun) -> tuple[dict | None, tuple[dict, dict]]:
+    """Check the output folder against this run's options; return the metadata and the journal.
 
-    A pool or journal made with other options is refused unless ``overwrite``.
+    A pool or journal made with other options is refused unless ``overwrite``, which
+    always starts from scratch.
     """
     out = opts.output_dir
     journal = out / JOURNAL_FILENAME
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {out} is not writable")
     meta = load_pool_metadata(out)
-    j_params, j_done = read_journal(journal)
+    j_params, j_inputs, j_done = read_journal(journal)
     previous = j_params if j_params is not None else (meta or {}).get("params")
-    if previous is not None and guard(out, "a pool", previous, opts.identity(), option="--output-dir",
-                                      overwrite=opts.overwrite):
-        _clear_pool(out, meta)
-        meta, j_done = None, {}
-    elif previous is None and opts.overwrite:
-        _clear_pool(out, meta)
+    if previous is not None and not opts.overwrite:
+        guard(out, "a pool", previous, opts.identity(), option="--output-dir", overwrite=False)
+    if opts.overwrite:
+        _clear_pool(out)
+        meta, j_inputs, j_done = None, {}, {}
     remove_temporaries(out)
-    done = done_from_metadata(meta) if meta else {}
-    done.update(j_done)
-    return done, meta
-
-
-def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
-    records = done.get((task.class_name, task.key))
-    if records is None or [r.filename for r in records] != [f.filename for f in task.files]:
-        return False
-    return all(os.path.lexists(out / task.class_name / f.filename) for f in task.files)
+    return meta, (j_inputs, j_done)
 
 
 # ---------------------------------------------------------------- the step
@@ -170,14 +172,16 @@ def _is_done(task: SourceTask, done: dict, out: Path) -> bool:
 def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
              *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
              dry_run: bool = False, overwrite: bool = False, progress: bool = True,
-             task_timeout: float = TASK_TIMEOUT, executor: Executor | None = None) -> PoolReport:
+             task_timeout: float = TASK_TIMEOUT, verify: bool = False,
+             executor: Executor | None = None) -> PoolReport:
     """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
-    into the pool ``output_dir``.
+    into the pool ``output_dir``; on a pool that exists, bring it to what a fresh build
+    on the root as it is now would hold (``verify``: read every original again).
 
     ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
     """
     run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
-                  dry_run, overwrite, progress, task_timeout)
+                  dry_run, overwrite, progress, task_timeout, verify)
     return build_pool(run, executor=executor)
 
 
@@ -204,48 +208,55 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
 
 def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                 executor: Executor, noise: NoiseFolderCheck | None) -> PoolReport:
-    done, previous = prepare_output(opts)
-    tasks = [t for plan in report.plans for t in plan.tasks]
-    todo = [t for t in tasks if not _is_done(t, done, opts.output_dir)]
-    # Longest first: a long recording with many augmentations must not be the last task
-    # left while the other workers idle. Outputs do not depend on the order.
-    todo.sort(key=lambda t: -(t.window.frames if t.window else probes[(t.class_name, t.source)]["frames"])
-              * (1 + 20 * len(t.augmentations)))
-    records = {k: v for k, v in done.items()}
-    report = replace(report, reused=sum(len(t.files) for t in tasks) - sum(len(t.files) for t in todo))
-    if not todo and previous is not None and _metadata_current(previous, opts, report, records, probes):
-        return replace(report, already_complete=True, metadata=previous, seconds=time.monotonic() - start)
+    options, out = opts.options, opts.output_dir
+    before = {} if opts.overwrite else read_sources(out)
+    previous, (j_inputs, j_done) = prepare_output(opts)
+    selected = {p.name for p in report.plans}
+    in_root = set(select_classes(replace(opts, specific_classes=())))
+    kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
+                    if c not in selected and c in in_root and opts.specific_classes}
+    sources = {f"{c}/{r}": as_cache_entry(e) for (c, r), e in probes.items()}
+    sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
+    inputs = version_record(opts, sources, report.skipped)
+    prior = priors(done_from_metadata(previous) if previous else {}, noise_sha_of(previous),
+                   j_done, noise_sha_of({"inputs": j_inputs}))
+    records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha_of({"inputs": inputs}),
+                                          output_dir=out, audio_root=opts.audio_root,
+                                          link_mode=options.link_mode)
+    changes = {}
+    if previous is not None:
+        added, removed, changed = source_changes(before, sources, selected,
+                                                 set(previous.get("classes", {})) - in_root)
+        changes = {"originals_added": added, "originals_removed": removed, "originals_changed": changed}
+    start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
+                  [(c, k, r) for (c, k), r in records.items() if (c, k) in j_done])
     try:
-        written, failed = _run_tasks(opts, todo, records, executor, probes, noise)
+        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
-        remove_temporaries(opts.output_dir)
-    report = replace(report, written=written, failed_tasks=failed)
-    metadata = build_metadata(opts, report, records, probes, previous)
-    write_json(opts.output_dir / METADATA_FILENAME, metadata)
-    with contextlib.suppress(FileNotFoundError):
-        (opts.output_dir / JOURNAL_FILENAME).unlink()
-    return replace(report, metadata=metadata, seconds=time.monotonic() - start)
-
-
-def _metadata_current(previous: dict, opts: PoolRun, report: PoolReport, records: dict,
-                      probes: dict) -> bool:
-    """Whether the metadata on disk already says what this run would write."""
-    fresh = build_metadata(opts, report, records, probes, previous)
+        remove_temporaries(out)
+    report = replace(report, written=written, failed_tasks=failed,
+                     reused=sum(len(k) for k in kept_files.values()), **changes)
+    metadata = build_metadata(opts, report, records, probes, kept_classes, inputs)
     keep = ("created_at",)
-    return {k: v for k, v in fresh.items() if k not in keep} == {
-        k: v for k, v in previous.items() if k not in keep}
+    if previous is not None and {k: v for k, v in metadata.items() if k not in keep} == {
+            k: v for k, v in previous.items() if k not in keep}:
+        metadata = previous  # nothing changed: the file stays as it was
+    else:
+        write_json(out / METADATA_FILENAME, metadata)
+    if sources != before:
+        write_sources(out, sources)
+    removed_files = remove_stale(out, {c: [f["filename"] for f in e["files"]]
+                                       for c, e in metadata["classes"].items()})
+    with contextlib.suppress(FileNotFoundError):
+        (out / JOURNAL_FILENAME).unlink()
+    return replace(report, metadata=metadata, removed=removed_files, seconds=time.monotonic() - start,
+                   already_complete=metadata is previous and not todo and not removed_files)
 
 
-def _remove_outputs(output_dir: Path, task: SourceTask) -> None:
-    """A failed task's files would be unlisted strays in the pool: remove them."""
-    for f in task.files:
-        with contextlib.suppress(FileNotFoundError):
-            (output_dir / task.class_name / f.filename).unlink()
-
-
-def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, executor: Executor, probes: dict,
-               noise: NoiseFolderCheck | None) -> tuple[int, list[Skipped]]:
-    """Run the tasks, recording each finished one; return the files written and the failures."""
+def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
+               executor: Executor, probes: dict, noise: NoiseFolderCheck | None,
+               ) -> tuple[int, list[Skipped]]:
+    """Run the work left, recording each finished original; return the files made and the failures."""
     written, failed = 0, []
     if not todo:
         return written, failed
@@ -254,30 +265,27 @@ def _run_tasks(opts: PoolRun, todo: list[SourceTask], records: dict, executor: E
     # in the parent too: forked workers inherit the compiled code
     warm_up(o.augmentations, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
-    journal = opts.output_dir / JOURNAL_FILENAME
     bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
     short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
     noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
     noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
-    with open(journal, "a", encoding="utf-8") as jf:
-        if journal.stat().st_size == 0:
-            write_params(jf, opts.identity())
+    with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
         context = TaskContext(str(opts.audio_root), str(opts.output_dir), o.link_mode, bg,
                               o.animal_type, short, noise_class, noise_sources, o.seed,
                               background_files=tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
-            progress=opts.progress, weight=lambda t: len(t.files),
+            progress=opts.progress, weight=lambda w: w.weight,
         ):
-            task = outcome.item
+            task = outcome.item.task
+            key = (task.class_name, task.key)
             if outcome.ok:
-                records[(task.class_name, task.key)] = outcome.result
-                write_done(jf, task.class_name, task.key, outcome.result)
-                written += len(task.files)
-            else:
-                records.pop((task.class_name, task.key), None)
-                _remove_outputs(opts.output_dir, task)
+                records[key] = merge(task, kept_files[key], outcome.result)
+                write_done(jf, task.class_name, task.key, records[key])
+                written += outcome.item.weight
+            else:  # its files, kept or half made, are unlisted now: the final sweep removes them
+                records.pop(key, None)
                 failed.append(Skipped(f"{task.class_name}/{task.key}", outcome.error))
                 log.warning(f"{task.class_name}/{task.key}: {outcome.error}")
     log.debug(f"{len(todo)} originals' outputs written in {time.monotonic() - start:.1f} s")

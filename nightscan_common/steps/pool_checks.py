@@ -13,6 +13,7 @@ from typing import Any
 
 from ..dsp.audit import Audit, gate_reason, probe_and_audit
 from ..dsp.fingerprint import Fingerprint, group_duplicates
+from ..formats.source_cache import file_identity
 from ..io.audio_segments import silent_windows
 from ..plans.content_groups import plan_duplicates
 from ..plans.segments import window_offsets
@@ -24,10 +25,12 @@ log = logging.getLogger("nightscan")
 def probe_original(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
     """Runs in a worker: decode one original once; what it holds, its audit, its fingerprint;
     with ``segment``, its windows, digital silence left out."""
+    identity = file_identity(path)  # before the read: a change during it shows next time
     probe, audit = probe_and_audit(path)
     record = audit.to_dict()
     found = {"frames": probe.frames, "samplerate": probe.samplerate, "channels": probe.channels,
-             "sha256": probe.sha256, "fingerprint": record.pop("fingerprint"), "audit": record}
+             "sha256": probe.sha256, "peak": probe.peak, "identity": identity,
+             "fingerprint": record.pop("fingerprint"), "audit": record}
     if segment is not None:
         windows = window_offsets(probe.frames, probe.samplerate, segment=segment, hop=hop)
         silent = silent_windows(path, windows) if windows else set()

@@ -84,6 +84,7 @@ class PoolRun:
     overwrite: bool
     progress: bool
     task_timeout: float  # seconds, per original
+    verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
 
     def identity(self) -> dict[str, Any]:
         """What the pool records and a rerun must match: the audio root, then the options."""
@@ -113,8 +114,12 @@ class PoolReport:
     skipped: list[Skipped]
     ignored: dict[str, int]  # non-audio files per class
     empty_classes: list[str]
-    written: int = 0
-    reused: int = 0
+    written: int = 0  # files made
+    reused: int = 0  # files kept as they were
+    removed: int = 0  # files the new plan no longer wants
+    originals_added: list[str] = field(default_factory=list)  # "<class>/<path>", since the last run
+    originals_removed: list[str] = field(default_factory=list)
+    originals_changed: list[str] = field(default_factory=list)
     failed_tasks: list[Skipped] = field(default_factory=list)
     gated: list[Skipped] = field(default_factory=list)  # left out by the quality gate
     duplicates: dict[str, str] = field(default_factory=dict)  # copy left out -> the one kept
@@ -141,9 +146,9 @@ class PoolReport:
         classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": self.total(p),
                     "target": p.target, "reached_target": self.total(p) >= p.target} for p in self.plans]
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
-            "skipped", "ignored", "empty_classes", "written", "reused", "failed_tasks", "gated",
-            "duplicates", "cross_class", "bad_noise", "already_complete", "seconds")}),
-            "status": self.status}
+            "skipped", "ignored", "empty_classes", "written", "reused", "removed", "originals_added",
+            "originals_removed", "originals_changed", "failed_tasks", "gated", "duplicates", "cross_class",
+            "bad_noise", "already_complete", "seconds")}), "status": self.status}
 
 
 # ---------------------------------------------------------------- validation

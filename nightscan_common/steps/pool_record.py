@@ -8,9 +8,11 @@ from typing import Any
 
 from .. import __version__
 from ..formats.pool_metadata import FORMAT_VERSION, ORIGINAL, ClassEntry, FileRecord, PoolMetadata
+from ..formats.source_cache import listing_sha256
 from ..plans.pool_plan import ClassPlan
 from ..reports import plain
-from .pool_options import PoolReport, PoolRun
+from .pool_options import PoolReport, PoolRun, Skipped
+from .pool_rerun import noise_version
 
 
 def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
@@ -20,9 +22,9 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
     for task in plan.tasks:
         for rec in records.get((plan.name, task.key), []):
             if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
-                p = probes[(plan.name, task.source)]
-                rec = replace(rec, sha256=p["sha256"], frames=p["frames"], samplerate=p["samplerate"],
-                              channels=p["channels"], audit=p["audit"], fingerprint=p["fingerprint"])
+                p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
+                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"],
+                              audit=p.get("audit"), fingerprint=p.get("fingerprint"))
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
@@ -30,10 +32,23 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
                       files=files)
 
 
+def version_record(opts: PoolRun, sources: dict[str, dict], skipped: list[Skipped]) -> dict[str, Any]:
+    """What the pool was made from: every audio file of the root (class path, sha256; skipped
+    ones with none) and the noise it mixes in, as checksums that two builds of one root share."""
+    o = opts.options
+    listing = [(k, v["probe"]["sha256"]) for k, v in sources.items()] + [(s.path, "") for s in skipped]
+    noise_class = o.background_noise_class if "background_noise" in o.augmentations else None
+    in_class = [(k, v["probe"]["sha256"]) for k, v in sources.items() if k.split("/", 1)[0] == noise_class]
+    folders = {"background_noise": o.background_noise_dir, "short_noises": o.short_noise_dir}
+    return {"audio_root": {"files": len(listing), "sha256": listing_sha256(listing)},
+            "background_noise": noise_version(folders, in_class, o.augmentations)}
+
+
 def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dict,
-                   previous: dict | None) -> dict[str, Any]:
-    """The pool's metadata; classes not in this run (``--specific-class``) are kept."""
-    classes = dict((previous or {}).get("classes", {}))
+                   kept: dict, inputs: dict) -> dict[str, Any]:
+    """The pool's metadata; ``kept``: classes not in this run (``--specific-class``) kept as
+    they were; ``inputs``: the version record (checksums of the audio root and noise folder)."""
+    classes = dict(kept)
     for plan in report.plans:
         classes[plan.name] = class_entry(plan, records, probes).to_dict()
     classes = dict(sorted(classes.items()))
@@ -52,6 +67,7 @@ def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dic
                 "augmented": n_aug,
                 "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
                 "skipped": len(report.skipped) + len(report.gated) + len(report.failed_tasks)},
+        inputs=inputs,
         duplicates=report.duplicates, cross_class_duplicates=report.cross_class,
         bad_noise_files=[{"path": b.path, "reason": b.reason} for b in report.bad_noise],
     ).to_dict()

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from ..dsp.animal_ranges import DEFAULT_ANIMAL
 from ..dsp.augmentations import apply_augmentation, warm_up
-from ..execution.base import pin_native_threads
+from ..execution.base import TaskFailed, pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..io.atomic_write import atomic_path
-from ..io.audio_io import clip_guard, read_mono, write_wav_pcm16
+from ..io.audio_io import clip_guard, file_sha256, read_mono, write_wav_pcm16
 from ..io.audio_segments import write_window
-from ..plans.pool_plan import SourceTask
+from ..plans.pool_plan import PlannedFile, SourceTask
 from ..plans.seeds import derive_seed
 
 
@@ -64,6 +64,24 @@ def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
     return ctx.noise_sources[pick]
 
 
+@dataclass(frozen=True)
+class WorkItem:
+    """What a worker makes of one original: the files the pool lacks, and the check's sha256.
+
+    A rerun sends only the augmentations it cannot keep, and the original's copy only
+    when it is missing or stale; the bytes used must be those the check saw.
+    """
+
+    task: SourceTask
+    make: tuple[PlannedFile, ...]
+    place_original: bool
+    sha256: str
+
+    @property
+    def weight(self) -> int:
+        return len(self.make) + self.place_original
+
+
 def _place_original(source: str, target: Path, link_mode: str) -> None:
     """Put the original's bytes (or a link to them) under its pool name, atomically."""
     with atomic_path(target) as tmp:
@@ -76,26 +94,32 @@ def _place_original(source: str, target: Path, link_mode: str) -> None:
             os.symlink(os.path.abspath(source), tmp)
 
 
-def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
-    """Write one original's outputs; return their metadata records (plan order).
+def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
+    """Write what ``item`` asks for; return the records of the files made (plan order).
 
     Runs in a worker. Augmentations are written before the original's copy, so a
-    finished original in the journal means all its files are in place.
+    finished original in the journal means all its files are in place. The sha256 of
+    the bytes that entered the pool (the copy, or what the link leads to; for a window,
+    its source read again) must equal the check's: a file replaced or truncated during
+    the run fails, and the sha256 recorded for a copy is that of the bytes placed.
     """
+    task = item.task
     source = os.path.join(ctx.audio_root, task.class_name, task.source)
     class_dir = Path(ctx.output_dir) / task.class_name
     window = task.window
     where: dict = {}  # a window's offset, on each of its files' records
     records = []
-    if task.augmentations:
+    if item.make:
         part = {"start": window.offset, "frames": window.frames} if window else {}
         samples, sr = read_mono(source, **part)
+        if window or not item.place_original:
+            _check_unchanged(file_sha256(source), item.sha256)
         where = {"offset": window.offset, "offset_seconds": window.offset / sr} if window else {}
         noise = {"background_dir": ctx.background_dir}
         if (chosen := noise_recording(ctx, task)) is not None:
             class_folder = os.path.join(ctx.audio_root, ctx.noise_class)
             noise = {"background_dir": os.path.join(class_folder, chosen), "noise_root": class_folder}
-        for planned in task.augmentations:
+        for planned in item.make:
             out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
                                              animal=ctx.animal_type, short_noise_dir=ctx.short_noise_dir,
                                              background_files=ctx.background_files, **noise)
@@ -108,11 +132,24 @@ def execute_task(ctx: TaskContext, task: SourceTask) -> list[FileRecord]:
             records.append(FileRecord(planned.filename, planned.kind, task.source,
                                       augmentation=planned.augmentation, seed=planned.seed,
                                       frames=int(len(out)), samplerate=sr, params=params, **where))
-    if window:
+    if item.place_original and window:
+        if not item.make:
+            _check_unchanged(file_sha256(source), item.sha256)
         probe = write_window(source, class_dir / task.original.filename, window)
         where = {"offset": window.offset, "offset_seconds": window.offset / probe["samplerate"]}
         records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, **probe, **where))
-    else:
-        _place_original(source, class_dir / task.original.filename, ctx.link_mode)
-        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source))
+    elif item.place_original:
+        target = class_dir / task.original.filename
+        _place_original(source, target, ctx.link_mode)
+        sha = file_sha256(target)
+        if sha != item.sha256:
+            target.unlink()
+        _check_unchanged(sha, item.sha256)
+        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, sha256=sha))
     return records
+
+
+def _check_unchanged(seen: str, checked: str) -> None:
+    if seen != checked:
+        raise TaskFailed("changed while the run read it (its sha256 differs from the check's); "
+                         "rerun to take the new content")

@@ -6,7 +6,10 @@ written first), ``failures.json`` (files that could not be used, with the reason
 each file's window was taken, ``formats/window_manifest.py``) and the spectrograms, laid
 out by the store (``formats/tree_store.py`` by default). A rerun with the same settings
 computes only what the store does not hold; a rerun with other settings is refused
-unless asked to overwrite.
+unless asked to overwrite. A spectrogram is kept only when it was made from the pool
+file the index names as that file is now (its size, mtime and inode, in the store's
+manifest); one whose source changed is recomputed, and the outputs of rows the index no
+longer holds are removed. The config records the index it was made from (``inputs``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from ..formats.spectrogram_folder import (
     FAILURES_FILENAME,
     WARNINGS_FILENAME,
     check_output_folder,
+    inputs_recorded,
     remove_previous_output,
     settings_record,
     write_failures,
@@ -46,6 +50,7 @@ from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
+from .spectrogram_inputs import index_inputs, source_id
 from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 
 log = logging.getLogger("nightscan.spectrograms")
@@ -74,7 +79,8 @@ class SpectrogramReport:
     counts: dict[str, SplitCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
-    unindexed_files: int = 0
+    recomputed: int = 0  # held, but made from a source that changed since
+    removed: int = 0  # outputs of rows the index no longer holds
     warnings: list[str] = field(default_factory=list)  # the summary's, one line per kind and rate
     rate_warnings: list[RateWarning] = field(default_factory=list)  # per file, as in warnings.json
 
@@ -173,7 +179,8 @@ def run_spectrograms(
         raise UsageError(f"{index_db} holds no rows in split(s) {', '.join(splits)}: nothing to do")
     jobs, refused = plan_jobs(rows)
     _check_pool_matches(jobs, pool_root)
-    settings = settings_record(config, preset=preset)
+    jobs = [replace(job, source_id=source_id(pool_root / job.source)) for job in jobs]
+    settings = settings_record(config, preset=preset) | {"inputs": index_inputs(index_db, jobs)}
     store = store or TreeStore(out_dir)
     check_output_folder(out_dir, store, settings, overwrite=overwrite)  # refuse before creating anything
     with exclusive_run(out_dir, folder=True):  # a second run into the same folder is refused
@@ -184,16 +191,20 @@ def run_spectrograms(
             log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
         elif stale := remove_temporaries(out_dir):
             log.info("removed %d partial file(s) left by an interrupted run", stale)
-        if write_config:
+        if write_config or not inputs_recorded(out_dir / CONFIG_FILENAME, settings):
             write_json(out_dir / CONFIG_FILENAME, settings)
 
         store.prepare(jobs, overwrite=overwrite)
+        removed = store.remove_unlisted(splits)
+        recomputed = len(store.stale(jobs))
         done = store.done(jobs)
         todo = [job for job in jobs if job.key not in done]
         skipped = Counter(job.split for job in jobs if job.key in done)
         log.info("%d spectrogram(s) to make, %d already done", len(todo), len(jobs) - len(todo))
         header = {"sample_rate": config.sample_rate, "crop": config.crop, "pad": config.pad}
-        windows = read_windows(out_dir, header=header)
+        keys = {job.key for job in jobs}  # the windows of rows gone go with their spectrograms
+        windows = {k: v for k, v in read_windows(out_dir, header=header).items()
+                   if k in keys or k.split("/", 1)[0] not in splits}
         try:
             written, failed = _compute(todo, config, pool_root, store, windows, num_workers=num_workers,
                                        progress=progress, timeout=item_timeout, executor=executor)
@@ -214,7 +225,7 @@ def run_spectrograms(
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
         return SpectrogramReport(out_dir, counts, sorted(failures), store.bytes_on_disk(),
-                                 store.count_unlisted(splits),
+                                 recomputed, removed,
                                  ([warning] if warning else []) + summary_lines(per_file, config), per_file)
 
 

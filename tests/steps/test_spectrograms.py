@@ -237,9 +237,11 @@ def test_bad_folders_and_empty_selections_are_usage_errors(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_spectrograms_the_index_no_longer_names_are_counted(tmp_path):
+def test_spectrograms_the_index_no_longer_names_are_removed(tmp_path):
     pool, db, rows = small_pool(tmp_path)
     out = tmp_path / "out"
     _run(pool, db, out)
     smaller = write_index(tmp_path / "smaller.db", rows[1:])
-    assert _run(pool, smaller, out).unindexed_files == 1
+    report = _run(pool, smaller, out)
+    assert report.removed == 1 and sum(c.skipped for c in report.counts.values()) == len(rows) - 1
+    assert len(list(out.rglob("*.npy"))) == len(rows) - 1

@@ -1,0 +1,77 @@
+"""create_balanced_index.py --keep-splits-from: old groups keep their split across pool versions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from pool_factory import write_pool
+
+import create_balanced_index as front
+from nightscan_common.formats.index_db import read_index_info, read_split_rows
+from nightscan_common.steps.index import run_index
+
+
+def _splits(db) -> dict[str, str]:
+    return {fp: split for fp, split, _ in read_split_rows(db)}
+
+
+def _sources(n: int) -> list[str]:
+    return [f"rec_{i:03d}.wav" for i in range(n)]
+
+
+def test_twenty_percent_more_groups_move_nothing(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [5] * 40}), old_db)
+    pool = write_pool(tmp_path / "p2", {"owl": [5] * 48})
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
+    old, new = _splits(old_db), _splits(tmp_path / "new.db")
+    assert all(new[fp] == split for fp, split in old.items())
+    assert report.kept.groups == {"added": 8, "removed": 0, "kept": 40, "moved": 0}
+    assert report.kept.files == {"added": 40, "removed": 0, "kept": 200, "moved": 0}
+    (owl,) = report.classes
+    assert all(abs(c - t) < 5 for c, t in zip(owl.rows, owl.plan.targets, strict=True))
+    info = read_index_info(tmp_path / "new.db")
+    assert info["kept_splits_from"] == "old.db" and len(info["kept_splits_from_sha256"]) == 64
+
+
+def test_removed_groups_vanish_and_the_rest_stay(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
+    pool = write_pool(tmp_path / "p2", {"owl": [3] * 24}, sources={"owl": _sources(30)[6:]})
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
+    old, new = _splits(old_db), _splits(tmp_path / "new.db")
+    assert all(old[fp] == split for fp, split in new.items())
+    assert report.kept.groups["removed"] == 6 and report.kept.files["removed"] == 18
+
+
+def test_a_merge_forced_by_a_new_duplicate_is_reported_and_keeps_train_out_of_val_and_test(
+        tmp_path, capsys):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30}), old_db)
+    old = _splits(old_db)
+    train = next(fp for fp, s in old.items() if s == "train" and "_original" in fp)
+    test = next(fp for fp, s in old.items() if s == "test" and "_original" in fp)
+    src = {p.split("/")[1].replace("_original", "") for p in (train, test)}
+    same = b"one recording under two names"
+    pool = write_pool(tmp_path / "p2", {"owl": [3] * 30}, contents={("owl", s): same for s in src})
+    new_db = tmp_path / "new.db"
+    status = front.main(["--pool-dir", str(pool), "--output-db", str(new_db),
+                         "--keep-splits-from", str(old_db)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "groups 0 added, 0 removed, 28 kept, 1 moved; files 0 added, 0 removed, 87 kept, 3 moved" in out
+    assert "moved (forced by a merge): owl/rec_" in out and "-> train, 3 file(s) moved" in out
+    new = _splits(new_db)
+    assert new[train] == new[test] == "train"
+    assert not [fp for fp, s in new.items() if s != "train" and old[fp] == "train"]
+    with sqlite3.connect(new_db) as con:
+        assert con.execute("SELECT COUNT(*) FROM (SELECT group_key FROM audio_samples GROUP BY group_key "
+                           "HAVING COUNT(DISTINCT split) > 1)").fetchone()[0] == 0
+
+
+def test_a_missing_old_index_is_one_line(tmp_path, capsys):
+    pool = write_pool(tmp_path / "p", {"owl": [1] * 5})
+    status = front.main(["--pool-dir", str(pool), "--output-db", str(tmp_path / "i.db"),
+                         "--keep-splits-from", str(tmp_path / "nope.db")])
+    assert status == 2 and "error: index database not found" in capsys.readouterr().err
+    assert not (tmp_path / "i.db").exists()
