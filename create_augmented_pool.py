@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
+    p.add_argument("--max-memory", type=cli.memory_size, default=None, metavar="SIZE",
+                   help="memory the originals being augmented at once may take, e.g. 8G or 500M "
+                   "(default: 80%% of what is available at start); a recording that needs more on "
+                   "its own is listed and skipped")
     p.add_argument("--specific-class", action="append", default=[], metavar="NAME",
                    help="only this class (repeatable); other classes of an existing pool are kept")
     p.add_argument("--keep-all-originals", action="store_true",
@@ -124,7 +128,7 @@ def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The run control: ``run_pool``'s keyword options."""
     return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
             "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet,
-            "verify": args.verify}
+            "verify": args.verify, "max_memory": args.max_memory}
 
 
 def check_args(args: argparse.Namespace) -> None:

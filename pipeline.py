@@ -220,7 +220,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     collector = cli.WarningCollector()
     cli.log.addHandler(collector)
     try:
-        status = run(steps, collector=collector)
+        with cli.stop_signals_interrupt():
+            status = run(steps, collector=collector)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted between steps; rerun the same command to resume", file=sys.stderr)
         return cli.EXIT_INTERRUPTED

@@ -8,9 +8,13 @@ before finishing (a full or read-only disk, an unwritable output), 130 interrupt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -26,7 +30,9 @@ EXIT_STATUS_HELP = """exit status:
   2    bad usage or unusable input; nothing was written
   3    stopped before finishing: a full or read-only disk, an unwritable output
        (finished files are kept; free space or fix permissions and rerun to resume)
-  130  interrupted (Ctrl-C); rerun the same command to resume"""
+  130  interrupted (Ctrl-C, SIGTERM or SIGHUP); rerun the same command to resume"""
+#: Signals that stop a run the way Ctrl-C does: workers stopped, temporaries removed, 130.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 log = logging.getLogger("nightscan")
 
@@ -56,6 +62,24 @@ def configure_logging(verbose: bool, quiet: bool) -> None:
     log.handlers[:] = [h for h in log.handlers if isinstance(h, WarningCollector)] + [_TqdmHandler()]
     log.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    if quiet:  # librosa's advice (an n_fft longer than a clip...) is not ours to print
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"librosa(\.|$)")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"audiomentations(\.|$)")
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``KeyboardInterrupt`` in the block, as Ctrl-C does, so that
+    a killed session or service manager gets the same clean stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def make_parser(prog: str, description: str, example: str, *, notes: str = "") -> argparse.ArgumentParser:
@@ -94,6 +118,22 @@ def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
     return parse
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_size(text: str) -> int:
+    """An argparse type: bytes, or a number with K, M, G or T (binary: 1G = 1024**3)."""
+    body = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = body[-1:] if body[-1:].isalpha() and body[-1:] in _SIZE_UNITS else ""
+    try:
+        value = float(body[: len(body) - len(unit)]) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8G or 500M, got {text!r}") from None
+    if not 1 << 20 <= value < float("inf"):  # NaN fails it too
+        raise argparse.ArgumentTypeError(f"must be at least 1M, got {text!r}")
+    return int(value)
+
+
 positive_int = _int_at_least(1, "at least 1")
 non_negative_int = _int_at_least(0, "0 or more")
 
@@ -125,7 +165,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 def run_main(body: Callable[[], int]) -> int:
     """Run a front end's body; turn the toolkit's errors into one line and a status."""
     try:
-        return body()
+        with stop_signals_interrupt():
+            return body()
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

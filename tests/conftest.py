@@ -78,7 +78,8 @@ class FaultLedger:
 
         return [
             f"bad inputs tried:        {per_step(self.bad_inputs)}",
-            f"interruptions survived:  {per_step(self.interruptions)} (SIGINT or SIGKILL, then a rerun)",
+            f"interruptions survived:  {per_step(self.interruptions)} "
+            "(SIGINT, SIGTERM, SIGHUP or SIGKILL, then a rerun)",
             f"worker faults isolated:  {per_step(self.worker_faults)} (killed, hung, stuck in native code)",
             f"disk faults survived:    {per_step(self.disk_faults)} (full, file too large, read-only)",
             f"mutations fuzzed:        {per_step(self.mutations)}",

@@ -75,7 +75,8 @@ def test_every_front_ends_defaults_are_its_librarys_defaults():
     assert create_augmented_pool.options_from_args(args) == PoolOptions()
     run = create_augmented_pool.run_options_from_args(args)
     assert run == {k: v for k, v in _library_defaults(run_pool).items() if k in run}
-    assert set(run) == {"num_workers", "specific_classes", "dry_run", "overwrite", "progress", "verify"}
+    assert set(run) == {"num_workers", "specific_classes", "dry_run", "overwrite", "progress", "verify",
+                        "max_memory"}
     assert run["num_workers"] == DEFAULT_NUM_WORKERS and args.output_dir == DEFAULT_POOL_DIR
 
     args = create_balanced_index.build_parser().parse_args(["--pool-dir", "p"])

@@ -149,7 +149,28 @@ class SpectrogramConfig:
         if self.n_samples < self.n_fft:
             raise UsageError(f"duration {self.duration:g} s gives {self.n_samples} samples at "
                              f"{self.sample_rate} Hz, fewer than n_fft {self.n_fft}")
+        self._validate_sizes()
 
+    def _validate_sizes(self) -> None:
+        """Settings whose files or working memory would be absurd are refused with the size."""
+        saved = math.prod(self.shape) * np.dtype(self.dtype).itemsize
+        if saved > MAX_SPECTROGRAM_BYTES:
+            raise UsageError(
+                f"duration {self.duration:g} s at hop_length {self.hop_length} gives spectrograms of "
+                f"{' x '.join(map(str, self.shape))} = {saved / 1e6:.6g} MB per file, more than "
+                f"{MAX_SPECTROGRAM_BYTES / 1e6:g} MB: raise hop_length or shorten duration")
+        stft = (self.n_fft // 2 + 1) * self.n_frames * np.dtype(np.complex64).itemsize
+        if stft > MAX_STFT_BYTES:
+            raise UsageError(
+                f"n_fft {self.n_fft} over {self.n_frames} frames takes {stft / 1e9:.3g} GB of STFT per "
+                f"file, more than {MAX_STFT_BYTES / 1e9:g} GB: raise hop_length, lower n_fft or "
+                "shorten duration")
+
+
+#: The largest spectrogram one file may hold (the bat preset's is 3 MB; 3 channels, 9 MB).
+MAX_SPECTROGRAM_BYTES = 64e6
+#: The largest STFT one file may need in memory (the bat preset's is 25 MB).
+MAX_STFT_BYTES = 1e9
 
 _GENERAL = SpectrogramConfig()
 

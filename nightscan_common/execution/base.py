@@ -28,6 +28,27 @@ R = TypeVar("R")
 THREAD_LIMIT_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
+#: The share of the memory available at start that the tasks running at once may take.
+MEMORY_SHARE = 0.8
+_FALLBACK_MEMORY = 4 << 30
+
+
+def default_max_memory() -> int:
+    """Bytes the tasks running at once may take: ``MEMORY_SHARE`` of what Linux says is
+    available (``MemAvailable``), else of the physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(int(line.split()[1]) * 1024 * MEMORY_SHARE)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+    except (OSError, ValueError):  # pragma: no cover - not POSIX
+        return _FALLBACK_MEMORY
+
+
 def default_num_workers() -> int:
     """All the cores this process may run on."""
     try:
@@ -70,14 +91,19 @@ class RunStopped(OSError):
 
 
 class Executor(Protocol):
-    """Maps a task over items, yielding outcomes in completion order (callers sort)."""
+    """Maps a task over items, yielding outcomes in completion order (callers sort).
+
+    ``memory(item)`` is an item's estimated peak in bytes: an executor with a
+    ``max_memory`` runs at once only items whose estimates fit in it together.
+    """
 
     num_workers: int
 
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,
             timeout: float | None = None, weight: Callable[[T], int] | None = None,
-            progress: bool = True) -> Iterator[Outcome[T, R]]: ...
+            progress: bool = True, memory: Callable[[T], int] | None = None,
+            ) -> Iterator[Outcome[T, R]]: ...
 
     def close(self) -> None: ...
 

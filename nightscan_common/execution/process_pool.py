@@ -8,6 +8,9 @@ are retried one at a time in a fresh pool, so the one that kills its worker is r
 as failed and the others are done. An item stuck in native code, where the timeout's
 Python handler never runs, is ended the same way by a watchdog thread. A full or
 read-only output disk (``RunStopped``) is no item's fault: it stops the run.
+Given each item's estimated memory and a budget, items are started only while their
+estimates fit in it together (the first waiting item that fits goes next). Workers are
+never more than the items, nor more than ``MAX_WORKERS_PER_CORE`` per core.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ WORKER_DIED = ("its worker process died (killed by a signal, out of memory, or s
                "time limit)")
 #: A worker stuck past its item's timeout by this fraction of it is ended by the watchdog.
 WATCHDOG_GRACE = 0.1
+#: More workers than this per core only add forks and memory (1,000 took 178 s, not 14).
+MAX_WORKERS_PER_CORE = 4
 #: Freed memory a worker keeps for its next item rather than return to the kernel, and
 #: the size below which arrays come from that reusable heap (glibc allows 32 MB at most).
 HEAP_KEEP_BYTES = 128 << 20
@@ -77,7 +82,8 @@ def _worker_setup(setup: Callable[[], None] | None) -> None:
     _die_with_parent()
     _reuse_freed_memory()
     _watchdog_out = open(os.devnull, "w")  # open for the worker's life
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # the parent stops the workers
+        signal.signal(sig, signal.SIG_IGN)
     if setup is not None:
         setup()
 
@@ -120,34 +126,41 @@ def _kill_pool(pool: ProcessPoolExecutor) -> None:
 class ProcessPool(ContextExecutor):
     """An executor of ``num_workers`` forked processes (default: all cores).
 
-    A fresh pool is started per ``map`` (and per retry after a death), so ``close`` has
-    nothing to release.
+    ``max_memory`` (bytes) bounds the estimated memory of the items running at once,
+    when ``map`` is given their estimates. A fresh pool is started per ``map`` (and per
+    retry after a death), so ``close`` has nothing to release.
     """
 
-    def __init__(self, num_workers: int | None = None):
-        self.num_workers = max(1, num_workers or DEFAULT_NUM_WORKERS)
+    def __init__(self, num_workers: int | None = None, *, max_memory: int | None = None):
+        cap = MAX_WORKERS_PER_CORE * DEFAULT_NUM_WORKERS
+        self.num_workers = max(1, min(num_workers or DEFAULT_NUM_WORKERS, cap))
+        self.max_memory = max_memory
 
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,
             timeout: float | None = None, weight: Callable[[T], int] | None = None,
-            progress: bool = True) -> Iterator[Outcome[T, R]]:
+            progress: bool = True, memory: Callable[[T], int] | None = None,
+            ) -> Iterator[Outcome[T, R]]:
         """Yield one ``Outcome`` per item, in completion order.
 
         ``func`` and ``setup`` must pickle (module-level functions, partials, dataclasses);
-        ``timeout`` bounds one item, in seconds; ``weight(item)`` counts its files for the bar.
+        ``timeout`` bounds one item, in seconds; ``weight(item)`` counts its files for the bar;
+        ``memory(item)`` estimates its peak bytes, for the ``max_memory`` budget.
         """
         items = list(items)
         bar = progress_bar(items, desc=desc, weight=weight, progress=progress)
+        workers = max(1, min(self.num_workers, len(items)))
+        budget = _Budget(memory, self.max_memory)
         try:
             pending = list(_chunks(items, max(1, chunksize)))
             while pending:
                 suspects, pending = yield from _drain(
-                    func, pending, self.num_workers, setup, timeout, bar, weight,
-                    max_in_flight=2 * self.num_workers,
+                    func, pending, workers, setup, timeout, bar, weight, budget,
+                    max_in_flight=2 * workers,  # queued items count against the budget too
                 )
                 for item in suspects:  # alone in a pool, a worker that dies names its item
                     lost, _ = yield from _drain(func, [[item]], 1, setup, timeout, bar, weight,
-                                                max_in_flight=1)
+                                                budget, max_in_flight=1)
                     for dead in lost:
                         bar.update(weight(dead) if weight else 1)
                         yield Outcome(dead, error=WORKER_DIED)
@@ -155,7 +168,25 @@ class ProcessPool(ContextExecutor):
             bar.close()
 
 
-def _drain(func, chunks, num_workers, setup, timeout, bar, weight, *, max_in_flight):
+class _Budget:
+    """The memory of the chunks in flight against ``max_memory``; inactive without both."""
+
+    def __init__(self, memory: Callable[[Any], int] | None, max_memory: int | None):
+        self.memory, self.max_memory = memory, max_memory
+        self.active = memory is not None and max_memory is not None
+
+    def cost(self, chunk: Sequence[Any]) -> int:
+        return sum(self.memory(item) for item in chunk) if self.active else 0
+
+    def pick(self, queue: list[list], in_use: int, running: int) -> list | None:
+        """The first waiting chunk that fits beside what runs; any chunk when none runs."""
+        for i, chunk in enumerate(queue):
+            if not self.active or running == 0 or in_use + self.cost(chunk) <= self.max_memory:
+                return queue.pop(i)
+        return None
+
+
+def _drain(func, chunks, num_workers, setup, timeout, bar, weight, budget, *, max_in_flight):
     """Run ``chunks`` in one pool, yielding outcomes.
 
     Returns ``(suspects, unsent)``: when a worker died, the items that were in flight
@@ -164,25 +195,30 @@ def _drain(func, chunks, num_workers, setup, timeout, bar, weight, *, max_in_fli
     ctx = multiprocessing.get_context(START_METHOD)
     pool = ProcessPoolExecutor(max_workers=max(1, num_workers), mp_context=ctx,
                                initializer=_worker_setup, initargs=(setup,))
-    queue = iter(chunks)
+    queue = list(chunks)
     in_flight: dict[Future, list] = {}
+    in_use = 0
 
-    def submit_next() -> None:
-        for chunk in queue:
+    def submit_more() -> None:
+        nonlocal in_use
+        while queue and len(in_flight) < max_in_flight:
+            chunk = budget.pick(queue, in_use, len(in_flight))
+            if chunk is None:
+                return
+            in_use += budget.cost(chunk)
             in_flight[pool.submit(_run_chunk, func, chunk, timeout)] = chunk
-            return
 
     try:
-        for _ in range(max_in_flight):
-            submit_next()
+        submit_more()
         while in_flight:
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
                 return (yield from _after_break(pool, in_flight, queue, bar, weight))
             for fut in done:
                 chunk = in_flight.pop(fut)
+                in_use -= budget.cost(chunk)
                 yield from _emit(chunk, fut.result(), bar, weight)
-                submit_next()
+            submit_more()
     except BaseException:
         _kill_pool(pool)
         raise

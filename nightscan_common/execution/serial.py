@@ -23,7 +23,9 @@ class SerialExecutor(ContextExecutor):
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,
             timeout: float | None = None, weight: Callable[[T], int] | None = None,
-            progress: bool = True) -> Iterator[Outcome[T, R]]:
+            progress: bool = True, memory: Callable[[T], int] | None = None,
+            ) -> Iterator[Outcome[T, R]]:
+        """One item at a time: its own memory estimate is all there is to fit."""
         items = list(items)
         bar = progress_bar(items, desc=desc, weight=weight, progress=progress)
         try:

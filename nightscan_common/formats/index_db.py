@@ -111,8 +111,14 @@ def connect_read_only(db_path: str | os.PathLike) -> sqlite3.Connection:
 
     A ``file:`` URI with the path percent-quoted, so that ``?``, ``#``, ``%`` and spaces
     in a folder name are part of the path, not of the URI's query or fragment.
+    A WAL-mode index would get ``-wal`` and ``-shm`` files created beside it by a plain
+    read-only open: without a ``-wal`` file beside it (nothing to replay), it is opened
+    ``immutable``, which creates nothing.
     """
-    return sqlite3.connect(f"{Path(db_path).absolute().as_uri()}?mode=ro", uri=True)
+    path = Path(db_path).absolute()
+    if os.path.lexists(f"{path}-wal"):
+        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
 
 
 def read_split_rows(db_path: str | os.PathLike) -> list[tuple[str, str, str]]:

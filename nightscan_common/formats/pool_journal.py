@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from ..io.atomic_write import write_bytes
-from .pool_metadata import FileRecord
+from ..io.atomic_write import json_text, write_bytes
+from .pool_metadata import BadEntry, FileRecord, class_entries
 
 JOURNAL_FILENAME = ".pool_progress.jsonl"
 
@@ -20,14 +20,14 @@ JOURNAL_FILENAME = ".pool_progress.jsonl"
 def start_journal(path: Path, params: dict[str, Any], inputs: dict[str, Any],
                   entries: Iterable[tuple[str, str, list[FileRecord]]] = ()) -> None:
     """A new journal (atomically): the header, then the finished originals still valid."""
-    lines = [json.dumps({"params": params, "inputs": inputs}) + "\n"]
+    lines = [json_text({"params": params, "inputs": inputs}, indent=None) + "\n"]
     lines += [_line(c, s, r) for c, s, r in entries]
     write_bytes(path, "".join(lines).encode("utf-8"))
 
 
 def _line(class_name: str, source: str, records: list[FileRecord]) -> str:
-    return json.dumps({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
-                      ensure_ascii=False) + "\n"
+    return json_text({"class": class_name, "source": source, "files": [r.to_dict() for r in records]},
+                     indent=None) + "\n"
 
 
 def write_done(fh: IO[str], class_name: str, source: str, records: list[FileRecord]) -> None:
@@ -46,21 +46,22 @@ def read_journal(path: Path) -> tuple[dict | None, dict, dict[tuple[str, str], l
         return None, {}, {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            try:
+            try:  # a torn or altered line proves nothing: its original is redone
                 entry = json.loads(line)
-            except json.JSONDecodeError:
+                if "params" in entry:
+                    params, inputs = entry["params"], entry.get("inputs") or {}
+                elif "class" in entry:
+                    records = [FileRecord.from_dict(f) for f in entry["files"]]
+                    done[(entry["class"], entry["source"])] = records
+            except (ValueError, BadEntry, KeyError, TypeError):
                 continue
-            if "params" in entry:
-                params, inputs = entry["params"], entry.get("inputs") or {}
-            elif "class" in entry:
-                done[(entry["class"], entry["source"])] = [FileRecord.from_dict(f) for f in entry["files"]]
     return params, inputs, done
 
 
-def done_from_metadata(meta: dict) -> dict[tuple[str, str], list[FileRecord]]:
+def done_from_metadata(meta: dict, pool_dir: Path) -> dict[tuple[str, str], list[FileRecord]]:
+    """The finished originals of a pool's metadata; ``UsageError`` naming a malformed field."""
     done: dict[tuple[str, str], list[FileRecord]] = {}
-    for cls, entry in meta.get("classes", {}).items():
-        for rec in entry.get("files", []):
-            record = FileRecord.from_dict(rec)
+    for cls, entry in class_entries(meta, pool_dir).items():
+        for record in entry.files:
             done.setdefault((cls, record.key), []).append(record)
     return done

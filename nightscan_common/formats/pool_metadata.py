@@ -18,7 +18,6 @@ follow the same pattern, which ``parse_pool_filename`` reads.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..io.audio_files import storable
+from ..io.bounded_json import load_json_file
 
 METADATA_FILENAME = "pool_metadata.json"
 FORMAT_VERSION = 1
@@ -92,6 +93,11 @@ class FileRecord:
             raise BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")
         if not isinstance(source, str) or not source:
             raise BadEntry(f"'source' must be the original's path, got {source!r}")
+        for key in ("filename", "source", "augmentation"):
+            if isinstance(entry.get(key), str) and not storable(entry[key]):
+                raise BadEntry(f"{key!r} is not UTF-8 text, got {entry[key]!r}")
+        if "params" in entry and not isinstance(entry["params"], dict | None):
+            raise BadEntry(f"'params' must be an object, got {entry['params']!r}")
         return cls(name, kind, source, **{k: v for k, v in entry.items() if k in _OPTIONAL_FIELDS})
 
 
@@ -116,9 +122,32 @@ class ClassEntry:
                 "files": [r.to_dict() for r in self.files]}
 
     @classmethod
-    def from_dict(cls, entry: dict[str, Any]) -> ClassEntry:
-        files = [FileRecord.from_dict(e) for e in entry.get("files", [])]
-        return cls(**{f.name: entry[f.name] for f in fields(cls) if f.name != "files"}, files=files)
+    def from_dict(cls, entry: Any) -> ClassEntry:
+        """Check a class entry field by field (``BadEntry`` naming the field)."""
+        if not isinstance(entry, dict):
+            raise BadEntry(f"expected an object, got {entry!r}")
+        values = {}
+        for f in fields(cls):
+            if f.name not in entry:
+                raise BadEntry(f"{f.name!r} is missing")
+            value = entry[f.name]
+            expected = _CLASS_FIELD_TYPES[f.name]
+            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                raise BadEntry(f"{f.name!r} must be {_TYPE_WORDS[expected]}, got {value!r}")
+            values[f.name] = value
+        files = []
+        for i, e in enumerate(values.pop("files")):
+            try:
+                files.append(FileRecord.from_dict(e))
+            except BadEntry as exc:
+                raise BadEntry(f"file entry {i}: {exc}") from None
+        return cls(**values, files=files)
+
+
+_CLASS_FIELD_TYPES = {"original_count": int, "selected_originals": int, "augmentations_per_sample": int,
+                      "augmentations_per_original": dict, "total_count": int, "reached_target": bool,
+                      "short_by": int, "files": list}
+_TYPE_WORDS = {int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
 
 
 @dataclass(frozen=True)
@@ -203,12 +232,34 @@ def load_pool_metadata(pool_dir: str | os.PathLike, *,
     smaller as it is parsed (a large pool's entries, kept as dicts, take gigabytes).
     """
     path = metadata_path(pool_dir)
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_hook=object_hook)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"{path} is not readable JSON ({exc}); rebuild the pool") from None
+    data = load_json_file(path, remedy="rebuild the pool", object_hook=object_hook)
     if not isinstance(data, dict) or not isinstance(data.get("classes", {}), dict):
         raise UsageError(f"{path} has no 'classes' mapping; is it a pool's metadata?")
+    for key, kind in (("params", dict), ("skipped", list), ("totals", dict)):
+        if key in data and not isinstance(data[key], kind):
+            raise UsageError(f"{path}: {key!r} must be {_TYPE_WORDS[kind]}, got {data[key]!r}; "
+                             "rebuild the pool")
+    for name, entry in data.get("classes", {}).items():
+        where = f"{path}: 'classes.{name}'"
+        if not storable(name):
+            raise UsageError(f"{where}: the class name is not UTF-8 text; rebuild the pool")
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where} must be an object, got {entry!r}; rebuild the pool")
+        if "files" in entry and not isinstance(entry["files"], list):
+            raise UsageError(f"{where}.files must be a list, got {entry['files']!r}; rebuild the pool")
     return data
+
+
+def class_entries(meta: dict[str, Any], pool_dir: str | os.PathLike) -> dict[str, ClassEntry]:
+    """The typed classes of a pool written by step 1 (every field checked), or ``UsageError``
+    naming the class and field."""
+    out = {}
+    for name, entry in meta.get("classes", {}).items():
+        try:
+            out[name] = ClassEntry.from_dict(entry)
+        except BadEntry as exc:
+            raise UsageError(f"{metadata_path(pool_dir)}: class {name!r}: {exc}; rebuild the pool, "
+                             "or pass --overwrite") from None
+    return out

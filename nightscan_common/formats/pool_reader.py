@@ -2,7 +2,8 @@
 
 A pool with file lists in ``pool_metadata.json`` is read from them, and the class
 folders must hold exactly the files listed. Pools from NightScan's earlier scripts
-(metadata without file lists, no metadata, or only a ``class_metadata/`` folder) are
+(metadata without file lists, no metadata, or only a ``class_metadata/`` folder, which
+is a class only when the metadata lists it) are
 read by scanning the class folders and parsing the file names; there the stem of a
 name (``x`` in ``x_original.wav``, ``x_aug001_noise.wav``) stands for its source.
 """
@@ -23,6 +24,7 @@ from tqdm import tqdm
 
 from ..dsp.audit import fingerprint_file
 from ..errors import AudioFileError, UsageError
+from ..formats.pool_journal import JOURNAL_FILENAME
 from ..formats.pool_metadata import (
     METADATA_FILENAME,
     BadEntry,
@@ -32,7 +34,7 @@ from ..formats.pool_metadata import (
     parse_pool_filename,
 )
 from ..io.atomic_write import is_temporary
-from ..io.audio_files import list_classes
+from ..io.audio_files import list_classes, shown, storable
 from ..io.audio_io import file_sha256
 
 #: Folder of per-class metadata that NightScan's earlier scripts left in a pool: not a class.
@@ -93,19 +95,33 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
     """
     root = check_pool_dir(pool_dir)
     metadata = load_pool_metadata(root, object_hook=_compact_entry)
-    folders = [c for c in list_classes(root) if c != LEGACY_METADATA_DIR]
+    if metadata is None and (root / JOURNAL_FILENAME).exists():
+        raise UsageError(f"{root} is a pool that create_augmented_pool.py has not finished (its "
+                         f"{JOURNAL_FILENAME}, no {METADATA_FILENAME}): rerun step 1 to finish it first")
+    described = metadata["classes"] if metadata is not None else {}
+    folders = [c for c in list_classes(root) if c != LEGACY_METADATA_DIR or c in described]
+    unstorable = [shown(c) for c in folders if not storable(c)]
     listings: dict[str, set[str]] = {}
     broken: list[str] = []
-    for c in tqdm(folders, desc="reading pool", unit="class", disable=not progress, file=sys.stderr,
-                  leave=False):
-        listings[c], unfollowed = _list_files(root / c)
+    temporaries = 0
+    for c in tqdm([c for c in folders if storable(c)], desc="reading pool", unit="class",
+                  disable=not progress, file=sys.stderr, leave=False):
+        listings[c], unfollowed, bad_names, temps = _list_files(root / c)
         broken += [f"{c}/{name}" for name in unfollowed]
+        unstorable += [f"{c}/{name}" for name in bad_names]
+        temporaries += temps
+    if metadata is None and temporaries:
+        raise UsageError(f"{root} holds {temporaries} partial file(s) and no {METADATA_FILENAME}: "
+                         "create_augmented_pool.py was stopped before it finished; rerun it first")
     listed = metadata is not None and any(isinstance(c, dict) and "files" in c
                                           for c in metadata["classes"].values())
     if listed:
         classes, warnings = _read_listed(metadata["classes"], listings, metadata_path(root))
     else:
         classes, warnings = _read_scanned(listings, root)
+    if unstorable:
+        warnings.append(f"{len(unstorable)} name(s) are not UTF-8 and cannot be stored in the index; "
+                        f"left out (rename them): {examples(unstorable)}")
     if broken:
         warnings.append(f"{len(broken)} link(s) in the class folders lead nowhere (a loop of links or "
                         f"a missing target) and are left out: {examples(broken)}")
@@ -128,14 +144,23 @@ def check_pool_dir(pool_dir: str | os.PathLike) -> Path:
     return root
 
 
-def _list_files(folder: Path) -> tuple[set[str], list[str]]:
-    """The visible files of a class folder (links to files included), in one scandir,
-    and the names of links that lead nowhere (a missing target, or a loop of links)."""
+def _list_files(folder: Path) -> tuple[set[str], list[str], list[str], int]:
+    """The visible files of a class folder (links to files included), in one scandir;
+    the names of links that lead nowhere (a missing target, or a loop of links), the
+    names that are not UTF-8 (shown with escapes), and how many temporaries it holds."""
     files: set[str] = set()
     broken: list[str] = []
+    unstorable: list[str] = []
+    temporaries = 0
     with os.scandir(folder) as entries:
         for e in entries:
-            if e.name.startswith(".") or is_temporary(e.name):
+            if is_temporary(e.name):
+                temporaries += 1
+                continue
+            if e.name.startswith("."):
+                continue
+            if not storable(e.name):
+                unstorable.append(shown(e.name))
                 continue
             try:
                 if e.is_file():
@@ -144,7 +169,7 @@ def _list_files(folder: Path) -> tuple[set[str], list[str]]:
                     broken.append(e.name)
             except OSError:  # ELOOP: following the link leads back to it
                 broken.append(e.name)
-    return files, sorted(broken)
+    return files, sorted(broken), sorted(unstorable), temporaries
 
 
 def _read_listed(meta_classes: Mapping[str, Any], listings: Mapping[str, set[str]],

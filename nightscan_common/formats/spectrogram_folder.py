@@ -12,6 +12,8 @@ from .. import __version__
 from ..dsp.spectrogram import FIXED_PARAMETERS, SpectrogramConfig
 from ..errors import OutputConflictError, UsageError
 from ..io.atomic_write import write_json
+from ..io.bounded_json import load_json_file
+from ..io.links import refuse_folder_links
 from ..plans.spectrogram_plan import Failure
 from .provenance import guard
 from .spectrogram_store import SpectrogramStore
@@ -45,8 +47,8 @@ def _recorded(settings: Any) -> dict[str, Any]:
 
 def _read_settings(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return load_json_file(path, remedy="")
+    except UsageError:
         return "unreadable"
 
 
@@ -65,6 +67,7 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {out_dir} exists and is not a folder")
+    refuse_folder_links(out_dir, depth=2, option="--output-dir")  # <split>/<class>, or a layout's own
     config_path = out_dir / CONFIG_FILENAME
     if overwrite:
         return True

@@ -23,6 +23,11 @@ from .spectrogram_store import SourceManifest
 SUFFIX = ".npy"
 
 
+def _own_file(path: Path) -> bool:
+    """A file of ours: a regular file, not a link (a link's target may be anyone's)."""
+    return os.path.isfile(path) and not os.path.islink(path)
+
+
 def key_path(root: str | os.PathLike, key: str) -> Path:
     """The file that holds ``key`` below ``root``."""
     *folders, name = key.split("/")
@@ -93,8 +98,12 @@ class TreeStore:
         self.manifest.load()
 
     def done(self, jobs: Sequence[Job]) -> set[str]:
+        """Keys whose file is there, made from the job's source, and a file of ours: a link is
+        not (``own_files`` agrees), and the rename of a fresh file replaces the link, not what
+        it leads to."""
         made = self.manifest.made_from
-        return {job.key for job in jobs if made.get(job.key) == job.source_id and self.path(job.key).exists()}
+        return {job.key for job in jobs
+                if made.get(job.key) == job.source_id and _own_file(self.path(job.key))}
 
     def stale(self, jobs: Sequence[Job]) -> set[str]:
         made = self.manifest.made_from

@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 TEMP_SUFFIX = ".nightscan-tmp"
+#: Random characters that ``mkstemp`` puts between a temporary's prefix and its suffix.
+_RANDOM_PART = 8
+#: The longest file name, in bytes, where the file system does not say (Linux's NAME_MAX).
+DEFAULT_NAME_MAX = 255
 #: errno values that say the output takes no more: a full disk or quota, a file too
 #: large for it, a read-only file system. Trying the next file is no use.
 OUTPUT_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
@@ -40,6 +44,31 @@ def is_temporary(path: str | os.PathLike) -> bool:
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
 
 
+def json_text(obj: Any, *, indent: int | None = 2, sort_keys: bool = True) -> str:
+    """``obj`` as strict JSON text: sorted keys, UTF-8, no ``NaN``/``Infinity`` (a
+    ``ValueError``), since strict parsers reject them. Every JSON the toolkit writes is
+    made here."""
+    return json.dumps(obj, indent=indent, sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return DEFAULT_NAME_MAX
+
+
+def temp_prefix(target: Path) -> str:
+    """The start of ``target``'s temporary names: ``.<name>.``, the name cut (at a character
+    boundary) so that the whole temporary fits the file system's name limit whenever the
+    final name does."""
+    room = _name_max(target.parent) - len(TEMP_SUFFIX) - _RANDOM_PART - 2
+    name = target.name
+    while len(os.fsencode(name)) > room and name:
+        name = name[:-1]
+    return f".{name}."
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed onto it.
@@ -52,7 +81,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(target), suffix=TEMP_SUFFIX, dir=target.parent)
         os.fchmod(fd, _FILE_MODE)
         os.close(fd)
         tmp_path = Path(tmp)
@@ -77,9 +106,11 @@ def write_bytes(target: str | os.PathLike, data: bytes) -> None:
 
 
 def write_json(target: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented, key-sorted UTF-8 JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_bytes(target, text.encode("utf-8"))
+    """Write ``obj`` as indented, key-sorted, strict UTF-8 JSON (``json_text``), atomically.
+
+    Names that are not UTF-8 (surrogate escapes) are refused by the caller before this.
+    """
+    write_bytes(target, (json_text(obj) + "\n").encode("utf-8"))
 
 
 def remove_temporaries_of(target: str | os.PathLike) -> int:
@@ -90,7 +121,8 @@ def remove_temporaries_of(target: str | os.PathLike) -> int:
     """
     target = Path(target)
     removed = 0
-    for stale in target.parent.glob(f".{glob.escape(target.name)}.*{TEMP_SUFFIX}"):
+    prefix = temp_prefix(target)
+    for stale in target.parent.glob(f"{glob.escape(prefix)}*{TEMP_SUFFIX}"):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
             removed += 1

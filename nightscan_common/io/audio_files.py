@@ -10,6 +10,25 @@ from ..io.atomic_write import is_temporary
 from .audio_formats import is_readable_name
 
 
+def storable(name: str) -> bool:
+    """Whether a name can be stored as UTF-8 (JSON, SQLite). A file name holding bytes
+    that are not UTF-8 reaches Python with surrogate escapes, which cannot."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(name: str) -> str:
+    """A name as text that can always be printed and stored: bytes that are not UTF-8
+    become ``\\xff`` escapes."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no byte (from a JSON escape)
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def list_classes(root: str | os.PathLike) -> list[str]:
     """The class names under ``root``: its visible sub-folders, sorted."""
     with os.scandir(root) as entries:
@@ -23,12 +42,14 @@ class FileScan:
     audio: list[str] = field(default_factory=list)  # paths relative to the folder, "/"-separated
     ignored: list[str] = field(default_factory=list)  # non-audio files, same form
     loops: list[str] = field(default_factory=list)  # folders reached again through a link
+    unstorable: list[str] = field(default_factory=list)  # names that are not UTF-8, with escapes
 
 
 def scan_audio_files(folder: str | os.PathLike) -> FileScan:
     """Every audio file below ``folder``, at any depth, sorted by relative path.
 
-    Hidden files and folders and our own temporaries are passed over. Symbolic links to
+    Hidden files and folders and our own temporaries are passed over, and so are names
+    that are not UTF-8 (listed in ``unstorable``: no metadata can hold them). Symbolic links to
     folders are followed once: a folder already visited (two links to one place), a
     link to a folder that holds the link (a loop, which would also bring in the other
     classes when it leads to the audio root) and a link that leads nowhere are recorded
@@ -53,6 +74,9 @@ def scan_audio_files(folder: str | os.PathLike) -> FileScan:
             if entry.name.startswith(".") or is_temporary(entry.name):
                 continue
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
+            if not storable(entry.name):  # a file or a folder: neither can be recorded
+                scan.unstorable.append(shown(child_rel))
+                continue
             try:
                 is_dir = entry.is_dir()
                 is_file = entry.is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -59,9 +60,25 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
     try:
         return sf.SoundFile(path)
     except sf.LibsndfileError as exc:
-        raise AudioFileError(str(path), f"not a readable audio file ({exc.error_string})") from None
+        raise AudioFileError(str(path), f"not a readable audio file ({_why_unreadable(path, exc)})") from None
     except (OSError, RuntimeError) as exc:
         raise AudioFileError(str(path), f"cannot be opened ({exc})") from None
+
+
+def _why_unreadable(path: str | os.PathLike, exc: sf.LibsndfileError) -> str:
+    """libsndfile's reason, unless it misleads: for a regular file it says "not a regular
+    file (possibly a pipe?)" when it finds no audio format at all, an ID3-only MP3 included."""
+    if "regular file" not in exc.error_string or not os.path.isfile(path):
+        return exc.error_string
+    with open(path, "rb") as fh:
+        head = fh.read(10)
+    if len(head) == 10 and head[:3] == b"ID3":
+        size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+        end = 10 + size + (10 if head[5] & 0x10 else 0)
+        if os.path.getsize(path) <= end:
+            return f"an ID3 tag of {end} bytes and no audio after it"
+        return "an ID3 tag, then no audio stream that libsndfile can decode"
+    return "no audio format that libsndfile recognises"
 
 
 def _wav_declared_frames(path: str | os.PathLike, block_align: int) -> int | None:
@@ -109,17 +126,19 @@ def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> Au
         frames, peak = 0, 0.0
         try:
             for block in read_blocks(f, _BLOCK_FRAMES, dtype):
-                frames += len(block)
                 if add is not None:
                     add(block, scale=scale)
                 # max and min avoid abs(), which overflows int32's minimum
-                peak = max(peak, max(float(block.max()), -float(block.min())) * scale)
+                hi, lo = float(block.max()), float(block.min())
+                if not (math.isfinite(hi) and math.isfinite(lo)):  # max() would pass a NaN over
+                    raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity) "
+                                         f"after frame {frames}; re-export it")
+                frames += len(block)
+                peak = max(peak, max(hi, -lo) * scale)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data after {frames} frames ({exc})") from None
     if frames == 0:
         raise AudioFileError(str(path), "holds no samples")
-    if not np.isfinite(peak):
-        raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
     if truncated := wav_truncation(path, fmt=fmt, subtype=subtype, channels=channels, frames=frames):
         raise AudioFileError(str(path), truncated)
     if fmt in ("FLAC", "AIFF") and header_frames > frames:
@@ -173,6 +192,8 @@ def read_mono(
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
         samplerate = f.samplerate
+    if not np.isfinite(mono).all():  # a NaN would turn every augmentation into DC
+        raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity); re-export it")
     return mono, samplerate
 
 

@@ -8,9 +8,10 @@ Counts per split are tuples in the order of ``splits`` (train, val, test).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from ..io.atomic_write import json_text
 
 FORMAT_VERSION = 1
 
@@ -181,4 +182,4 @@ class Report:
         data = dataclasses.asdict(self)
         for c, s in zip(data["splits"]["classes"], self.splits.classes, strict=True):
             c["samples"] = list(s.samples)
-        return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_text(data, indent=1) + "\n"

@@ -9,7 +9,6 @@ and renamed into it at the end: an interrupted run leaves nothing under the fina
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -34,7 +33,7 @@ from ..formats.demo_manifest import (
     read_manifest,
 )
 from ..formats.provenance import guard
-from ..io.atomic_write import TEMP_SUFFIX
+from ..io.atomic_write import TEMP_SUFFIX, json_text
 from ..io.folder_swap import install_folder, remove_stale_temporaries, umask
 from ..plans.seeds import derive_seed
 from ..reports import plain
@@ -232,7 +231,7 @@ def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: 
         os.chmod(tmp, 0o777 & ~umask())
         sizes = _write_files(tmp, plan, extras, progress=progress)
         manifest = build_manifest(plan, extras, seed=seed, scale=scale, sizes=sizes)
-        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        text = json_text(manifest) + "\n"
         (tmp / MANIFEST_FILENAME).write_text(text, encoding="utf-8")
         install_folder(tmp, out)
     finally:

@@ -9,7 +9,6 @@ the ``--group-pattern`` key, or the smallest of the keys merged with it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -41,7 +40,7 @@ from ..formats.pool_reader import (
     read_pool,
 )
 from ..formats.provenance import guard
-from ..io.atomic_write import remove_temporaries_of
+from ..io.atomic_write import json_text, remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.content_groups import DuplicatePlan, plan_duplicates
@@ -62,7 +61,7 @@ log = logging.getLogger("nightscan.index")
 
 
 def _record_ratios(ratios: tuple[float, ...]) -> str:
-    return json.dumps(dict(zip(SPLITS, ratios, strict=True)))
+    return json_text(dict(zip(SPLITS, ratios, strict=True)), indent=None, sort_keys=False)
 
 
 @dataclass(frozen=True)

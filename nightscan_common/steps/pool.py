@@ -41,17 +41,20 @@ from ..io.audio_files import scan_audio_files
 from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
 from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
-from ..plans.pool_plan import plan_class
+from ..plans.pool_plan import SourceTask, plan_class
 from . import pool_checks
 from .pool_checks import find_duplicates, gate
 from .pool_options import (
     TASK_TIMEOUT,
+    UNSTORABLE,
     PoolOptions,
     PoolReport,
     PoolRun,
     Skipped,
     check_noise,
+    check_output_layout,
     select_classes,
+    unstorable_classes,
     validate_options,
 )
 from .pool_record import build_metadata, version_record
@@ -65,7 +68,7 @@ from .pool_rerun import (
     source_changes,
     trusted_entries,
 )
-from .pool_worker import PoolWorkerSetup, TaskContext, WorkItem, execute_task
+from .pool_worker import PoolWorkerSetup, TaskContext, WorkItem, execute_task, task_memory
 
 log = logging.getLogger("nightscan")
 
@@ -89,7 +92,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
     probes: dict[tuple[str, str], dict] = {}
-    skipped: list[Skipped] = []
+    skipped = [Skipped(c, UNSTORABLE) for c in unstorable_classes(opts)]
+    skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
     cut = opts.options.segment
     probe = partial(pool_checks.probe_original, segment=cut, hop=opts.options.hop) if cut \
@@ -172,16 +176,19 @@ def prepare_output(opts: PoolRun) -> tuple[dict | None, tuple[dict, dict]]:
 def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
              *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
              dry_run: bool = False, overwrite: bool = False, progress: bool = True,
-             task_timeout: float = TASK_TIMEOUT, verify: bool = False,
+             task_timeout: float = TASK_TIMEOUT, verify: bool = False, max_memory: int | None = None,
              executor: Executor | None = None) -> PoolReport:
     """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
     into the pool ``output_dir``; on a pool that exists, bring it to what a fresh build
     on the root as it is now would hold (``verify``: read every original again).
 
     ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
+    ``max_memory`` (bytes) bounds the estimated memory of the tasks running at once; None
+    means ``default_max_memory()``.
     """
+    memory = {} if max_memory is None else {"max_memory": max_memory}
     run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
-                  dry_run, overwrite, progress, task_timeout, verify)
+                  dry_run, overwrite, progress, task_timeout, verify, **memory)
     return build_pool(run, executor=executor)
 
 
@@ -194,16 +201,24 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
         log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
                     "takes the general range; peak frequency may identify these species")
-    executor = executor or ProcessPool(opts.num_workers)
-    report, probes = discover_and_plan(opts, executor)
-    if noise is not None:
-        for bad in noise.bad:
-            log.warning(f"noise file {bad.path}: {bad.reason}; left out")
-        report = replace(report, bad_noise=[Skipped(b.path, b.reason) for b in noise.bad])
+    executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
     if opts.dry_run:
+        report, _ = discover_and_plan(opts, executor)
+        return _with_bad_noise(report, noise)
+    select_classes(opts)  # a root without classes is refused before the output is made
+    with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
+        check_output_layout(opts)
+        report, probes = discover_and_plan(opts, executor)
+        return _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
+
+
+def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
+    """The noise files the up-front check left out, warned of and in the report."""
+    if noise is None:
         return report
-    with exclusive_run(opts.output_dir, folder=True):
-        return _write_pool(opts, report, probes, start, executor, noise)
+    for bad in noise.bad:
+        log.warning(f"noise file {bad.path}: {bad.reason}; left out")
+    return replace(report, bad_noise=[Skipped(b.path, b.reason) for b in noise.bad])
 
 
 def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
@@ -218,7 +233,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     sources = {f"{c}/{r}": as_cache_entry(e) for (c, r), e in probes.items()}
     sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
     inputs = version_record(opts, sources, report.skipped)
-    prior = priors(done_from_metadata(previous) if previous else {}, noise_sha_of(previous),
+    prior = priors(done_from_metadata(previous, out) if previous else {}, noise_sha_of(previous),
                    j_done, noise_sha_of({"inputs": j_inputs}))
     records, kept_files, todo = plan_work(report.plans, probes, prior, noise=noise_sha_of({"inputs": inputs}),
                                           output_dir=out, audio_root=opts.audio_root,
@@ -230,11 +245,16 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
         changes = {"originals_added": added, "originals_removed": removed, "originals_changed": changed}
     start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
                   [(c, k, r) for (c, k), r in records.items() if (c, k) in j_done])
+    memory = {id(w): task_memory(w.task, frames=_frames(w.task, probes),
+                                 channels=probes[(w.task.class_name, w.task.source)]["channels"])
+              for w in todo}
+    too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.max_memory]
+    todo = [w for w in todo if memory[id(w)] <= opts.max_memory]
     try:
-        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, noise)
+        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, memory, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(out)
-    report = replace(report, written=written, failed_tasks=failed,
+    report = replace(report, written=written, failed_tasks=sorted(failed + too_big, key=lambda s: s.path),
                      reused=sum(len(k) for k in kept_files.values()), **changes)
     metadata = build_metadata(opts, report, records, probes, kept_classes, inputs)
     keep = ("created_at",)
@@ -253,8 +273,26 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
                    already_complete=metadata is previous and not todo and not removed_files)
 
 
+def _frames(task: SourceTask, probes: dict) -> int:
+    """The frames a task decodes: its window's (``--segment``), else its original's."""
+    return task.window.frames if task.window else probes[(task.class_name, task.source)]["frames"]
+
+
+def _too_big(task: SourceTask, need: int, opts: PoolRun) -> Skipped:
+    """A task that cannot fit in ``--max-memory`` on its own is listed, not started."""
+    reason = (f"needs about {_gb(need)} of memory for its augmentations, more than --max-memory "
+              f"{_gb(opts.max_memory)}: cut the recording into shorter files (--segment), or raise "
+              "--max-memory")
+    log.warning(f"{task.class_name}/{task.key}: {reason}")
+    return Skipped(f"{task.class_name}/{task.key}", reason)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+
+
 def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
-               executor: Executor, probes: dict, noise: NoiseFolderCheck | None,
+               executor: Executor, probes: dict, memory: dict[int, int], noise: NoiseFolderCheck | None,
                ) -> tuple[int, list[Skipped]]:
     """Run the work left, recording each finished original; return the files made and the failures."""
     written, failed = 0, []
@@ -276,7 +314,7 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
-            progress=opts.progress, weight=lambda w: w.weight,
+            progress=opts.progress, weight=lambda w: w.weight, memory=lambda w: memory[id(w)],
         ):
             task = outcome.item.task
             key = (task.class_name, task.key)

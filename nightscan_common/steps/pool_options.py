@@ -12,7 +12,9 @@ from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
-from ..io.audio_files import is_inside, list_classes, scan_audio_files
+from ..execution.base import default_max_memory
+from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
+from ..io.links import check_link_mode, refuse_folder_links
 from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
@@ -21,6 +23,8 @@ from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
 DEFAULT_OUTPUT_DIR = Path("data/augmented_pool")
+#: Why a file or class is skipped whose name holds bytes that are not UTF-8.
+UNSTORABLE = "its name is not UTF-8 and cannot be stored in pool_metadata.json or the index; rename it"
 #: Seconds one original may take (decode and all its augmentations) before it is failed.
 TASK_TIMEOUT = 3600.0
 
@@ -85,6 +89,7 @@ class PoolRun:
     progress: bool
     task_timeout: float  # seconds, per original
     verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
+    max_memory: int = field(default_factory=default_max_memory)  # bytes, the tasks running at once
 
     def identity(self) -> dict[str, Any]:
         """What the pool records and a rerun must match: the audio root, then the options."""
@@ -241,8 +246,13 @@ def check_noise_sources(opts: PoolRun) -> None:
                          "of this run: its recordings are read from it")
 
 
+def unstorable_classes(opts: PoolRun) -> list[str]:
+    """Class folders whose names are not UTF-8, with escapes: skipped and listed."""
+    return [shown(c) for c in list_classes(opts.audio_root) if not storable(c)]
+
+
 def select_classes(opts: PoolRun) -> list[str]:
-    classes = list_classes(opts.audio_root)
+    classes = [c for c in list_classes(opts.audio_root) if storable(c)]
     if not classes:
         raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
                          "expected one sub-folder of recordings per class")
@@ -251,3 +261,13 @@ def select_classes(opts: PoolRun) -> list[str]:
         raise UsageError(f"--specific-class {missing[0]!r} is not a folder of {opts.audio_root} "
                          f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
     return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]
+
+
+def check_output_layout(opts: PoolRun) -> None:
+    """Refuse what would fail or write outside the pool, before any work: a class folder
+    that is a link, a link mode that the file systems do not allow (tried on one file)."""
+    refuse_folder_links(opts.output_dir, depth=1, option="--output-dir")
+    for c in select_classes(opts):
+        if audio := scan_audio_files(opts.audio_root / c).audio:
+            check_link_mode(opts.audio_root / c / audio[0], opts.output_dir, opts.options.link_mode)
+            return

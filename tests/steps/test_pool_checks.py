@@ -33,8 +33,9 @@ def test_gate_options_move_the_thresholds_and_keep_quiet_files_keeps_with_a_warn
     sf.write(root / "owl" / "nan.wav", nan, 8000, subtype="FLOAT")
     report = run_pool(root, tmp_path / "a", target_samples=4, min_peak_dbfs=-40.0, min_duration=0.4)
     reasons = {s.path: s.reason for s in report.gated}
+    assert [s.path for s in report.skipped] == ["owl/nan.wav"]  # the check refuses NaN outright
+    assert "non-finite samples" in report.skipped[0].reason
     assert reasons == {
-        "owl/nan.wav": "holds 1 non-finite samples (NaN or infinity)",
         "owl/quiet.wav": "near-silent: peak -50.0 dBFS (RMS -50.0 dBFS) is below --min-peak-dbfs -40",
         "owl/short.wav": "too short: 0.300 s is below --min-duration 0.4 s",
     }
@@ -42,7 +43,7 @@ def test_gate_options_move_the_thresholds_and_keep_quiet_files_keeps_with_a_warn
     with caplog.at_level(logging.WARNING, logger="nightscan"):
         kept = run_pool(root, tmp_path / "b", target_samples=4, min_peak_dbfs=-40.0, min_duration=0.4,
                         keep_quiet_files=True)
-    assert [s.path for s in kept.gated] == ["owl/nan.wav"]  # no spectrogram can be made of NaN
+    assert kept.gated == [] and [s.path for s in kept.skipped] == ["owl/nan.wav"]  # never kept
     assert kept.plans[0].usable == 4 and "owl/quiet.wav: near-silent" in caplog.text
     assert "kept (--keep-quiet-files)" in caplog.text
 
