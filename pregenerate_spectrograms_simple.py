@@ -18,6 +18,8 @@ from nightscan_common.dsp.spectrogram import (
     SpectrogramConfig,
 )
 from nightscan_common.formats.index_db import SPLITS
+from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
+from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
 
@@ -84,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                              f"clip repeated (default: {defaults['pad']})")
     parser.add_argument("--split", action="append", choices=SPLITS, metavar="NAME",
                         help="only this split (train, val or test); repeatable (default: all)")
+    parser.add_argument("--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+                        help="tree: one .npy per file, what NightScan's loader reads; packed: "
+                             "packed/<split>.npy (one array) + .csv; webdataset: tar shards "
+                             "shards/<split>-NNNNNN.tar (default: %(default)s)")
+    parser.add_argument("--shard-size", type=cli.positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
+                        help="samples per shard with --layout webdataset (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the spectrograms, config and failures list this tool wrote "
                              "in --output-dir, then start again (needed to change settings)")
@@ -113,7 +121,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
             args.index_db, args.pool_root, args.output_dir, config,
             splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
             num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
-            progress=not args.quiet, **({} if timeout is None else {"item_timeout": timeout}),
+            progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
+            **({} if timeout is None else {"item_timeout": timeout}),
         )
         for warning in report.warnings:
             cli.log.warning(warning)

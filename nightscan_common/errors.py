@@ -40,3 +40,7 @@ class NoiseFileError(NightScanError, TaskFailed):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.reason,)
+
+
+class UnfinishedLayoutError(UsageError):
+    """A training layout is still being built, or its build was interrupted: not readable."""

@@ -11,6 +11,7 @@ import pytest
 from report_helpers import TARGET, pipeline  # noqa: F401  (the session fixture)
 
 import make_report
+import pregenerate_spectrograms_simple
 from nightscan_common.report import ListenOptions, ReportOptions, build_report, data, plots
 from nightscan_common.report.inputs import FileEntry, PoolInputs, read_spectrogram_inputs
 from nightscan_common.report.plots import balance_classes
@@ -145,6 +146,20 @@ def test_the_grid_is_seeded_and_shows_step_3s_spectrograms(pipeline, built, tmp_
     other = build_report(pipeline.pool, pipeline.index, None, tmp_path / "b",
                          options=ReportOptions(ListenOptions(seed=7, classes=1, originals=1)))
     assert [(c.name, len(c.sets)) for c in other.report.listen.classes] == [("owl", 1)]
+
+
+def test_a_packed_step_3_folder_is_shown_with_computed_spectrograms(pipeline, built, tmp_path):  # noqa: F811
+    packed = tmp_path / "packed"
+    assert pregenerate_spectrograms_simple.main(
+        ["--index-db", str(pipeline.index), "--pool-root", str(pipeline.pool), "--output-dir", str(packed),
+         "--layout", "packed", "--num-workers", "1", "-q"]) == 0
+    result = build_report(pipeline.pool, pipeline.index, packed, tmp_path / "r")
+    tree_samples = [s for c in built[1]["listen"]["classes"] for st in c["sets"]
+                    for s in [st["original"], *st["augmentations"]]]
+    samples = list(result.report.listen.samples())
+    assert [s.path for s in samples] == [s["path"] for s in tree_samples]
+    assert {s.spectrogram for s in samples} == {"computed"}
+    assert result.report.summary.steps[2].status == 0
 
 
 def test_the_same_inputs_give_the_same_bytes(pipeline, built, tmp_path):  # noqa: F811

@@ -169,3 +169,38 @@ def split_counts(db_path: str | os.PathLike) -> dict[tuple[str, str, int], int]:
         return {(c, s, a): n for c, s, a, n in cur}
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class SampleDetails:
+    """What the training layouts record of a row beyond its path."""
+
+    class_name: str
+    group_key: str
+    is_augmented: bool
+
+
+def read_sample_details(db_path: str | os.PathLike) -> dict[str, SampleDetails]:
+    """``file_path`` -> its class, its group and whether it is augmented, for every row.
+
+    An index from NightScan's earlier scripts has no ``group_key``: its rows are grouped
+    by ``original_file``, which is what a group is there (an original and its copies).
+    """
+    con = connect_read_only(db_path)
+    try:
+        columns = {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}
+        group = "group_key" if "group_key" in columns else "original_file"
+        cur = con.execute(f"SELECT file_path, class_name, {group}, is_augmented FROM {TABLE}")
+        return {path: SampleDetails(str(name), str(key), bool(aug)) for path, name, key, aug in cur}
+    finally:
+        con.close()
+
+
+def read_class_names(db_path: str | os.PathLike) -> list[str]:
+    """Every class of the index, over all splits, sorted by name."""
+    con = connect_read_only(db_path)
+    try:
+        return sorted(name for (name,) in con.execute(f"SELECT DISTINCT class_name FROM {TABLE}")
+                      if isinstance(name, str) and name)
+    finally:
+        con.close()

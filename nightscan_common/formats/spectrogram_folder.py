@@ -1,5 +1,5 @@
-"""Step 3's output folder: its settings file (what a rerun must match), its failure list and
-its warning list."""
+"""Step 3's output folder: its settings file (what a rerun must match), its labels, failure
+list and warning list."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..io.atomic_write import write_json
 from ..io.bounded_json import load_json_file
 from ..io.links import refuse_folder_links
 from ..plans.spectrogram_plan import Failure
+from .labels import LABELS_FILENAME
 from .provenance import guard
 from .spectrogram_store import SpectrogramStore
 from .window_manifest import WINDOWS_FILENAME
@@ -85,11 +86,11 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
 def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
     """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
 
-    .. note:: Only the store's own files, the config, failures.json, warnings.json and
-       windows.json are deleted; other files stay.
+    .. note:: Only the store's own files, the config, the labels, failures.json,
+       warnings.json and windows.json are deleted; other files stay.
     """
     removed = store.remove_own()
-    for name in (CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
+    for name in (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
         (out_dir / name).unlink(missing_ok=True)
     return removed
 

@@ -55,10 +55,17 @@ class SourceManifest:
         return self.made_from
 
     def add(self, key: str, source_id: str) -> None:
-        self.made_from[key] = source_id
+        self.add_all([(key, source_id)])
+
+    def add_all(self, entries: Iterable[tuple[str, str]]) -> None:
+        """Note outputs made (or copied) from these sources: one append for them all."""
+        entries = list(entries)
+        if not entries:
+            return
+        self.made_from.update(entries)
         self.pending.parent.mkdir(parents=True, exist_ok=True)
         with open(self.pending, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps([key, source_id], ensure_ascii=False) + "\n")
+            fh.write("".join(json.dumps([k, v], ensure_ascii=False) + "\n" for k, v in entries))
 
     def compact(self, held: Iterable[str]) -> None:
         """Rewrite the manifest with the entries of the keys still ``held``, sorted; drop the log."""

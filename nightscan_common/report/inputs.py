@@ -190,7 +190,11 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
 
 def step3_array(folder: Path, split: str, class_name: str, file_name: str) -> np.ndarray | None:
     """Step 3's spectrogram of one pool file, (n_mels, frames), or None when it has none
-    (or an unreadable one: the report then computes it)."""
+    (or an unreadable one: the report then computes it).
+
+    Only the tree layout is read: in a packed or webdataset folder there is no file here,
+    and the report computes the same array from the same window and settings.
+    """
     path = folder / split / class_name / (os.path.splitext(file_name)[0] + ".npy")
     try:
         array = np.load(path, allow_pickle=False)

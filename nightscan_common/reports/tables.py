@@ -95,7 +95,8 @@ def spectrogram_table(report: SpectrogramReport) -> str:
     table = format_table(["split", "written", "skipped (done)", "failed", "total"],
                              rows + [("all", *totals)])
     kept = totals[1]
-    lines = [table, "", f"output: {report.out_dir} ({_size(report.bytes_on_disk)} on disk)",
+    lines = [table, "", f"output: {report.out_dir}, {report.layout} layout "
+                        f"({_size(report.bytes_on_disk)} on disk)",
              f"spectrograms: {kept} kept, {totals[0]} made ({report.recomputed} of them recomputed: "
              f"their pool file changed), {report.removed} removed (no longer indexed)"]
     if report.failures:

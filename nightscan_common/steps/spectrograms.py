@@ -1,15 +1,17 @@
 """Step 3: one spectrogram per index row, into a store, with its settings and failure list.
 
 The output folder holds ``spectrogram_config.json`` (every setting and the tool version,
-written first), ``failures.json`` (files that could not be used, with the reason),
+written first), ``labels.json`` (one class -> index map from the whole index, the same
+in every layout), ``failures.json`` (files that could not be used, with the reason),
 ``warnings.json`` (files whose rate does not fit the settings'), ``windows.json`` (where
 each file's window was taken, ``formats/window_manifest.py``) and the spectrograms, laid
-out by the store (``formats/tree_store.py`` by default). A rerun with the same settings
-computes only what the store does not hold; a rerun with other settings is refused
-unless asked to overwrite. A spectrogram is kept only when it was made from the pool
-file the index names as that file is now (its size, mtime and inode, in the store's
-manifest); one whose source changed is recomputed, and the outputs of rows the index no
-longer holds are removed. The config records the index it was made from (``inputs``).
+out by the store of the chosen layout (``formats/layouts.py``; the .npy tree by
+default). A rerun with the same settings computes only what the store does not hold; a
+rerun with other settings is refused unless asked to overwrite. A spectrogram is kept
+only when it was made from the pool file the index names as that file is now (its
+size, mtime and inode, in the store's manifest), in every layout; one whose source
+changed is recomputed, and the outputs of rows the index no longer holds are removed.
+The config records the index it was made from (``inputs``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
 from ..execution.process_pool import ProcessPool
-from ..formats.index_db import SPLITS, read_index_rows
+from ..formats.catalog import ArraySpec
+from ..formats.index_db import SPLITS, read_class_names, read_index_rows
+from ..formats.labels import label_map, labels_to_write, write_labels
+from ..formats.layouts import DEFAULT_LAYOUT, make_store
 from ..formats.spectrogram_folder import (
     CONFIG_FILENAME,
     FAILURES_FILENAME,
@@ -42,7 +47,7 @@ from ..formats.spectrogram_folder import (
     write_list,
 )
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
-from ..formats.tree_store import TreeStore
+from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
@@ -76,6 +81,7 @@ class SpectrogramReport:
     """What a run did, built once it is over: for the summary table and the exit status."""
 
     out_dir: Path
+    layout: str = DEFAULT_LAYOUT
     counts: dict[str, SplitCounts] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     bytes_on_disk: int = 0
@@ -161,6 +167,8 @@ def run_spectrograms(
     progress: bool = True,
     item_timeout: float = ITEM_TIMEOUT,
     executor: Executor | None = None,
+    layout: str = DEFAULT_LAYOUT,
+    shard_size: int = DEFAULT_SHARD_SIZE,
     store: SpectrogramStore | None = None,
 ) -> SpectrogramReport:
     """Write one spectrogram per index row of ``splits``; return what was done.
@@ -169,7 +177,8 @@ def run_spectrograms(
     made with other settings) are raised before anything is written. Files that cannot
     be used are listed in ``failures.json``; every other file is written. ``executor``
     runs the jobs; None means a pool of ``num_workers`` processes (fewer for fewer jobs).
-    ``store`` holds the spectrograms; None means the .npy tree below ``out_dir``.
+    ``store`` holds the spectrograms; None means the store of ``layout`` below ``out_dir``
+    (``shard_size`` samples per shard for ``webdataset``).
     """
     pool_root, out_dir = Path(pool_root), Path(out_dir)
     config.validate()
@@ -181,11 +190,15 @@ def run_spectrograms(
     _check_pool_matches(jobs, pool_root)
     jobs = [replace(job, source_id=source_id(pool_root / job.source)) for job in jobs]
     settings = settings_record(config, preset=preset) | {"inputs": index_inputs(index_db, jobs)}
-    store = store or TreeStore(out_dir)
+    labels = label_map(read_class_names(index_db))  # all splits: one numbering for every split
+    store = store or make_store(layout, out_dir, spec=ArraySpec(config.shape, config.dtype),
+                                labels=labels, index_db=index_db, shard_size=shard_size)
     check_output_folder(out_dir, store, settings, overwrite=overwrite)  # refuse before creating anything
+    labels_to_write(out_dir, labels, overwrite=overwrite)
     with exclusive_run(out_dir, folder=True):  # a second run into the same folder is refused
         # again under the lock: a run that just finished may have written other settings
         write_config = check_output_folder(out_dir, store, settings, overwrite=overwrite)
+        write_labels_file = labels_to_write(out_dir, labels, overwrite=overwrite)
         if overwrite:
             removed = remove_previous_output(out_dir, store)
             log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
@@ -193,6 +206,8 @@ def run_spectrograms(
             log.info("removed %d partial file(s) left by an interrupted run", stale)
         if write_config or not inputs_recorded(out_dir / CONFIG_FILENAME, settings):
             write_json(out_dir / CONFIG_FILENAME, settings)
+        if write_labels_file:
+            write_labels(out_dir, labels)
 
         store.prepare(jobs, overwrite=overwrite)
         removed = store.remove_unlisted(splits)
@@ -224,7 +239,7 @@ def run_spectrograms(
         per_file = rate_warnings(windows, config)
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
-        return SpectrogramReport(out_dir, counts, sorted(failures), store.bytes_on_disk(),
+        return SpectrogramReport(out_dir, store.layout, counts, sorted(failures), store.bytes_on_disk(),
                                  recomputed, removed,
                                  ([warning] if warning else []) + summary_lines(per_file, config), per_file)
 
