@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a class with more than N recordings keeps them all")
     p.add_argument("--link-mode", choices=LINK_MODES, default=_DEFAULTS.link_mode,
                    help="how originals enter the pool (default: %(default)s)")
+    p.add_argument("--min-peak-dbfs", type=float, default=_DEFAULTS.min_peak_dbfs, metavar="DB",
+                   help="leave out originals whose peak is below this level: silence and "
+                        "placeholders (default: %(default)s dBFS)")
+    p.add_argument("--min-duration", type=float, default=_DEFAULTS.min_duration, metavar="S",
+                   help="leave out originals shorter than this (default: %(default)s s)")
+    p.add_argument("--keep-quiet-files", action="store_true", default=_DEFAULTS.keep_quiet_files,
+                   help="keep the silent, near-silent and short originals, with a warning")
+    p.add_argument("--keep-duplicates", action="store_true", default=_DEFAULTS.keep_duplicates,
+                   help="keep every copy of one recording in a class (one group in step 2); by "
+                        "default one is kept and the others listed as its duplicates")
     p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     p.add_argument("--verify", action="store_true",
                    help="read every original again on a rerun; without it, an original whose size, "
@@ -110,6 +120,8 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
         target_samples=args.target_samples, max_augmentations=args.max_augmentations,
         augmentations=args.augmentations, seed=args.seed, keep_all_originals=args.keep_all_originals,
         link_mode=args.link_mode, background_noise_dir=args.background_noise_dir,
+        min_peak_dbfs=args.min_peak_dbfs, min_duration=args.min_duration,
+        keep_quiet_files=args.keep_quiet_files, keep_duplicates=args.keep_duplicates,
         animal_type=args.animal_type, short_noise_dir=args.short_noise_dir,
         background_noise_class=args.background_noise_class, segment=args.segment, hop=args.hop,
     )

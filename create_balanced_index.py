@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-originals-only", action="store_true",
                         default=defaults.eval_originals_only,
                         help="leave the augmentations of val and test groups out of the index")
+    parser.add_argument("--strict", action="store_true", default=defaults.strict,
+                        help="make the warnings that mean a wrong data set fatal (exit 2, no index "
+                             "written): a class with an empty split, one recording in two classes")
     parser.add_argument("--keep-splits-from", metavar="OLD.db",
                         help="an older index of this data set: every group it holds keeps its split, "
                              "new groups fill the splits toward their ratios (a merged group that "
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from_args(args: argparse.Namespace) -> IndexOptions:
     return IndexOptions(ratios=(args.train_split, args.val_split, args.test_split),
                         seed=args.random_seed, group_pattern=args.group_pattern,
-                        eval_originals_only=args.eval_originals_only)
+                        eval_originals_only=args.eval_originals_only, strict=args.strict)
 
 
 def check_args(args: argparse.Namespace) -> None:

@@ -45,5 +45,15 @@ class AudioFileError(NightScanError, TaskFailed):
         return f"{self.path}: {self.reason}"
 
 
+class NoiseFileError(NightScanError, TaskFailed):
+    """A background-noise file failed while being mixed in: the reason names it, not the original."""
+
+    def __init__(self, reason: str):
+        TaskFailed.__init__(self, reason)
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.reason,)
+
+
 class UnfinishedLayoutError(UsageError):
     """A training layout is still being built, or its build was interrupted: not readable."""

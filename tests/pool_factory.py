@@ -1,7 +1,9 @@
 """Tiny augmented pools for tests: files named as step 1 names them, and their metadata,
 built through the format's own records (``FileRecord``, ``ClassEntry``, ``PoolMetadata``).
 
-No audio is decoded in step 2, so the files hold a few distinct bytes each.
+The files hold a few distinct bytes each, not audio: an original's content fingerprint
+is recorded as one made from its bytes (copies share it, others differ in half their
+bits), so that step 2 has nothing to decode.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from nightscan_common.dsp.augmentations import DEFAULT_AUGMENTATIONS
+from nightscan_common.dsp.fingerprint import Fingerprint
 from nightscan_common.formats.pool_metadata import (
     AUGMENTED,
     FORMAT_VERSION,
@@ -24,6 +30,13 @@ from nightscan_common.formats.pool_metadata import (
     augmented_filename,
     original_filename,
 )
+
+
+@cache
+def fake_fingerprint(data: bytes) -> str:
+    """A fingerprint drawn from a file's bytes: 16 random words, all active."""
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(data).digest()[:8], "little"))
+    return Fingerprint(rng.integers(0, 2**32, 16, dtype=np.uint32), np.ones(16, dtype=bool)).to_text()
 
 
 def write_pool(
@@ -56,7 +69,8 @@ def write_pool(
             orig = original_filename(stem, ext)
             (folder / orig).write_bytes(data)
             files.append(FileRecord(orig, ORIGINAL, source,
-                                    sha256=hashlib.sha256(data).hexdigest() if record_sha else None))
+                                    sha256=hashlib.sha256(data).hexdigest() if record_sha else None,
+                                    fingerprint=fake_fingerprint(data) if record_sha else None))
             for n in range(1, size):
                 aug = DEFAULT_AUGMENTATIONS[(n - 1) % len(DEFAULT_AUGMENTATIONS)]
                 name = augmented_filename(stem, n, aug)

@@ -22,7 +22,7 @@ import create_augmented_pool as front
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.io.run_lock import exclusive_run
-from nightscan_common.steps import pool as pool_step
+from nightscan_common.steps import pool_checks
 
 STEP = "step 1"
 FAST = ["--target-samples", "2", "--augmentations", "volume", "--num-workers", "2", "-q"]
@@ -136,7 +136,8 @@ def test_librosa_warnings_are_silent_under_quiet(tmp_path):
     _clip(root / "owl" / "tiny.wav", seconds=0.05)
     res = subprocess.run([sys.executable, str(ROOT / "create_augmented_pool.py"), "--audio-root", str(root),
                           "--output-dir", str(tmp_path / "pool"), "--target-samples", "4", "--augmentations",
-                          "time_stretch,pitch_shift,combined", "--num-workers", "1", "-q"],
+                          "time_stretch,pitch_shift,combined", "--num-workers", "1", "-q",
+                          "--min-duration", "0"],  # 0.05 s: shorter than the gate's default
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "Warning" not in res.stderr
@@ -174,7 +175,7 @@ def test_hardlinks_across_file_systems_are_refused_before_any_decoding(tmp_path,
     root = tmp_path / "audio"
     _clip(root / "owl" / "a.wav")
     out = other / f"nightscan-test-{os.getpid()}-{time.monotonic_ns()}"
-    monkeypatch.setattr(pool_step, "probe_audio", _must_not_decode)
+    monkeypatch.setattr(pool_checks, "probe_and_audit", _must_not_decode)
     try:
         status, _, err = _pool(tmp_path, root, capsys, "--link-mode", "hardlink", out=out)
         assert status == 2 and err.count("\n") == 1, err
@@ -193,7 +194,7 @@ def _must_not_decode(path):
 def test_a_busy_pool_is_refused_before_any_decoding(tmp_path, capsys, monkeypatch, fault_ledger):
     root = tmp_path / "audio"
     _clip(root / "owl" / "a.wav")
-    monkeypatch.setattr(pool_step, "probe_audio", _must_not_decode)
+    monkeypatch.setattr(pool_checks, "probe_and_audit", _must_not_decode)
     with exclusive_run(tmp_path / "pool", folder=True):
         status, _, err = _pool(tmp_path, root, capsys, "--num-workers", "1")
     assert status == 2 and "another run is writing" in err, err

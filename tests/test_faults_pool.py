@@ -41,8 +41,7 @@ import create_augmented_pool as front
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.io.atomic_write import atomic_path
-from nightscan_common.steps import pool as pool_builder
-from nightscan_common.steps import pool_worker
+from nightscan_common.steps import pool_checks, pool_worker
 from nightscan_common.steps.pool import JOURNAL_FILENAME
 
 SCRIPT = "create_augmented_pool.py"
@@ -124,8 +123,18 @@ def _silent(root, tmp):
     sf.write(root / "mix" / "silent.wav", np.zeros(2400, np.float32), 8000)
 
 
+def _silent_kept(root, tmp):
+    _silent(root, tmp)
+    return ["--keep-quiet-files"]
+
+
 def _few_samples(root, tmp):
     sf.write(root / "mix" / "few.wav", np.array([0.1, -0.2, 0.05], np.float32), 8000)
+
+
+def _few_samples_kept(root, tmp):
+    _few_samples(root, tmp)
+    return ["--min-duration", "0"]
 
 
 FORMATS = {  # name: write_recording arguments
@@ -201,9 +210,16 @@ CASES = [
          (r"skipped: mix/cut\.flac: (truncated|corrupt audio data)",), skipped=("mix/cut.flac",)),
     Case("zero-length file", _zero_length, 1, (r"skipped: mix/empty\.wav: empty file \(0 bytes\)",),
          skipped=("mix/empty.wav",)),
-    Case("silent file", _silent, 0, (r"mix/silent\.wav: silent \(every sample is zero\); kept",),
-         kept=("silent.wav",)),
-    Case("a few samples", _few_samples, 0, (r"^mix\s+2\s+2\s+1\s+4\s+ok$",), kept=("few.wav",)),
+    Case("silent file", _silent, 1,
+         (r"^left out: mix/silent\.wav: digital silence: every sample of its 0\.300 s is zero$",),
+         skipped=("mix/silent.wav",)),
+    Case("silent file, --keep-quiet-files", _silent_kept, 0,
+         (r"mix/silent\.wav: digital silence: .*; kept \(--keep-quiet-files\)",), kept=("silent.wav",)),
+    Case("a few samples", _few_samples, 1,
+         (r"^left out: mix/few\.wav: too short: 0\.000 s is below --min-duration 0\.1 s$",),
+         skipped=("mix/few.wav",)),
+    Case("a few samples, --min-duration 0", _few_samples_kept, 0, (r"^mix\s+2\s+2\s+1\s+4\s+ok$",),
+         kept=("few.wav",)),
     Case("8-bit to float, 6 channels, 8 to 192 kHz", _formats, 0, (r"^mix\s+10\s+10\s",),
          kept=tuple(FORMATS)),
     Case("spaces, accents, quotes, newline", _odd_names, 0, (r"^mix\s+5\s+5\s",),
@@ -287,7 +303,7 @@ def interrupt_reference(tmp_path_factory) -> tuple[Path, Path]:
 
 #: Where to stop the run: the function that pauses, on which call, before or after it.
 POINTS = {
-    "checking originals": ("nightscan_common.steps.pool:_probe", 3, False),
+    "checking originals": ("nightscan_common.steps.pool_checks:probe_original", 3, False),
     "an augmentation written, not renamed": ("pathlib:Path.write_bytes", 3, True),
     "all files done, before the metadata": ("nightscan_common.steps.pool:write_json", 1, False),
 }
@@ -335,7 +351,7 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
     root = _root(tmp_path)
     for name in ("die.wav", "hang.wav", "stuck.wav"):
         _clip(root / "mix" / name, seed=len(name))
-    real_place, real_probe = pool_worker._place_original, pool_builder.probe_audio
+    real_place, real_probe = pool_worker._place_original, pool_checks.probe_and_audit
 
     def faulty_place(source, target, link_mode):
         if source.endswith("die.wav"):
@@ -353,7 +369,7 @@ def test_dead_hung_and_stuck_workers_are_reported_and_the_rest_done(tmp_path, ca
         return real_probe(path)
 
     monkeypatch.setattr(pool_worker, "_place_original", faulty_place)
-    monkeypatch.setattr(pool_builder, "probe_audio", hanging_probe)
+    monkeypatch.setattr(pool_checks, "probe_and_audit", hanging_probe)
     out = tmp_path / "pool"
     started = time.monotonic()
     status, stdout, stderr = call_main(front.main, ["--audio-root", root, "--output-dir", out, *FAST], capsys,

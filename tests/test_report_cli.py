@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_an_unreadable_file_to_play_is_shown_and_exits_1(pipeline, tmp_path):  #
     result = run_script("make_report.py", "--pool-dir", pool, "--index-db", pipeline.index,
                         "--output-dir", tmp_path / "out", "-q")
     assert result.returncode == 1, result.stderr
-    assert "warning: could not read owl/rec_000_aug001_time_stretch.wav" in result.stderr
+    assert re.search(r"warning: could not read owl/rec_000_aug001_[a-z_]+\.wav", result.stderr)
     assert "not readable: " in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 

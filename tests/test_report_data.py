@@ -80,8 +80,9 @@ def test_leakage_skipped_and_duplicates(pipeline, built):  # noqa: F811
         {"kind": "skipped", "path": s["path"], "reason": s["reason"]} for s in skipped]
     assert [s["path"] for s in skipped] == ["rain/broken.wav"]
     assert record["summary"]["skipped"] == 1
-    assert [p["path"] for p in record["inputs"]["problems"] if p["kind"] == "duplicate"] == [
-        "rain/rec_000_original.wav"]
+    assert [p for p in record["inputs"]["problems"] if p["kind"] == "duplicate"] == [  # left out by step 1
+        {"kind": "duplicate", "path": "rain/rec_000_copy.wav",
+         "reason": "the same recording as rain/rec_000.wav; left out"}]
     assert [(s["step"], s["status"]) for s in record["summary"]["steps"]] == [
         ("step 1", 1), ("step 2", 0), ("step 3", 0)]
     assert any("'owl' has no test samples" in w for w in record["splits"]["warnings"])
@@ -111,9 +112,9 @@ def test_inputs_and_augmentations_add_up_to_the_metadata(pipeline, built):  # no
     _, record = built
     meta = _metadata(pipeline)["classes"]
     originals = [f for c in meta.values() for f in c["files"] if f["type"] == "original"]
-    assert record["inputs"]["originals"] == len(originals) == 12
-    assert sum(record["inputs"]["duration"]["counts"]) == 12
-    assert record["inputs"]["sample_rates"] == {"16000": 12}
+    assert record["inputs"]["originals"] == len(originals) == 11  # the copy of rec_000 left out
+    assert sum(record["inputs"]["duration"]["counts"]) == 11
+    assert record["inputs"]["sample_rates"] == {"16000": 11}
     assert record["inputs"]["padded_windows"] == 22  # every clip is under the 8 s window
     counts = Counter((f["augmentation"], c) for c, e in meta.items() for f in e["files"]
                      if f["type"] == "augmented")

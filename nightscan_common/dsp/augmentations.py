@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from audiomentations import (
 )
 from audiomentations.core.utils import calculate_rms
 
-from ..errors import UsageError
+from ..errors import NoiseFileError, UsageError
 from ..plans.seeds import seed_global_rngs
 from .animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
@@ -162,12 +163,19 @@ _FOLDER_STEPS = {"background": "background_noise", "short_noises": "short_noises
 
 
 @cache
-def _transform(step: str, animal: str, noise_dir: str | None) -> Any:
-    """One transform object per step, animal type and worker (noise folders scanned once)."""
+def _transform(step: str, animal: str, noise_dir: str | None, noise_files: tuple[str, ...] = ()) -> Any:
+    """One transform object per step, animal type and worker (noise folders scanned once).
+
+    ``noise_files`` (relative to ``noise_dir``), when given, are the only background noise
+    files drawn from: those that passed the up-front check, whatever their extension.
+    """
     if step in _FOLDER_STEPS and not noise_dir:
         name = _FOLDER_STEPS[step]
         raise UsageError(f"{name} needs {NOISE_FOLDER_OPTION[name]}")
-    return _STEP_BUILDERS[step](ANIMAL_RANGES[animal], noise_dir)
+    transform = _STEP_BUILDERS[step](ANIMAL_RANGES[animal], noise_dir)
+    if step == "background" and noise_files:
+        transform.sound_file_paths = [Path(noise_dir, *rel.split("/")) for rel in noise_files]
+    return transform
 
 
 def _db(ratio: float) -> float:
@@ -191,6 +199,8 @@ def _record(step: str, transform: Any, before: np.ndarray, sr: int,
     root for ``--background-noise-class``).
     """
     p = transform.parameters
+    if step in ("noise", "light_noise", "background") and not np.any(before):
+        return {"no_effect": "the input is silent: noise relative to its level is none"}
     if step in ("stretch", "light_stretch"):
         return {"rate": p["rate"]}
     if step in ("gain", "light_gain", "gain_wide"):
@@ -218,8 +228,8 @@ def _record(step: str, transform: Any, before: np.ndarray, sr: int,
 
 def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed: int,
                        animal: str = DEFAULT_ANIMAL, background_dir: str | None = None,
-                       short_noise_dir: str | None = None,
-                       noise_root: str | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+                       short_noise_dir: str | None = None, noise_root: str | None = None,
+                       background_files: tuple[str, ...] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Apply augmentation type ``name`` to a mono float32 signal, reproducibly.
 
     Returns ``(augmented, params)``; ``params`` holds what each transform drew, merged
@@ -234,10 +244,18 @@ def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed:
     out = samples
     for step in AUGMENTATION_TYPES[name].steps:
         folder = short_noise_dir if step == "short_noises" else background_dir
-        transform = _transform(step, animal, folder if step in _FOLDER_STEPS else None)
+        files = tuple(background_files) if step == "background" and noise_root is None else ()
+        transform = _transform(step, animal, folder if step in _FOLDER_STEPS else None, files)
         before = out
-        out = transform(before, samplerate)
         root = (noise_root or background_dir) if step == "background" else short_noise_dir
+        try:
+            out = transform(before, samplerate)
+        except Exception as exc:
+            noise_file = transform.parameters.get("noise_file_path") if step == "background" else None
+            if noise_file is None:
+                raise
+            raise NoiseFileError(f"noise file {_rel(str(noise_file), root)} of --background-noise-dir "
+                                 f"failed: {type(exc).__name__}: {exc}") from None
         params.update(_record(step, transform, before, samplerate, root))
     return np.asarray(out, dtype=np.float32), params
 

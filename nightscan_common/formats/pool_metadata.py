@@ -48,7 +48,10 @@ class FileRecord:
     """One file of a class: an original's copy (with what its probe found) or an augmentation.
 
     Fields left None are not written: an original has no ``augmentation``, an original
-    not probed has no ``sha256``, a legacy entry may lack the rest.
+    not probed has no ``sha256``, a legacy entry may lack the rest. An original's
+    ``audit`` holds its measured levels (``Audit.to_dict`` without the fingerprint) and
+    ``fingerprint`` its content fingerprint (``Fingerprint.to_text``, about 1.4 kB for
+    8 s, 5 kB at most): step 2 groups copies of one recording by it.
     """
 
     filename: str
@@ -61,6 +64,8 @@ class FileRecord:
     augmentation: str | None = None
     seed: int | None = None
     params: dict[str, Any] | None = None
+    audit: dict[str, Any] | None = None
+    fingerprint: str | None = None
     offset: int | None = None  # with --segment: the window's first frame in the source
     offset_seconds: float | None = None
 
@@ -155,8 +160,14 @@ class PoolMetadata:
     params: dict[str, Any]
     target_samples_per_class: int
     classes: dict[str, ClassEntry | dict[str, Any]]  # a dict: a class kept from an earlier run
-    skipped: list[dict[str, str]]
+    skipped: list[dict[str, Any]]  # path, reason; the audit for an original left out by the gate
     totals: dict[str, Any]
+    #: copies of one recording within a class left out: path -> the path kept ("<class>/<source>")
+    duplicates: dict[str, str] = field(default_factory=dict)
+    #: originals of one content in two classes or more, each list sorted
+    cross_class_duplicates: list[list[str]] = field(default_factory=list)
+    #: files of --background-noise-dir left out: path (relative to it), reason
+    bad_noise_files: list[dict[str, str]] = field(default_factory=list)
     #: The version record: checksums of what the pool was made from (``audio_root``: every
     #: audio file's class path and sha256; ``background_noise``: the noise folder's, or None).
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -169,7 +180,8 @@ class PoolMetadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PoolMetadata:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name not in ("classes", "inputs")},
+        return cls(**{f.name: data[f.name] for f in fields(cls)
+                      if f.name not in ("classes", "inputs") and f.name in data},
                    inputs=data.get("inputs") or {},
                    classes={k: ClassEntry.from_dict(v) for k, v in data["classes"].items()})
 

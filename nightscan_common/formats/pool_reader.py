@@ -22,7 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..errors import UsageError
+from ..dsp.audit import fingerprint_file
+from ..errors import AudioFileError, UsageError
 from ..formats.pool_journal import JOURNAL_FILENAME
 from ..formats.pool_metadata import (
     METADATA_FILENAME,
@@ -48,7 +49,8 @@ class PoolFile:
 
     ``source`` names the original recording: its path relative to the audio root's
     class folder when the metadata lists files, else the file name's stem.
-    ``sha256`` is known for originals only, and only once read or recorded.
+    ``sha256`` and ``fingerprint`` (``Fingerprint.to_text``) are known for originals
+    only, and only once read or recorded.
     """
 
     name: str
@@ -56,6 +58,7 @@ class PoolFile:
     source: str
     augmentation: str | None = None
     sha256: str | None = None
+    fingerprint: str | None = None
     noise: str | None = None  # "<class>/<source>": the recording of the pool it was mixed with
 
 
@@ -123,6 +126,10 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
         warnings.append(f"{len(broken)} link(s) in the class folders lead nowhere (a loop of links or "
                         f"a missing target) and are left out: {examples(broken)}")
     _hash_originals(root, classes, progress=progress)
+    warnings += _fingerprint_originals(root, classes, progress=progress)
+    if not classes:
+        raise UsageError(f"the pool {root} holds no files to index (every class is empty); "
+                         "rebuild it with create_augmented_pool.py")
     sha = file_sha256(metadata_path(root)) if metadata is not None else ""
     return Pool(root, classes, listed, sha, warnings)
 
@@ -214,8 +221,9 @@ def _file_from_entry(entry: Any) -> PoolFile:
             aug = parsed.aug_type
         return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None,
                         noise=_noise_recording(rec.params))
-    sha = rec.sha256
-    return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None)
+    sha, fp = rec.sha256, rec.fingerprint
+    return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None,
+                    fp if isinstance(fp, str) and fp else None)
 
 
 def _noise_recording(params: Any) -> str | None:
@@ -297,6 +305,25 @@ def _hash_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress:
                      file=sys.stderr, leave=False):
         f = classes[c][i]
         classes[c][i] = dataclasses.replace(f, sha256=file_sha256(root / c / f.name))
+
+
+def _fingerprint_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress: bool) -> list[str]:
+    """Fill in, in place, the fingerprint of originals that the metadata does not record
+    (pools from earlier versions); return a warning for those that cannot be decoded."""
+    todo = [(c, i) for c, files in classes.items() for i, f in enumerate(files)
+            if not f.is_augmented and f.fingerprint is None]
+    failed: list[str] = []
+    for c, i in tqdm(todo, desc="fingerprinting originals", unit="file", disable=not progress or not todo,
+                     file=sys.stderr, leave=False):
+        f = classes[c][i]
+        try:
+            classes[c][i] = dataclasses.replace(f, fingerprint=fingerprint_file(root / c / f.name))
+        except AudioFileError:
+            failed.append(f"{c}/{f.name}")
+    if failed:
+        return [f"{len(failed)} original(s) cannot be decoded, so copies of them under other names "
+                f"cannot be found: {examples(failed)}"]
+    return []
 
 
 def cross_class_duplicates(pool: Pool) -> list[list[str]]:

@@ -1,4 +1,5 @@
-"""Step 3's output folder: its settings file (what a rerun must match), its labels and failure list."""
+"""Step 3's output folder: its settings file (what a rerun must match), its labels, failure
+list and warning list."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .window_manifest import WINDOWS_FILENAME
 
 CONFIG_FILENAME = "spectrogram_config.json"
 FAILURES_FILENAME = "failures.json"
+WARNINGS_FILENAME = "warnings.json"
 CONFIG_FORMAT_VERSION = 1
 
 
@@ -84,21 +86,26 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
 def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
     """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
 
-    .. note:: Only the store's own files, the config, the labels, failures.json and
-       windows.json are deleted; other files stay.
+    .. note:: Only the store's own files, the config, the labels, failures.json,
+       warnings.json and windows.json are deleted; other files stay.
     """
     removed = store.remove_own()
-    for name in (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WINDOWS_FILENAME):
+    for name in (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
         (out_dir / name).unlink(missing_ok=True)
     return removed
 
 
 def write_failures(path: Path, failures: Sequence[Failure]) -> None:
     """``failures.json`` lists this run's failures; a clean run removes an older list."""
-    if not failures:
+    write_list(path, [{"path": f.path, "reason": f.reason} for f in failures])
+
+
+def write_list(path: Path, listed: list[dict[str, Any]]) -> None:
+    """A list file of the folder (failures, warnings): an empty list removes an older file,
+    and a rerun that found the same list leaves the file as it was."""
+    if not listed:
         path.unlink(missing_ok=True)
         return
-    listed = [{"path": f.path, "reason": f.reason} for f in failures]
     try:
         if json.loads(path.read_text(encoding="utf-8")) == listed:
             return  # a rerun that changed nothing leaves the file as it was

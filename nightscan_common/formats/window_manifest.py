@@ -45,6 +45,12 @@ def write_windows(out_dir: Path, header: dict[str, Any], windows: dict[str, dict
     write_json(out_dir / WINDOWS_FILENAME, data)
 
 
+def drops_content(native_samplerate: int, *, sample_rate: int, fmax: float) -> bool:
+    """Whether a recording loses content to the resampling: it is above the output rate and
+    the band reaches the output's Nyquist frequency (see ``above_rate_warning``)."""
+    return fmax >= sample_rate / 2 and native_samplerate > sample_rate
+
+
 def above_rate_warning(windows: dict[str, dict[str, Any]], *, sample_rate: int, fmax: float,
                        preset: str | None) -> str | None:
     """What is lost in recordings made above the output rate when the band reaches Nyquist.
@@ -54,10 +60,8 @@ def above_rate_warning(windows: dict[str, dict[str, Any]], *, sample_rate: int, 
     above it (a 250 to 500 kHz recording's 96 to 125+ kHz) vanish without a word.
     """
     nyquist = sample_rate / 2
-    if fmax < nyquist:
-        return None
     above = sorted((e["native_samplerate"], e["path"]) for e in windows.values()
-                   if e.get("native_samplerate", 0) > sample_rate)
+                   if drops_content(e.get("native_samplerate", 0), sample_rate=sample_rate, fmax=fmax))
     if not above:
         return None
     top, example = above[-1]

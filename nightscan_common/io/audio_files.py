@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.atomic_write import is_temporary
-
-#: Extensions (lower case) of the files the loader reads, through libsndfile.
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".aifc"})
+from .audio_formats import is_readable_name
 
 
 def storable(name: str) -> bool:
@@ -29,11 +27,6 @@ def shown(name: str) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate that is no byte (from a JSON escape)
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def is_audio_name(name: str) -> bool:
-    """Whether a file name has an audio extension, in any case."""
-    return os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS
 
 
 def list_classes(root: str | os.PathLike) -> list[str]:
@@ -98,7 +91,7 @@ def scan_audio_files(folder: str | os.PathLike) -> FileScan:
                 except OSError:
                     scan.loops.append(child_rel)
             elif is_file:
-                (scan.audio if is_audio_name(entry.name) else scan.ignored).append(child_rel)
+                (scan.audio if is_readable_name(entry.name) else scan.ignored).append(child_rel)
             elif entry.is_symlink():
                 scan.loops.append(child_rel)  # a dangling link or a loop of links
 

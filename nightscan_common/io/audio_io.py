@@ -7,7 +7,7 @@ import io
 import math
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,21 +103,31 @@ def _wav_declared_frames(path: str | os.PathLike, block_align: int) -> int | Non
             fh.seek(size + (size & 1), os.SEEK_CUR)
 
 
-def probe_audio(path: str | os.PathLike) -> AudioProbe:
+#: Called with (samplerate, channels) when a probe opens its file; returns what takes each
+#: decoded block with its scale to full-scale floats (see ``probe_audio``).
+BlockSink = Callable[[int, int], Callable[..., None]]
+
+
+def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> AudioProbe:
     """Decode a whole file block by block to prove it usable; raise ``AudioFileError``.
 
     Catches what a header read misses: a truncated file, a corrupt stream part-way,
     a file that holds no samples. Memory stays flat whatever the file's length.
+    ``sink`` sees every block of that one decode (``add(block, scale=...)``), so that
+    measuring a file (its audit) costs no second decode.
     """
     with open_audio(path) as f:
         sha = file_sha256(path)
         samplerate, channels = f.samplerate, f.channels
+        add = sink(samplerate, channels) if sink is not None else None
         fmt, subtype, header_frames = f.format, f.subtype, f.frames
         # Integer PCM decodes 3-5x faster as int32 than as float; the peak is rescaled.
         dtype, scale = ("int32", 2.0**-31) if subtype.startswith("PCM_") else ("float32", 1.0)
         frames, peak = 0, 0.0
         try:
             for block in read_blocks(f, _BLOCK_FRAMES, dtype):
+                if add is not None:
+                    add(block, scale=scale)
                 # max and min avoid abs(), which overflows int32's minimum
                 hi, lo = float(block.max()), float(block.min())
                 if not (math.isfinite(hi) and math.isfinite(lo)):  # max() would pass a NaN over
@@ -164,12 +174,16 @@ def read_mono(
     """Read ``frames`` frames from ``start`` (all by default), averaged to mono.
 
     Returns ``(samples, samplerate)`` with ``samples`` float32 of shape ``(n,)``. Only
-    the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3.
+    the requested window is decoded: libsndfile seeks in WAV, FLAC, OGG and MP3. A
+    file that cannot seek (GSM 6.10 in AIFF or WAV) is decoded up to ``start`` and
+    the frames before it dropped, block by block, so memory stays flat.
     """
     with open_audio(path) as f:
         try:
-            if start:
+            if start and f.seekable():
                 f.seek(start)
+            elif start:
+                _skip_frames(f, start)
             if frames < 0:  # to the end, wherever the header says it is
                 parts = [mix_to_mono(block) for block in read_blocks(f, _BLOCK_FRAMES, "float32")]
                 mono = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
@@ -181,6 +195,13 @@ def read_mono(
     if not np.isfinite(mono).all():  # a NaN would turn every augmentation into DC
         raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity); re-export it")
     return mono, samplerate
+
+
+def _skip_frames(f: sf.SoundFile, count: int) -> None:
+    """Decode and drop ``count`` frames (or up to the end): a seek for unseekable files."""
+    buffer = np.empty((min(count, _BLOCK_FRAMES), f.channels), dtype="float32")
+    while count > 0 and len(block := f.read(out=buffer[: min(count, len(buffer))])):
+        count -= len(block)
 
 
 def read_blocks(f: sf.SoundFile, blocksize: int, dtype: str) -> Iterator[np.ndarray]:

@@ -7,7 +7,7 @@ A group is one source's original and augmentations; ``--group-pattern`` merges s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -63,12 +63,15 @@ class Grouping:
     copies: int  # originals with the content of an earlier original of the class
 
 
-def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = None) -> Grouping:
+def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = None,
+                content: Mapping[str, str] | None = None) -> Grouping:
     """Group a class's files so that nothing derived from one recording is split up.
 
     A group is one source's original and augmentations; sources whose path gives one
     ``pattern`` key are merged, and so are sources whose originals have one sha256 (one
-    recording copied twice). A merged group's key is the smallest of its keys.
+    recording copied twice) or one content: ``content`` maps an original's name to the
+    name of the first original with its fingerprint (one recording re-encoded,
+    resampled or at another gain). A merged group's key is the smallest of its keys.
     """
     files = list(files)
     key_of: dict[str, str] = {}
@@ -94,16 +97,25 @@ def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = 
             key = parent[key]
         return key
 
+    def merge(a: str, b: str) -> None:
+        a, b = root(a), root(b)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
     first_with: dict[str, str] = {}
-    copies = 0
+    copied: set[str] = set()
+    source_of = {f.name: f.source for f in files if not f.is_augmented}
     for f in files:
         if f.sha256 is None:
             continue
         if f.sha256 in first_with:
-            copies += 1
-        a, b = root(key_of[f.source]), root(first_with.setdefault(f.sha256, key_of[f.source]))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+            copied.add(f.name)
+        merge(key_of[f.source], first_with.setdefault(f.sha256, key_of[f.source]))
+    for name, first in sorted((content or {}).items()):
+        if name != first and name in source_of and first in source_of:
+            copied.add(name)
+            merge(key_of[source_of[name]], key_of[source_of[first]])
+    copies = len(copied)
     members: dict[str, list[PoolFile]] = {}
     for f in files:
         members.setdefault(root(key_of[f.source]), []).append(f)

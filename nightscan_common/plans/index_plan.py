@@ -35,13 +35,15 @@ class OldSplits:
 
 
 def plan_class(name: str, files: Iterable[PoolFile], *, ratios: tuple[float, ...], seed: int,
-               pattern: re.Pattern[str] | None = None, old: OldSplits | None = None) -> ClassPlan:
+               pattern: re.Pattern[str] | None = None, old: OldSplits | None = None,
+               content: Mapping[str, str] | None = None) -> ClassPlan:
     """Group one class and plan its split, with a seed derived from the run's and the class's.
 
     A seed per class means that adding or removing a class leaves the others' splits as
     they were. With ``old``, every group the old index held keeps its split.
+    ``content``: see ``group_class``.
     """
-    grouping = group_class(files, pattern=pattern)
+    grouping = group_class(files, pattern=pattern, content=content)
     sizes = [len(g.files) for g in grouping.groups]
     if old is None:
         return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=derive_seed(seed, name)))

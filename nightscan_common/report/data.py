@@ -114,6 +114,11 @@ def problems(pool: PoolInputs, spectrograms: SpectrogramInputs) -> list[Problem]
         for item in pool.metadata.get(key) or []:
             if isinstance(item, dict):
                 out.append(Problem(kind, str(item.get("path", "")), str(item.get("reason", ""))))
+    for copy, kept in sorted((pool.metadata.get("duplicates") or {}).items()):  # left out by step 1
+        out.append(Problem("duplicate", str(copy), f"the same recording as {kept}; left out"))
+    for names in pool.metadata.get("cross_class_duplicates") or []:
+        out += [Problem("duplicate", str(n), f"the same recording in another class: {' = '.join(names)}")
+                for n in names]
     first: dict[str, str] = {}
     for name, files in pool.classes.items():
         for f in files:

@@ -74,13 +74,14 @@ def _compact(obj: dict) -> Any:
     numeric = tuple(sorted((k, v) for k, v in ((k, _number(v)) for k, v in params.items())
                            if v is not None and k not in INTERNAL_PARAMS))
     aug = obj.get("augmentation")
+    levels = obj.get("audit") if isinstance(obj.get("audit"), dict) else obj  # step 1's audit record
     return FileEntry(str(obj["filename"]), obj["type"] == AUGMENTED, sys.intern(str(obj.get("source", ""))),
                      sys.intern(aug) if isinstance(aug, str) else None,
                      frames / rate if frames is not None and rate else None,
                      int(rate) if rate else None,
                      int(c) if (c := _number(obj.get("channels"))) else None,
                      obj.get("sha256") if isinstance(obj.get("sha256"), str) else None,
-                     _number(obj.get("peak_dbfs")), _number(obj.get("rms_dbfs")), numeric)
+                     _number(levels.get("peak_dbfs")), _number(levels.get("rms_dbfs")), numeric)
 
 
 def read_pool_inputs(pool_dir: Path) -> PoolInputs:

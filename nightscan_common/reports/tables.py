@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..cli import format_table
 from ..execution.cluster import ClusterUse
 from ..formats.index_db import SPLITS
+from ..formats.spectrogram_folder import WARNINGS_FILENAME
 from ..steps.demo_data import LONG_SECONDS, DemoReport
 from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
@@ -19,14 +20,23 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
     rows = []
     for plan in report.plans:
         lo, hi = plan.augmentations_per_original
-        status = ("no audio" if plan.usable == 0 else "ok" if plan.reached_target
-                  else f"short by {plan.target - plan.total}")
+        total = report.total(plan)  # what was written, once it was
+        status = ("no audio" if plan.usable == 0 else "ok" if total >= plan.target
+                  else f"short by {plan.target - total}")
         rows.append([plan.name, plan.usable, plan.kept, str(lo) if lo == hi else f"{lo}-{hi}",
-                     plan.total, status])
+                     total, status])
     lines = ["plan (nothing written):" if dry_run else "pool:",
              format_table(["class", "found", "kept", "aug/original", "total", "target"], rows)]
     for s in report.skipped + report.failed_tasks:
         lines.append(f"skipped: {s.path}: {s.reason}")
+    for s in report.gated:
+        lines.append(f"left out: {s.path}: {s.reason}")
+    for copy, kept in report.duplicates.items():
+        lines.append(f"duplicate: {copy} is the same recording as {kept}; left out")
+    for names in report.cross_class:
+        lines.append(f"in two classes: {' = '.join(names)}: one recording under two labels")
+    for s in report.bad_noise:
+        lines.append(f"noise file left out: {s.path}: {s.reason}")
     for cls, n in report.ignored.items():
         lines.append(f"ignored: {cls}: {n} non-audio file(s)")
     if not dry_run:
@@ -92,6 +102,9 @@ def spectrogram_table(report: SpectrogramReport) -> str:
              f"their pool file changed), {report.removed} removed (no longer indexed)"]
     if report.failures:
         lines.append(f"failures: {len(report.failures)}, listed with their reason in {report.failures_path}")
+    if report.rate_warnings:
+        lines.append(f"rate warnings: {len(report.rate_warnings)} file(s), listed in "
+                     f"{report.out_dir / WARNINGS_FILENAME}")
     return "\n".join(lines + _cluster_lines(report.cluster))
 
 

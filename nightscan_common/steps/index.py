@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import __version__
+from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import OutputConflictError, UsageError
 from ..formats.index_db import (
     FORMAT_VERSION,
@@ -42,13 +43,14 @@ from ..formats.provenance import guard
 from ..io.atomic_write import json_text, remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
+from ..plans.content_groups import DuplicatePlan, plan_duplicates
 from ..plans.grouping import compile_group_pattern
 from ..plans.index_plan import ClassPlan, class_rows, plan_class
 from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
 from .index_keep import KeepReport, difference, read_old_index
-from .options import content_items
+from .options import RUN, content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
@@ -74,6 +76,9 @@ class IndexOptions:
     seed: int = DEFAULT_SEED
     group_pattern: str | None = None
     eval_originals_only: bool = False
+    #: a class with an empty split, or one recording in two classes, stops the run: it decides
+    #: whether an index is written, not what one holds
+    strict: bool = field(default=False, metadata=RUN)
 
     def identity(self) -> dict[str, str]:
         """The ``index_info`` values of the options (what a rerun must match), derived from
@@ -111,12 +116,14 @@ class IndexReport:
     classes: list[ClassSummary]
     leaking_groups: int
     warnings: list[str] = field(default_factory=list)
+    cross_class: list[list[str]] = field(default_factory=list)  # one recording in two classes or more
     kept: KeepReport | None = None  # the difference from the --keep-splits-from index
 
     @property
     def status(self) -> int:
-        """0 written and checked; 1 when a group straddles two splits (the check failed)."""
-        return 1 if self.leaking_groups else 0
+        """0 written and checked; 1 when a group straddles two splits (the check failed) or
+        one recording is in two classes."""
+        return 1 if self.leaking_groups or self.cross_class else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {**plain(self), "status": self.status}
@@ -151,10 +158,18 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
+        same = content_plan(pool)
+        content: dict[str, dict[str, str]] = {}
+        for name, first in same.group_of.items():
+            cls, file_name = name.split("/", 1)
+            content.setdefault(cls, {})[file_name] = first.split("/", 1)[1]
         plans, noise = keep_noise_in_split([
             plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
-                       old=old.splits if old else None)
+                       old=old.splits if old else None, content=content.get(name))
             for name, files in pool.classes.items()])
+        cross = _cross_class(pool, same.cross_class)
+        if options.strict:
+            _refuse_if_strict(plans, cross)
         if not keep:
             rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
                                        file=sys.stderr, leave=False)
@@ -165,8 +180,8 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         return IndexReport(output, not keep, summaries, count_leaking_groups(output),
-                           _warnings(pool, plans) + _noise_warnings(noise),
-                           difference(old, plans, read_split_rows(output)) if old else None)
+                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
+                           kept=difference(old, plans, read_split_rows(output)) if old else None)
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -216,7 +231,31 @@ def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> Cla
     return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped)
 
 
-def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
+def content_plan(pool: Pool) -> DuplicatePlan:
+    """Originals of one content (by fingerprint), over the whole pool: names ``<class>/<file>``."""
+    prints = {f"{c}/{f.name}": Fingerprint.from_text(f.fingerprint)
+              for c, files in pool.classes.items() for f in files
+              if not f.is_augmented and f.fingerprint is not None}
+    return plan_duplicates(group_duplicates(prints), keep_duplicates=True)
+
+
+def _cross_class(pool: Pool, by_content: list[list[str]]) -> list[list[str]]:
+    """One recording in two classes or more: by fingerprint, and by sha256 for what that missed."""
+    found = {name for names in by_content for name in names}
+    extra = [sorted(names) for names in cross_class_duplicates(pool) if not found.intersection(names)]
+    return sorted(by_content + extra)
+
+
+def _refuse_if_strict(plans: Iterable[ClassPlan], cross: list[list[str]]) -> None:
+    """``--strict``: what would be a warning stops the run before the index is written."""
+    problems = [f"class {cp.name!r} has no {' or '.join(cp.plan.empty)} samples"
+                for cp in plans if cp.plan.empty]
+    problems += [f"one recording in two classes: {' = '.join(names)}" for names in cross]
+    if problems:
+        raise UsageError(f"--strict: {len(problems)} problem(s), no index written: {examples(problems)}")
+
+
+def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) -> list[str]:
     """What the summary should point out: none of it stops the run or changes its status."""
     warnings = list(pool.warnings)
     unmatched: list[str] = []
@@ -240,10 +279,9 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan]) -> list[str]:
     if copies:
         warnings.append(f"{copies} original(s) have the same content as another original of their "
                         "class and share its group")
-    dups = cross_class_duplicates(pool)
-    if dups:
-        warnings.append(f"{len(dups)} recording(s) appear in more than one class (same content), "
-                        f"e.g. {' = '.join(dups[0])}; one recording under two labels is usually "
+    for names in cross:
+        warnings.append(f"one recording in {len({n.split('/', 1)[0] for n in names})} classes (same "
+                        f"content): {' = '.join(names)}; one recording under two labels is usually "
                         "a mistake")
     return warnings
 

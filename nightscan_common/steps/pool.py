@@ -20,7 +20,6 @@ import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
@@ -36,14 +35,15 @@ from ..formats.pool_journal import (
 )
 from ..formats.pool_metadata import METADATA_FILENAME, load_pool_metadata
 from ..formats.provenance import guard
-from ..formats.source_cache import SOURCES_FILENAME, file_identity, read_sources, write_sources
+from ..formats.source_cache import SOURCES_FILENAME, read_sources, write_sources
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
-from ..io.audio_io import probe_audio
-from ..io.audio_segments import silent_windows
+from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
+from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import SourceTask, plan_class
-from ..plans.segments import window_offsets
+from . import pool_checks
+from .pool_checks import find_duplicates, gate
 from .pool_options import (
     TASK_TIMEOUT,
     UNSTORABLE,
@@ -51,6 +51,7 @@ from .pool_options import (
     PoolReport,
     PoolRun,
     Skipped,
+    check_noise,
     check_output_layout,
     select_classes,
     unstorable_classes,
@@ -74,20 +75,6 @@ log = logging.getLogger("nightscan")
 # ---------------------------------------------------------------- discovery and plan
 
 
-def _probe(path: str, segment: float | None = None, hop: float | None = None) -> dict[str, Any]:
-    """What step 1 needs of an original; with ``segment``, its windows, digital silence left out."""
-    identity = file_identity(path)  # before the read: a change during it shows next time
-    p = probe_audio(path)
-    found = {"frames": p.frames, "samplerate": p.samplerate, "channels": p.channels,
-             "sha256": p.sha256, "peak": p.peak, "identity": identity}
-    if segment is not None:
-        windows = window_offsets(p.frames, p.samplerate, segment=segment, hop=hop)
-        silent = silent_windows(path, windows) if windows else set()
-        found["windows"] = [w for w in windows if w.index not in silent] if windows else None
-        found["silent_windows"] = len(silent)
-    return found
-
-
 def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
@@ -97,6 +84,11 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     for c, scan in scans.items():
         for loop in scan.loops:
             log.warning(f"{c}/{loop}: a link loop or dangling link, not followed")
+        for name in scan.ignored:
+            if extension(name) in NEEDS_CONVERTING:
+                log.warning(ignored_reason(f"{c}/{name}"))
+            else:
+                log.debug(ignored_reason(f"{c}/{name}"))
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
     probes: dict[tuple[str, str], dict] = {}
@@ -104,9 +96,12 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
     cut = opts.options.segment
-    probe = partial(_probe, segment=cut, hop=opts.options.hop) if cut else _probe
-    # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew)
+    probe = partial(pool_checks.probe_original, segment=cut, hop=opts.options.hop) if cut \
+        else pool_checks.probe_original
+    # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew);
+    # a check recorded before the audit is made again
     trusted = {} if opts.verify or opts.overwrite or cut else trusted_entries(opts.output_dir, paths)
+    trusted = {p: e for p, e in trusted.items() if "audit" in e and "fingerprint" in e}
     probes.update({paths[p]: e for p, e in trusted.items()})
     for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
                                 chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
@@ -123,8 +118,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
         if probes[(c, rel)].get("silent_windows"):
             log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
                         "(every sample zero) left out")
-        elif probes[(c, rel)]["peak"] == 0.0:
-            log.warning(f"{c}/{rel}: silent (every sample is zero); kept")
+    gated = gate(opts.options, probes)
+    duplicates, cross_class = find_duplicates(opts.options, probes)
     plans, empty = [], []
     for c in classes:
         usable = [rel for rel in scans[c].audio if (c, rel) in probes
@@ -138,7 +133,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                                 augmentations=opts.options.augmentations, seed=opts.options.seed,
                                 keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty), probes
+    return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
+                      cross_class=cross_class), probes
 
 
 # ---------------------------------------------------------------- resume
@@ -200,22 +196,33 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     """The step's work, for one run of given options."""
     start = time.monotonic()
     validate_options(opts)
+    noise = check_noise(opts.options)
     animal = opts.options.animal_type
     if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
         log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
                     "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
     if opts.dry_run:
-        return discover_and_plan(opts, executor)[0]
+        report, _ = discover_and_plan(opts, executor)
+        return _with_bad_noise(report, noise)
     select_classes(opts)  # a root without classes is refused before the output is made
     with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
         check_output_layout(opts)
         report, probes = discover_and_plan(opts, executor)
-        return _write_pool(opts, report, probes, start, executor)
+        return _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
+
+
+def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
+    """The noise files the up-front check left out, warned of and in the report."""
+    if noise is None:
+        return report
+    for bad in noise.bad:
+        log.warning(f"noise file {bad.path}: {bad.reason}; left out")
+    return replace(report, bad_noise=[Skipped(b.path, b.reason) for b in noise.bad])
 
 
 def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
-                executor: Executor) -> PoolReport:
+                executor: Executor, noise: NoiseFolderCheck | None) -> PoolReport:
     options, out = opts.options, opts.output_dir
     before = {} if opts.overwrite else read_sources(out)
     previous, (j_inputs, j_done) = prepare_output(opts)
@@ -244,7 +251,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.max_memory]
     todo = [w for w in todo if memory[id(w)] <= opts.max_memory]
     try:
-        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, memory)
+        written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, memory, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
         remove_temporaries(out)
     report = replace(report, written=written, failed_tasks=sorted(failed + too_big, key=lambda s: s.path),
@@ -285,7 +292,8 @@ def _gb(n: int) -> str:
 
 
 def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
-               executor: Executor, probes: dict, memory: dict[int, int]) -> tuple[int, list[Skipped]]:
+               executor: Executor, probes: dict, memory: dict[int, int], noise: NoiseFolderCheck | None,
+               ) -> tuple[int, list[Skipped]]:
     """Run the work left, recording each finished original; return the files made and the failures."""
     written, failed = 0, []
     if not todo:
@@ -302,7 +310,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
     with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
         # absolute folders: as every worker sees them, whatever its working folder
         context = TaskContext(str(opts.audio_root.resolve()), str(opts.output_dir.resolve()), o.link_mode,
-                              bg, o.animal_type, short, noise_class, noise_sources, o.seed)
+                              bg, o.animal_type, short, noise_class, noise_sources, o.seed,
+                              background_files=tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,

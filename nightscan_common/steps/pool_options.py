@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
+from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
@@ -15,6 +16,7 @@ from ..execution.base import default_max_memory
 from ..execution.cluster import ClusterUse
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
+from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
 from ..reports import plain
@@ -45,6 +47,10 @@ class PoolOptions:
     keep_all_originals: bool = False
     link_mode: str = "copy"
     background_noise_dir: Path | None = None
+    min_peak_dbfs: float = field(default=MIN_PEAK_DBFS, metadata=LATER)
+    min_duration: float = field(default=MIN_DURATION_S, metadata=LATER)  # seconds
+    keep_quiet_files: bool = field(default=False, metadata=LATER)  # keep what the gate leaves out
+    keep_duplicates: bool = field(default=False, metadata=LATER)  # every copy, in one group
     animal_type: str = field(default=DEFAULT_ANIMAL, metadata=LATER)
     short_noise_dir: Path | None = field(default=None, metadata=LATER)
     background_noise_class: str | None = field(default=None, metadata=LATER)
@@ -103,6 +109,7 @@ def _rel(path: Path, start: Path) -> str:
 class Skipped:
     path: str  # relative to the audio root
     reason: str
+    audit: dict[str, Any] | None = None  # what was measured, for an original the gate left out
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,10 @@ class PoolReport:
     originals_removed: list[str] = field(default_factory=list)
     originals_changed: list[str] = field(default_factory=list)
     failed_tasks: list[Skipped] = field(default_factory=list)
+    gated: list[Skipped] = field(default_factory=list)  # left out by the quality gate
+    duplicates: dict[str, str] = field(default_factory=dict)  # copy left out -> the one kept
+    cross_class: list[list[str]] = field(default_factory=list)  # one content, two classes or more
+    bad_noise: list[Skipped] = field(default_factory=list)  # noise files left out
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
@@ -127,17 +138,24 @@ class PoolReport:
 
     @property
     def status(self) -> int:
-        """0 all done; 1 done, but some originals were skipped or failed, or a class is empty."""
-        return 1 if (self.skipped or self.empty_classes or self.failed_tasks) else 0
+        """0 all done; 1 done, but some input was left out, failed or is filed under two classes."""
+        return 1 if (self.skipped or self.empty_classes or self.failed_tasks or self.gated
+                     or self.cross_class or self.bad_noise) else 0
+
+    def total(self, plan: ClassPlan) -> int:
+        """A class's files: those written (the outcomes) once the pool is written, else the plan's."""
+        if self.metadata is not None and plan.name in self.metadata.get("classes", {}):
+            return self.metadata["classes"][plan.name]["total_count"]
+        return plan.total
 
     def to_dict(self) -> dict[str, Any]:
         """The figures, for machines: per class its counts, then what the run did."""
-        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": p.total, "target": p.target,
-                    "reached_target": p.reached_target} for p in self.plans]
+        classes = [{"name": p.name, "usable": p.usable, "kept": p.kept, "total": self.total(p),
+                    "target": p.target, "reached_target": self.total(p) >= p.target} for p in self.plans]
         return {"classes": classes, **plain({k: getattr(self, k) for k in (
             "skipped", "ignored", "empty_classes", "written", "reused", "removed", "originals_added",
-            "originals_removed", "originals_changed", "failed_tasks", "already_complete",
-            "seconds", "cluster")}), "status": self.status}
+            "originals_removed", "originals_changed", "failed_tasks", "gated", "duplicates", "cross_class",
+            "bad_noise", "already_complete", "seconds", "cluster")}), "status": self.status}
 
 
 # ---------------------------------------------------------------- validation
@@ -196,6 +214,21 @@ def check_content(opts: PoolOptions) -> None:
             raise UsageError(f"{name} needs {ask}, a folder of {what} ({given})")
         if not scan_audio_files(folder).audio:
             raise UsageError(f"{option} {folder} holds no audio file")
+
+    if opts.min_duration < 0:
+        raise UsageError(f"--min-duration must be 0 or more seconds, got {opts.min_duration:g}")
+    if not opts.min_peak_dbfs <= 0:
+        raise UsageError(f"--min-peak-dbfs must be a level in dBFS, 0 or below, got {opts.min_peak_dbfs:g}")
+
+
+def check_noise(opts: PoolOptions) -> NoiseFolderCheck | None:
+    """Decode every noise file once, before any work; ``UsageError`` if none is usable."""
+    if "background_noise" not in opts.augmentations or opts.background_noise_dir is None:
+        return None
+    check = check_noise_folder(opts.background_noise_dir, min_peak_dbfs=opts.min_peak_dbfs,
+                               min_duration=opts.min_duration)
+    check.require_usable()
+    return check
 
 
 def check_noise_sources(opts: PoolRun) -> None:

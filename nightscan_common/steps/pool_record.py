@@ -10,6 +10,7 @@ from .. import __version__
 from ..formats.pool_metadata import FORMAT_VERSION, ORIGINAL, ClassEntry, FileRecord, PoolMetadata
 from ..formats.source_cache import listing_sha256
 from ..plans.pool_plan import ClassPlan
+from ..reports import plain
 from .pool_options import PoolReport, PoolRun, Skipped
 from .pool_rerun import noise_version
 
@@ -22,7 +23,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
         for rec in records.get((plan.name, task.key), []):
             if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
-                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"])
+                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"],
+                              audit=p.get("audit"), fingerprint=p.get("fingerprint"))
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
@@ -59,10 +61,13 @@ def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dic
         params=opts.identity(),
         target_samples_per_class=opts.options.target_samples,
         classes=classes,
-        skipped=[{"path": s.path, "reason": s.reason} for s in report.skipped + report.failed_tasks],
+        skipped=[plain(s) if s.audit else {"path": s.path, "reason": s.reason}
+                 for s in sorted(report.skipped + report.gated + report.failed_tasks, key=lambda s: s.path)],
         totals={"classes": len(classes), "files": n_files, "originals": n_files - n_aug,
                 "augmented": n_aug,
                 "short_classes": sorted(c for c, e in classes.items() if not e["reached_target"]),
-                "skipped": len(report.skipped) + len(report.failed_tasks)},
+                "skipped": len(report.skipped) + len(report.gated) + len(report.failed_tasks)},
         inputs=inputs,
+        duplicates=report.duplicates, cross_class_duplicates=report.cross_class,
+        bad_noise_files=[{"path": b.path, "reason": b.reason} for b in report.bad_noise],
     ).to_dict()

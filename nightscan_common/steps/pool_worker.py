@@ -68,6 +68,7 @@ class TaskContext:
     noise_class: str | None = None  # --background-noise-class
     noise_sources: tuple[str, ...] = ()  # its usable recordings, sorted
     seed: int = 0
+    background_files: tuple[str, ...] = ()  # the noise files that passed the check, relative
 
 
 def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
@@ -142,7 +143,7 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
         for planned in item.make:
             out, params = apply_augmentation(planned.augmentation, samples, sr, seed=planned.seed,
                                              animal=ctx.animal_type, short_noise_dir=ctx.short_noise_dir,
-                                             **noise)
+                                             background_files=ctx.background_files, **noise)
             if "noise_file" in params and chosen is not None:
                 params["noise_class"] = ctx.noise_class
             out, guard_db = clip_guard(out)

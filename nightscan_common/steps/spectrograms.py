@@ -3,14 +3,15 @@
 The output folder holds ``spectrogram_config.json`` (every setting and the tool version,
 written first), ``labels.json`` (one class -> index map from the whole index, the same
 in every layout), ``failures.json`` (files that could not be used, with the reason),
-``windows.json`` (where each file's window was taken, ``formats/window_manifest.py``) and
-the spectrograms, laid out by the store of the chosen layout (``formats/layouts.py``;
-the .npy tree by default). A rerun with the same settings computes only what the store
-does not hold; a rerun with other settings is refused unless asked to overwrite. A
-spectrogram is kept only when it was made from the pool file the index names as that
-file is now (its size, mtime and inode, in the store's manifest), in every layout; one
-whose source changed is recomputed, and the outputs of rows the index no longer holds
-are removed. The config records the index it was made from (``inputs``).
+``warnings.json`` (files whose rate does not fit the settings'), ``windows.json`` (where
+each file's window was taken, ``formats/window_manifest.py``) and the spectrograms, laid
+out by the store of the chosen layout (``formats/layouts.py``; the .npy tree by
+default). A rerun with the same settings computes only what the store does not hold; a
+rerun with other settings is refused unless asked to overwrite. A spectrogram is kept
+only when it was made from the pool file the index names as that file is now (its
+size, mtime and inode, in the store's manifest), in every layout; one whose source
+changed is recomputed, and the outputs of rows the index no longer holds are removed.
+The config records the index it was made from (``inputs``).
 """
 
 from __future__ import annotations
@@ -38,11 +39,13 @@ from ..formats.layouts import DEFAULT_LAYOUT, make_store
 from ..formats.spectrogram_folder import (
     CONFIG_FILENAME,
     FAILURES_FILENAME,
+    WARNINGS_FILENAME,
     check_output_folder,
     inputs_recorded,
     remove_previous_output,
     settings_record,
     write_failures,
+    write_list,
 )
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
 from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
@@ -54,6 +57,7 @@ from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
 from .spectrogram_inputs import index_inputs, source_id
+from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 
 log = logging.getLogger("nightscan.spectrograms")
 
@@ -84,7 +88,8 @@ class SpectrogramReport:
     bytes_on_disk: int = 0
     recomputed: int = 0  # held, but made from a source that changed since
     removed: int = 0  # outputs of rows the index no longer holds
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the summary's, one line per kind and rate
+    rate_warnings: list[RateWarning] = field(default_factory=list)  # per file, as in warnings.json
     cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
 
     @property
@@ -233,9 +238,12 @@ def run_spectrograms(
                   for s in dict.fromkeys([*splits, *(f.split for f in failures)])}
         write_failures(out_dir / FAILURES_FILENAME, sorted(failures))
         write_windows(out_dir, header, windows)
+        per_file = rate_warnings(windows, config)
+        write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
         return SpectrogramReport(out_dir, store.layout, counts, sorted(failures), store.bytes_on_disk(),
-                                 recomputed, removed, [warning] if warning else [])
+                                 recomputed, removed,
+                                 ([warning] if warning else []) + summary_lines(per_file, config), per_file)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:

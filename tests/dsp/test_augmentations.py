@@ -7,7 +7,7 @@ import pytest
 
 from nightscan_common.dsp import augmentations as aug
 from nightscan_common.dsp.synthetic import write_recording
-from nightscan_common.errors import UsageError
+from nightscan_common.errors import NoiseFileError, UsageError
 
 
 @pytest.fixture
@@ -42,9 +42,30 @@ def test_recorded_parameters_are_in_user_units_and_in_range(signal):
         assert aug.COMBINED_SNR_DB[0] <= p["snr_db"] <= aug.COMBINED_SNR_DB[1]
 
 
-def test_noise_on_silence_records_no_snr():
-    out, p = aug.apply_augmentation("noise", np.zeros(1000, dtype=np.float32), 16000, seed=0)
-    assert p["snr_db"] is None and not out.any()
+@pytest.mark.parametrize("name", ["noise", "background_noise"])
+def test_noise_on_silence_is_recorded_as_having_no_effect(name, tmp_path):
+    """Noise relative to a silent input's level is none: no SNR, no noise file is claimed."""
+    write_recording(tmp_path / "bg" / "wind.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+    out, p = aug.apply_augmentation(name, np.zeros(1000, dtype=np.float32), 16000, seed=0,
+                                    background_dir=str(tmp_path / "bg"))
+    assert p == {"no_effect": "the input is silent: noise relative to its level is none"} and not out.any()
+
+
+@pytest.mark.filterwarnings("ignore:PySoundFile failed")
+def test_only_the_checked_noise_files_are_drawn_and_a_failing_one_is_named(signal, tmp_path):
+    bg = tmp_path / "bg"
+    write_recording(bg / "wind.caf", call="noise_bursts", seconds=2.0, samplerate=16000)
+    write_recording(bg / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000, seed=1)
+    for seed in range(6):  # .caf is not among audiomentations' extensions: given, it is drawn
+        _, p = aug.apply_augmentation("background_noise", signal, 16000, seed=seed, background_dir=str(bg),
+                                      background_files=("wind.caf",))
+        assert p["noise_file"] == "wind.caf"
+    (bg / "gone").mkdir()
+    write_recording(bg / "gone" / "x.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+    (bg / "gone" / "x.wav").write_bytes(b"RIFF")  # broken after the up-front check
+    with pytest.raises(NoiseFileError, match=r"^noise file gone/x.wav of --background-noise-dir failed: "):
+        aug.apply_augmentation("background_noise", signal, 16000, seed=0, background_dir=str(bg),
+                               background_files=("gone/x.wav",))
 
 
 def test_parse_augmentation_list():

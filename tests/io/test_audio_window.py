@@ -121,3 +121,19 @@ def test_a_few_samples_give_a_padded_window(tmp_path):
     sf.write(tmp_path / "tiny.wav", np.full(5, 0.5, np.float32), 44100)
     window = read_window(tmp_path / "tiny.wav", sample_rate=SR, n_samples=N)
     assert window.shape == (N,) and np.isfinite(window).all() and not window[10:].any()
+
+
+@pytest.mark.parametrize("crop", ["start", "center", "loudest"])
+def test_an_unseekable_file_is_read_sequentially_under_every_crop(tmp_path, crop):
+    """GSM 6.10 in AIFF cannot seek; its window equals that of a seekable copy of its samples."""
+    gsm, copy = tmp_path / "churr.aiff", tmp_path / "copy.wav"
+    _burst_file(gsm, seconds=20.0, burst_at=9.0, samplerate=8000)
+    sf.write(gsm, sf.read(gsm, dtype="float32")[0], 8000, format="AIFF", subtype="GSM610")
+    with sf.SoundFile(gsm) as f:
+        assert not f.seekable()
+    sf.write(copy, sf.read(gsm, dtype="float32")[0], 8000, subtype="FLOAT")
+    got = read_window(gsm, sample_rate=16000, n_samples=4 * 16000, crop=crop)
+    want = read_window(copy, sample_rate=16000, n_samples=4 * 16000, crop=crop)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    if crop != "start":
+        assert np.abs(got).max() > 0.5  # the burst at 9 s is in the window

@@ -4,7 +4,13 @@ import random
 
 import pytest
 
-from nightscan_common.plans.pool_plan import plan_class, select_spread, share_augmentations, unique_stems
+from nightscan_common.plans.pool_plan import (
+    plan_class,
+    select_spread,
+    share_augmentations,
+    spread_types,
+    unique_stems,
+)
 
 AUGS = ("time_stretch", "noise", "volume", "combined")
 
@@ -43,13 +49,23 @@ def test_zero_originals_plans_nothing():
     assert p.total == 0 and not p.reached_target
 
 
-def test_augmentations_cycle_through_types_in_order():
-    p = plan(7, target=60)
+def test_augmentations_walk_one_cycle_of_types_over_the_class():
+    p = plan(7, target=60)  # 53 augmentations: 7 or 8 each
+    per_type = _type_counts([a.augmentation for a in t.augmentations] for t in p.tasks)
+    assert sorted(per_type.values()) == [13, 13, 13, 14]
     for task in p.tasks:
-        types = [a.augmentation for a in task.augmentations]
-        assert types == [AUGS[i % 4] for i in range(len(types))]
-        assert [a.number for a in task.augmentations] == list(range(1, len(types) + 1))
-        assert task.augmentations[0].filename.endswith("_aug001_time_stretch.wav")
+        own = [a.augmentation for a in task.augmentations]
+        assert max(own.count(t) for t in AUGS) - min(own.count(t) for t in AUGS) <= 1
+        assert [a.number for a in task.augmentations] == list(range(1, len(task.augmentations) + 1))
+        first = task.augmentations[0]
+        assert first.filename.endswith(f"_aug001_{first.augmentation}.wav")
+
+
+def test_a_class_with_one_augmentation_per_original_gets_every_type():
+    """The case of a class of 20 clips that once got 19 time_stretch and nothing else."""
+    p = plan(20, target=39)
+    per_type = _type_counts([a.augmentation for a in t.augmentations] for t in p.tasks)
+    assert sum(per_type.values()) == 19 and sorted(per_type.values()) == [4, 5, 5, 5]
 
 
 def test_plan_is_a_function_of_the_seed():
@@ -98,3 +114,44 @@ def test_colliding_stems_give_distinct_file_names():
     names = [f.filename for t in p.tasks for f in t.files]
     assert len(names) == len(set(names)) == 4
     assert {t.source for t in p.tasks} == {"site1/a.wav", "site2/a.wav"}
+
+
+def _type_counts(types_per_original):
+    from collections import Counter
+    return Counter(t for types in types_per_original for t in types)
+
+
+@pytest.mark.parametrize("counts", [
+    [1] * 19 + [0],            # a class of 20 clips where 19 get one augmentation
+    [0, 1] * 10,
+    [3] * 7,
+    [12, 11, 12, 11] * 10,
+    [20],
+    [0, 0, 0],
+])
+@pytest.mark.parametrize("types", [AUGS, AUGS + ("pitch_shift", "shift", "background_noise"), ("noise",)])
+def test_spread_types_keeps_every_type_within_one_of_the_others(counts, types):
+    spread = spread_types(counts, types, random.Random(3))
+    assert [len(t) for t in spread] == counts
+    per_type = _type_counts(spread)
+    if sum(counts):
+        assert max(per_type[t] for t in types) - min(per_type[t] for t in types) <= 1
+    for own in spread:  # within one original: as distinct as possible
+        if len(own) <= len(types):
+            assert len(set(own)) == len(own)
+        else:
+            assert max(own.count(t) for t in types) - min(own.count(t) for t in types) <= 1
+
+
+def test_spread_types_with_one_each_uses_every_type_not_only_the_first():
+    spread = spread_types([1] * 19 + [0], AUGS, random.Random(0))
+    assert sorted(_type_counts(spread).values()) == [4, 5, 5, 5]
+
+
+def test_spread_types_is_seeded_and_deterministic():
+    a = spread_types([2] * 10, AUGS, random.Random(7))
+    assert a == spread_types([2] * 10, AUGS, random.Random(7))
+    assert a != spread_types([2] * 10, AUGS, random.Random(8)) or \
+        a != spread_types([2] * 10, AUGS, random.Random(9))
+    with pytest.raises(ValueError, match="at least one augmentation type"):
+        spread_types([1], (), random.Random(0))

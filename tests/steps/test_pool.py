@@ -220,13 +220,15 @@ def test_unusual_but_valid_recordings_are_all_taken(tmp_path):
     specs = [("u8.wav", 8000, 1, "PCM_U8"), ("s24.wav", 44100, 2, "PCM_24"),
              ("f32.wav", 48000, 1, "FLOAT"), ("six.wav", 22050, 6, "PCM_16"),
              ("hi.flac", 192000, 1, "PCM_24"), ("low.wav", 8000, 1, "PCM_16")]
-    for name, sr, ch, subtype in specs:
-        write_recording(root / "mix" / name, seconds=0.2, samplerate=sr, channels=ch, subtype=subtype)
+    for seed, (name, sr, ch, subtype) in enumerate(specs):
+        write_recording(root / "mix" / name, seconds=0.2, samplerate=sr, channels=ch, subtype=subtype,
+                        seed=seed)
     sf.write(root / "mix" / "tiny.wav", np.full(5, 0.1, dtype=np.float32), 8000)
     sf.write(root / "mix" / "silent.wav", np.zeros(800, dtype=np.float32), 8000)
     out = tmp_path / "pool"
-    report = run_pool(root, out, target_samples=24)
-    assert report.status == 0, report.skipped + report.failed_tasks
+    report = run_pool(root, out, target_samples=24, keep_quiet_files=True)
+    assert report.status == 0, report.skipped + report.failed_tasks + report.gated
+    assert report.duplicates == {} and report.plans[0].usable == 8
     files = metadata(out)["classes"]["mix"]["files"]
     assert len(files) == 24
     for f in (f for f in files if f["type"] == "augmented"):
@@ -281,7 +283,8 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     content = {f.name for f in fields(PoolOptions)}
     later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
     assert set(run.identity()) == {"audio_root"} | (content - later) and "seed" in content
-    assert later == {"animal_type", "short_noise_dir", "background_noise_class", "segment", "hop"}
+    assert later == {"animal_type", "short_noise_dir", "background_noise_class", "segment", "hop",
+                     "min_peak_dbfs", "min_duration", "keep_quiet_files", "keep_duplicates"}
     # options added later are recorded once set, so a pool made before them still matches its rerun
     cut = PoolOptions(segment=8.0).identity(tmp_path / "pool")
     assert cut["segment"] == 8.0 and "hop" not in cut

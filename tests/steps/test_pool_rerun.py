@@ -145,7 +145,9 @@ def test_a_changed_noise_folder_remakes_the_noise_augmentations_only(root, tmp_p
     volume = {f: (out / "owl" / f).stat().st_mtime_ns for f in os.listdir(out / "owl") if "volume" in f}
     _clip(noise / "n1.wav", seed=999, seconds=0.5)
     report = _serial(root, out, **kw)
-    assert report.written == 4 and report.reused == 14  # the background_noise files: owl 3, rain 1
+    files = [f for e in metadata(out)["classes"].values() for f in e["files"]]
+    mixed = sum(f.get("augmentation") == "background_noise" for f in files)
+    assert mixed >= 3 and report.written == mixed and report.reused == len(files) - mixed
     assert volume and all("volume" in f for f in volume)
     assert {f: (out / "owl" / f).stat().st_mtime_ns for f in volume} == volume  # untouched
     assert_like_fresh(root, out, **kw)
