@@ -71,7 +71,8 @@ def _kill_or_square(marker_dir: str, killers: tuple[int, ...], x: int) -> int:
 
 def _hang(pid_file: str, x: int) -> int:
     if x == 4:
-        Path(pid_file).write_text(str(os.getpid()))
+        with open(pid_file, "a") as fh:  # Dask may run a batch twice (work stealing races)
+            fh.write(f"{os.getpid()}\n")
         time.sleep(60)  # blocked outside Python's reach: the worker must be restarted
     if x == 9:
         while True:  # a Python loop: the time-out exception stops it
@@ -137,14 +138,17 @@ def test_a_hung_item_is_listed_as_timed_out_and_its_worker_restarted(executor, t
                                                   range(12), desc="t", timeout=0.5, progress=False)}
     assert got == {x: "timed out after 0.5 s" if x in (4, 9) else None for x in range(12)}
     assert time.monotonic() - start < 30
-    assert wait_until_gone_pid(int(pid_file.read_text())), "the stuck worker still runs"
+    # the worker whose stuck run was reported is restarted; a duplicate run that Dask
+    # started elsewhere (and whose result it dropped) sleeps on until its item returns
+    pids = [int(p) for p in pid_file.read_text().split()]
+    assert wait_until_one_gone(pids), f"the stuck worker still runs ({pids})"
 
 
-def wait_until_gone_pid(pid: int, timeout: float = 45) -> bool:
+def wait_until_one_gone(pids: list[int], timeout: float = 45) -> bool:
     deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+    while all(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not Path(f"/proc/{pid}").exists()
+    return not all(Path(f"/proc/{pid}").exists() for pid in pids)
 
 
 def test_batches_grow_with_the_plan_up_to_a_bound():
