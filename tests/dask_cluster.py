@@ -88,13 +88,21 @@ def worker_pids(address: str) -> list[int]:
         return [pid for _, pid in sorted(client.run(os.getpid, on_error="ignore").items())]
 
 
-def wait_for_workers(address: str, n: int) -> None:
-    """Until the scheduler at ``address`` has exactly ``n`` workers."""
+def wait_for_workers(address: str, n: int, *, named: str | None = None) -> None:
+    """Until the scheduler at ``address`` has exactly ``n`` workers (one of them ``named``).
+
+    A worker that was just restarted may be counted twice for a moment, so a test that
+    waits for a new worker names it.
+    """
     from distributed import Client
+
+    def ready(workers: dict) -> bool:
+        return len(workers) == n and (named is None or any(str(w["name"]) == named
+                                                           for w in workers.values()))
 
     with Client(address, timeout=10, set_as_default=False) as client:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while len(client.scheduler_info(n_workers=-1)["workers"]) != n:
+        while not ready(client.scheduler_info(n_workers=-1)["workers"]):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the scheduler at {address} did not get {n} workers")
             time.sleep(0.1)

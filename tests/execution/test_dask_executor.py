@@ -185,7 +185,7 @@ def test_the_probe_names_the_worker_and_what_it_lacks(cluster, executor, tmp_pat
     fake = _fake_soundfile(tmp_path)  # a worker where another soundfile comes first
     odd = start_workers(cluster, tmp_path, n=1, name="odd", extra_path=[fake])
     try:
-        wait_for_workers(cluster, 3)
+        wait_for_workers(cluster, 3, named="odd")
         import soundfile
 
         with pytest.raises(ClusterUnusable) as info:
