@@ -39,7 +39,7 @@ options (or the environment variable on the right; an option wins over its varia
   --num-workers W      NUM_WORKERS     worker processes of steps 1 and 3 (default: all cores)
   --scheduler ADDRESS  SCHEDULER       steps 1 and 3 on the Dask scheduler at ADDRESS, or
                                        'local' for a local Dask cluster (default: none;
-                                       README, "Beyond one machine")
+                                       docs/cluster.md)
   --seed S             SEED            seed of steps 1 and 2 (default: 42)
   --animal-type TYPE   ANIMAL_TYPE     augmentation ranges of step 1 and spectrogram preset
                                        of step 3: general, bat, bat_fm, owl, bird_song,
