@@ -75,6 +75,20 @@ def read_labels(out_dir: str | os.PathLike) -> dict[str, int]:
     return labels
 
 
+def check_labels_of_index(out_dir: str | os.PathLike, labels: Mapping[str, int], class_names: Iterable[str],
+                          index_db: object) -> None:
+    """``UsageError`` unless ``labels`` is the map step 3 makes from the index's classes.
+
+    A map edited by hand (a class added shifts every index after it) or an index other
+    than the one step 3 read would label the rows otherwise than step 3 did.
+    """
+    expected = label_map(class_names)
+    if dict(labels) != expected:
+        raise UsageError(f"{Path(out_dir) / LABELS_FILENAME} does not number the classes of {index_db} "
+                         f"(the index against it: {_changes(labels, expected)}); "
+                         "rerun step 3 with this index")
+
+
 def _changes(old: Mapping[str, int] | None, new: Mapping[str, int]) -> str:
     if old is None:
         return "unreadable"
