@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io.atomic_write import write_bytes
-from .provenance import refuse
 
 LABELS_FILENAME = "labels.json"
 LABELS_FORMAT_VERSION = 1
@@ -37,22 +36,20 @@ def labels_bytes(labels: Mapping[str, int]) -> bytes:
 
 
 def labels_to_write(out_dir: str | os.PathLike, labels: Mapping[str, int], *, overwrite: bool) -> bool:
-    """Whether ``labels.json`` must be written: it is written once, then left as it is.
+    """Whether ``labels.json`` must be (re)written: when absent, or when it numbers other
+    classes than the index's (a class deleted, added or renamed).
 
-    ``OutputConflictError`` when the folder's map numbers other classes (the index
-    changed) and ``overwrite`` is false: spectrograms labelled with the old numbers must
-    not be mixed with new ones.
+    A changed set of classes is a rerun like any other: the map is rebuilt and every
+    layout that records class indexes rebuilds its rows with it (``catalog.plan_digest``
+    and the rows' own records carry them), as a fresh build would.
     """
     path = Path(out_dir) / LABELS_FILENAME
     if overwrite or not path.exists():
         return True
     try:
-        old = read_labels(out_dir)
+        return read_labels(out_dir) != dict(labels)
     except UsageError:
-        old = None
-    if old == dict(labels):
-        return False
-    refuse(out_dir, "spectrograms", [f"{LABELS_FILENAME}: {_changes(old, labels)}"], option="--output-dir")
+        return True
 
 
 def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int]) -> None:

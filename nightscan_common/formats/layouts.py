@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .catalog import ArraySpec
+from .index_db import SPLITS
 from .layout_registry import Layout, StoreFacts, get_layout, registered
 from .spectrogram_store import SpectrogramStore
 from .webdataset_store import DEFAULT_SHARD_SIZE
@@ -63,6 +64,8 @@ def detect_layout(out_dir: str | os.PathLike, split: str) -> str:
 
 def other_stores(layout: str, out_dir: str | os.PathLike, *, spec: ArraySpec, labels: Mapping[str, int],
                  index_db: str | os.PathLike) -> list[SpectrogramStore]:
-    """The stores of every layout but ``layout`` below ``out_dir``: what a layout switch must clear."""
+    """The stores of the other layouts that hold files below ``out_dir``: what a layout
+    switch must see (their outputs count as the folder's) and ``--overwrite`` clears."""
     return [make_store(other.name, out_dir, spec=spec, labels=labels, index_db=index_db)
-            for other in registered() if other.name != layout]
+            for other in registered() if other.name != layout
+            and any(other.holds(Path(out_dir), split) for split in SPLITS)]

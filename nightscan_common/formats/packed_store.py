@@ -278,9 +278,9 @@ class PackedRows(Rows):
 
     def __init__(self, out_dir: Path, split: str, labels: Mapping[str, int], index_db: object = None):
         table = read_table(out_dir, split)
-        self.path = array_path(out_dir, split)
-        recorded = read_rows(rows_path(Path(out_dir) / PACKED_DIR, split))
-        self.keys, self.class_index = _checked_rows(split, table, labels, recorded, csv_path(out_dir, split))
+        self.out_dir, self.split, self.path = Path(out_dir), split, array_path(out_dir, split)
+        recorded = read_rows(rows_path(self.out_dir / PACKED_DIR, split))
+        self.class_index = _checked_rows(split, table, labels, recorded, csv_path(out_dir, split))
         rows = self.opened().shape[0]
         if rows != len(self.class_index):
             raise DamagedLayoutError(f"{self.path} holds {rows} rows but its CSV {len(self.class_index)}: "
@@ -293,33 +293,34 @@ class PackedRows(Rows):
         return self.opened()[i]
 
     def read(self, key: str) -> np.ndarray | None:
-        try:
-            return np.array(self.item(self.keys.index(key)))
-        except ValueError:
-            return None
+        """A copy of ``key``'s row (its position from the CSV, checked when the rows were opened)."""
+        if getattr(self, "_rows", None) is None:
+            self._rows = {job_key(self.split, r["class_name"], r["file_path"]): i
+                          for i, r in enumerate(read_table(self.out_dir, self.split))}
+        row = self._rows.get(key)
+        return None if row is None else np.array(self.item(row))
 
 
 def _checked_rows(split: str, table: Iterable[dict[str, str]], labels: Mapping[str, int],
-                  recorded: list[str] | None, source: Path) -> tuple[list[str], np.ndarray]:
-    """The table's keys and class indexes, each checked against labels.json and the record
-    of rows (one pass, for a million rows)."""
-    keys, indexes = [], []
-    for row in table:
+                  recorded: list[str] | None, source: Path) -> np.ndarray:
+    """The table's class indexes, each row checked against labels.json and the record of
+    rows (one pass, for a million rows)."""
+    indexes = []
+    for n, row in enumerate(table):
         index = int(row["class_index"])
         if labels.get(row["class_name"]) != index:
             raise UsageError(f"{source} gives {row['class_name']!r} the class index {index}, labels.json "
                              f"{labels.get(row['class_name'])}: rebuild the split")
         key = job_key(split, row["class_name"], row["file_path"])
-        if recorded is not None and (len(keys) >= len(recorded) or recorded[len(keys)] != key):
-            raise DamagedLayoutError(f"{source} line {len(keys) + 2} ({row['file_path']}) is not the row "
+        if recorded is not None and (n >= len(recorded) or recorded[n] != key):
+            raise DamagedLayoutError(f"{source} line {n + 2} ({row['file_path']}) is not the row "
                                      "step 3 wrote there: rerun step 3 with --layout packed to rebuild "
                                      "the split")
-        keys.append(key)
         indexes.append(index)
-    if recorded is not None and len(recorded) != len(keys):
-        raise DamagedLayoutError(f"{source} lists {len(keys)} rows, step 3 wrote {len(recorded)}: "
+    if recorded is not None and len(recorded) != len(indexes):
+        raise DamagedLayoutError(f"{source} lists {len(indexes)} rows, step 3 wrote {len(recorded)}: "
                                  "rerun step 3 with --layout packed to rebuild the split")
-    return keys, np.array(indexes, dtype=np.int32)
+    return np.array(indexes, dtype=np.int32)
 
 
 def _holds(out_dir: Path, split: str) -> bool:

@@ -322,7 +322,7 @@ class ShardRows(Rows):
 
     def __init__(self, out_dir: Path, split: str, labels: Mapping[str, int], index_db: object = None):
         check_finished(out_dir, split)
-        self.paths = [str(p) for p in shard_paths(out_dir, split)]
+        self.split, self.paths = split, [str(p) for p in shard_paths(out_dir, split)]
         where: list[tuple[int, int, int, int, int]] = []
         for number, path in enumerate(self.paths):
             where += [(number, *at) for at in _member_offsets(path)]
@@ -333,7 +333,7 @@ class ShardRows(Rows):
             raise DamagedLayoutError(
                 f"{Path(out_dir) / SHARDS_DIR} split {split!r} holds {len(self.where)} samples, step 3 wrote "
                 f"{len(recorded)}: a shard was cut or changed; rerun step 3 with --layout webdataset")
-        self.keys = recorded
+
 
     def __len__(self) -> int:
         return len(self.where)
@@ -357,12 +357,14 @@ class ShardRows(Rows):
         return int(meta["class_index"])
 
     def read(self, key: str) -> np.ndarray | None:
-        split = key.split("/", 1)[0]
-        for i in range(len(self)):
-            meta = self._meta(i)
-            if job_key(split, meta["class"], meta["source"]) == key:
-                return self.item(i)
-        return None
+        """``key``'s array (its sample found once by the JSON beside each array)."""
+        if getattr(self, "_samples", None) is None:
+            self._samples = {}
+            for i in range(len(self)):
+                meta = self._meta(i)
+                self._samples[job_key(self.split, meta["class"], meta["source"])] = i
+        i = self._samples.get(key)
+        return None if i is None else self.item(i)
 
 
 def _member_offsets(path: str) -> list[tuple[int, int, int, int]]:
