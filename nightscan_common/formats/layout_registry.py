@@ -119,4 +119,5 @@ def get_layout(name: str) -> Layout:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise UsageError(f"unknown layout {name!r}; expected one of {', '.join(_REGISTRY)}") from None
+        names = ", ".join(layout.name for layout in registered())
+        raise UsageError(f"unknown layout {name!r}; expected one of {names}") from None
