@@ -307,12 +307,12 @@ def _checked_rows(split: str, table: Iterable[dict[str, str]], labels: Mapping[s
     rows (one pass, for a million rows)."""
     indexes = []
     for n, row in enumerate(table):
-        index = int(row["class_index"])
+        index, class_name = int(row["class_index"]), row["class_name"]
         if labels.get(row["class_name"]) != index:
             raise UsageError(f"{source} gives {row['class_name']!r} the class index {index}, labels.json "
                              f"{labels.get(row['class_name'])}: rebuild the split")
-        key = job_key(split, row["class_name"], row["file_path"])
-        if recorded is not None and (n >= len(recorded) or recorded[n] != key):
+        if recorded is not None and (
+                n >= len(recorded) or not _names_key(recorded[n], split, class_name, row["file_path"])):
             raise DamagedLayoutError(f"{source} line {n + 2} ({row['file_path']}) is not the row "
                                      "step 3 wrote there: rerun step 3 with --layout packed to rebuild "
                                      "the split")
@@ -321,6 +321,17 @@ def _checked_rows(split: str, table: Iterable[dict[str, str]], labels: Mapping[s
         raise DamagedLayoutError(f"{source} lists {len(indexes)} rows, step 3 wrote {len(recorded)}: "
                                  "rerun step 3 with --layout packed to rebuild the split")
     return np.array(indexes, dtype=np.int32)
+
+
+def _names_key(key: str, split: str, class_name: str, file_path: str) -> bool:
+    """Whether a CSV line can be the row of ``key``: its class, and a file name that is the
+    key's stem with at most one extension (string tests: ``job_key`` costs 7 us a row)."""
+    prefix = f"{split}/{class_name}/"
+    stem = key[len(prefix):]
+    if not key.startswith(prefix) or not file_path.startswith(f"{class_name}/{stem}"):
+        return False
+    rest = file_path[len(class_name) + 1 + len(stem):]
+    return rest == "" or (len(rest) > 1 and rest[0] == "." and "." not in rest[1:] and "/" not in rest)
 
 
 def _holds(out_dir: Path, split: str) -> bool:
