@@ -10,11 +10,10 @@ Numpy only: it serves as a PyTorch map-style ``Dataset`` as it is (``__len__`` a
 The layout's reader comes from the layout registry (``formats/layouts.py``): any layout
 step 3 can write, this can read. Labels come from ``labels.json``, one map for every
 split, checked against what was written (the index's classes for the tree, each row's
-recorded class index otherwise). Arrays are returned as
-saved (1 or 3 channels, float32 or float16) and writable; ``transform`` is applied to
-each. Open
-files, memory maps and database connections are opened in the process that reads,
-so the dataset can be sent to loader workers, forked or spawned.
+recorded class index otherwise). Arrays are returned as saved (1 or 3 channels, float32
+or float16) and writable; ``transform`` is applied to each. Open files, memory maps and
+database connections are opened in the process that reads, so the dataset can be sent
+to loader workers, forked or spawned.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ through this registry alone, so a layout is one module that ends with::
     register(Layout(name="mine", help="what it writes", make_store=..., open_rows=MyRows,
                     holds=..., needs_index=False))
 
-The registry imports no layout: ``formats/layouts.py`` imports the built-in ones.
+Layouts are listed by ``rank`` (the built-in ones 0 to 2, in the order tree, packed,
+webdataset), then in the order registered. The registry imports no layout:
+``formats/layouts.py`` imports the built-in ones.
 """
 
 from __future__ import annotations
