@@ -524,6 +524,18 @@ def test_overwrite_into_another_layout_leaves_no_old_tree_counted_as_done(tmp_pa
     assert _tree_npy(out) == _tree_npy(tmp_path / "fresh")
 
 
+def test_spectrograms_of_unknown_settings_in_another_layout_are_refused(tmp_path, capsys):
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "packed")) == 0
+    (out / "spectrogram_config.json").unlink()
+    before = final_files(out)
+    status, _, err = call_main(front.main, _layout_args(db, pool, out, "tree", "--fmin", 500), capsys)
+    assert status == 2 and re.fullmatch(r"error: .*out holds spectrograms but no spectrogram_config\.json, "
+                                        r"so their settings are unknown; .*--overwrite.*\n", err), err
+    assert final_files(out) == before
+
+
 def test_a_packed_csv_with_two_rows_swapped_is_not_believed(tmp_path, capsys):
     """The reader refuses the edited CSV; a rerun recomputes the two rows, not trade their arrays."""
     from nightscan_common.dataset import SpectrogramDataset
