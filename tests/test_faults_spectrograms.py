@@ -577,3 +577,20 @@ def test_classes_deleted_added_and_renamed_rerun_to_a_fresh_builds_bytes(tmp_pat
     assert labels == {"bat": 0, "frog": 1, "strix": 2}
     assert front.main(_layout_args(new_db, pool, tmp_path / "fresh", layout)) == 0
     assert final_files(out) == final_files(tmp_path / "fresh")
+
+
+def test_a_class_added_then_one_split_rerun_leaves_the_others_refused_until_rerun(tmp_path, capsys):
+    from nightscan_common.dataset import SpectrogramDataset
+    from nightscan_common.errors import UsageError
+
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "packed")) == 0
+    added = ("cricket/chirp_0_original.wav", "cricket", "train")  # bat 0, cricket 1, owl 2, rain 3
+    pool, new_db = _layout_pool(tmp_path, [*LAYOUT_ROWS, added])
+    assert front.main(_layout_args(new_db, pool, out, "packed", "--split", "train")) == 0
+    assert sorted({label for _, label in SpectrogramDataset(out, "train")}) == [0, 1, 2, 3]
+    with pytest.raises(UsageError, match=r"val\.csv gives 'owl' the class index 1, labels\.json 2: rebuild"):
+        SpectrogramDataset(out, "val")
+    assert front.main(_layout_args(new_db, pool, out, "packed")) == 0
+    assert [label for _, label in SpectrogramDataset(out, "val")] == [2]
