@@ -20,8 +20,7 @@ import pregenerate_spectrograms_simple as front
 from nightscan_common.dataset import SpectrogramDataset, detect_layout
 from nightscan_common.errors import UnfinishedLayoutError, UsageError
 from nightscan_common.formats.labels import read_labels
-
-LAYOUTS = ("tree", "packed", "webdataset")
+from nightscan_common.formats.layouts import LAYOUTS
 
 
 @pytest.fixture(scope="module")

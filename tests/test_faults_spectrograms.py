@@ -41,6 +41,7 @@ import pregenerate_spectrograms_simple as front
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.formats.index_db import SCHEMA
+from nightscan_common.formats.layouts import LAYOUTS
 from nightscan_common.formats.tree_store import TreeWriter
 from nightscan_common.io.atomic_write import atomic_path
 from nightscan_common.steps.spectrograms import FAILURES_FILENAME
@@ -559,7 +560,7 @@ def test_a_packed_csv_with_two_rows_swapped_is_not_believed(tmp_path, capsys):
     assert final_files(out) == built
 
 
-@pytest.mark.parametrize("layout", ["tree", "packed", "webdataset"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_classes_deleted_added_and_renamed_rerun_to_a_fresh_builds_bytes(tmp_path, capsys, layout):
     """rain deleted, owl renamed strix, frog added: labels.json rebuilt, every row follows, exit 0."""
     pool, db = _layout_pool(tmp_path)

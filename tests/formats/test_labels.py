@@ -18,6 +18,7 @@ from nightscan_common.formats.labels import (
     read_labels,
     write_labels,
 )
+from nightscan_common.formats.layouts import LAYOUTS
 
 
 def test_the_map_numbers_classes_in_name_order_once_each():
@@ -57,7 +58,7 @@ def test_a_missing_or_malformed_file_is_one_clear_error(tmp_path, text, message)
 def test_step_3_numbers_every_split_from_the_whole_index(tmp_path, capsys):
     pool, db, rows = small_pool(tmp_path)  # val holds owls only, test no owl
     assert read_class_names(db) == ["bat", "owl", "rain"]
-    for layout in ("tree", "packed", "webdataset"):
+    for layout in LAYOUTS:
         out = tmp_path / layout
         assert front.main(["--index-db", str(db), "--pool-root", str(pool), "--output-dir", str(out),
                            "--split", "val", "--num-workers", "1", "-q", "--layout", layout]) == 0
