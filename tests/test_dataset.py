@@ -190,3 +190,12 @@ def test_a_labels_json_edited_by_hand_is_refused_by_the_tree_reader(built, tmp_p
     with pytest.raises(UsageError, match=r"labels\.json does not number the classes of .*index.* "
                                          r"\(the index against it: classes gone aardvark\); rerun step 3"):
         SpectrogramDataset(copy, "train", index_db=db)
+
+
+def test_a_cut_shard_of_a_folder_without_the_record_of_rows_is_refused_by_its_manifest(built, tmp_path):
+    copy = _cut_copy(built, tmp_path, lambda m: m[1].offset_data + -(-m[1].size // 512) * 512)
+    (copy / "shards" / ".train.rows.npy").unlink()  # as an earlier version wrote the folder
+    with pytest.raises(UsageError, match=r"split 'train' holds 3 samples, step 3 wrote 4"):
+        SpectrogramDataset(copy, "train")
+    (copy / "shards" / ".spectrogram_sources.jsonl").unlink()
+    assert len(SpectrogramDataset(copy, "train")) == 3  # nothing recorded: nothing to check against

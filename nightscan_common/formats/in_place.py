@@ -49,6 +49,18 @@ def read_rows(path: Path) -> list[str] | None:
         return None
 
 
+def recorded_count(folder: Path, split: str) -> int | None:
+    """How many rows step 3 recorded for a finished split: its record of rows, or in a
+    folder written before that record existed, its source manifest; None when neither is there."""
+    keys = read_rows(rows_path(folder, split))
+    if keys is not None:
+        return len(keys)
+    manifest = SourceManifest(folder)
+    if not manifest.path.is_file():
+        return None
+    return sum(1 for key in manifest.load() if key.startswith(f"{split}/"))
+
+
 @dataclass
 class Build:
     """A split being built: its rows, the rows written, the journal they are appended to."""

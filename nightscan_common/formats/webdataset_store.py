@@ -44,7 +44,7 @@ from ..errors import DamagedLayoutError, UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path
 from ..plans.spectrogram_plan import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, plan_digest
-from .in_place import Build, InPlaceStore, read_rows, rows_path, write_rows
+from .in_place import Build, InPlaceStore, read_rows, recorded_count, rows_path, write_rows
 from .layout_registry import Layout, Rows, StoreFacts, register
 from .slots import (
     SlotTarget,
@@ -328,11 +328,11 @@ class ShardRows(Rows):
             where += [(number, *at) for at in _member_offsets(path)]
         self.where = np.array(where, dtype=np.int64).reshape(-1, 5)
         self.labels = dict(labels)
-        recorded = read_rows(rows_path(Path(out_dir) / SHARDS_DIR, split))
-        if recorded is not None and len(recorded) != len(self.where):
+        recorded = recorded_count(Path(out_dir) / SHARDS_DIR, split)
+        if recorded is not None and recorded != len(self.where):
             raise DamagedLayoutError(
                 f"{Path(out_dir) / SHARDS_DIR} split {split!r} holds {len(self.where)} samples, step 3 wrote "
-                f"{len(recorded)}: a shard was cut or changed; rerun step 3 with --layout webdataset")
+                f"{recorded}: a shard was cut or changed; rerun step 3 with --layout webdataset")
 
 
     def __len__(self) -> int:
