@@ -19,7 +19,7 @@ from nightscan_common.dsp.spectrogram import (
 )
 from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.formats.index_db import SPLITS
-from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
+from nightscan_common.formats.layouts import DEFAULT_LAYOUT, layout_names, layouts_help
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
@@ -88,10 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                              f"clip repeated (default: {defaults['pad']})")
     parser.add_argument("--split", action="append", choices=SPLITS, metavar="NAME",
                         help="only this split (train, val or test); repeatable (default: all)")
-    parser.add_argument("--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
-                        help="tree: one .npy per file, what NightScan's loader reads; packed: "
-                             "packed/<split>.npy (one array) + .csv; webdataset: tar shards "
-                             "shards/<split>-NNNNNN.tar (default: %(default)s)")
+    parser.add_argument("--layout", choices=layout_names(), default=DEFAULT_LAYOUT,
+                        help=f"{layouts_help()} (default: %(default)s)")
     parser.add_argument("--shard-size", type=cli.positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
                         help="samples per shard with --layout webdataset (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true",

@@ -38,7 +38,7 @@ from measure import measure  # noqa: E402
 from nightscan_loader import CachedSpectrogramLoader  # noqa: E402
 from run_bench import warm_cache  # noqa: E402
 
-from nightscan_common.dataset import ROWID_QUERY, SpectrogramDataset  # noqa: E402
+from nightscan_common.dataset import SpectrogramDataset  # noqa: E402
 from nightscan_common.dsp.spectrogram import PRESETS  # noqa: E402
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
@@ -46,7 +46,7 @@ from nightscan_common.formats.catalog import ArraySpec, disk_usage  # noqa: E402
 from nightscan_common.formats.index_db import SCHEMA, connect_read_only, read_index_rows  # noqa: E402
 from nightscan_common.formats.labels import label_map, write_labels  # noqa: E402
 from nightscan_common.formats.layouts import LAYOUTS, make_store  # noqa: E402
-from nightscan_common.formats.tree_store import key_path  # noqa: E402
+from nightscan_common.formats.tree_store import ROWID_QUERY, key_path  # noqa: E402
 from nightscan_common.formats.webdataset_store import shard_paths  # noqa: E402
 from nightscan_common.plans.spectrogram_plan import plan_jobs  # noqa: E402
 

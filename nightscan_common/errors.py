@@ -57,3 +57,7 @@ class NoiseFileError(NightScanError, TaskFailed):
 
 class UnfinishedLayoutError(UsageError):
     """A training layout is still being built, or its build was interrupted: not readable."""
+
+
+class DamagedLayoutError(UsageError):
+    """A finished training layout whose files are not what step 3 wrote (cut, edited): not readable."""

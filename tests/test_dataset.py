@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import subprocess
 import sys
+import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +20,7 @@ import pregenerate_spectrograms_simple as front
 from nightscan_common.dataset import SpectrogramDataset, detect_layout
 from nightscan_common.errors import UnfinishedLayoutError, UsageError
 from nightscan_common.formats.labels import read_labels
-
-LAYOUTS = ("tree", "packed", "webdataset")
+from nightscan_common.formats.layouts import LAYOUTS
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,50 @@ def test_the_reader_needs_numpy_alone():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def _cut_copy(built, tmp_path, cut) -> Path:
+    """A copy of the webdataset folder whose first train shard is cut at ``cut(members)``."""
+    _, _, base = built
+    copy = tmp_path / "copy"
+    shutil.copytree(base / "webdataset", copy)
+    shard = sorted((copy / "shards").glob("train-*.tar"))[0]
+    with tarfile.open(shard) as tar:
+        members = list(tar)
+    with open(shard, "r+b") as fh:
+        fh.truncate(cut(members))
+    return copy
+
+
+def test_a_shard_cut_at_a_member_boundary_is_refused_not_read_shorter(built, tmp_path):
+    # the first sample's two members whole, the second's gone: tarfile reads one sample
+    copy = _cut_copy(built, tmp_path, lambda m: m[1].offset_data + -(-m[1].size // 512) * 512)
+    with pytest.raises(UsageError, match=r"split 'train' holds 3 samples, step 3 wrote 4: a shard was cut"):
+        SpectrogramDataset(copy, "train")
+
+
+def test_a_shard_cut_inside_a_member_is_the_toolkits_error(built, tmp_path):
+    copy = _cut_copy(built, tmp_path, lambda m: m[3].offset_data + 100)
+    with pytest.raises(UsageError, match=r"train-000000\.tar is (not a readable tar shard|cut inside)"):
+        SpectrogramDataset(copy, "train")
+
+
+def test_a_labels_json_edited_by_hand_is_refused_by_the_tree_reader(built, tmp_path):
+    _, db, base = built
+    copy = tmp_path / "copy"
+    shutil.copytree(base / "tree", copy)
+    record = json.loads((copy / "labels.json").read_text())
+    record["class_to_index"] = {"aardvark": 0, "bat": 1, "owl": 2, "rain": 3}  # every label shifted by one
+    (copy / "labels.json").write_text(json.dumps(record))
+    with pytest.raises(UsageError, match=r"labels\.json does not number the classes of .*index.* "
+                                         r"\(the index against it: classes gone aardvark\); rerun step 3"):
+        SpectrogramDataset(copy, "train", index_db=db)
+
+
+def test_a_cut_shard_of_a_folder_without_the_record_of_rows_is_refused_by_its_manifest(built, tmp_path):
+    copy = _cut_copy(built, tmp_path, lambda m: m[1].offset_data + -(-m[1].size // 512) * 512)
+    (copy / "shards" / ".train.rows.npy").unlink()  # as an earlier version wrote the folder
+    with pytest.raises(UsageError, match=r"split 'train' holds 3 samples, step 3 wrote 4"):
+        SpectrogramDataset(copy, "train")
+    (copy / "shards" / ".spectrogram_sources.jsonl").unlink()
+    assert len(SpectrogramDataset(copy, "train")) == 3  # nothing recorded: nothing to check against

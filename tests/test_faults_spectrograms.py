@@ -41,6 +41,7 @@ import pregenerate_spectrograms_simple as front
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.formats.index_db import SCHEMA
+from nightscan_common.formats.layouts import LAYOUTS
 from nightscan_common.formats.tree_store import TreeWriter
 from nightscan_common.io.atomic_write import atomic_path
 from nightscan_common.steps.spectrograms import FAILURES_FILENAME
@@ -486,3 +487,111 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     fault_ledger.disk_faults["step 1"] += 1
     fault_ledger.disk_faults[STEP] += 1
     assert snapshot(disk) == before  # step 2's read-only case is in test_faults_index
+
+
+# ---------------------------------------------------------------- layouts and classes that change
+
+#: Three classes, each split holding some: the layouts' rows carry the class indexes.
+LAYOUT_ROWS = ([(f"owl/hoot_{i}_original.wav", "owl", "train" if i < 3 else "val") for i in range(4)]
+               + [(f"bat/sweep_{i}_original.wav", "bat", "train" if i < 2 else "test") for i in range(3)]
+               + [(f"rain/drops_{i}_original.wav", "rain", "train") for i in range(2)])
+
+
+def _layout_pool(base: Path, rows=LAYOUT_ROWS) -> tuple[Path, Path]:
+    for i, (file_path, _, _) in enumerate(rows):
+        if not (base / "pool" / file_path).exists():
+            _clip(base / "pool" / file_path, seed=i)
+    return base / "pool", write_index(base / f"index{len(list(base.glob('index*.db')))}.db", rows)
+
+
+def _layout_args(db, pool, out, layout, *extra) -> list[str]:
+    return [str(a) for a in (*_args(db, pool, out), "--layout", layout, "--shard-size", 2, *extra)]
+
+
+def _tree_npy(out: Path) -> dict[str, str]:
+    return {k: v for k, v in final_files(out).items() if k.split("/")[0] in ("train", "val", "test")}
+
+
+def test_overwrite_into_another_layout_leaves_no_old_tree_counted_as_done(tmp_path, capsys):
+    """tree (fmin 50), then packed --overwrite --fmin 500, then tree --fmin 500: new files, not the old."""
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "tree")) == 0
+    assert front.main(_layout_args(db, pool, out, "packed", "--overwrite", "--fmin", 500)) == 0
+    assert _tree_npy(out) == {}  # the old tree went with the config that described it
+    assert front.main(_layout_args(db, pool, out, "tree", "--fmin", 500)) == 0
+    assert front.main(_layout_args(db, pool, tmp_path / "fresh", "tree", "--fmin", 500)) == 0
+    assert len(_tree_npy(out)) == len(LAYOUT_ROWS)
+    assert _tree_npy(out) == _tree_npy(tmp_path / "fresh")
+
+
+def test_spectrograms_of_unknown_settings_in_another_layout_are_refused(tmp_path, capsys):
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "packed")) == 0
+    (out / "spectrogram_config.json").unlink()
+    before = final_files(out)
+    status, _, err = call_main(front.main, _layout_args(db, pool, out, "tree", "--fmin", 500), capsys)
+    assert status == 2 and re.fullmatch(r"error: .*out holds spectrograms but no spectrogram_config\.json, "
+                                        r"so their settings are unknown; .*--overwrite.*\n", err), err
+    assert final_files(out) == before
+
+
+def test_a_packed_csv_with_two_rows_swapped_is_not_believed(tmp_path, capsys):
+    """The reader refuses the edited CSV; a rerun recomputes the two rows, not trade their arrays."""
+    from nightscan_common.dataset import SpectrogramDataset
+    from nightscan_common.errors import UsageError
+
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "packed")) == 0
+    built = final_files(out)
+    table = out / "packed" / "train.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[4].split(",")[2] == lines[5].split(",")[2] == "owl"  # one class: labels agree
+    lines[4], lines[5] = lines[5], lines[4]
+    table.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"train\.csv line 5 \(owl/hoot_2_original\.wav\) is not the row "
+                                         "step 3 wrote there"):
+        SpectrogramDataset(out, "train")
+    status, stdout, _ = call_main(front.main, _layout_args(db, pool, out, "packed"), capsys)
+    assert status == 0
+    assert stdout.count("\nall ") == 1 and re.search(r"\nall +2 +7 +0 +9\n", stdout), stdout
+    assert final_files(out) == built
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_classes_deleted_added_and_renamed_rerun_to_a_fresh_builds_bytes(tmp_path, capsys, layout):
+    """rain deleted, owl renamed strix, frog added: labels.json rebuilt, every row follows, exit 0."""
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, layout)) == 0
+    changed = ([(p.replace("owl/", "strix/"), "strix", s) for p, c, s in LAYOUT_ROWS if c == "owl"]
+               + [r for r in LAYOUT_ROWS if r[1] == "bat"] + [("frog/croak_0_original.wav", "frog", "val")])
+    for file_path, _, _ in changed[:4]:
+        (pool / file_path).parent.mkdir(parents=True, exist_ok=True)
+        (pool / file_path).write_bytes((pool / file_path.replace("strix/", "owl/")).read_bytes())
+    pool, new_db = _layout_pool(tmp_path, changed)
+    status, _, err = call_main(front.main, _layout_args(new_db, pool, out, layout), capsys)
+    assert status == 0, err
+    labels = json.loads((out / "labels.json").read_text())["class_to_index"]
+    assert labels == {"bat": 0, "frog": 1, "strix": 2}
+    assert front.main(_layout_args(new_db, pool, tmp_path / "fresh", layout)) == 0
+    assert final_files(out) == final_files(tmp_path / "fresh")
+
+
+def test_a_class_added_then_one_split_rerun_leaves_the_others_refused_until_rerun(tmp_path, capsys):
+    from nightscan_common.dataset import SpectrogramDataset
+    from nightscan_common.errors import UsageError
+
+    pool, db = _layout_pool(tmp_path)
+    out = tmp_path / "out"
+    assert front.main(_layout_args(db, pool, out, "packed")) == 0
+    added = ("cricket/chirp_0_original.wav", "cricket", "train")  # bat 0, cricket 1, owl 2, rain 3
+    pool, new_db = _layout_pool(tmp_path, [*LAYOUT_ROWS, added])
+    assert front.main(_layout_args(new_db, pool, out, "packed", "--split", "train")) == 0
+    assert sorted({label for _, label in SpectrogramDataset(out, "train")}) == [0, 1, 2, 3]
+    with pytest.raises(UsageError, match=r"val\.csv gives 'owl' the class index 1, labels\.json 2: rebuild"):
+        SpectrogramDataset(out, "val")
+    assert front.main(_layout_args(new_db, pool, out, "packed")) == 0
+    assert [label for _, label in SpectrogramDataset(out, "val")] == [2]

@@ -148,18 +148,21 @@ def test_the_grid_is_seeded_and_shows_step_3s_spectrograms(pipeline, built, tmp_
     assert [(c.name, len(c.sets)) for c in other.report.listen.classes] == [("owl", 1)]
 
 
-def test_a_packed_step_3_folder_is_shown_with_computed_spectrograms(pipeline, built, tmp_path):  # noqa: F811
-    packed = tmp_path / "packed"
+@pytest.mark.parametrize("layout", ["packed", "webdataset"])
+def test_every_layout_is_shown_with_step_3s_own_spectrograms(pipeline, built, tmp_path, layout):  # noqa: F811
+    out = tmp_path / layout
     assert pregenerate_spectrograms_simple.main(
-        ["--index-db", str(pipeline.index), "--pool-root", str(pipeline.pool), "--output-dir", str(packed),
-         "--layout", "packed", "--num-workers", "1", "-q"]) == 0
-    result = build_report(pipeline.pool, pipeline.index, packed, tmp_path / "r")
+        ["--index-db", str(pipeline.index), "--pool-root", str(pipeline.pool), "--output-dir", str(out),
+         "--layout", layout, "--num-workers", "1", "-q"]) == 0
+    result = build_report(pipeline.pool, pipeline.index, out, tmp_path / "r")
     tree_samples = [s for c in built[1]["listen"]["classes"] for st in c["sets"]
                     for s in [st["original"], *st["augmentations"]]]
     samples = list(result.report.listen.samples())
     assert [s.path for s in samples] == [s["path"] for s in tree_samples]
-    assert {s.spectrogram for s in samples} == {"computed"}
+    assert {s.spectrogram for s in samples} == {"step 3"}
     assert result.report.summary.steps[2].status == 0
+    # the same arrays as the tree's files: the same images, so the same page
+    assert (tmp_path / "r" / "report.html").read_bytes() == (built[0].html_path).read_bytes()
 
 
 def test_the_same_inputs_give_the_same_bytes(pipeline, built, tmp_path):  # noqa: F811

@@ -74,8 +74,9 @@ class SampleCatalog:
 
 
 def plan_digest(samples: Sequence[PlannedSample], spec: ArraySpec, **extra: Any) -> str:
-    """What makes a partial build reusable: the rows' keys and sources, the array spec."""
-    record = {"rows": [[s.key, s.source] for s in samples], "shape": list(spec.shape),
+    """What makes a partial build reusable: the rows' keys, sources and class indexes (what
+    a shard's JSON holds), the array spec."""
+    record = {"rows": [[s.key, s.source, s.class_index] for s in samples], "shape": list(spec.shape),
               "dtype": spec.dtype, **extra}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -5,6 +5,10 @@ appended to the split's journal as they come. A split already finished as planne
 row made from the source its job names now, is ``current``: all its keys are done. The
 folder's ``SourceManifest`` says what each row was made from; a row whose source changed
 is neither copied nor resumed but recomputed. The subclass owns the file names and the bytes.
+
+A finished split also records the keys of the rows its files hold, in row order
+(``.<split>.rows.npy``, written by ``finalize`` before the journal goes): a rerun checks
+the rows it keeps against it, and the reader checks the rows it finds.
 """
 
 from __future__ import annotations
@@ -16,11 +20,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ..io.atomic_write import remove_temporaries
+import numpy as np
+
+from ..io.atomic_write import atomic_path, remove_temporaries
 from ..plans.spectrogram_plan import Job
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage
 from .index_db import SPLITS
 from .spectrogram_store import SourceManifest
+
+
+def rows_path(folder: Path, split: str) -> Path:
+    """The record of a finished split's rows: their keys, in row order."""
+    return folder / f".{split}.rows.npy"
+
+
+def write_rows(path: Path, keys: Sequence[str]) -> None:
+    """Record the keys of a finished split's rows, in row order (atomically)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.array([k.encode("utf-8") for k in keys], dtype=np.bytes_), allow_pickle=False)
+
+
+def read_rows(path: Path) -> list[str] | None:
+    """The keys ``write_rows`` recorded, or None when there is no readable record."""
+    try:
+        table = np.load(path, allow_pickle=False)
+        return [bytes(k).decode("utf-8") for k in table.tolist()] if table.ndim == 1 else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def recorded_count(folder: Path, split: str) -> int | None:
+    """How many rows step 3 recorded for a finished split: its record of rows, or in a
+    folder written before that record existed, its source manifest; None when neither is there."""
+    keys = read_rows(rows_path(folder, split))
+    if keys is not None:
+        return len(keys)
+    manifest = SourceManifest(folder)
+    if not manifest.path.is_file():
+        return None
+    return sum(1 for key in manifest.load() if key.startswith(f"{split}/"))
 
 
 @dataclass

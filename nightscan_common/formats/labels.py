@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io.atomic_write import write_bytes
-from .provenance import refuse
 
 LABELS_FILENAME = "labels.json"
 LABELS_FORMAT_VERSION = 1
@@ -37,22 +36,20 @@ def labels_bytes(labels: Mapping[str, int]) -> bytes:
 
 
 def labels_to_write(out_dir: str | os.PathLike, labels: Mapping[str, int], *, overwrite: bool) -> bool:
-    """Whether ``labels.json`` must be written: it is written once, then left as it is.
+    """Whether ``labels.json`` must be (re)written: when absent, or when it numbers other
+    classes than the index's (a class deleted, added or renamed).
 
-    ``OutputConflictError`` when the folder's map numbers other classes (the index
-    changed) and ``overwrite`` is false: spectrograms labelled with the old numbers must
-    not be mixed with new ones.
+    A changed set of classes is a rerun like any other: the map is rebuilt and every
+    layout that records class indexes rebuilds its rows with it (``catalog.plan_digest``
+    and the rows' own records carry them), as a fresh build would.
     """
     path = Path(out_dir) / LABELS_FILENAME
     if overwrite or not path.exists():
         return True
     try:
-        old = read_labels(out_dir)
+        return read_labels(out_dir) != dict(labels)
     except UsageError:
-        old = None
-    if old == dict(labels):
-        return False
-    refuse(out_dir, "spectrograms", [f"{LABELS_FILENAME}: {_changes(old, labels)}"], option="--output-dir")
+        return True
 
 
 def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int]) -> None:
@@ -73,6 +70,20 @@ def read_labels(out_dir: str | os.PathLike) -> dict[str, int]:
     if not isinstance(labels, dict) or labels != label_map(labels):
         raise UsageError(f"{path} holds no class_to_index map numbering the classes in name order")
     return labels
+
+
+def check_labels_of_index(out_dir: str | os.PathLike, labels: Mapping[str, int], class_names: Iterable[str],
+                          index_db: object) -> None:
+    """``UsageError`` unless ``labels`` is the map step 3 makes from the index's classes.
+
+    A map edited by hand (a class added shifts every index after it) or an index other
+    than the one step 3 read would label the rows otherwise than step 3 did.
+    """
+    expected = label_map(class_names)
+    if dict(labels) != expected:
+        raise UsageError(f"{Path(out_dir) / LABELS_FILENAME} does not number the classes of {index_db} "
+                         f"(the index against it: {_changes(labels, expected)}); "
+                         "rerun step 3 with this index")
 
 
 def _changes(old: Mapping[str, int] | None, new: Mapping[str, int]) -> str:

@@ -16,8 +16,14 @@ Rows whose spectrogram failed are left out: the finished array and CSV hold the 
 that succeeded, in key order (``finalize`` compacts them). A rerun retries the failed
 rows and copies the others from the finished array into a new one instead of
 recomputing them; so does a rerun over a changed index. A row is copied only when the
-folder's source manifest (``packed/.spectrogram_sources.jsonl``) says it was made from
-the pool file as it is now; one whose file changed is recomputed.
+split's record of its rows (``packed/.<split>.rows.npy``, written by step 3, not the
+CSV a hand may edit) names the key the CSV gives it, and the folder's source manifest
+(``packed/.spectrogram_sources.jsonl``) says it was made from the pool file as it is
+now; any other row is recomputed. A split without that record (written by an earlier
+version) is rebuilt once.
+
+``PackedRows`` reads a finished split: a copy-on-write memory map, its labels from the
+CSV, each checked against ``labels.json`` and the record of rows.
 """
 
 from __future__ import annotations
@@ -25,17 +31,18 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import UnfinishedLayoutError, UsageError
+from ..errors import DamagedLayoutError, UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path, write_bytes
 from ..plans.spectrogram_plan import Job, job_key
 from .catalog import PlannedSample, plan_digest
-from .in_place import Build, InPlaceStore
+from .in_place import Build, InPlaceStore, read_rows, rows_path, write_rows
+from .layout_registry import Layout, Rows, StoreFacts, register
 from .slots import (
     SlotTarget,
     SlotWriter,
@@ -142,12 +149,14 @@ class PackedStore(InPlaceStore):
             build.close()
             slots = sorted(build.done)
             csv_path(self.out_dir, split).unlink(missing_ok=True)
+            rows_path(self.folder, split).unlink(missing_ok=True)
             partial = _partial(self.out_dir, split)
             if len(slots) == len(build.samples):
                 os.replace(partial, array_path(self.out_dir, split))
             else:
                 self._compact(partial, build.offset, slots, array_path(self.out_dir, split))
                 partial.unlink()
+            write_rows(rows_path(self.folder, split), [build.samples[i].key for i in slots])
             write_bytes(csv_path(self.out_dir, split), csv_bytes([build.samples[i] for i in slots]))
             _keys(self.out_dir, split).unlink(missing_ok=True)
             _journal(self.out_dir, split).unlink()
@@ -169,8 +178,8 @@ class PackedStore(InPlaceStore):
 
     def _split_files(self, split: str) -> list[Path]:
         return [path for path in (array_path(self.out_dir, split), csv_path(self.out_dir, split),
-                                  _journal(self.out_dir, split), _partial(self.out_dir, split),
-                                  _keys(self.out_dir, split))
+                                  rows_path(self.folder, split), _journal(self.out_dir, split),
+                                  _partial(self.out_dir, split), _keys(self.out_dir, split))
                 if path.is_file() and not path.is_symlink()]
 
     def _held_keys(self, split: str) -> set[str]:
@@ -186,7 +195,8 @@ class PackedStore(InPlaceStore):
         except FileNotFoundError:
             return False
         final = array_path(self.out_dir, split)
-        return (same_rows and data_offset(final, len(samples), self.spec) is not None
+        return (same_rows and read_rows(rows_path(self.folder, split)) == [s.key for s in samples]
+                and data_offset(final, len(samples), self.spec) is not None
                 and all(self._fresh(s.key) for s in samples))
 
     def _open_build(self, split: str, samples: list[PlannedSample]) -> _Build:
@@ -211,15 +221,19 @@ class PackedStore(InPlaceStore):
 
     def _copy_finished_rows(self, split: str, build: _Build) -> None:
         """Rows the finished array already holds (same file, same source, same settings) are
-        copied, not recomputed."""
+        copied, not recomputed: only those whose CSV line names the key step 3 recorded for
+        that row (two lines swapped by hand, or a CSV of another build, copy nothing)."""
         final = array_path(self.out_dir, split)
+        recorded = read_rows(rows_path(self.folder, split))
         try:
-            old_rows = {r["file_path"]: (int(r["row"]), job_key(split, r["class_name"], r["file_path"]))
-                        for r in _read_csv(csv_path(self.out_dir, split))}
-        except (OSError, ValueError, KeyError):
+            table = list(_read_csv(csv_path(self.out_dir, split)))
+            old_rows = {r["file_path"]: (row, key) for row, r in enumerate(table)
+                        if recorded is not None and row < len(recorded)
+                        and (key := job_key(split, r["class_name"], r["file_path"])) == recorded[row]}
+        except (OSError, ValueError, KeyError, TypeError):
             return
-        old_offset = data_offset(final, len(old_rows), self.spec)
-        if old_offset is None:
+        old_offset = data_offset(final, len(table), self.spec)
+        if old_offset is None or recorded is None or len(recorded) != len(table):
             return
         made_from = self.manifest.made_from
         wanted = [(slot, old_rows[s.source][0]) for slot, s in enumerate(build.samples)
@@ -251,3 +265,82 @@ class PackedStore(InPlaceStore):
                     pwrite_all(fd, chunk, new_offset + start * size)
             finally:
                 os.close(fd)
+
+
+class PackedRows(Rows):
+    """A finished split: one memory-mapped array, the labels from its CSV.
+
+    Items are views of a copy-on-write mapping: nothing is copied until the loader
+    stacks them into a batch, and a transform that writes to one changes it in memory
+    only, never the file. Each CSV line is checked against ``labels.json`` and against
+    the keys step 3 recorded for the rows.
+    """
+
+    def __init__(self, out_dir: Path, split: str, labels: Mapping[str, int], index_db: object = None):
+        table = read_table(out_dir, split)
+        self.out_dir, self.split, self.path = Path(out_dir), split, array_path(out_dir, split)
+        recorded = read_rows(rows_path(self.out_dir / PACKED_DIR, split))
+        self.class_index = _checked_rows(split, table, labels, recorded, csv_path(out_dir, split))
+        rows = self.opened().shape[0]
+        if rows != len(self.class_index):
+            raise DamagedLayoutError(f"{self.path} holds {rows} rows but its CSV {len(self.class_index)}: "
+                                     "rebuild the split")
+
+    def open(self) -> np.ndarray:
+        return np.load(self.path, mmap_mode="c").view(np.ndarray)
+
+    def item(self, i: int) -> np.ndarray:
+        return self.opened()[i]
+
+    def read(self, key: str) -> np.ndarray | None:
+        """A copy of ``key``'s row (its position from the CSV, checked when the rows were opened)."""
+        if getattr(self, "_rows", None) is None:
+            self._rows = {job_key(self.split, r["class_name"], r["file_path"]): i
+                          for i, r in enumerate(read_table(self.out_dir, self.split))}
+        row = self._rows.get(key)
+        return None if row is None else np.array(self.item(row))
+
+
+def _checked_rows(split: str, table: Iterable[dict[str, str]], labels: Mapping[str, int],
+                  recorded: list[str] | None, source: Path) -> np.ndarray:
+    """The table's class indexes, each row checked against labels.json and the record of
+    rows (one pass, for a million rows)."""
+    indexes = []
+    for n, row in enumerate(table):
+        index, class_name = int(row["class_index"]), row["class_name"]
+        if labels.get(row["class_name"]) != index:
+            raise UsageError(f"{source} gives {row['class_name']!r} the class index {index}, labels.json "
+                             f"{labels.get(row['class_name'])}: rebuild the split")
+        if recorded is not None and (
+                n >= len(recorded) or not _names_key(recorded[n], split, class_name, row["file_path"])):
+            raise DamagedLayoutError(f"{source} line {n + 2} ({row['file_path']}) is not the row "
+                                     "step 3 wrote there: rerun step 3 with --layout packed to rebuild "
+                                     "the split")
+        indexes.append(index)
+    if recorded is not None and len(recorded) != len(indexes):
+        raise DamagedLayoutError(f"{source} lists {len(indexes)} rows, step 3 wrote {len(recorded)}: "
+                                 "rerun step 3 with --layout packed to rebuild the split")
+    return np.array(indexes, dtype=np.int32)
+
+
+def _names_key(key: str, split: str, class_name: str, file_path: str) -> bool:
+    """Whether a CSV line can be the row of ``key``: its class, and a file name that is the
+    key's stem with at most one extension (string tests: ``job_key`` costs 7 us a row)."""
+    prefix = f"{split}/{class_name}/"
+    stem = key[len(prefix):]
+    if not key.startswith(prefix) or not file_path.startswith(f"{class_name}/{stem}"):
+        return False
+    rest = file_path[len(class_name) + 1 + len(stem):]
+    return rest == "" or (len(rest) > 1 and rest[0] == "." and "." not in rest[1:] and "/" not in rest)
+
+
+def _holds(out_dir: Path, split: str) -> bool:
+    return array_path(out_dir, split).exists() or _journal(out_dir, split).exists()
+
+
+def _make_store(facts: StoreFacts) -> PackedStore:
+    return PackedStore(facts.out_dir, spec=facts.spec, catalog=facts.catalog())
+
+
+LAYOUT = register(Layout(name="packed", help="packed/<split>.npy (one array) + .csv",
+                         make_store=_make_store, open_rows=PackedRows, holds=_holds, rank=1))

@@ -60,11 +60,12 @@ def inputs_recorded(config_path: Path, settings: dict[str, Any]) -> bool:
 
 
 def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[str, Any], *,
-                        overwrite: bool) -> bool:
+                        overwrite: bool, others: Sequence[SpectrogramStore] = ()) -> bool:
     """Whether ``spectrogram_config.json`` must be (re)written; refuse mixing settings.
 
     ``OutputConflictError`` when the folder holds spectrograms made with other
-    settings, or of unknown settings, and ``overwrite`` is false.
+    settings, or of unknown settings (in the run's layout or any of the ``others``),
+    and ``overwrite`` is false.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output-dir {out_dir} exists and is not a folder")
@@ -76,20 +77,25 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
         old = _recorded(_read_settings(config_path))
         return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
                      overwrite=False)
-    if store.holds_output():
+    if any(held.holds_output() for held in (store, *others)):
         raise OutputConflictError(
             f"{out_dir} holds spectrograms but no {CONFIG_FILENAME}, so their settings are "
             "unknown; use another --output-dir, or --overwrite to delete them and start again")
     return True
 
 
-def remove_previous_output(out_dir: Path, store: SpectrogramStore) -> int:
+def remove_previous_output(out_dir: Path, store: SpectrogramStore,
+                           others: Sequence[SpectrogramStore] = ()) -> int:
     """Delete what this tool wrote below ``out_dir``; return how many spectrograms went.
 
-    .. note:: Only the store's own files, the config, the labels, failures.json,
+    ``others`` are the stores of the layouts not chosen: their files go too, since the
+    config that described them goes (a tree left beside a packed build made with new
+    settings would otherwise be counted as done by a later tree run).
+
+    .. note:: Only the stores' own files, the config, the labels, failures.json,
        warnings.json and windows.json are deleted; other files stay.
     """
-    removed = store.remove_own()
+    removed = sum(held.remove_own() for held in (store, *others))
     for name in (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
         (out_dir / name).unlink(missing_ok=True)
     return removed

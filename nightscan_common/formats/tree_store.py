@@ -2,25 +2,32 @@
 
 These are the very paths NightScan's loader builds. Each file is written to a temporary
 name and renamed, so a file's presence means it is complete; a key is done when its
-file exists and the manifest says it was made from the job's source.
+file exists and the manifest says it was made from the job's source. Its reader
+(``TreeRows``) serves the index's rows, in id order, as NightScan's loader does.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..errors import UsageError
 from ..io.atomic_write import remove_temporaries, write_bytes
 from ..plans.spectrogram_plan import Job
-from .index_db import SPLITS
+from .index_db import SPLITS, TABLE, connect_read_only
+from .labels import check_labels_of_index
+from .layout_registry import Layout, Rows, register
 from .spectrogram_store import SourceManifest
 
 SUFFIX = ".npy"
+#: The reader's one query per item: a lookup by rowid, not NightScan's ``OFFSET``.
+ROWID_QUERY = f"SELECT file_path, class_name FROM {TABLE} WHERE id = ?"
 
 
 def _own_file(path: Path) -> bool:
@@ -177,3 +184,57 @@ class TreeStore:
 
     def read(self, key: str) -> np.ndarray:
         return np.load(self.path(key), allow_pickle=False)
+
+
+class TreeRows(Rows):
+    """One .npy per row; the rows are the index's, in id order, read once by rowid.
+
+    ``labels.json`` must number the index's classes (all splits) as step 3 did: a map
+    edited by hand, or an index other than step 3's, is refused rather than shifting labels.
+    """
+
+    def __init__(self, out_dir: Path, split: str, labels: Mapping[str, int],
+                 index_db: str | os.PathLike | None):
+        if index_db is None:
+            raise UsageError("the tree layout's rows come from the index: pass index_db=")
+        self.out_dir, self.split, self.index_db = Path(out_dir), split, os.path.abspath(index_db)
+        if not os.path.isfile(self.index_db):
+            raise UsageError(f"index database not found: {index_db}")
+        con = self.open()
+        try:
+            rows = con.execute(f"SELECT id, class_name FROM {TABLE} WHERE split = ? ORDER BY id",
+                               (split,)).fetchall()
+            every_class = {name for (name,) in con.execute(f"SELECT DISTINCT class_name FROM {TABLE}")}
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{index_db} is not a NightScan index ({exc})") from None
+        finally:
+            con.close()
+        check_labels_of_index(out_dir, labels, every_class, index_db)
+        self.rowids = np.array([r[0] for r in rows], dtype=np.int64)
+        self.class_index = np.array([labels[r[1]] for r in rows], dtype=np.int32)
+
+    def open(self) -> sqlite3.Connection:
+        return connect_read_only(self.index_db)
+
+    def item(self, i: int) -> np.ndarray:
+        file_path, class_name = self.opened().execute(ROWID_QUERY, (int(self.rowids[i]),)).fetchone()
+        path = self.out_dir / self.split / class_name / f"{PurePosixPath(file_path).stem}{SUFFIX}"
+        try:
+            return np.load(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no spectrogram for {file_path}: {path} (did step 3 fail on it? "
+                                    "see failures.json)") from None
+
+    def read(self, key: str) -> np.ndarray | None:
+        path = key_path(self.out_dir, key)
+        return np.load(path, allow_pickle=False) if _own_file(path) else None
+
+
+def _holds(out_dir: Path, split: str) -> bool:
+    return (out_dir / split).is_dir()
+
+
+LAYOUT = register(Layout(
+    name="tree", help="one .npy per file, <split>/<class>/<stem>.npy, what NightScan's loader reads",
+    make_store=lambda facts: TreeStore(facts.out_dir), open_rows=TreeRows, holds=_holds, needs_index=True,
+    rank=0))

@@ -18,7 +18,13 @@ are all written is renamed into place at once. ``finalize`` rewrites the shards 
 lack failed rows, drops stale ones and deletes the journal last; readers refuse a split
 whose journal exists. A sample is kept or copied only when the folder's source manifest
 (``shards/.spectrogram_sources.jsonl``) says it was made from the pool file as it is
-now; one whose file changed is recomputed.
+now; one whose file changed is recomputed. ``finalize`` records the keys of the split's
+rows (``shards/.<split>.rows.npy``): a split without that record (written by an earlier
+version) is rebuilt once, from its own shards.
+
+``ShardRows`` reads a finished split at the offsets of its members, found once from the
+tar headers; a shard cut short, or holding other rows than step 3 recorded, is a
+``DamagedLayoutError``.
 """
 
 from __future__ import annotations
@@ -28,17 +34,18 @@ import json
 import os
 import re
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import UnfinishedLayoutError, UsageError
+from ..errors import DamagedLayoutError, UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path
 from ..plans.spectrogram_plan import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, plan_digest
-from .in_place import Build, InPlaceStore
+from .in_place import Build, InPlaceStore, read_rows, recorded_count, rows_path, write_rows
+from .layout_registry import Layout, Rows, StoreFacts, register
 from .slots import (
     SlotTarget,
     SlotWriter,
@@ -132,7 +139,8 @@ class WebDatasetStore(InPlaceStore):
             finished, exact = self._scan(split, samples)
             count = self._count(samples)
             if (not journal_path(self.out_dir, split).exists() and len(exact) == count
-                    and not self._stale(split, count)):
+                    and not self._stale(split, count)
+                    and read_rows(rows_path(self.folder, split)) == [s.key for s in samples]):
                 self._current[split] = samples
             else:
                 self._builds[split] = self._open_build(split, samples, finished, exact)
@@ -156,6 +164,7 @@ class WebDatasetStore(InPlaceStore):
                 self._compact(split, build, shard)
             for path in self._stale(split, self._count(build.samples)):
                 path.unlink()
+            write_rows(rows_path(self.folder, split), [build.samples[r].key for r in sorted(build.done)])
             for name in ("keys", "offsets"):
                 _table(self.out_dir, split, name).unlink(missing_ok=True)
             journal_path(self.out_dir, split).unlink()
@@ -293,10 +302,99 @@ class WebDatasetStore(InPlaceStore):
 
     def _split_files(self, split: str) -> list[Path]:
         found = [p for partial in (False, True) for p in shard_paths(self.out_dir, split, partial=partial)]
-        return found + [p for p in (journal_path(self.out_dir, split), _table(self.out_dir, split, "keys"),
-                                    _table(self.out_dir, split, "offsets")) if p.is_file()]
+        own = (rows_path(self.folder, split), journal_path(self.out_dir, split),
+               _table(self.out_dir, split, "keys"), _table(self.out_dir, split, "offsets"))
+        return found + [p for p in own if p.is_file()]
 
     def _held_keys(self, split: str) -> set[str]:
         samples = (_sample_of(split, m.get("json")) for p in shard_paths(self.out_dir, split)
                    for m in read_members(p).values())
         return {sample[1] for sample in samples if sample}
+
+
+class ShardRows(Rows):
+    """A finished split's tar shards, read at the offsets of their members.
+
+    The members are found once, from the tar headers; their count must be the count of
+    rows step 3 recorded, and a shard cut inside a member is refused: either is a
+    ``DamagedLayoutError`` naming the shard, never a shorter split or a ``tarfile`` error.
+    """
+
+    def __init__(self, out_dir: Path, split: str, labels: Mapping[str, int], index_db: object = None):
+        check_finished(out_dir, split)
+        self.split, self.paths = split, [str(p) for p in shard_paths(out_dir, split)]
+        where: list[tuple[int, int, int, int, int]] = []
+        for number, path in enumerate(self.paths):
+            where += [(number, *at) for at in _member_offsets(path)]
+        self.where = np.array(where, dtype=np.int64).reshape(-1, 5)
+        self.labels = dict(labels)
+        recorded = recorded_count(Path(out_dir) / SHARDS_DIR, split)
+        if recorded is not None and recorded != len(self.where):
+            raise DamagedLayoutError(
+                f"{Path(out_dir) / SHARDS_DIR} split {split!r} holds {len(self.where)} samples, step 3 wrote "
+                f"{recorded}: a shard was cut or changed; rerun step 3 with --layout webdataset")
+
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def open(self) -> list[int]:
+        return [os.open(p, os.O_RDONLY) for p in self.paths]
+
+    def item(self, i: int) -> np.ndarray:
+        number, meta_at, meta_size, npy_at, npy_size = (int(v) for v in self.where[i])
+        return np.load(io.BytesIO(os.pread(self.opened()[number], npy_size, npy_at)))
+
+    def _meta(self, i: int) -> dict:
+        number, meta_at, meta_size = (int(v) for v in self.where[i, :3])
+        return json.loads(os.pread(self.opened()[number], meta_size, meta_at))
+
+    def label(self, i: int) -> int:
+        meta = self._meta(i)
+        if self.labels.get(meta["class"]) != meta["class_index"]:
+            raise UsageError(f"{self.paths[int(self.where[i, 0])]}: {meta['class']!r} has class_index "
+                             f"{meta['class_index']}, labels.json says {self.labels.get(meta['class'])}")
+        return int(meta["class_index"])
+
+    def read(self, key: str) -> np.ndarray | None:
+        """``key``'s array (its sample found once by the JSON beside each array)."""
+        if getattr(self, "_samples", None) is None:
+            self._samples = {}
+            for i in range(len(self)):
+                meta = self._meta(i)
+                self._samples[job_key(self.split, meta["class"], meta["source"])] = i
+        i = self._samples.get(key)
+        return None if i is None else self.item(i)
+
+
+def _member_offsets(path: str) -> list[tuple[int, int, int, int]]:
+    """Each sample's (json offset, json size, npy offset, npy size) in a shard, in name order."""
+    try:
+        with tarfile.open(path) as tar:
+            members = {m.name: m for m in tar}
+        size = os.path.getsize(path)
+    except (OSError, tarfile.TarError) as exc:
+        raise DamagedLayoutError(f"{path} is not a readable tar shard ({exc}): rerun step 3 with "
+                                 "--layout webdataset") from None
+    found = []
+    for name in sorted(n for n in members if n.endswith(".npy")):
+        meta, npy = members.get(name[:-4] + ".json"), members[name]
+        if meta is None:
+            raise DamagedLayoutError(f"{path}: {name} has no .json beside it")
+        if npy.offset_data + npy.size > size:
+            raise DamagedLayoutError(f"{path} is cut inside {name}: rerun step 3 with --layout webdataset")
+        found.append((meta.offset_data, meta.size, npy.offset_data, npy.size))
+    return found
+
+
+def _holds(out_dir: Path, split: str) -> bool:
+    return bool(shard_paths(out_dir, split)) or journal_path(out_dir, split).exists()
+
+
+def _make_store(facts: StoreFacts) -> WebDatasetStore:
+    return WebDatasetStore(facts.out_dir, spec=facts.spec, catalog=facts.catalog(),
+                           shard_size=facts.shard_size)
+
+
+LAYOUT = register(Layout(name="webdataset", help="tar shards shards/<split>-NNNNNN.tar",
+                         make_store=_make_store, open_rows=ShardRows, holds=_holds, rank=2))

@@ -8,7 +8,6 @@ here opens an audio file except ``read_excerpt_window``.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +20,9 @@ from .. import __version__ as TOOL_VERSION
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
 from ..formats.index_db import SPLITS, TABLE
+from ..formats.labels import read_labels
+from ..formats.layout_registry import Rows
+from ..formats.layouts import layouts_holding
 from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
 from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
 from ..io.atomic_write import write_bytes
@@ -28,6 +30,7 @@ from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
 from ..io.audio_window import read_window
 from ..plans.seeds import derive_seed
+from ..plans.spectrogram_plan import job_key
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})
@@ -188,17 +191,33 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
 
 
-def step3_array(folder: Path, split: str, class_name: str, file_name: str) -> np.ndarray | None:
-    """Step 3's spectrogram of one pool file, (n_mels, frames), or None when it has none
-    (or an unreadable one: the report then computes it).
+def step3_readers(folder: Path | None, index_db: Path) -> dict[str, Rows]:
+    """Per split, the reader of the layout step 3 wrote it in (the layout registry's; the
+    first one listed when the folder holds several); a split none can read is left out."""
+    if folder is None:
+        return {}
+    readers = {}
+    for split in SPLITS:
+        for layout in layouts_holding(folder, split)[:1]:
+            try:
+                readers[split] = layout.open_rows(folder, split, read_labels(folder), index_db)
+            except (NightScanError, OSError, ValueError, sqlite3.Error):
+                pass
+    return readers
 
-    Only the tree layout is read: in a packed or webdataset folder there is no file here,
-    and the report computes the same array from the same window and settings.
-    """
-    path = folder / split / class_name / (os.path.splitext(file_name)[0] + ".npy")
+
+def step3_array(readers: dict[str, Rows], split: str | None, class_name: str,
+                file_name: str) -> np.ndarray | None:
+    """Step 3's spectrogram of one pool file, (n_mels, frames), as the layout holds it, or
+    None when it holds none (or an unreadable one: the report then computes it)."""
+    reader = readers.get(split or "")
+    if reader is None:
+        return None
     try:
-        array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
+        array = reader.read(job_key(split, class_name, f"{class_name}/{file_name}"))
+    except (NightScanError, OSError, ValueError, KeyError):
+        return None
+    if array is None:
         return None
     if array.ndim not in (2, 3) or array.size == 0:
         return None

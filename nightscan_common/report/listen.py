@@ -24,6 +24,7 @@ from .inputs import (
     read_splits_of,
     resample,
     step3_array,
+    step3_readers,
 )
 from .record import ClassSamples, Listen, Sample, SampleSet
 
@@ -83,6 +84,7 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
     chosen = choose(pool, short, options)
     paths = [f"{c}/{f.name}" for c, sets in chosen.items() for o, augs in sets for f in [o, *augs]]
     split_of = read_splits_of(index_db, paths)
+    readers = step3_readers(spectrograms.folder, index_db)
     rate = min(audio.EXCERPT_RATE, spectrograms.config.sample_rate)
     media: dict[str, Media] = {}
 
@@ -93,8 +95,7 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
             window = read_analysed_window(pool_dir / class_name / f.name, spectrograms.config)
         except (NightScanError, OSError) as exc:
             return Sample(path, f.augmentation, dict(f.params), split, "", None, str(exc))
-        array = (step3_array(spectrograms.folder, split, class_name, f.name)
-                 if spectrograms.folder is not None and split else None)
+        array = step3_array(readers, split, class_name, f.name)
         source = "step 3" if array is not None else "computed"
         if array is None:
             array = computed_spectrogram(window, spectrograms.config)

@@ -35,7 +35,7 @@ from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
 from ..formats.labels import label_map, labels_to_write, write_labels
-from ..formats.layouts import DEFAULT_LAYOUT, make_store
+from ..formats.layouts import DEFAULT_LAYOUT, make_store, other_stores
 from ..formats.spectrogram_folder import (
     CONFIG_FILENAME,
     FAILURES_FILENAME,
@@ -195,14 +195,15 @@ def run_spectrograms(
     labels = label_map(read_class_names(index_db))  # all splits: one numbering for every split
     store = store or make_store(layout, out_dir, spec=ArraySpec(config.shape, config.dtype),
                                 labels=labels, index_db=index_db, shard_size=shard_size)
-    check_output_folder(out_dir, store, settings, overwrite=overwrite)  # refuse before creating anything
-    labels_to_write(out_dir, labels, overwrite=overwrite)
+    others = other_stores(store.layout, out_dir, spec=ArraySpec(config.shape, config.dtype),
+                          labels=labels, index_db=index_db)  # every layout's files are the folder's
+    check_output_folder(out_dir, store, settings, overwrite=overwrite, others=others)  # before creating
     with exclusive_run(out_dir, folder=True):  # a second run into the same folder is refused
         # again under the lock: a run that just finished may have written other settings
-        write_config = check_output_folder(out_dir, store, settings, overwrite=overwrite)
+        write_config = check_output_folder(out_dir, store, settings, overwrite=overwrite, others=others)
         write_labels_file = labels_to_write(out_dir, labels, overwrite=overwrite)
         if overwrite:
-            removed = remove_previous_output(out_dir, store)
+            removed = remove_previous_output(out_dir, store, others)
             log.info("--overwrite: removed %d spectrogram(s) of the previous run", removed)
         elif stale := remove_temporaries(out_dir):
             log.info("removed %d partial file(s) left by an interrupted run", stale)

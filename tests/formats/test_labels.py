@@ -1,4 +1,4 @@
-"""labels.json: one numbering from the whole index, strict JSON, written once, refused when it changes."""
+"""labels.json: one numbering from the whole index, strict JSON, rewritten only when the classes change."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from spectrogram_helpers import small_pool, write_index
 
 import pregenerate_spectrograms_simple as front
-from nightscan_common.errors import OutputConflictError, UsageError
+from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import read_class_names
 from nightscan_common.formats.labels import (
     LABELS_FILENAME,
@@ -18,6 +18,7 @@ from nightscan_common.formats.labels import (
     read_labels,
     write_labels,
 )
+from nightscan_common.formats.layouts import LAYOUTS
 
 
 def test_the_map_numbers_classes_in_name_order_once_each():
@@ -33,15 +34,12 @@ def test_the_file_is_strict_sorted_utf8_json(tmp_path):
     assert read_labels(tmp_path) == {"bat": 0, "été": 1}
 
 
-def test_written_once_and_a_changed_numbering_is_refused_unless_overwriting(tmp_path):
+def test_written_once_and_rewritten_when_the_classes_change(tmp_path):
     assert labels_to_write(tmp_path, {"bat": 0}, overwrite=False)
     write_labels(tmp_path, {"bat": 0, "owl": 1})
     assert not labels_to_write(tmp_path, {"bat": 0, "owl": 1}, overwrite=False)
-    refusal = (r"holds spectrograms made with other options \(labels.json: new classes rain; "
-               r"classes gone bat\); use --overwrite")
-    with pytest.raises(OutputConflictError, match=refusal):
-        labels_to_write(tmp_path, {"owl": 0, "rain": 1}, overwrite=False)
-    assert labels_to_write(tmp_path, {"owl": 0, "rain": 1}, overwrite=True)
+    assert labels_to_write(tmp_path, {"owl": 0, "rain": 1}, overwrite=False)
+    assert labels_to_write(tmp_path, {"bat": 0, "owl": 1}, overwrite=True)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -60,7 +58,7 @@ def test_a_missing_or_malformed_file_is_one_clear_error(tmp_path, text, message)
 def test_step_3_numbers_every_split_from_the_whole_index(tmp_path, capsys):
     pool, db, rows = small_pool(tmp_path)  # val holds owls only, test no owl
     assert read_class_names(db) == ["bat", "owl", "rain"]
-    for layout in ("tree", "packed", "webdataset"):
+    for layout in LAYOUTS:
         out = tmp_path / layout
         assert front.main(["--index-db", str(db), "--pool-root", str(pool), "--output-dir", str(out),
                            "--split", "val", "--num-workers", "1", "-q", "--layout", layout]) == 0
@@ -68,17 +66,12 @@ def test_step_3_numbers_every_split_from_the_whole_index(tmp_path, capsys):
     assert len({(tmp_path / layout / LABELS_FILENAME).read_bytes() for layout in ("tree", "packed")}) == 1
 
 
-def test_step_3_refuses_an_index_with_other_classes_before_writing(tmp_path, capsys):
+def test_step_3_reruns_over_an_index_with_other_classes(tmp_path, capsys):
     pool, db, rows = small_pool(tmp_path)
     out = tmp_path / "out"
     args = ["--pool-root", str(pool), "--output-dir", str(out), "--num-workers", "1", "-q"]
     assert front.main(["--index-db", str(db), *args]) == 0
-    before = sorted(p.name for p in out.rglob("*"))
     fewer = write_index(tmp_path / "fewer.db", [r for r in rows if r[1] != "rain"])
-    capsys.readouterr()
-    assert front.main(["--index-db", str(fewer), *args]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "classes gone rain" in err and len(err.splitlines()) == 1
-    assert sorted(p.name for p in out.rglob("*")) == before
-    assert front.main(["--index-db", str(fewer), *args, "--overwrite"]) == 0
+    assert front.main(["--index-db", str(fewer), *args]) == 0
     assert json.loads((out / LABELS_FILENAME).read_text())["class_to_index"] == {"bat": 0, "owl": 1}
+    assert sorted(p.parent.name for p in out.rglob("*.npy")) == ["bat", "bat", "owl", "owl", "owl"]

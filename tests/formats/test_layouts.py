@@ -20,12 +20,12 @@ from nightscan_common.dataset import SpectrogramDataset
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.errors import UnfinishedLayoutError
 from nightscan_common.formats.labels import read_labels
+from nightscan_common.formats.layouts import LAYOUTS
 from nightscan_common.formats.packed_store import array_path, csv_path
 from nightscan_common.formats.spectrogram_store import SourceManifest
 from nightscan_common.formats.webdataset_store import shard_paths
 
 SCRIPT = "pregenerate_spectrograms_simple.py"
-LAYOUTS = ("tree", "packed", "webdataset")
 #: owl 5 (train 4, val 1), bat 4 (train 3, test 1), rain 3 (train): val and test lack classes.
 ROWS = ([(f"owl/hoot {i}_original.wav", "owl", "train" if i < 4 else "val") for i in range(5)]
         + [(f"bat/sweep.{i}_original.wav", "bat", "train" if i < 3 else "test") for i in range(4)]

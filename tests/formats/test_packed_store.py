@@ -44,7 +44,7 @@ def test_rows_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     loaded = np.load(array_path(tmp_path, "train"), mmap_mode="r")
     assert loaded.shape == (9, *SPEC.shape) and loaded.dtype == np.float16
     assert sorted(p.name for p in (tmp_path / "packed").iterdir()) == [
-        ".spectrogram_sources.jsonl", "train.csv", "train.npy"]
+        ".spectrogram_sources.jsonl", ".train.rows.npy", "train.csv", "train.npy"]
 
 
 def test_an_interrupted_build_resumes_to_the_same_bytes_and_is_refused_meanwhile(tmp_path):

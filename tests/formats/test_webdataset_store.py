@@ -51,7 +51,8 @@ def test_shards_hold_the_tree_bytes_in_key_order_with_their_labels(tmp_path):
     with tarfile.open(shard_paths(tmp_path, "train")[0]) as tar:
         assert {(m.mtime, m.uid, m.gid, m.mode, m.uname) for m in tar} == {(0, 0, 0, 0o644, "")}
     listed = sorted(p.name for p in (tmp_path / "shards").iterdir())
-    assert listed == [".spectrogram_sources.jsonl", *(p.name for p in shard_paths(tmp_path, "train"))]
+    assert listed == [".spectrogram_sources.jsonl", ".train.rows.npy",
+                      *(p.name for p in shard_paths(tmp_path, "train"))]
 
 
 def test_a_shard_is_the_very_tar_that_tarfile_writes(tmp_path):
