@@ -46,6 +46,7 @@ def read_table(path: Path, name: str, *, fmt: str = "auto", label: str | None = 
     try:
         table = READERS[chosen].read(name, text, label=label)
     except (KeyError, TypeError, IndexError) as exc:  # a forced format that does not fit the header
-        raise TableError(f"cannot be read as {chosen} ({type(exc).__name__}: {exc}); check --annotation-format"
+        raise TableError(f"cannot be read as {chosen} ({type(exc).__name__}: {exc}); "
+                         "check --annotation-format"
                          ) from None
     return replace(table, encoding=encoding)

@@ -33,7 +33,8 @@ def read_label_map(path: Path) -> dict[str, str]:
         if line == 1 and (label.lower(), cls.lower()) == ("label", "class"):
             continue
         if label in mapping and mapping[label] != cls:
-            raise UsageError(f"--label-map {path}:{line}: {label!r} is mapped twice ({mapping[label]!r}, {cls!r})")
+            raise UsageError(f"--label-map {path}:{line}: {label!r} is mapped twice "
+                             f"({mapping[label]!r}, {cls!r})")
         check_class_name(cls, where=f"--label-map {path}:{line}")
         mapping[label] = cls
     return mapping
@@ -61,7 +62,7 @@ def classify(label: str, mapping: dict[str, str] | None) -> tuple[str | None, st
 
 
 def refuse_unknown(unknown: Counter, path: Path) -> None:
-    """``UsageError`` listing every label the map lacks, with its count (``--unknown-labels ignore`` skips it)."""
+    """``UsageError`` naming each label the map lacks, and its count (unless ``--unknown-labels ignore``)."""
     if unknown:
         listed = ", ".join(f"{label!r} ({n})" for label, n in sorted(unknown.items()))
         raise UsageError(f"{len(unknown)} label(s) not in --label-map {path}: {listed}; add them "

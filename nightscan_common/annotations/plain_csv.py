@@ -29,7 +29,8 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
                          f"(its columns: {', '.join(header.names)})")
     get = header.get
     items = [make_event(table, line, label=get(f, column), start=get(f, "start"), end=get(f, "end"),
-                        confidence=get(f, header.first("confidence")), channel=get(f, header.first("channel")),
+                        confidence=get(f, header.first("confidence")),
+                        channel=get(f, header.first("channel")),
                         recording=get(f, "path"))
              for line, f in lines[1:]]
     events, problems = split(items)

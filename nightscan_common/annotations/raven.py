@@ -29,7 +29,8 @@ def label_column(header: Header, given: str | None) -> str:
     """The column holding the label: ``given``, BirdNET's, or the one annotation column present."""
     if given is not None:
         if not header.has(given):
-            raise TableError(f"has no column {given!r} (--label-column); its columns: {', '.join(header.names)}")
+            raise TableError(f"has no column {given!r} (--label-column); its columns: "
+                             f"{', '.join(header.names)}")
         return header.first(given)
     if is_birdnet(header):
         return header.first("Scientific Name", "Common Name")
@@ -38,7 +39,8 @@ def label_column(header: Header, given: str | None) -> str:
         raise TableError(f"has no label column ({', '.join(LABEL_COLUMNS)}); give --label-column NAME "
                          f"(its columns: {', '.join(header.names)})")
     if len(found) > 1:
-        raise TableError(f"has several label columns ({', '.join(found)}); choose one with --label-column NAME")
+        raise TableError(f"has several label columns ({', '.join(found)}); "
+                         "choose one with --label-column NAME")
     return found[0]
 
 
@@ -78,7 +80,8 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
         get = header.get
         begin_path, end_path = get(fields, path_col), get(fields, end_col)
         if multi and end_path and begin_path and end_path != begin_path:
-            items.append(RowProblem(table, line, f"the selection begins in {begin_path} and ends in {end_path}; "
+            items.append(RowProblem(table, line, f"the selection begins in {begin_path} and ends in "
+                                                 f"{end_path}; "
                                                  "split it at the file boundary"))
             continue
         items.append(make_event(table, line, label=get(fields, column) or "", start=get(fields, BEGIN),

@@ -25,7 +25,8 @@ def make_event(table: str, line: int, *, label: str, start: str, end: str, low: 
         conf = optional_number(confidence, what="confidence")
         ch = None if not channel else int(number(channel, what="channel"))
         if file_offset:
-            t0, t1 = number(file_offset, what="file offset"), number(file_offset, what="file offset") + t1 - t0
+            within = number(file_offset, what="file offset")
+            t0, t1 = within, within + t1 - t0
             if t0 < 0:
                 raise ValueError(f"negative file offset ({file_offset} s)")
     except ValueError as exc:

@@ -135,7 +135,8 @@ def _in_frames(rec: RecordingEvents, opts: ClipOptions,
             continue
         if s >= rec.frames or e > rec.frames + 1:
             fates[key] = "out of range"
-            problems.append(RowProblem(ev.table, ev.line, f"{ev.start:g} to {ev.end:g} s lies past the end of "
+            problems.append(RowProblem(ev.table, ev.line, f"{ev.start:g} to {ev.end:g} s lies past the end "
+                                       "of "
                                        f"{rec.recording} ({seconds / scale:g} s)", "out of range"))
             continue
         if ev.channel is not None and ev.channel > rec.channels:
@@ -212,7 +213,8 @@ def _plan_recording(rec: RecordingEvents, opts: ClipOptions,
         dropped: set[int] = set()
         for i, span in enumerate(own):
             for off in _offsets(span, rec.frames, length, hop):
-                if any(_overlaps(o.start, o.end, off, length_used) for o in others) and opts.multi_label == "drop":
+                crossed = any(_overlaps(o.start, o.end, off, length_used) for o in others)
+                if crossed and opts.multi_label == "drop":
                     dropped.add(i)
                     continue
                 chosen[off].add(i)
@@ -245,7 +247,8 @@ def _all_spans(rec: RecordingEvents, opts: ClipOptions) -> list[tuple[int, int]]
             for lab in rec.events]
 
 
-def _background(rec: RecordingEvents, opts: ClipOptions, spans: list[tuple[int, int]], length: int) -> list[Clip]:
+def _background(rec: RecordingEvents, opts: ClipOptions, spans: list[tuple[int, int]],
+                length: int) -> list[Clip]:
     """Clips of the background class: a grid of clips, each at least one clip from every event."""
     if rec.frames < length:
         return []

@@ -49,7 +49,8 @@ def check_annotation_options(o: PoolOptions) -> None:
         if value is not None and not value > 0:
             raise UsageError(f"{name} must be above 0 seconds, got {value:g}")
     if not o.time_expansion >= 1:
-        raise UsageError(f"--time-expansion must be 1 or more (10 for a x10 recording), got {o.time_expansion:g}")
+        raise UsageError(f"--time-expansion must be 1 or more (10 for a x10 recording), "
+                         f"got {o.time_expansion:g}")
     if o.max_per_recording is not None and o.max_per_recording < 1:
         raise UsageError(f"--max-per-recording must be at least 1, got {o.max_per_recording}")
     if o.min_confidence is not None and not 0 <= o.min_confidence <= 1:

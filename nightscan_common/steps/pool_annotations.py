@@ -71,7 +71,8 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
     if missing:
         raise UsageError(f"--annotations {missing[0]} not found")
     if not found:
-        raise UsageError(f"--annotations {', '.join(map(str, o.annotations))}: no table (.txt, .csv, .tsv) found")
+        raise UsageError(f"--annotations {', '.join(map(str, o.annotations))}: "
+                         "no table (.txt, .csv, .tsv) found")
     mapping = read_label_map(o.label_map) if o.label_map is not None else None
     recordings = Recordings(scan_audio_files(opts.audio_root).audio)
     skipped: list[Skipped] = []
@@ -142,7 +143,8 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
     if o.background_class is not None and exhaustive:
         classes = sorted({*classes, o.background_class})
     return FrontDoor(tuple(tables), table_recording, {r: tuple(v) for r, v in sorted(events.items())},
-                     fates, tuple(classes), exhaustive, tuple(sorted(skipped, key=lambda s: s.path)), row_class)
+                     fates, tuple(classes), exhaustive, tuple(sorted(skipped, key=lambda s: s.path)),
+                     row_class)
 
 
 def _skip(path: str, reason: str) -> Skipped:
@@ -158,7 +160,8 @@ def _exhaustive(o: PoolOptions, tables: list[TableRead], table_recording: dict[s
     by_detector = {t.table for t in tables if t.detector}
     detector = {table_recording[t] for t in by_detector}
     detector |= {r for r, labs in events.items() for lab in labs if lab.event.table in by_detector}
-    declared = {r for r in paired if o.tables_are_exhaustive or any(fnmatch.fnmatchcase(r, g) for g in o.exhaustive)}
+    declared = {r for r in paired
+                if o.tables_are_exhaustive or any(fnmatch.fnmatchcase(r, g) for g in o.exhaustive)}
     if declared & detector:
         log.warning(f"{len(declared & detector)} recording(s) declared exhaustive have detector tables "
                     "(BirdNET, Kaleidoscope auto IDs): no background is taken from them")
@@ -213,7 +216,8 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
             empty.append(cls)
             log.warning(f"class {cls}: no clip; no output for it")
         probes.update({(cls, rec): usable[rec] for rec in own})
-        plans.append(plan_class(cls, sorted(own), target=o.target_samples, max_augmentations=o.max_augmentations,
+        plans.append(plan_class(cls, sorted(own), target=o.target_samples,
+                                max_augmentations=o.max_augmentations,
                                 augmentations=o.augmentations, seed=o.seed, keep_all=o.keep_all_originals,
                                 windows=own))
     record = annotation_record(fd, plan, fates, plans)

@@ -110,7 +110,8 @@ class PoolRun:
     task_timeout: float  # seconds, per original
     verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
     max_memory: int = field(default_factory=default_max_memory)  # bytes, the tasks running at once
-    #: --annotations: the tables as read and paired (``pool_annotations.FrontDoor``); the classes are its labels
+    #: --annotations: the tables as read and paired (``pool_annotations.FrontDoor``): the classes are
+    #: its labels
     annotated: Any = None
 
     def identity(self) -> dict[str, Any]:
