@@ -3,7 +3,7 @@ detection or bat pass, the recording at ``FOLDER/IN FILE``, the event at [OFFSET
 
 The label is ``MANUAL ID`` when the row has one (vetted), else ``AUTO ID`` (any
 ``AUTO ID*`` spelling), else BirdNET's ``scientific_name`` or ``TOP1MATCH``. An
-automatic ``NoID`` counts as no call. A table any of whose labels is automatic is
+automatic ``NoID`` counts as no call. ``CHANNEL`` counts from 0 (Raven's from 1). A table any of whose labels is automatic is
 detector output (never exhaustive).
 """
 
@@ -54,7 +54,12 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
             end = get(f, "DURATION") or ""
         items.append(make_event(table, line, label=text_label, start=get(f, "OFFSET"), end=end,
                                 confidence=get(f, header.first("confidence")),
-                                channel=get(f, header.first("CHANNEL")), recording=recording))
+                                channel=_one_based(get(f, header.first("CHANNEL"))), recording=recording))
     events, problems = split(items)
     return TableRead(table, FORMAT, events, rows=len(items), has_confidence=header.has("confidence"),
                      detector=automatic, problems=problems)
+
+
+def _one_based(channel: str | None) -> str | None:
+    """Kaleidoscope's channel 0 is Raven's channel 1; anything else is left for the row check."""
+    return str(int(channel) + 1) if channel and channel.isdigit() else channel
