@@ -3,8 +3,8 @@ detection or bat pass, the recording at ``FOLDER/IN FILE``, the event at [OFFSET
 
 The label is ``MANUAL ID`` when the row has one (vetted), else ``AUTO ID`` (any
 ``AUTO ID*`` spelling), else BirdNET's ``scientific_name`` or ``TOP1MATCH``. An
-automatic ``NoID`` counts as no call. ``CHANNEL`` counts from 0 (Raven's from 1). A table any of whose labels is automatic is
-detector output (never exhaustive).
+automatic ``NoID`` counts as no call. ``CHANNEL`` counts from 0 (Raven's from 1). A
+table any of whose labels is automatic is detector output (never exhaustive).
 """
 
 from __future__ import annotations

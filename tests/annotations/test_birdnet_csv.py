@@ -25,13 +25,16 @@ def test_todays_csv_with_file_and_quoted_commas():
 
 def test_nightscan_five_columns_have_no_recording_column():
     t = birdnet_csv.read("site1/rec.csv", NIGHTSCAN)
-    assert [(e.line, e.label, e.recording) for e in t.events] == [(2, "Asio flammeus", None), (3, "nocall", None)]
+    assert ([(e.line, e.label, e.recording) for e in t.events] ==
+            [(2, "Asio flammeus", None), (3, "nocall", None)])
 
 
 def test_the_r_type_of_before_2_0():
     (e,) = birdnet_csv.read("r.csv", R_TYPE).events
-    assert (e.label, e.start, e.end, e.confidence, e.recording) == ("Strix aluco", 9.0, 12.0, 0.7, "/data/rec.wav")
+    assert ((e.label, e.start, e.end, e.confidence, e.recording) ==
+            ("Strix aluco", 9.0, 12.0, 0.7, "/data/rec.wav"))
 
 
 def test_common_name_as_label_column():
-    assert birdnet_csv.read("x.csv", NOW, label="Common name").events[1].label == "Eurasian Eagle-Owl, Grand-duc"
+    assert (birdnet_csv.read("x.csv", NOW, label="Common name").events[1].label ==
+            "Eurasian Eagle-Owl, Grand-duc")

@@ -26,4 +26,5 @@ def test_manual_id_before_auto_id_and_noid_as_no_call():
 
 def test_birdnets_kaleidoscope_csv():
     (e,) = kaleidoscope.read("k.csv", BIRDNET_V1).events
-    assert (e.label, e.start, e.end, e.confidence, e.recording) == ("Strix aluco", 9.0, 12.0, 0.77, "site1/rec.wav")
+    assert ((e.label, e.start, e.end, e.confidence, e.recording) ==
+            ("Strix aluco", 9.0, 12.0, 0.77, "site1/rec.wav"))

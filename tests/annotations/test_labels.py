@@ -11,7 +11,8 @@ from nightscan_common.errors import UsageError
 
 
 def test_map_with_header_and_ignore(tmp_path):
-    (tmp_path / "m.csv").write_text("label,class\r\nStrix aluco,owl\r\n\"Bubo bubo, juv\",owl\r\nHuman,ignore\r\n")
+    (tmp_path / "m.csv").write_text("label,class\r\nStrix aluco,owl\r\n"
+                                    "\"Bubo bubo, juv\",owl\r\nHuman,ignore\r\n")
     m = read_label_map(tmp_path / "m.csv")
     assert m == {"Strix aluco": "owl", "Bubo bubo, juv": "owl", "Human": "ignore"}
     assert classify("Strix aluco", m) == ("owl", "used")
@@ -31,5 +32,6 @@ def test_a_bad_map_names_its_line(tmp_path):
 
 
 def test_unknown_labels_listed_with_counts(tmp_path):
-    with pytest.raises(UsageError, match="2 label\\(s\\) not in --label-map .*'Pica pica' \\(3\\), 'X' \\(1\\)"):
+    listed = "2 label\\(s\\) not in --label-map .*'Pica pica' \\(3\\), 'X' \\(1\\)"
+    with pytest.raises(UsageError, match=listed):
         refuse_unknown(Counter({"Pica pica": 3, "X": 1}), tmp_path / "m.csv")

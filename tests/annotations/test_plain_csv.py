@@ -19,4 +19,5 @@ def test_rows_with_and_without_confidence_and_quoted_paths():
 def test_without_a_label_column():
     with pytest.raises(TableError, match="no label column 'label'"):
         plain_csv.read("t.csv", "path,start,end,species\na.wav,1,2,owl\n")
-    assert plain_csv.read("t.csv", "path,start,end,species\na.wav,1,2,owl\n", label="species").events[0].label == "owl"
+    table = plain_csv.read("t.csv", "path,start,end,species\na.wav,1,2,owl\n", label="species")
+    assert table.events[0].label == "owl"

@@ -39,7 +39,8 @@ def test_view_duplicates_are_one_event_and_a_point_selection_is_kept_to_be_named
     assert [(e.line, e.label, e.channel) for e in t.events] == [(3, "STRALU", 1), (4, "PIPPIP", 2)]
     assert t.counts == {"view duplicate": 1} and t.rows == 3
     owl, bat = t.events
-    assert (owl.start, owl.end, owl.low_freq, owl.high_freq) == (6.709509878, 15.096397225, 1739.012, 3798.813)
+    assert ((owl.start, owl.end, owl.low_freq, owl.high_freq) ==
+            (6.709509878, 15.096397225, 1739.012, 3798.813))
     assert bat.start == bat.end == 29.383 and not t.detector and not t.has_confidence
 
 
@@ -63,7 +64,8 @@ def test_birdnet_tables_of_today_and_before_read_with_integer_frequencies():
         ("Athene noctua", 0.4001, 15000.0, "/data/night1/rec.wav")]
     assert now.detector and now.has_confidence and now.events[1].start == 6.0
     (before,) = raven.read("rec.BirdNET.selection.table.txt", BIRDNET_BEFORE).events
-    assert (before.label, before.start, before.end, before.recording) == ("Tawny Owl", 12.0, 15.0, "C:\\rec\\rec.wav")
+    assert ((before.label, before.start, before.end, before.recording) ==
+            ("Tawny Owl", 12.0, 15.0, "C:\\rec\\rec.wav"))
 
 
 def test_label_column_none_several_or_chosen():
@@ -83,8 +85,8 @@ def test_a_header_only_table_has_no_events():
     assert t.events == () and t.rows == 0
 
 
-@pytest.mark.parametrize(("begin", "end", "words"), [("nan", "2", "not a finite number"),
-                                                      ("-1", "2", "negative time"), ("5", "4", "ends before")])
+@pytest.mark.parametrize(("begin", "end", "words"), [
+    ("nan", "2", "not a finite number"), ("-1", "2", "negative time"), ("5", "4", "ends before")])
 def test_bad_times_are_bad_rows_named_by_line(begin, end, words):
     text = HAND_MADE.replace("29.3830\t29.3830", f"{begin}\t{end}")
     t = raven.read("t.txt", text)

@@ -50,14 +50,15 @@ def test_multi_label_drop_and_keep():
 
 def test_point_events_named_or_centred():
     drop = plan_clips([_rec(_ev(2, 30, 30))], ClipOptions(clip=2))
-    assert drop.clips == () and drop.problems[0].where == "t.txt:2" and drop.fates[("t.txt", 2)] == "point event"
+    assert (drop.clips == () and drop.problems[0].where == "t.txt:2" and drop.fates[("t.txt", 2)] ==
+            "point event")
     centre = plan_clips([_rec(_ev(2, 30, 30))], ClipOptions(clip=2, point_events="centre"))
     assert _offsets(centre) == [(29, 2)] and centre.clips[0].events[0]["line"] == 2
 
 
 def test_out_of_range_clamped_within_a_frame_and_a_missing_channel():
-    plan = plan_clips([_rec(_ev(2, 98, 100.0005), _ev(3, 99, 102), _ev(4, 120, 121), _ev(5, 5, 6, channel=2))],
-                      ClipOptions(clip=2))
+    events = (_ev(2, 98, 100.0005), _ev(3, 99, 102), _ev(4, 120, 121), _ev(5, 5, 6, channel=2))
+    plan = plan_clips([_rec(*events)], ClipOptions(clip=2))
     assert _offsets(plan) == [(98, 2)]
     assert {p.where: p.fate for p in plan.problems} == {"t.txt:3": "out of range", "t.txt:4": "out of range",
                                                         "t.txt:5": "bad row"}
@@ -90,5 +91,6 @@ def test_time_expansion_scales_clips_and_real_time_tables():
 
 
 def test_high_freq_above_nyquist_is_a_warning_naming_the_rows():
-    plan = plan_clips([_rec(_ev(2, 1, 2, high_freq=600.0), _ev(3, 5, 6, high_freq=400.0))], ClipOptions(clip=2))
+    events = (_ev(2, 1, 2, high_freq=600.0), _ev(3, 5, 6, high_freq=400.0))
+    plan = plan_clips([_rec(*events)], ClipOptions(clip=2))
     assert len(plan.warnings) == 1 and "t.txt:2" in plan.warnings[0] and "t.txt:3" not in plan.warnings[0]

@@ -13,7 +13,8 @@ import create_augmented_pool
 import create_balanced_index
 
 SR = 8000
-RAVEN_HEADER = "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)\tSpecies\n"
+RAVEN_HEADER = ("Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)\t"
+                "Species\n")
 
 
 def _night(path, seconds, events, *, sr=SR, seed=0, freq=1000.0):
@@ -36,7 +37,8 @@ def _field_data(tmp_path):
     (tables / "site1").mkdir(parents=True)
     (tables / "site1" / "n1.Table.1.selections.txt").write_text(
         RAVEN_HEADER
-        + "1\tWaveform 1\t1\t10\t11\t500\t1500\tStrix aluco\n1\tSpectrogram 1\t1\t10\t11\t500\t1500\tStrix aluco\n"
+        + "1\tWaveform 1\t1\t10\t11\t500\t1500\tStrix aluco\n"
+        + "1\tSpectrogram 1\t1\t10\t11\t500\t1500\tStrix aluco\n"
         + "2\tSpectrogram 1\t1\t30\t31.5\t500\t1500\tPipistrellus\n"
         + "3\tSpectrogram 1\t1\t70\t70.5\t500\t1500\tStrix aluco\n"
         + "4\tSpectrogram 1\t1\t100\t112\t500\t1500\tStrix aluco\n"
@@ -48,7 +50,8 @@ def _field_data(tmp_path):
     _night(audio / "site2" / "n3.wav", 90, [(5, 8), (40, 43), (60, 63)], seed=3)
     (tables / "site2" / "n3.BirdNET.results.csv").write_text(
         "Start (s),End (s),Scientific name,Common name,Confidence\n"
-        "5.0,8.0,Strix aluco,Tawny Owl,0.9\n40.0,43.0,Strix aluco,Tawny Owl,0.2\n60.0,63.0,nocall,nocall,0.95\n")
+        "5.0,8.0,Strix aluco,Tawny Owl,0.9\n40.0,43.0,Strix aluco,Tawny Owl,0.2\n"
+        "60.0,63.0,nocall,nocall,0.95\n")
     (tmp_path / "map.csv").write_text("label,class\nStrix aluco,owl\nPipistrellus,bat\nHuman,ignore\n")
     return audio, tables
 
@@ -68,7 +71,8 @@ def _originals(meta, cls):
 
 
 def _covers(clip, start, end):
-    return clip["offset_seconds"] <= start and end <= clip["offset_seconds"] + clip["frames"] / clip["samplerate"]
+    first = clip["offset_seconds"]
+    return first <= start and end <= first + clip["frames"] / clip["samplerate"]
 
 
 def _digest(folder):
@@ -164,7 +168,8 @@ def test_the_missing_recording_and_the_recording_without_table_are_named(tmp_pat
     assert code == 1
     assert "skipped: site2/n3.BirdNET.results.csv: its recording is missing: no recording for n3" in out
     assert "skipped: site2/n3_renamed.wav: no table names this recording" in out
-    assert {f["source"] for c in meta["classes"].values() for f in c["files"]} == {"site1/n1.wav", "site2/n2.wav"}
+    assert ({f["source"] for c in meta["classes"].values() for f in c["files"]} ==
+            {"site1/n1.wav", "site2/n2.wav"})
 
 
 def test_a_bat_night_at_256_khz_keeps_its_rate_in_quarter_second_clips(tmp_path):
@@ -178,7 +183,8 @@ def test_a_bat_night_at_256_khz_keeps_its_rate_in_quarter_second_clips(tmp_path)
     code, pool, meta = _run(tmp_path, "--clip", "0.25", "--animal-type", "bat", "--target-samples", "5")
     assert code == 0
     clips = _originals(meta, "bat")
-    assert len(clips) == 5 and {c["samplerate"] for c in clips} == {sr} and {c["frames"] for c in clips} == {64000}
+    assert (len(clips) == 5 and {c["samplerate"] for c in clips} ==
+            {sr} and {c["frames"] for c in clips} == {64000})
     for c, (s, e) in zip(clips, calls, strict=True):
         data, rate = sf.read(pool / "bat" / c["filename"], dtype="int16")
         assert rate == sr and np.array_equal(data, samples[c["offset"]: c["offset"] + 64000])
