@@ -26,8 +26,8 @@ def field(tmp_path):
 
 
 def _run(root, *args, dry=True):
-    return create_augmented_pool.main(["--audio-root", str(root / "audio"), "--annotations", str(root / "tables"),
-                                       "--output-dir", str(root / "pool"), "--num-workers", "1", "-q",
+    return create_augmented_pool.main(["--audio-root", str(root / "audio"),
+                                       "--annotations", str(root / "tables"), "--output-dir", str(root / "pool"), "--num-workers", "1", "-q",
                                        "--clip", "2", "--target-samples", "1", "--augmentations", "volume",
                                        *(["--dry-run"] if dry else []), *map(str, args)])
 
@@ -39,7 +39,8 @@ def _table(root, text, name="rec.txt", encoding="utf-8"):
 def test_a_missing_table_path_is_a_usage_error(field, capsys):
     assert create_augmented_pool.main(["--audio-root", str(field / "audio"), "--annotations",
                                        str(field / "nope"), "--output-dir", str(field / "pool"), "-q"]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: --annotations {field / 'nope'} not found"
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"error: --annotations {field / 'nope'} not found"
 
 
 def test_an_unreadable_table_is_named_and_the_others_go_on(field, capsys):
@@ -92,11 +93,11 @@ def test_an_end_past_the_recording_is_clamped_within_a_frame_and_refused_beyond(
 
 
 def test_a_selection_across_two_files(field, capsys):
-    _table(field, "Selection\tView\tChannel\tBegin File\tEnd File\tFile Offset (s)\tBegin Time (s)\tEnd Time (s)"
-                  "\tAnnotation\n1\tSpectrogram 1\t1\trec.wav\trec2.wav\t29\t29\t32\towl\n", name="night.txt")
+    _table(field, "Selection\tView\tChannel\tBegin File\tEnd File\tFile Offset (s)\tBegin Time (s)\t"
+                  "End Time (s)\tAnnotation\n1\tSpectrogram 1\t1\trec.wav\trec2.wav\t29\t29\t32\towl\n", name="night.txt")
     assert _run(field) == 1
-    assert ("skipped: night.txt:2: the selection begins in rec.wav and ends in rec2.wav; split it at the file "
-            "boundary") in capsys.readouterr().out
+    assert ("skipped: night.txt:2: the selection begins in rec.wav and ends in rec2.wav; split it at the "
+            "file boundary") in capsys.readouterr().out
 
 
 def test_a_channel_the_recording_lacks(field, capsys):
@@ -106,22 +107,24 @@ def test_a_channel_the_recording_lacks(field, capsys):
 
 
 def test_cp1252_bom_crlf_and_quoted_commas_are_read(field, capsys):
-    _table(field, (RAVEN + "1\tSpectrogram 1\t1\t5\t6\t100\t900\tChouette \u2013 m\u00e2le\n").replace("\n", "\r\n"),
-           encoding="cp1252")
+    row = "1\tSpectrogram 1\t1\t5\t6\t100\t900\tChouette \u2013 m\u00e2le\n"
+    _table(field, (RAVEN + row).replace("\n", "\r\n"), encoding="cp1252")
     _table(field, "\ufeffpath,start,end,label\r\n\"rec.wav\",10,11,\"owl, juvenile\"\r\n", name="more.csv")
     assert _run(field) == 0
     out = capsys.readouterr().out
-    assert re.search("^Chouette \u2013 m\u00e2le +1 +1", out, re.M) and re.search("^owl, juvenile +1 +1", out, re.M)
+    assert re.search("^Chouette \u2013 m\u00e2le +1 +1", out, re.M)
+    assert re.search("^owl, juvenile +1 +1", out, re.M)
 
 
 def test_labels_the_map_lacks_stop_the_run_before_anything_is_written(field, capsys):
-    _table(field, RAVEN + "1\tSpectrogram 1\t1\t5\t6\t100\t900\tStrix\n2\tSpectrogram 1\t1\t8\t9\t1\t9\tPica\n"
+    _table(field, RAVEN + "1\tSpectrogram 1\t1\t5\t6\t100\t900\tStrix\n"
+                          "2\tSpectrogram 1\t1\t8\t9\t1\t9\tPica\n"
                           "3\tSpectrogram 1\t1\t12\t13\t1\t9\tPica\n")
     (field / "map.csv").write_text("Strix,owl\n")
     assert _run(field, "--label-map", field / "map.csv", dry=False) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"error: 1 label(s) not in --label-map {field / 'map.csv'}: 'Pica' (2); add them (class 'ignore' drops "
-        "one) or pass --unknown-labels ignore")
+        f"error: 1 label(s) not in --label-map {field / 'map.csv'}: 'Pica' (2); add them "
+        "(class 'ignore' drops one) or pass --unknown-labels ignore")
     assert not (field / "pool").exists()
     assert _run(field, "--label-map", field / "map.csv", "--unknown-labels", "ignore") == 0
 
