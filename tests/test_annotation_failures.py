@@ -27,7 +27,8 @@ def field(tmp_path):
 
 def _run(root, *args, dry=True):
     return create_augmented_pool.main(["--audio-root", str(root / "audio"),
-                                       "--annotations", str(root / "tables"), "--output-dir", str(root / "pool"), "--num-workers", "1", "-q",
+                                       "--annotations", str(root / "tables"), "--output-dir", str(root / "pool"),
+                                       "--num-workers", "1", "-q",
                                        "--clip", "2", "--target-samples", "1", "--augmentations", "volume",
                                        *(["--dry-run"] if dry else []), *map(str, args)])
 
@@ -94,7 +95,8 @@ def test_an_end_past_the_recording_is_clamped_within_a_frame_and_refused_beyond(
 
 def test_a_selection_across_two_files(field, capsys):
     _table(field, "Selection\tView\tChannel\tBegin File\tEnd File\tFile Offset (s)\tBegin Time (s)\t"
-                  "End Time (s)\tAnnotation\n1\tSpectrogram 1\t1\trec.wav\trec2.wav\t29\t29\t32\towl\n", name="night.txt")
+                  "End Time (s)\tAnnotation\n1\tSpectrogram 1\t1\trec.wav\trec2.wav\t29\t29\t32\towl\n",
+           name="night.txt")
     assert _run(field) == 1
     assert ("skipped: night.txt:2: the selection begins in rec.wav and ends in rec2.wav; split it at the "
             "file boundary") in capsys.readouterr().out
