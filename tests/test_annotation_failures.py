@@ -27,8 +27,8 @@ def field(tmp_path):
 
 def _run(root, *args, dry=True):
     return create_augmented_pool.main(["--audio-root", str(root / "audio"),
-                                       "--annotations", str(root / "tables"), "--output-dir", str(root / "pool"),
-                                       "--num-workers", "1", "-q",
+                                       "--annotations", str(root / "tables"),
+                                       "--output-dir", str(root / "pool"), "--num-workers", "1", "-q",
                                        "--clip", "2", "--target-samples", "1", "--augmentations", "volume",
                                        *(["--dry-run"] if dry else []), *map(str, args)])
 
