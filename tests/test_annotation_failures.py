@@ -151,3 +151,13 @@ def test_options_that_cannot_work(field, capsys, args, words):
     _table(field, RAVEN)
     assert _run(field, *args) == 2
     assert words in capsys.readouterr().err
+
+
+def test_a_copy_of_a_recording_under_another_name_is_left_out_once(field, capsys):
+    (field / "audio" / "copy.wav").write_bytes((field / "audio" / "rec.wav").read_bytes())
+    _table(field, RAVEN + "1\tSpectrogram 1\t1\t5\t6\t100\t900\towl\n")
+    _table(field, RAVEN + "1\tSpectrogram 1\t1\t5\t6\t100\t900\towl\n", name="copy.txt")
+    assert _run(field) == 0
+    out = capsys.readouterr().out
+    assert "duplicate: rec.wav is the same recording as copy.wav; left out" in out
+    assert re.search("^owl +1 +1", out, re.M)

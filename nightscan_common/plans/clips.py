@@ -192,8 +192,11 @@ def _overlaps(start: int, end: int, off: int, length: int) -> bool:
     return start < off + length and (end > off or (start == end and start >= off))
 
 
-def _row_dict(lab: Labelled, s: int, e: int, sr: int) -> dict:
-    return {**lab.event.to_dict(), "class": lab.cls, "start": s / sr, "end": e / sr}
+def _row_dict(lab: Labelled, rec: RecordingEvents, scale: float) -> dict:
+    """The row as a clip records it: times in seconds of the recording (an end clamped to it)."""
+    ev = lab.event
+    return {**ev.to_dict(), "class": lab.cls, "start": ev.start * scale,
+            "end": min(ev.end * scale, rec.frames / rec.samplerate)}
 
 
 def _plan_recording(rec: RecordingEvents, opts: ClipOptions,
@@ -234,7 +237,7 @@ def _plan_recording(rec: RecordingEvents, opts: ClipOptions,
                 inside += [r for s in others for r in s.rows if _overlaps(r[1], r[2], off, length_used)]
             inside.sort(key=lambda r: (r[1], r[2], r[0].event.table, r[0].event.line))
             clips.append(Clip(rec.recording, cls, Window(n, off, length_used),
-                              tuple(_row_dict(*r, rec.samplerate) for r in inside)))
+                              tuple(_row_dict(r[0], rec, opts.table_scale) for r in inside)))
     if opts.background_class is not None and rec.exhaustive:
         clips += _background(rec, opts, _all_spans(rec, opts), length)
     return clips, fates, problems, warnings

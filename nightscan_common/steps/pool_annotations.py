@@ -23,16 +23,18 @@ from ..annotations.formats import read_table
 from ..annotations.labels import check_class_name, classify, read_label_map, refuse_unknown
 from ..annotations.pairing import Recordings, find_tables
 from ..annotations.records import FATES, TableError, TableRead
+from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import UsageError
 from ..execution.base import Executor
 from ..formats.pool_metadata import unit_key
 from ..io.atomic_write import write_json
 from ..io.audio_files import scan_audio_files
 from ..plans.clips import ClipPlan, Labelled, RecordingEvents, plan_clips
+from ..plans.content_groups import plan_duplicates
 from ..plans.pool_plan import plan_class
 from . import pool_checks
 from .annotation_options import clip_options
-from .pool_checks import find_duplicates, gate
+from .pool_checks import gate
 from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped
 from .pool_worker import PoolWorkerSetup
 
@@ -187,8 +189,7 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
         else:
             skipped.append(_skip(paths[outcome.item], outcome.error))
     gated = [replace(s, path=s.path.lstrip("/")) for s in gate(o, found)]
-    duplicates, _ = find_duplicates(o, found)
-    duplicates = {k.lstrip("/"): v.lstrip("/") for k, v in duplicates.items()}
+    duplicates = _drop_copies(o, found)
     usable = {rec: found[("", rec)] for _, rec in sorted(found)}
     recs = [RecordingEvents(rec, p["frames"], p["samplerate"], p["channels"], fd.events.get(rec, ()),
                             rec in fd.exhaustive) for rec, p in usable.items()]
@@ -223,6 +224,20 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
     record = annotation_record(fd, plan, fates, plans)
     return PoolReport(plans, sorted(skipped, key=lambda s: s.path), {}, empty, gated=gated,
                       duplicates=duplicates, clip_events=clip_events, annotations=record), probes
+
+
+def _drop_copies(o: PoolOptions, found: dict[tuple[str, str], dict]) -> dict[str, str]:
+    """Copies of one recording under two names: one kept (unless ``--keep-duplicates``), the
+    others taken out of ``found`` in place; returns copy -> the recording kept."""
+    prints = {f"-/{rel}": Fingerprint.from_text(p["fingerprint"]) for (_, rel), p in found.items()}
+    plan = plan_duplicates(group_duplicates(prints), keep_duplicates=o.keep_duplicates)
+    copies = {}
+    for copy, kept in sorted(plan.duplicate_of.items()):
+        copy, kept = copy[2:], kept[2:]
+        log.warning(f"{copy}: the same recording as {kept}; left out (--keep-duplicates keeps it)")
+        found.pop(("", copy))
+        copies[copy] = kept
+    return copies
 
 
 # ---------------------------------------------------------------- what was read
