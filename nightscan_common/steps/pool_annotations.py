@@ -35,7 +35,7 @@ from ..plans.pool_plan import plan_class
 from . import pool_checks
 from .annotation_options import clip_options
 from .pool_checks import gate
-from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped
+from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped, select_classes
 from .pool_worker import PoolWorkerSetup
 
 log = logging.getLogger("nightscan")
@@ -211,7 +211,7 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
         clip_events[(clip.cls, unit_key(clip.recording, clip.window.offset))] = list(clip.events)
     plans, empty = [], []
     probes: dict[tuple[str, str], dict] = {}
-    for cls in fd.classes:
+    for cls in select_classes(opts):  # the labels' classes, or those of --specific-class
         own = windows.get(cls, {})
         if not own:
             empty.append(cls)

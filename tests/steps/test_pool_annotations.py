@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 
 import numpy as np
@@ -189,3 +190,17 @@ def test_a_bat_night_at_256_khz_keeps_its_rate_in_quarter_second_clips(tmp_path)
         data, rate = sf.read(pool / "bat" / c["filename"], dtype="int16")
         assert rate == sr and np.array_equal(data, samples[c["offset"]: c["offset"] + 64000])
         assert _covers(c, s, e) and c["events"][0]["high_freq"] == 55000.0
+
+
+def test_specific_class_plans_only_that_class_of_the_labels(tmp_path, capsys):
+    _field_data(tmp_path)
+    out = tmp_path / "pool"
+    code = create_augmented_pool.main(["--audio-root", str(tmp_path / "audio"), "--annotations",
+                                       str(tmp_path / "tables"), "--output-dir", str(out), "--label-map",
+                                       str(tmp_path / "map.csv"), "--num-workers", "1", "-q", "--clip", "4",
+                                       "--specific-class", "bat", "--dry-run"])
+    printed = capsys.readouterr().out
+    assert code == 0 and not out.exists()
+    plan, summary = printed.split("tables:")
+    assert re.search("^bat +2 +2", plan, re.M) and "owl" not in plan
+    assert re.search("^owl +7 +8 +0 +3$", summary, re.M)  # read and planned, none kept in this run
