@@ -1,4 +1,4 @@
-"""Labels to classes: the map, ignore, blank, nocall, unknown labels."""
+"""Labels to classes (annotations.labels): the map, ignore, blank, nocall, unknown labels."""
 
 from __future__ import annotations
 
