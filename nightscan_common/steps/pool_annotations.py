@@ -22,7 +22,7 @@ from typing import Any
 from ..annotations.formats import read_table
 from ..annotations.labels import check_class_name, classify, read_label_map, refuse_unknown
 from ..annotations.pairing import Recordings, find_tables
-from ..annotations.records import FATES, TableError, TableRead
+from ..annotations.records import FATES, Event, TableError, TableRead
 from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import UsageError
 from ..execution.base import Executor
@@ -118,21 +118,17 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
                     skipped.append(_skip(t.name, f"its recording is missing: {reason}"))
                 continue
             paired.add(rec)
-            if o.min_confidence is not None and (ev.confidence is None or ev.confidence < o.min_confidence):
-                fates[key] = "below confidence"
-                continue
-            cls, fate = classify(ev.label, mapping)
-            if fate == "unknown":
-                unknown[ev.label] += 1
-                fate = "unknown" if o.unknown_labels == "ignore" else fate
-            if fate == "nocall":
+            cls, fate = _row_class(ev, o, mapping)
+            unknown[ev.label] += fate == "unknown"
+            if fate in ("below confidence", "nocall"):  # no sound to keep background away from
                 fates[key] = fate
                 continue
-            if cls is None:
+            if cls is None:  # blank, ignored, unknown: left out, but a sound is there
                 fates[key] = fate
             else:
                 row_class[key] = cls
             events[rec].append(Labelled(ev, cls))
+    unknown = +unknown  # the labels counted
     if unknown and o.unknown_labels != "ignore":
         refuse_unknown(unknown, o.label_map)
     for rec in sorted(set(recordings.paths) - paired):
@@ -147,6 +143,13 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
     return FrontDoor(tuple(tables), table_recording, {r: tuple(v) for r, v in sorted(events.items())},
                      fates, tuple(classes), exhaustive, tuple(sorted(skipped, key=lambda s: s.path)),
                      row_class)
+
+
+def _row_class(ev: Event, o: PoolOptions, mapping: dict[str, str] | None) -> tuple[str | None, str]:
+    """(class, fate) of a row: ``below confidence`` first, then what its label says (``classify``)."""
+    if o.min_confidence is not None and (ev.confidence is None or ev.confidence < o.min_confidence):
+        return None, "below confidence"
+    return classify(ev.label, mapping)
 
 
 def _skip(path: str, reason: str) -> Skipped:
