@@ -31,6 +31,10 @@ _DEFAULTS = PoolOptions()
 EXAMPLE = """  python create_augmented_pool.py --audio-root ~/NightScan/data/audio_data \\
       --output-dir ~/NightScan/data/augmented_pool --target-samples 500
 
+from long recordings and their tables (Raven, BirdNET, Audacity, Kaleidoscope, CSV):
+  python create_augmented_pool.py --audio-root ~/field/recordings --annotations ~/field/tables \
+      --label-map labels.csv --min-confidence 0.5 --output-dir ~/NightScan/data/augmented_pool
+
 plan rule, for a class of n usable recordings and target T:
   n >= T  keep T originals (seeded, spread over sub-folders), no augmentation
   n <  T  keep all; each gets floor or ceil of (T-n)/n augmentations, at most
