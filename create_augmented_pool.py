@@ -54,7 +54,8 @@ augmentation types (an original's augmentations cycle through them in order):
 def build_parser() -> argparse.ArgumentParser:
     p = cli.make_parser("create_augmented_pool.py", __doc__.splitlines()[0], EXAMPLE)
     p.add_argument("--audio-root", type=Path, required=True, metavar="DIR",
-                   help="one sub-folder of recordings per class (searched at any depth)")
+                   help="one sub-folder of recordings per class (searched at any depth); with "
+                   "--annotations, the folder of the recordings, in any layout")
     p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                    help="the pool folder (default: %(default)s)")
     p.add_argument("--target-samples", type=cli.positive_int, default=_DEFAULTS.target_samples,
@@ -79,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut recordings longer than this into windows, each an original (read with "
                    "seeks); all windows of a recording form one group in step 2")
     p.add_argument("--hop", type=cli.positive_float, metavar="SECONDS",
-                   help="start a window every SECONDS (default: the segment: no overlap)")
+                   help="start a window every SECONDS (default: the segment: no overlap); with "
+                   "--annotations, the step of the clips that tile an event longer than --clip")
     _add_annotation_options(p)
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
