@@ -204,3 +204,12 @@ def test_specific_class_plans_only_that_class_of_the_labels(tmp_path, capsys):
     plan, summary = printed.split("tables:")
     assert re.search("^bat +2 +2", plan, re.M) and "owl" not in plan
     assert re.search("^owl +7 +8 +0 +3$", summary, re.M)  # read and planned, none kept in this run
+
+
+def test_the_pool_records_its_tables_relative_to_it_and_only_options_set(tmp_path):
+    from nightscan_common.steps.pool_options import PoolOptions
+
+    opts = PoolOptions(annotations=(tmp_path / "tables", tmp_path / "more.csv"), clip=4.0)
+    identity = opts.identity(tmp_path / "pool")
+    assert identity["annotations"] == ["../tables", "../more.csv"] and identity["clip"] == 4.0
+    assert "background_class" not in identity  # at its default: not recorded
