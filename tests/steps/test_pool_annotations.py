@@ -213,3 +213,17 @@ def test_the_pool_records_its_tables_relative_to_it_and_only_options_set(tmp_pat
     identity = opts.identity(tmp_path / "pool")
     assert identity["annotations"] == ["../tables", "../more.csv"] and identity["clip"] == 4.0
     assert "background_class" not in identity  # at its default: not recorded
+
+
+def test_a_header_only_table_makes_a_reviewed_recording_a_source_of_background_only(tmp_path, capsys):
+    _night(tmp_path / "audio" / "quiet.wav", 40, [])
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "quiet.Table.1.selections.txt").write_text(RAVEN_HEADER)
+    (tmp_path / "map.csv").write_text("x,y\n")
+    out = tmp_path / "pool"
+    code = create_augmented_pool.main(["--audio-root", str(tmp_path / "audio"), "--annotations",
+                                       str(tmp_path / "tables"), "--output-dir", str(out), "-q", "--dry-run",
+                                       "--num-workers", "1", "--clip", "4", "--background-class", "bg",
+                                       "--exhaustive", "quiet.*"])
+    printed = capsys.readouterr().out
+    assert code == 0 and re.search("^bg +10 +10", printed, re.M)  # 0, 4, ... 36 s
