@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from nightscan_common import cli
+from nightscan_common.annotations.formats import FORMAT_CHOICES
+from nightscan_common.annotations.summary import annotation_table
 from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.reports import tables
+from nightscan_common.steps.annotation_options import MULTI_LABEL, POINT_EVENTS, TABLE_TIMES, UNKNOWN_LABELS
 from nightscan_common.steps.pool import run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
 
@@ -27,6 +30,10 @@ _DEFAULTS = PoolOptions()
 
 EXAMPLE = """  python create_augmented_pool.py --audio-root ~/NightScan/data/audio_data \\
       --output-dir ~/NightScan/data/augmented_pool --target-samples 500
+
+from long recordings and their tables (Raven, BirdNET, Audacity, Kaleidoscope, CSV):
+  python create_augmented_pool.py --audio-root ~/field/recordings --annotations ~/field/tables \
+      --label-map labels.csv --min-confidence 0.5 --output-dir ~/NightScan/data/augmented_pool
 
 plan rule, for a class of n usable recordings and target T:
   n >= T  keep T originals (seeded, spread over sub-folders), no augmentation
@@ -47,7 +54,8 @@ augmentation types (an original's augmentations cycle through them in order):
 def build_parser() -> argparse.ArgumentParser:
     p = cli.make_parser("create_augmented_pool.py", __doc__.splitlines()[0], EXAMPLE)
     p.add_argument("--audio-root", type=Path, required=True, metavar="DIR",
-                   help="one sub-folder of recordings per class (searched at any depth)")
+                   help="one sub-folder of recordings per class (searched at any depth); with "
+                   "--annotations, the folder of the recordings, in any layout")
     p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR, metavar="DIR",
                    help="the pool folder (default: %(default)s)")
     p.add_argument("--target-samples", type=cli.positive_int, default=_DEFAULTS.target_samples,
@@ -72,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cut recordings longer than this into windows, each an original (read with "
                    "seeks); all windows of a recording form one group in step 2")
     p.add_argument("--hop", type=cli.positive_float, metavar="SECONDS",
-                   help="start a window every SECONDS (default: the segment: no overlap)")
+                   help="start a window every SECONDS (default: the segment: no overlap); with "
+                   "--annotations, the step of the clips that tile an event longer than --clip")
+    _add_annotation_options(p)
     p.add_argument("--seed", type=int, default=_DEFAULTS.seed, metavar="S",
                    help="seed of the subsampling and of every augmentation (default: %(default)s)")
     cli.add_num_workers(p)
@@ -107,6 +117,48 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_annotation_options(p: argparse.ArgumentParser) -> None:
+    """``--annotations`` and what goes with it: tables of long recordings become clips."""
+    g = p.add_argument_group("from recordings and tables (--annotations)")
+    g.add_argument("--annotations", type=Path, action="append", default=[], metavar="PATH",
+                   help="a table or a folder of tables (searched recursively; repeatable): Raven, BirdNET, "
+                   "Audacity, Kaleidoscope or path,start,end,label CSV. --audio-root is then the folder of "
+                   "the recordings, in any layout; the classes come from the labels")
+    g.add_argument("--annotation-format", choices=FORMAT_CHOICES, default=_DEFAULTS.annotation_format,
+                   help="the tables' format (default: %(default)s, read from each header)")
+    g.add_argument("--label-column", metavar="NAME",
+                   help="the column holding the label, when the header has none or several")
+    g.add_argument("--label-map", type=Path, metavar="FILE",
+                   help="CSV label,class mapping raw labels to classes; class 'ignore' drops a label")
+    g.add_argument("--unknown-labels", choices=UNKNOWN_LABELS, default=_DEFAULTS.unknown_labels,
+                   help="a label the map lacks: an error listing them all, or left out and counted "
+                   "(default: %(default)s)")
+    g.add_argument("--min-confidence", type=float, metavar="X",
+                   help="keep detections of confidence X or more (the table needs a confidence column)")
+    g.add_argument("--clip", type=cli.positive_float, metavar="SECONDS",
+                   help="clip length (default: the --animal-type spectrogram duration, 8 s for general)")
+    g.add_argument("--multi-label", choices=MULTI_LABEL, default=_DEFAULTS.multi_label,
+                   help="a clip overlapped by an event of another class: dropped, or kept with every "
+                   "label in its metadata (default: %(default)s)")
+    g.add_argument("--max-per-recording", type=cli.positive_int, metavar="N",
+                   help="at most N clips of a class per recording (seeded, spread over the recording)")
+    g.add_argument("--background-class", metavar="NAME",
+                   help="clips of NAME from the stretches of exhaustive recordings at least one clip away "
+                   "from any event")
+    g.add_argument("--exhaustive", action="append", default=[], metavar="GLOB",
+                   help="recordings (paths under --audio-root) whose tables mark every sound (repeatable)")
+    g.add_argument("--tables-are-exhaustive", action="store_true",
+                   help="every annotator's table marks every sound (never detector output)")
+    g.add_argument("--time-expansion", type=float, default=_DEFAULTS.time_expansion, metavar="F",
+                   help="the recordings are time-expanded F times (bats); --clip and --hop in real time")
+    g.add_argument("--table-time", choices=TABLE_TIMES, default=_DEFAULTS.table_time,
+                   help="the tables' times: of the expanded file as stored, or real time "
+                   "(default: %(default)s)")
+    g.add_argument("--point-events", choices=POINT_EVENTS, default=_DEFAULTS.point_events,
+                   help="a row whose begin equals its end: named and left out, or a clip centred on it "
+                   "(default: %(default)s)")
+
+
 def _augmentation_list(text: str) -> tuple[str, ...]:
     try:
         return parse_augmentation_list(text)
@@ -124,6 +176,12 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
         keep_quiet_files=args.keep_quiet_files, keep_duplicates=args.keep_duplicates,
         animal_type=args.animal_type, short_noise_dir=args.short_noise_dir,
         background_noise_class=args.background_noise_class, segment=args.segment, hop=args.hop,
+        annotations=tuple(args.annotations), annotation_format=args.annotation_format,
+        label_column=args.label_column, label_map=args.label_map, unknown_labels=args.unknown_labels,
+        min_confidence=args.min_confidence, clip=args.clip, multi_label=args.multi_label,
+        max_per_recording=args.max_per_recording, background_class=args.background_class,
+        exhaustive=tuple(args.exhaustive), tables_are_exhaustive=args.tables_are_exhaustive,
+        time_expansion=args.time_expansion, table_time=args.table_time, point_events=args.point_events,
     )
 
 
@@ -148,7 +206,7 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
     def body() -> int:
         timing = {} if timeout is None else {"task_timeout": timeout}
         folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
-                   if d is not None]
+                   if d is not None]  # the tables are read in this process, never by a worker
         with scheduler_executor(args.scheduler, num_workers=args.num_workers, readable=folders,
                                 writable=[] if args.dry_run else [args.output_dir]) as executor:
             report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
@@ -156,6 +214,8 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
             if executor is not None:
                 report = dataclasses.replace(report, cluster=executor.use())
         print(tables.pool_table(report, dry_run=args.dry_run))
+        if report.annotations is not None:
+            print(annotation_table(report.annotations))
         return report.status
 
     return cli.run_main(body)

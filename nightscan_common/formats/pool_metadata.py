@@ -68,6 +68,9 @@ class FileRecord:
     fingerprint: str | None = None
     offset: int | None = None  # with --segment: the window's first frame in the source
     offset_seconds: float | None = None
+    #: with --annotations, on a clip's original: each event in it (table, line, label, class,
+    #: start and end in seconds of the recording, frequency bounds and confidence when given)
+    events: list[dict[str, Any]] | None = None
 
     @property
     def is_augmented(self) -> bool:

@@ -43,6 +43,7 @@ from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import SourceTask, plan_class
 from . import pool_checks
+from .pool_annotations import discover_annotations, read_front_door, write_annotations
 from .pool_checks import find_duplicates, gate
 from .pool_options import (
     TASK_TIMEOUT,
@@ -79,6 +80,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
     executor = executor or ProcessPool(opts.num_workers)
+    if opts.annotated is not None:
+        return discover_annotations(opts, executor)
     classes = select_classes(opts)
     scans = {c: scan_audio_files(opts.audio_root / c) for c in classes}
     for c, scan in scans.items():
@@ -202,6 +205,8 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
         log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
                     "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
+    if opts.options.annotations:  # the tables, read and paired before any audio: the classes are their labels
+        opts = replace(opts, annotated=read_front_door(opts))
     if opts.dry_run:
         report, _ = discover_and_plan(opts, executor)
         return _with_bad_noise(report, noise)
@@ -209,7 +214,10 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
         check_output_layout(opts)
         report, probes = discover_and_plan(opts, executor)
-        return _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
+        report = _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
+        if report.annotations is not None:
+            write_annotations(opts.output_dir, report.annotations)
+        return report
 
 
 def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
@@ -311,7 +319,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
         # absolute folders: as every worker sees them, whatever its working folder
         context = TaskContext(str(opts.audio_root.resolve()), str(opts.output_dir.resolve()), o.link_mode,
                               bg, o.animal_type, short, noise_class, noise_sources, o.seed,
-                              background_files=tuple(noise.usable) if noise is not None else ())
+                              background_files=tuple(noise.usable) if noise is not None else (),
+                              class_folders=not o.annotations)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
             setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,

@@ -20,6 +20,7 @@ from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
 from ..reports import plain
+from .annotation_options import check_annotation_options
 from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -55,7 +56,23 @@ class PoolOptions:
     short_noise_dir: Path | None = field(default=None, metadata=LATER)
     background_noise_class: str | None = field(default=None, metadata=LATER)
     segment: float | None = field(default=None, metadata=LATER)  # seconds
-    hop: float | None = field(default=None, metadata=LATER)  # seconds; None: the segment
+    hop: float | None = field(default=None, metadata=LATER)  # seconds; None: the segment (or clip)
+    # --annotations: tables place the clips (annotation_options, pool_annotations)
+    annotations: tuple[Path, ...] = field(default=(), metadata=LATER)
+    annotation_format: str = field(default="auto", metadata=LATER)
+    label_column: str | None = field(default=None, metadata=LATER)
+    label_map: Path | None = field(default=None, metadata=LATER)
+    unknown_labels: str = field(default="error", metadata=LATER)
+    min_confidence: float | None = field(default=None, metadata=LATER)
+    clip: float | None = field(default=None, metadata=LATER)  # seconds; None: the preset's duration
+    multi_label: str = field(default="drop", metadata=LATER)
+    max_per_recording: int | None = field(default=None, metadata=LATER)
+    background_class: str | None = field(default=None, metadata=LATER)
+    exhaustive: tuple[str, ...] = field(default=(), metadata=LATER)  # globs of recording paths
+    tables_are_exhaustive: bool = field(default=False, metadata=LATER)
+    time_expansion: float = field(default=1.0, metadata=LATER)
+    table_time: str = field(default="expanded", metadata=LATER)  # the tables' time base
+    point_events: str = field(default="drop", metadata=LATER)
 
     def __post_init__(self) -> None:
         if self.augmentations is None and self.animal_type in ANIMAL_RANGES:
@@ -71,7 +88,9 @@ class PoolOptions:
                 continue
             if isinstance(value, Path):
                 value = _rel(value, output_dir)
-            out[name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                value = [_rel(v, output_dir) if isinstance(v, Path) else v for v in value]
+            out[name] = value
         return out
 
 
@@ -91,6 +110,9 @@ class PoolRun:
     task_timeout: float  # seconds, per original
     verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
     max_memory: int = field(default_factory=default_max_memory)  # bytes, the tasks running at once
+    #: --annotations: the tables as read and paired (``pool_annotations.FrontDoor``): the classes are
+    #: its labels
+    annotated: Any = None
 
     def identity(self) -> dict[str, Any]:
         """What the pool records and a rerun must match: the audio root, then the options."""
@@ -131,6 +153,9 @@ class PoolReport:
     duplicates: dict[str, str] = field(default_factory=dict)  # copy left out -> the one kept
     cross_class: list[list[str]] = field(default_factory=list)  # one content, two classes or more
     bad_noise: list[Skipped] = field(default_factory=list)  # noise files left out
+    #: --annotations: each clip's events, by (class, task key); and what annotations.json holds
+    clip_events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    annotations: dict[str, Any] | None = None
     already_complete: bool = False
     seconds: float = 0.0
     metadata: dict[str, Any] | None = None
@@ -190,7 +215,9 @@ def check_content(opts: PoolOptions) -> None:
     for name in opts.augmentations or ():
         if name not in AUGMENTATION_TYPES:
             raise UsageError(f"unknown augmentation {name!r}")
-    check_segment(opts.segment, opts.hop)
+    if not opts.annotations:  # with tables, --hop tiles long events (check_annotation_options)
+        check_segment(opts.segment, opts.hop)
+    check_annotation_options(opts)
     rate = PRESETS[opts.animal_type].sample_rate
     if "air_absorption" in opts.augmentations and rate < AIR_MIN_SAMPLE_RATE:
         raise UsageError(f"air_absorption damps octave bands up to 32 kHz, above what the "
@@ -241,7 +268,7 @@ def check_noise_sources(opts: PoolRun) -> None:
             "would leak into training; use --background-noise-class NAME (step 2 then keeps every "
             "noise-mixed val or test sample with noise of its own split), or a folder outside the root")
     name = opts.options.background_noise_class
-    if name is not None and name not in list_classes(opts.audio_root):
+    if name is not None and not opts.options.annotations and name not in list_classes(opts.audio_root):
         raise UsageError(f"--background-noise-class {name!r} is not a class folder of {opts.audio_root}")
     if name is not None and opts.specific_classes and name not in opts.specific_classes:
         raise UsageError(f"--background-noise-class {name!r} must be one of the --specific-class classes "
@@ -254,6 +281,14 @@ def unstorable_classes(opts: PoolRun) -> list[str]:
 
 
 def select_classes(opts: PoolRun) -> list[str]:
+    """The classes of the run: the folders of the audio root, or the labels of the tables."""
+    if opts.annotated is not None:
+        classes = list(opts.annotated.classes)
+        missing = [c for c in opts.specific_classes if c not in classes]
+        if missing:
+            raise UsageError(f"--specific-class {missing[0]!r} is no class of the tables "
+                             f"(classes: {', '.join(classes[:10])}{'...' if len(classes) > 10 else ''})")
+        return [c for c in classes if not opts.specific_classes or c in opts.specific_classes]
     classes = [c for c in list_classes(opts.audio_root) if storable(c)]
     if not classes:
         raise UsageError(f"the audio root {opts.audio_root} has no class folders; "
@@ -269,6 +304,8 @@ def check_output_layout(opts: PoolRun) -> None:
     """Refuse what would fail or write outside the pool, before any work: a class folder
     that is a link, a link mode that the file systems do not allow (tried on one file)."""
     refuse_folder_links(opts.output_dir, depth=1, option="--output-dir")
+    if opts.annotated is not None:  # clips are written as WAV files, never linked
+        return
     for c in select_classes(opts):
         if audio := scan_audio_files(opts.audio_root / c).audio:
             check_link_mode(opts.audio_root / c / audio[0], opts.output_dir, opts.options.link_mode)

@@ -16,7 +16,9 @@ from .pool_rerun import noise_version
 
 
 def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]],
-                probes: dict) -> ClassEntry:
+                probes: dict, clip_events: dict | None = None) -> ClassEntry:
+    """A class's entry; ``clip_events`` (``--annotations``): the events of each clip, by (class, task key),
+    recorded on the clip's original."""
     lo, hi = plan.augmentations_per_original
     files = []
     for task in plan.tasks:
@@ -25,6 +27,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
                 p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
                 rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"],
                               audit=p.get("audit"), fingerprint=p.get("fingerprint"))
+            if rec.type == ORIGINAL and clip_events and (plan.name, task.key) in clip_events:
+                rec = replace(rec, events=clip_events[(plan.name, task.key)])
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
@@ -50,7 +54,7 @@ def build_metadata(opts: PoolRun, report: PoolReport, records: dict, probes: dic
     they were; ``inputs``: the version record (checksums of the audio root and noise folder)."""
     classes = dict(kept)
     for plan in report.plans:
-        classes[plan.name] = class_entry(plan, records, probes).to_dict()
+        classes[plan.name] = class_entry(plan, records, probes, report.clip_events).to_dict()
     classes = dict(sorted(classes.items()))
     n_aug = sum(1 for e in classes.values() for f in e["files"] if f["type"] != ORIGINAL)
     n_files = sum(e["total_count"] for e in classes.values())

@@ -69,6 +69,7 @@ class TaskContext:
     noise_sources: tuple[str, ...] = ()  # its usable recordings, sorted
     seed: int = 0
     background_files: tuple[str, ...] = ()  # the noise files that passed the check, relative
+    class_folders: bool = True  # False with --annotations: a source is relative to the audio root
 
 
 def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
@@ -125,7 +126,8 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
     the run fails, and the sha256 recorded for a copy is that of the bytes placed.
     """
     task = item.task
-    source = os.path.join(ctx.audio_root, task.class_name, task.source)
+    source = (os.path.join(ctx.audio_root, task.class_name, task.source) if ctx.class_folders
+              else os.path.join(ctx.audio_root, task.source))
     class_dir = Path(ctx.output_dir) / task.class_name
     window = task.window
     where: dict = {}  # a window's offset, on each of its files' records

@@ -284,7 +284,11 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
     assert set(run.identity()) == {"audio_root"} | (content - later) and "seed" in content
     assert later == {"animal_type", "short_noise_dir", "background_noise_class", "segment", "hop",
-                     "min_peak_dbfs", "min_duration", "keep_quiet_files", "keep_duplicates"}
+                     "min_peak_dbfs", "min_duration", "keep_quiet_files", "keep_duplicates",
+                     # --annotations and its options
+                     "annotations", "annotation_format", "label_column", "label_map", "unknown_labels",
+                     "min_confidence", "clip", "multi_label", "max_per_recording", "background_class",
+                     "exhaustive", "tables_are_exhaustive", "time_expansion", "table_time", "point_events"}
     # options added later are recorded once set, so a pool made before them still matches its rerun
     cut = PoolOptions(segment=8.0).identity(tmp_path / "pool")
     assert cut["segment"] == 8.0 and "hop" not in cut

@@ -1,0 +1,1 @@
+"""Annotation and detection tables (Raven, BirdNET, Audacity, Kaleidoscope, plain CSV) read into events."""

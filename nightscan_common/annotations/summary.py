@@ -1,0 +1,24 @@
+"""The summary of what the tables gave (from ``annotations.json``): per table its rows and their
+fate, per class its events, clips and recordings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cli import format_table
+from .records import FATES
+
+#: Table columns for fates, in FATES order, with the fate of a row whose recording is left out.
+SHOWN_FATES = (*FATES, "recording left out")
+
+
+def annotation_table(record: dict[str, Any]) -> str:
+    """Two tables: rows read per table and what became of them; events, clips, recordings per class."""
+    fates = [f for f in SHOWN_FATES if any(t["fates"].get(f) for t in record["tables"])]
+    rows = [[t["table"], t["format"], t["rows"], *(t["fates"].get(f, 0) for f in fates)]
+            for t in record["tables"]]
+    lines = ["tables:", format_table(["table", "format", "rows", *fates], rows), "", "classes:",
+             format_table(["class", "events", "clips", "kept", "recordings"],
+                          [[c, e["events"], e["clips"], e["kept"], e["recordings"]]
+                           for c, e in record["classes"].items()])]
+    return "\n".join(lines)
