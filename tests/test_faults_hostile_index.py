@@ -194,3 +194,34 @@ def test_a_group_pattern_that_backtracks_without_bound_is_stopped(tmp_path, caps
     assert "backtracks without bound" in err and "'(a+)+$'" in err
     assert time.monotonic() - start < 10
     fault_ledger.bad_inputs[STEP] += 1
+
+
+def test_a_pool_that_step_1_is_rewriting_is_refused_while_it_runs_and_once_it_was_killed(tmp_path, capsys,
+                                                                                        fault_ledger):
+    import create_augmented_pool as step1
+
+    root = tmp_path / "audio"
+    for c, cls in enumerate(("owl", "bat", "frog")):
+        for i in range(3):
+            write_recording(root / cls / f"rec_{i}.wav", seconds=0.3, samplerate=8000, seed=10 * c + i)
+    pool = tmp_path / "pool"
+    args = ["--audio-root", root, "--output-dir", pool, "--target-samples", "4", "--augmentations", "volume",
+            "--num-workers", "1", "-q"]
+    assert call_main(step1.main, args, capsys)[0] == 0
+    assert _index(tmp_path, pool, capsys)[0] == 0
+    (tmp_path / "index.db").unlink()
+    write_recording(root / "owl" / "rec_3.wav", seconds=0.3, samplerate=8000, seed=99)  # a rerun with work
+    proc, marker = start_paused(tmp_path, "create_augmented_pool.py", args,
+                                pause="nightscan_common.steps.pool:start_journal", after=True)
+    try:
+        wait_for_pause(proc, marker)
+        assert (pool / "pool_metadata.json").exists()  # the older metadata, beside the new journal
+        _refused(tmp_path, pool, capsys, "is being written by create_augmented_pool.py", "lock")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    assert wait_until_gone(proc.pid) == []
+    _refused(tmp_path, pool, capsys, "was rewriting and has not finished", "rerun step 1")
+    assert call_main(step1.main, args, capsys)[0] == 0  # the rerun finishes it: indexed again
+    assert _index(tmp_path, pool, capsys)[0] == 0
+    fault_ledger.interruptions[STEP] += 2
