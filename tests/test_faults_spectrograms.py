@@ -486,3 +486,48 @@ def test_a_full_then_read_only_tmpfs(small_tmpfs, interrupt_reference, tmp_path,
     fault_ledger.disk_faults["step 1"] += 1
     fault_ledger.disk_faults[STEP] += 1
     assert snapshot(disk) == before  # step 2's read-only case is in test_faults_index
+
+
+# ---------------------------------------------------------------- the folder's own JSON files
+
+OWN_FILES = ("labels.json", "failures.json", "windows.json", ".spectrogram_sources.jsonl", "warnings.json",
+             "spectrogram_config.json")
+
+
+@pytest.fixture
+def _no_hang():
+    """A read that blocks (a FIFO) ends the test with a failure instead of hanging the suite."""
+    def stop(signum, frame):
+        raise AssertionError("the run hung reading its own file")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("kind", ["a link to /dev/zero", "a FIFO"])
+def test_the_folder_s_own_json_files_are_never_read_unbounded(kind, tmp_path, capsys, fault_ledger, _no_hang):
+    pool = _pool(tmp_path)
+    db = write_index(tmp_path / "index.db", CONTROL + [("owl/gone_original.wav", "owl", "test")])
+    out = tmp_path / "out"
+    assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # one row listed as missing
+    for name in OWN_FILES:
+        path = out / name
+        kept = path.read_bytes() if path.exists() else b"[]"
+        path.unlink(missing_ok=True)
+        if kind == "a FIFO":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+        before = final_files(out) if kind != "a FIFO" else None
+        status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+        assert status == 2, (name, err)
+        assert err.count("\n") == 1 and err.startswith("error: ") and name in err, err
+        assert f"is not a regular file (a {'pipe' if kind == 'a FIFO' else 'device'})" in err, err
+        if before is not None:
+            assert final_files(out) == before, name
+        path.unlink()
+        path.write_bytes(kept)
+        fault_ledger.bad_inputs[STEP] += 1
+    assert call_main(front.main, _args(db, pool, out, "--overwrite"), capsys)[0] == 1
