@@ -531,3 +531,47 @@ def test_the_folder_s_own_json_files_are_never_read_unbounded(kind, tmp_path, ca
         path.write_bytes(kept)
         fault_ledger.bad_inputs[STEP] += 1
     assert call_main(front.main, _args(db, pool, out, "--overwrite"), capsys)[0] == 1
+
+
+# ---------------------------------------------------------------- indexes that are not step 2's
+
+
+def _three_column_index(db: Path, rows: list[tuple]) -> Path:
+    """The three columns the README says step 3 reads, and nothing else."""
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE audio_samples (file_path TEXT, class_name TEXT, split TEXT)")
+    con.executemany("INSERT INTO audio_samples VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return db
+
+
+@pytest.mark.parametrize("layout", ["packed", "webdataset"])
+def test_a_training_layout_from_an_index_of_only_the_documented_columns(layout, tmp_path, capsys,
+                                                                         fault_ledger):
+    from nightscan_common.dataset import SpectrogramDataset
+
+    pool = _pool(tmp_path)
+    db = _three_column_index(tmp_path / "index.db", CONTROL)
+    out = tmp_path / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 0, err
+    train = SpectrogramDataset(out, "train", layout=layout)
+    assert len(train) == 1 and train[0][0].shape == (128, 345)
+    assert len(SpectrogramDataset(out, "val", layout=layout)) == 1
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+@pytest.mark.parametrize("layout", ["tree", "packed"])
+def test_a_refused_row_sharing_a_file_path_with_a_good_one_is_listed(layout, tmp_path, capsys, fault_ledger):
+    pool = _pool(tmp_path)
+    db = _three_column_index(tmp_path / "index.db", CONTROL + [("owl/rec_0_original.wav", "", "test"),
+                                                               ("owl/rec_0_original.wav", None, "val")])
+    out = tmp_path / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 1 and "Traceback" not in err, err
+    listed = json.loads((out / FAILURES_FILENAME).read_text())
+    assert [(f["path"], f["reason"]) for f in listed] == [
+        ("owl/rec_0_original.wav", "class_name is not a non-empty text ('')"),
+        ("owl/rec_0_original.wav", "class_name is not a non-empty text (None)")]
+    fault_ledger.bad_inputs[STEP] += 1
