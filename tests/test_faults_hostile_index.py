@@ -244,7 +244,8 @@ def test_keep_splits_from_an_index_whose_rows_are_not_step_2_s(tmp_path, capsys,
     pool = write_pool(tmp_path / "pool", GROUPS)
     old = tmp_path / "old.db"
     con = sqlite3.connect(old)  # typeless columns, no CHECK: what another tool may write
-    con.execute("CREATE TABLE audio_samples (id INTEGER PRIMARY KEY, file_path, class_name, split, group_key)")
+    con.execute("CREATE TABLE audio_samples (id INTEGER PRIMARY KEY, file_path, class_name, split, "
+                "group_key)")
     con.execute("INSERT INTO audio_samples VALUES (1, 'bat/rec_000_original.wav', 'bat', 'train', 'g1')")
     row, needle = HOSTILE_OLD_ROWS[case]
     con.execute("INSERT INTO audio_samples VALUES (2, ?, 'owl', ?, ?)", (row[0], row[1], row[2]))
