@@ -575,3 +575,81 @@ def test_a_refused_row_sharing_a_file_path_with_a_good_one_is_listed(layout, tmp
         ("owl/rec_0_original.wav", "class_name is not a non-empty text ('')"),
         ("owl/rec_0_original.wav", "class_name is not a non-empty text (None)")]
     fault_ledger.bad_inputs[STEP] += 1
+
+
+# ---------------------------------------------------------------- sources rewritten in place
+
+
+def _rewrite_in_place(path: Path, seed: int) -> None:
+    """New audio over ``path``'s bytes: same inode, same size, and its old mtime put back."""
+    before = path.stat()
+    other = path.parent.parent / f".new-{seed}.wav"
+    _clip(other, seed=seed)
+    data = other.read_bytes()
+    other.unlink()
+    assert len(data) == before.st_size
+    with open(path, "r+b") as fh:
+        fh.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns,
+                                                                 before.st_ino)
+
+
+def _made(stdout: str) -> tuple[int, int, int]:
+    """(kept, made, recomputed) of step 3's summary line."""
+    found = re.search(r"spectrograms: (\d+) kept, (\d+) made \((\d+) of them", stdout)
+    return int(found[1]), int(found[2]), int(found[3])
+
+
+def _outputs(out: Path) -> dict[str, str]:
+    return {k: v for k, v in final_files(out).items() if not k.endswith(".jsonl")}
+
+
+@pytest.mark.parametrize(("link_mode", "layout"), [("hardlink", "tree"), ("hardlink", "packed"),
+                                                   ("symlink", "webdataset")])
+def test_an_original_rewritten_in_place_behind_a_link_is_recomputed(link_mode, layout, tmp_path, capsys,
+                                                                    fault_ledger):
+    import create_augmented_pool as step1
+    import create_balanced_index as step2
+
+    root, pool, db = tmp_path / "audio", tmp_path / "pool", tmp_path / "index.db"
+    for c, cls in enumerate(("owl", "bat", "frog")):
+        for i in range(2):
+            _clip(root / cls / f"rec_{i}.wav", seed=10 * c + i)
+    assert call_main(step1.main, ["--audio-root", root, "--output-dir", pool, "--target-samples", "3",
+                                  "--augmentations", "volume", "--link-mode", link_mode, "--num-workers", "1",
+                                  "-q"], capsys)[0] == 0
+    assert call_main(step2.main, ["--pool-dir", pool, "--output-db", db, "-q"], capsys)[0] == 0
+    out = tmp_path / "out"
+    assert call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)[0] == 0
+    _rewrite_in_place(root / "owl" / "rec_0.wav", seed=99)  # the pool's original is that very inode
+    status, stdout, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 0, err
+    assert _made(stdout) == (8, 1, 1)  # the changed original alone
+    assert call_main(front.main, _args(db, pool, tmp_path / "fresh", "--layout", layout), capsys)[0] == 0
+    assert _outputs(out) == _outputs(tmp_path / "fresh")  # a fresh build's bytes
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+def test_verify_checks_every_pool_file_by_its_content(tmp_path, capsys, fault_ledger):
+    pool = _pool(tmp_path)
+    db = write_index(tmp_path / "index.db", CONTROL)
+    out = tmp_path / "out"
+
+    def run(*extra: str) -> tuple[int, int, int]:
+        status, stdout, err = call_main(front.main, _args(db, pool, out, *extra), capsys)
+        assert status == 0, err
+        return _made(stdout)
+
+    assert run() == (0, 2, 0)
+    before = _outputs(out)
+    _rewrite_in_place(pool / CONTROL[0][0], seed=50)
+    assert run() == (2, 0, 0) and _outputs(out) == before  # a plain file: size, mtime and inode trusted
+    assert run("--verify") == (0, 2, 2)  # no content recorded yet: each one made again, and recorded
+    assert run("--verify") == (2, 0, 0) and run() == (2, 0, 0)  # the content records stand
+    _rewrite_in_place(pool / CONTROL[1][0], seed=51)
+    assert run("--verify") == (1, 1, 1)
+    assert call_main(front.main, _args(db, pool, tmp_path / "fresh"), capsys)[0] == 0
+    assert _outputs(out) == _outputs(tmp_path / "fresh")
+    fault_ledger.bad_inputs[STEP] += 1
