@@ -144,6 +144,40 @@ def test_a_backslash_in_a_name_is_accepted_by_every_step(tmp_path, capsys, fault
     fault_ledger.bad_inputs[STEP] += 1
 
 
+def test_step_1_s_own_json_files_that_are_a_fifo_or_a_device_are_refused(tmp_path, capsys, fault_ledger):
+    import signal
+
+    root = tmp_path / "audio"
+    for i in range(2):
+        _clip(root / "owl" / f"rec_{i}.wav", seed=i)
+    assert _pool(tmp_path, root, capsys)[0] == 0
+    pool = tmp_path / "pool"
+
+    def hung(signum, frame):
+        raise AssertionError("step 1 hung reading its own file")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        for name, kind in ((".pool_sources.json", "pipe"), (".pool_progress.jsonl", "pipe"),
+                           (".pool_sources.json", "device"), (".pool_progress.jsonl", "device")):
+            path = pool / name
+            kept = path.read_bytes() if path.exists() else None
+            path.unlink(missing_ok=True)
+            os.mkfifo(path) if kind == "pipe" else path.symlink_to("/dev/zero")
+            status, _, err = _pool(tmp_path, root, capsys)
+            assert status == 2 and err.count("\n") == 1, err
+            assert f"{name} is not a regular file (a {kind})" in err, err
+            path.unlink()
+            if kept is not None:
+                path.write_bytes(kept)
+            fault_ledger.bad_inputs[STEP] += 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert _pool(tmp_path, root, capsys)[0] == 0
+
+
 def test_a_long_valid_source_name_fits_its_temporary(tmp_path, capsys, fault_ledger):
     root = tmp_path / "audio"
     name = "n" * 221 + ".wav"  # 225 characters: the original's pool name has 234
