@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"{layouts_help()} (default: %(default)s)")
     parser.add_argument("--shard-size", type=cli.positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
                         help="samples per shard with --layout webdataset (default: %(default)s)")
+    parser.add_argument("--verify", action="store_true",
+                        help="on a rerun, check every pool file by its content (sha256) before keeping "
+                             "its spectrogram; without it, a pool file that is a link (step 1's "
+                             "--link-mode hardlink|symlink) is checked by content and any other is "
+                             "trusted while its size, mtime and inode are unchanged")
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the spectrograms, config and failures list this tool wrote "
                              "in --output-dir, then start again (needed to change settings)")
@@ -124,7 +129,7 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
                 num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
                 progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
-                executor=executor,
+                executor=executor, verify=args.verify,
                 **({} if timeout is None else {"item_timeout": timeout}),
             )
             if executor is not None:

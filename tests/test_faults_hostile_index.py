@@ -194,3 +194,66 @@ def test_a_group_pattern_that_backtracks_without_bound_is_stopped(tmp_path, caps
     assert "backtracks without bound" in err and "'(a+)+$'" in err
     assert time.monotonic() - start < 10
     fault_ledger.bad_inputs[STEP] += 1
+
+
+def test_a_pool_that_step_1_is_rewriting_is_refused_while_it_runs_and_once_it_was_killed(tmp_path, capsys,
+                                                                                        fault_ledger):
+    import create_augmented_pool as step1
+
+    root = tmp_path / "audio"
+    for c, cls in enumerate(("owl", "bat", "frog")):
+        for i in range(3):
+            write_recording(root / cls / f"rec_{i}.wav", seconds=0.3, samplerate=8000, seed=10 * c + i)
+    pool = tmp_path / "pool"
+    args = ["--audio-root", root, "--output-dir", pool, "--target-samples", "4", "--augmentations", "volume",
+            "--num-workers", "1", "-q"]
+    assert call_main(step1.main, args, capsys)[0] == 0
+    assert _index(tmp_path, pool, capsys)[0] == 0
+    (tmp_path / "index.db").unlink()
+    write_recording(root / "owl" / "rec_3.wav", seconds=0.3, samplerate=8000, seed=99)  # a rerun with work
+    proc, marker = start_paused(tmp_path, "create_augmented_pool.py", args,
+                                pause="nightscan_common.steps.pool:start_journal", after=True)
+    try:
+        wait_for_pause(proc, marker)
+        assert (pool / "pool_metadata.json").exists()  # the older metadata, beside the new journal
+        _refused(tmp_path, pool, capsys, "is being written by create_augmented_pool.py", "lock")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    assert wait_until_gone(proc.pid) == []
+    _refused(tmp_path, pool, capsys, "was rewriting and has not finished", "rerun step 1")
+    assert call_main(step1.main, args, capsys)[0] == 0  # the rerun finishes it: indexed again
+    assert _index(tmp_path, pool, capsys)[0] == 0
+    fault_ledger.interruptions[STEP] += 2
+
+
+HOSTILE_OLD_ROWS = {  # (file_path, split, group_key) of the bad row, and what the line says
+    "a validation split": (("owl/rec_000_original.wav", "validation", "g"), "split is not one of"),
+    "an integer split": (("owl/rec_000_original.wav", 1, "g"), "split is not one of train, val, test (1)"),
+    "a NULL split": (("owl/rec_000_original.wav", None, "g"), "(None)"),
+    "a NULL file_path": ((None, "train", "g"), "file_path is not a non-empty text (None)"),
+    "an integer file_path": ((7, "train", "g"), "file_path is not a non-empty text (7)"),
+    "a NULL group_key": (("owl/rec_000_original.wav", "train", None), "group_key is not a non-empty text"),
+    "an integer group_key": (("owl/rec_000_original.wav", "val", 3), "group_key is not a non-empty text (3)"),
+    "one file in two splits": (("bat/rec_000_original.wav", "test", "g2"), "the file is in train too"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_OLD_ROWS))
+def test_keep_splits_from_an_index_whose_rows_are_not_step_2_s(tmp_path, capsys, fault_ledger, case):
+    pool = write_pool(tmp_path / "pool", GROUPS)
+    old = tmp_path / "old.db"
+    con = sqlite3.connect(old)  # typeless columns, no CHECK: what another tool may write
+    con.execute("CREATE TABLE audio_samples (id INTEGER PRIMARY KEY, file_path, class_name, split, "
+                "group_key)")
+    con.execute("INSERT INTO audio_samples VALUES (1, 'bat/rec_000_original.wav', 'bat', 'train', 'g1')")
+    row, needle = HOSTILE_OLD_ROWS[case]
+    con.execute("INSERT INTO audio_samples VALUES (2, ?, 'owl', ?, ?)", (row[0], row[1], row[2]))
+    con.commit()
+    con.close()
+    status, _, err = _index(tmp_path, pool, capsys, "--keep-splits-from", old)
+    assert status == 2, err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
+    assert f"old.db: row 2 ({row[0]!r})" in err and needle in err, err
+    assert not (tmp_path / "index.db").exists()
+    fault_ledger.bad_inputs[STEP] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -107,6 +108,74 @@ def test_names_that_are_not_utf8_are_skipped_and_listed(tmp_path, capsys, fault_
         # a rerun is complete, not a traceback on every try
         assert _pool(tmp_path, root, capsys)[0] == 1
     fault_ledger.bad_inputs[STEP] += 1
+
+
+@pytest.mark.parametrize("layout", ["tree", "packed", "webdataset"])
+def test_a_backslash_in_a_name_is_accepted_by_every_step(tmp_path, capsys, fault_ledger, layout):
+    import create_balanced_index as step2
+    import pregenerate_spectrograms_simple as step3
+    from nightscan_common.dataset import SpectrogramDataset
+
+    root = tmp_path / "audio"  # as a zip made on Windows extracts on Linux: one name, not a path
+    for c, cls in enumerate(["owl", "bat", "frog\\night"]):
+        for i in range(1 if cls == "owl" else 2):
+            _clip(root / cls / f"rec_{i}.wav", seed=10 * c + i)
+    _clip(root / "owl" / "night1\\rec.wav", seed=77)
+    pool, db, out = tmp_path / "pool", tmp_path / "index.db", tmp_path / "out"
+    assert _pool(tmp_path, root, capsys)[0] == 0
+    files = sorted(f["filename"] for f in strict_load(pool / "pool_metadata.json")["classes"]["owl"]["files"])
+    assert files == ["night1\\rec_original.wav", "rec_0_original.wav"]
+    index = ["--pool-dir", pool, "--output-db", db, "-q"]
+    assert call_main(step2.main, index, capsys)[0] == 0
+    status, stdout, _ = _pool(tmp_path, root, capsys)
+    assert status == 0 and "already complete" in stdout  # its own rerun reads the pool it wrote
+    assert _pool(tmp_path, root, capsys, "--overwrite")[0] == 0
+    assert call_main(step2.main, [*index, "--overwrite"], capsys)[0] == 0
+    status, _, err = call_main(step3.main, ["--index-db", db, "--pool-root", pool, "--output-dir", out,
+                                            "--layout", layout, "--num-workers", "1", "-q"], capsys)
+    assert status == 0, err
+    con = sqlite3.connect(db)
+    splits = [s for (s,) in con.execute("SELECT DISTINCT split FROM audio_samples")]
+    con.close()
+    assert sum(len(SpectrogramDataset(out, split, layout=layout, index_db=db)) for split in splits) == 6
+    if layout == "tree":
+        assert len(list(out.glob("*/owl/night1\\rec_original.npy"))) == 1
+        assert len(list(out.glob("*/frog\\night/rec_0_original.npy"))) == 1
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+def test_step_1_s_own_json_files_that_are_a_fifo_or_a_device_are_refused(tmp_path, capsys, fault_ledger):
+    import signal
+
+    root = tmp_path / "audio"
+    for i in range(2):
+        _clip(root / "owl" / f"rec_{i}.wav", seed=i)
+    assert _pool(tmp_path, root, capsys)[0] == 0
+    pool = tmp_path / "pool"
+
+    def hung(signum, frame):
+        raise AssertionError("step 1 hung reading its own file")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        for name, kind in ((".pool_sources.json", "pipe"), (".pool_progress.jsonl", "pipe"),
+                           (".pool_sources.json", "device"), (".pool_progress.jsonl", "device")):
+            path = pool / name
+            kept = path.read_bytes() if path.exists() else None
+            path.unlink(missing_ok=True)
+            os.mkfifo(path) if kind == "pipe" else path.symlink_to("/dev/zero")
+            status, _, err = _pool(tmp_path, root, capsys)
+            assert status == 2 and err.count("\n") == 1, err
+            assert f"{name} is not a regular file (a {kind})" in err, err
+            path.unlink()
+            if kept is not None:
+                path.write_bytes(kept)
+            fault_ledger.bad_inputs[STEP] += 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert _pool(tmp_path, root, capsys)[0] == 0
 
 
 def test_a_long_valid_source_name_fits_its_temporary(tmp_path, capsys, fault_ledger):

@@ -170,3 +170,33 @@ def sqlite_info(db: Path) -> dict[str, str]:
     from nightscan_common.formats.index_db import read_index_info
 
     return read_index_info(db) or {}
+
+
+def test_class_names_that_look_like_mathtext_are_drawn_as_text_in_the_report(tmp_path, monkeypatch, capsys):
+    import matplotlib.text
+
+    from nightscan_common.report import plots
+
+    names = ["$\\foo$", "a$x^2$b", "owl"]  # legal folder names; the first is no formula matplotlib knows
+    root = tmp_path / "audio"
+    for c, name in enumerate(names):
+        for i in range(3):
+            write_recording(root / name / f"rec_{i}.wav", seconds=0.3, samplerate=8000, seed=10 * c + i)
+    drawn: list[tuple[str, bool]] = []
+    png = plots._png
+
+    def shown(fig):  # what each text of each figure will show, and whether it is parsed as math
+        for text in fig.findobj(matplotlib.text.Text):
+            if "$" in text.get_text():
+                drawn.append(text._preprocess_math(text.get_text()))
+        return png(fig)
+
+    monkeypatch.setattr(plots, "_png", shown)
+    monkeypatch.chdir(tmp_path)
+    status = pipeline.main(["--audio-root", str(root), "--data-dir", str(tmp_path / "data"),
+                            "--target-samples", "4", "--num-workers", "1", "-q"],
+                           env={"STEP1_OPTIONS": "--augmentations volume"})
+    err = capsys.readouterr().err
+    assert status == 0 and "Traceback" not in err, err
+    assert (tmp_path / "data" / "report" / "report.html").is_file()
+    assert set(drawn) == {("$\\foo$", False), ("a$x^2$b", False)}  # in each chart, verbatim

@@ -595,3 +595,170 @@ def test_a_class_added_then_one_split_rerun_leaves_the_others_refused_until_reru
         SpectrogramDataset(out, "val")
     assert front.main(_layout_args(new_db, pool, out, "packed")) == 0
     assert [label for _, label in SpectrogramDataset(out, "val")] == [2]
+
+
+# ---------------------------------------------------------------- the folder's own JSON files
+
+OWN_FILES = ("labels.json", "failures.json", "windows.json", ".spectrogram_sources.jsonl", "warnings.json",
+             "spectrogram_config.json")
+
+
+@pytest.fixture
+def _no_hang():
+    """A read that blocks (a FIFO) ends the test with a failure instead of hanging the suite."""
+    def stop(signum, frame):
+        raise AssertionError("the run hung reading its own file")
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("kind", ["a link to /dev/zero", "a FIFO"])
+def test_the_folder_s_own_json_files_are_never_read_unbounded(kind, tmp_path, capsys, fault_ledger, _no_hang):
+    pool = _pool(tmp_path)
+    db = write_index(tmp_path / "index.db", CONTROL + [("owl/gone_original.wav", "owl", "test")])
+    out = tmp_path / "out"
+    assert call_main(front.main, _args(db, pool, out), capsys)[0] == 1  # one row listed as missing
+    for name in OWN_FILES:
+        path = out / name
+        kept = path.read_bytes() if path.exists() else b"[]"
+        path.unlink(missing_ok=True)
+        if kind == "a FIFO":
+            os.mkfifo(path)
+        else:
+            path.symlink_to("/dev/zero")
+        before = final_files(out) if kind != "a FIFO" else None
+        status, _, err = call_main(front.main, _args(db, pool, out), capsys)
+        assert status == 2, (name, err)
+        assert err.count("\n") == 1 and err.startswith("error: ") and name in err, err
+        assert f"is not a regular file (a {'pipe' if kind == 'a FIFO' else 'device'})" in err, err
+        if before is not None:
+            assert final_files(out) == before, name
+        path.unlink()
+        path.write_bytes(kept)
+        fault_ledger.bad_inputs[STEP] += 1
+    assert call_main(front.main, _args(db, pool, out, "--overwrite"), capsys)[0] == 1
+
+
+# ---------------------------------------------------------------- indexes that are not step 2's
+
+
+def _three_column_index(db: Path, rows: list[tuple]) -> Path:
+    """The three columns the README says step 3 reads, and nothing else."""
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE audio_samples (file_path TEXT, class_name TEXT, split TEXT)")
+    con.executemany("INSERT INTO audio_samples VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return db
+
+
+@pytest.mark.parametrize("layout", ["packed", "webdataset"])
+def test_a_training_layout_from_an_index_of_only_the_documented_columns(layout, tmp_path, capsys,
+                                                                         fault_ledger):
+    from nightscan_common.dataset import SpectrogramDataset
+
+    pool = _pool(tmp_path)
+    db = _three_column_index(tmp_path / "index.db", CONTROL)
+    out = tmp_path / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 0, err
+    train = SpectrogramDataset(out, "train", layout=layout)
+    assert len(train) == 1 and train[0][0].shape == (128, 345)
+    assert len(SpectrogramDataset(out, "val", layout=layout)) == 1
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+@pytest.mark.parametrize("layout", ["tree", "packed"])
+def test_a_refused_row_sharing_a_file_path_with_a_good_one_is_listed(layout, tmp_path, capsys, fault_ledger):
+    pool = _pool(tmp_path)
+    db = _three_column_index(tmp_path / "index.db", CONTROL + [("owl/rec_0_original.wav", "", "test"),
+                                                               ("owl/rec_0_original.wav", None, "val")])
+    out = tmp_path / "out"
+    status, _, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 1 and "Traceback" not in err, err
+    listed = json.loads((out / FAILURES_FILENAME).read_text())
+    assert [(f["path"], f["reason"]) for f in listed] == [
+        ("owl/rec_0_original.wav", "class_name is not a non-empty text ('')"),
+        ("owl/rec_0_original.wav", "class_name is not a non-empty text (None)")]
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+# ---------------------------------------------------------------- sources rewritten in place
+
+
+def _rewrite_in_place(path: Path, seed: int) -> None:
+    """New audio over ``path``'s bytes: same inode, same size, and its old mtime put back."""
+    before = path.stat()
+    other = path.parent.parent / f".new-{seed}.wav"
+    _clip(other, seed=seed)
+    data = other.read_bytes()
+    other.unlink()
+    assert len(data) == before.st_size
+    with open(path, "r+b") as fh:
+        fh.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns,
+                                                                 before.st_ino)
+
+
+def _made(stdout: str) -> tuple[int, int, int]:
+    """(kept, made, recomputed) of step 3's summary line."""
+    found = re.search(r"spectrograms: (\d+) kept, (\d+) made \((\d+) of them", stdout)
+    return int(found[1]), int(found[2]), int(found[3])
+
+
+def _outputs(out: Path) -> dict[str, str]:
+    return {k: v for k, v in final_files(out).items() if not k.endswith(".jsonl")}
+
+
+@pytest.mark.parametrize(("link_mode", "layout"), [("hardlink", "tree"), ("hardlink", "packed"),
+                                                   ("symlink", "webdataset")])
+def test_an_original_rewritten_in_place_behind_a_link_is_recomputed(link_mode, layout, tmp_path, capsys,
+                                                                    fault_ledger):
+    import create_augmented_pool as step1
+    import create_balanced_index as step2
+
+    root, pool, db = tmp_path / "audio", tmp_path / "pool", tmp_path / "index.db"
+    for c, cls in enumerate(("owl", "bat", "frog")):
+        for i in range(2):
+            _clip(root / cls / f"rec_{i}.wav", seed=10 * c + i)
+    assert call_main(step1.main, ["--audio-root", root, "--output-dir", pool, "--target-samples", "3",
+                                  "--augmentations", "volume", "--link-mode", link_mode, "--num-workers", "1",
+                                  "-q"], capsys)[0] == 0
+    assert call_main(step2.main, ["--pool-dir", pool, "--output-db", db, "-q"], capsys)[0] == 0
+    out = tmp_path / "out"
+    assert call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)[0] == 0
+    _rewrite_in_place(root / "owl" / "rec_0.wav", seed=99)  # the pool's original is that very inode
+    status, stdout, err = call_main(front.main, _args(db, pool, out, "--layout", layout), capsys)
+    assert status == 0, err
+    assert _made(stdout) == (8, 1, 1)  # the changed original alone
+    assert call_main(front.main, _args(db, pool, tmp_path / "fresh", "--layout", layout), capsys)[0] == 0
+    assert _outputs(out) == _outputs(tmp_path / "fresh")  # a fresh build's bytes
+    fault_ledger.bad_inputs[STEP] += 1
+
+
+def test_verify_checks_every_pool_file_by_its_content(tmp_path, capsys, fault_ledger):
+    pool = _pool(tmp_path)
+    db = write_index(tmp_path / "index.db", CONTROL)
+    out = tmp_path / "out"
+
+    def run(*extra: str) -> tuple[int, int, int]:
+        status, stdout, err = call_main(front.main, _args(db, pool, out, *extra), capsys)
+        assert status == 0, err
+        return _made(stdout)
+
+    assert run() == (0, 2, 0)
+    before = _outputs(out)
+    _rewrite_in_place(pool / CONTROL[0][0], seed=50)
+    assert run() == (2, 0, 0) and _outputs(out) == before  # a plain file: size, mtime and inode trusted
+    assert run("--verify") == (0, 2, 2)  # no content recorded yet: each one made again, and recorded
+    assert run("--verify") == (2, 0, 0) and run() == (2, 0, 0)  # the content records stand
+    _rewrite_in_place(pool / CONTROL[1][0], seed=51)
+    assert run("--verify") == (1, 1, 1)
+    assert call_main(front.main, _args(db, pool, tmp_path / "fresh"), capsys)[0] == 0
+    assert _outputs(out) == _outputs(tmp_path / "fresh")
+    fault_ledger.bad_inputs[STEP] += 1

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+from ..io.bounded_json import load_json_if_valid
 
 MANIFEST_FILENAME = "demo_manifest.json"
 GENERATOR = "nightscan-demo-data"
@@ -15,10 +16,8 @@ FORMAT_VERSION = 1
 
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
     """The folder's demo manifest, or None when it has none (it is not a demo data set)."""
-    try:
-        manifest = json.loads((Path(folder) / MANIFEST_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    manifest = load_json_if_valid(Path(folder) / MANIFEST_FILENAME,
+                                  remedy="remove it, or choose another folder")
     return manifest if isinstance(manifest, dict) and manifest.get("generator") == GENERATOR else None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import NightScanError, UsageError
 from ..io.atomic_write import atomic_path
+from .pool_metadata import parse_pool_filename
 
 FORMAT_VERSION = 1
 TABLE = "audio_samples"
@@ -42,6 +43,10 @@ COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmenta
 _INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
+#: What a reading step says of an index it cannot use.
+_REMEDY = "give an index written by create_balanced_index.py, or rebuild it"
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """The three columns that spectrogram generation needs from any index."""
@@ -49,6 +54,47 @@ class IndexRow:
     file_path: str
     class_name: str
     split: str
+
+
+def row_problem(file_path: object, class_name: object, split: object) -> str | None:
+    """Why a row's three columns cannot name a spectrogram safely, or None.
+
+    Index rows come from a file anyone can edit: values that are not text, ``..``,
+    absolute paths and NUL are refused rather than followed.
+    """
+    for name, value in (("file_path", file_path), ("class_name", class_name)):
+        if not isinstance(value, str) or not value:
+            return f"{name} is not a non-empty text ({value!r})"
+        if "\x00" in value:
+            return f"{name} holds a NUL character"
+    if file_path.startswith("/"):
+        return f"file_path is absolute ({file_path!r}); the index holds paths relative to the pool"
+    if any(part in ("", ".", "..") for part in file_path.split("/")):
+        return f"file_path is not a plain relative path ({file_path!r}): it could escape the pool"
+    if "/" in class_name or class_name in (".", ".."):
+        return f"class_name is not a plain folder name ({class_name!r}): it could escape the output"
+    if split not in SPLITS:
+        return f"split is not one of {', '.join(SPLITS)} ({split!r})"
+    return None
+
+
+def split_row_problem(file_path: object, split: object, group_key: object) -> str | None:
+    """Why a row cannot say which split a file and its group are in (``--keep-splits-from``),
+    or None: its file path and group must be non-empty text, its split one of ``SPLITS``."""
+    for name, value in (("file_path", file_path), ("group_key", group_key)):
+        if not isinstance(value, str) or not value:
+            return f"{name} is not a non-empty text ({value!r})"
+    if not isinstance(split, str) or split not in SPLITS:
+        return f"split is not one of {', '.join(SPLITS)} ({split!r})"
+    return None
+
+
+def _bad_row(db_path: str | os.PathLike, rowid: object, file_path: object, problem: str) -> UsageError:
+    return UsageError(f"{db_path}: row {rowid} ({file_path!r}): {problem}; {_REMEDY}")
+
+
+def _columns(con: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}
 
 
 def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS) -> list[IndexRow]:
@@ -123,15 +169,24 @@ def connect_read_only(db_path: str | os.PathLike) -> sqlite3.Connection:
 
 def read_split_rows(db_path: str | os.PathLike) -> list[tuple[str, str, str]]:
     """``(file_path, split, group_key)`` of every row, sorted; an earlier index's group is its
-    ``original_file``. ``UsageError`` for a file that is not an index."""
+    ``original_file``. ``UsageError`` for a file that is not an index, and one naming the
+    first row that ``split_row_problem`` refuses or whose file is in two splits."""
     if not os.path.isfile(db_path):
         raise UsageError(f"index database not found: {db_path}")
     try:
         con = connect_read_only(db_path)
         try:
-            columns = {r[1] for r in con.execute(f"PRAGMA table_info({TABLE})")}
+            columns = _columns(con)
             group = "group_key" if "group_key" in columns else "original_file"
-            return sorted(con.execute(f"SELECT file_path, split, {group} FROM {TABLE}"))
+            cur = con.execute(f"SELECT rowid, file_path, split, {group} FROM {TABLE} ORDER BY rowid")
+            rows, split_of = [], {}
+            for rowid, file_path, split, group_key in cur:
+                if problem := split_row_problem(file_path, split, group_key):
+                    raise _bad_row(db_path, rowid, file_path, problem)
+                if split_of.setdefault(file_path, split) != split:
+                    raise _bad_row(db_path, rowid, file_path, f"the file is in {split_of[file_path]} too")
+                rows.append((file_path, split, group_key))
+            return sorted(rows)
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -181,19 +236,42 @@ class SampleDetails:
 
 
 def read_sample_details(db_path: str | os.PathLike) -> dict[str, SampleDetails]:
-    """``file_path`` -> its class, its group and whether it is augmented, for every row.
+    """``file_path`` -> its class, its group and whether it is augmented, for every usable row
+    (rows that ``row_problem`` refuses are left out: step 3 lists them as failures).
 
     An index from NightScan's earlier scripts has no ``group_key``: its rows are grouped
     by ``original_file``, which is what a group is there (an original and its copies).
+    An index with only the three columns the loader reads groups a file with the others
+    of its pool name's stem, and takes ``is_augmented`` from its name (``_augNNN_``).
+    ``UsageError`` when two usable rows give one file two classes.
     """
     con = connect_read_only(db_path)
     try:
-        columns = {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}
-        group = "group_key" if "group_key" in columns else "original_file"
-        cur = con.execute(f"SELECT file_path, class_name, {group}, is_augmented FROM {TABLE}")
-        return {path: SampleDetails(str(name), str(key), bool(aug)) for path, name, key, aug in cur}
+        columns = _columns(con)
+        group = next((c for c in ("group_key", "original_file") if c in columns), "NULL")
+        augmented = "is_augmented" if "is_augmented" in columns else "NULL"
+        cur = con.execute(f"SELECT rowid, file_path, class_name, split, {group}, {augmented} FROM {TABLE} "
+                          "ORDER BY rowid")
+        details: dict[str, SampleDetails] = {}
+        for rowid, path, name, split, key, aug in cur:
+            if row_problem(path, name, split):
+                continue
+            found = SampleDetails(name, *_group_and_augmented(path, key, aug))
+            if details.setdefault(path, found).class_name != name:
+                raise _bad_row(db_path, rowid, path, f"the file is in class {details[path].class_name!r} too")
+        return details
     finally:
         con.close()
+
+
+def _group_and_augmented(file_path: str, group_key: object, is_augmented: object) -> tuple[str, bool]:
+    """A row's group and augmented flag, from its columns where it has them, else from its name."""
+    parsed = parse_pool_filename(file_path.rsplit("/", 1)[-1])
+    if group_key is None or group_key == "":
+        group_key = f"{file_path.rsplit('/', 1)[0]}/{parsed.stem}" if parsed else file_path
+    if is_augmented is None:
+        is_augmented = parsed.is_augmented if parsed else False
+    return str(group_key), bool(is_augmented)
 
 
 def read_class_names(db_path: str | os.PathLike) -> list[str]:

@@ -17,10 +17,13 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..io.atomic_write import write_bytes
+from ..io.bounded_json import load_json_file
 
 LABELS_FILENAME = "labels.json"
 LABELS_FORMAT_VERSION = 1
 _SHOWN = 5
+#: The largest labels.json read: a million classes fit in 64 MB.
+MAX_LABELS_BYTES = 64 << 20
 
 
 def label_map(class_names: Iterable[str]) -> dict[str, int]:
@@ -60,12 +63,9 @@ def write_labels(out_dir: str | os.PathLike, labels: Mapping[str, int]) -> None:
 def read_labels(out_dir: str | os.PathLike) -> dict[str, int]:
     """The class -> index map of ``<out_dir>/labels.json``; ``UsageError`` if absent or malformed."""
     path = Path(out_dir) / LABELS_FILENAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path} not found: step 3 writes it; rerun step 3 into {out_dir}") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path} is not readable JSON ({exc})") from None
+    if not os.path.lexists(path):
+        raise UsageError(f"{path} not found: step 3 writes it; rerun step 3 into {out_dir}")
+    record = load_json_file(path, remedy=f"rerun step 3 into {out_dir}", max_bytes=MAX_LABELS_BYTES)
     labels = record.get("class_to_index") if isinstance(record, dict) else None
     if not isinstance(labels, dict) or labels != label_map(labels):
         raise UsageError(f"{path} holds no class_to_index map numbering the classes in name order")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..io.atomic_write import json_text, write_bytes
+from ..io.bounded_json import read_lines
 from .pool_metadata import BadEntry, FileRecord, class_entries
 
 JOURNAL_FILENAME = ".pool_progress.jsonl"
@@ -42,19 +43,17 @@ def write_done(fh: IO[str], class_name: str, source: str, records: list[FileReco
 def read_journal(path: Path) -> tuple[dict | None, dict, dict[tuple[str, str], list]]:
     """The journal's params, inputs and finished tasks; a torn last line is ignored."""
     params, inputs, done = None, {}, {}
-    if not path.exists():
-        return None, {}, {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:  # a torn or altered line proves nothing: its original is redone
-                entry = json.loads(line)
-                if "params" in entry:
-                    params, inputs = entry["params"], entry.get("inputs") or {}
-                elif "class" in entry:
-                    records = [FileRecord.from_dict(f) for f in entry["files"]]
-                    done[(entry["class"], entry["source"])] = records
-            except (ValueError, BadEntry, KeyError, TypeError):
-                continue
+    lines = read_lines(path, remedy="remove it (its originals are then redone) and rerun")
+    for line in lines or ():
+        try:  # a torn or altered line proves nothing: its original is redone
+            entry = json.loads(line)
+            if "params" in entry:
+                params, inputs = entry["params"], entry.get("inputs") or {}
+            elif "class" in entry:
+                records = [FileRecord.from_dict(f) for f in entry["files"]]
+                done[(entry["class"], entry["source"])] = records
+        except (ValueError, BadEntry, KeyError, TypeError):
+            continue
     return params, inputs, done
 
 

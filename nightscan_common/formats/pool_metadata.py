@@ -90,7 +90,7 @@ class FileRecord:
         if not isinstance(entry, dict):
             raise BadEntry(f"expected an object, got {entry!r}")
         name, kind, source = entry.get("filename"), entry.get("type"), entry.get("source")
-        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", ".."):
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
             raise BadEntry(f"'filename' must be a file name, got {name!r}")
         if kind not in (ORIGINAL, AUGMENTED):
             raise BadEntry(f"'type' must be {ORIGINAL!r} or {AUGMENTED!r}, got {kind!r}")

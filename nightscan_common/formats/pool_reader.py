@@ -36,6 +36,7 @@ from ..formats.pool_metadata import (
 from ..io.atomic_write import is_temporary
 from ..io.audio_files import list_classes, shown, storable
 from ..io.audio_io import file_sha256
+from ..io.run_lock import held_by_a_run
 
 #: Folder of per-class metadata that NightScan's earlier scripts left in a pool: not a class.
 LEGACY_METADATA_DIR = "class_metadata"
@@ -94,6 +95,7 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
     what tells two copies of one recording apart from two recordings).
     """
     root = check_pool_dir(pool_dir)
+    refuse_pool_being_written(root)
     metadata = load_pool_metadata(root, object_hook=_compact_entry)
     if metadata is None and (root / JOURNAL_FILENAME).exists():
         raise UsageError(f"{root} is a pool that create_augmented_pool.py has not finished (its "
@@ -131,7 +133,26 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
         raise UsageError(f"the pool {root} holds no files to index (every class is empty); "
                          "rebuild it with create_augmented_pool.py")
     sha = file_sha256(metadata_path(root)) if metadata is not None else ""
+    refuse_pool_being_written(root)  # a step 1 started while the pool was read changed it under us
     return Pool(root, classes, listed, sha, warnings)
+
+
+def refuse_pool_being_written(root: Path) -> None:
+    """``UsageError`` when step 1 is writing the pool now (it holds the pool's lock), or was
+    stopped while rewriting it (its journal is as new as the metadata, or newer): the
+    metadata beside it describes the pool as it was, not as it is."""
+    if held_by_a_run(root, folder=True):
+        raise UsageError(f"{root} is being written by create_augmented_pool.py (it holds the pool's "
+                         "lock): wait for it to finish, then rerun")
+    try:
+        journal = (root / JOURNAL_FILENAME).stat().st_mtime_ns
+        metadata = metadata_path(root).stat().st_mtime_ns
+    except OSError:
+        return  # no journal (a finished pool), or no metadata (refused by the caller)
+    if journal >= metadata:
+        raise UsageError(f"{root} is a pool that create_augmented_pool.py was rewriting and has not "
+                         f"finished (its {JOURNAL_FILENAME} is newer than its {METADATA_FILENAME}): "
+                         "rerun step 1 to finish it first")
 
 
 def check_pool_dir(pool_dir: str | os.PathLike) -> Path:

@@ -10,13 +10,13 @@ it costs one full check, never a wrong pool.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..io.atomic_write import write_json
+from ..io.bounded_json import load_json_if_valid
 
 SOURCES_FILENAME = ".pool_sources.json"
 _FORMAT = 1
@@ -30,10 +30,8 @@ def file_identity(path: str | os.PathLike) -> list[int]:
 
 def read_sources(pool_dir: Path) -> dict[str, dict[str, Any]]:
     """The recorded identities and probes, or {} when there is none or it is unreadable."""
-    try:
-        data = json.loads((pool_dir / SOURCES_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = load_json_if_valid(pool_dir / SOURCES_FILENAME,
+                              remedy="remove it (a cache: step 1 checks every original anew) and rerun")
     if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("files"), dict):
         return {}
     return {k: v for k, v in data["files"].items() if isinstance(v, dict)

@@ -3,7 +3,6 @@ list and warning list."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from .. import __version__
 from ..dsp.spectrogram import FIXED_PARAMETERS, SpectrogramConfig
 from ..errors import OutputConflictError, UsageError
 from ..io.atomic_write import write_json
-from ..io.bounded_json import load_json_file
+from ..io.bounded_json import check_json_file, load_json_file, load_json_if_valid
 from ..io.links import refuse_folder_links
 from ..plans.spectrogram_plan import Failure
 from .labels import LABELS_FILENAME
@@ -24,6 +23,12 @@ CONFIG_FILENAME = "spectrogram_config.json"
 FAILURES_FILENAME = "failures.json"
 WARNINGS_FILENAME = "warnings.json"
 CONFIG_FORMAT_VERSION = 1
+#: The JSON files of the folder that step 3 reads back on a rerun.
+OWN_JSON_FILES = (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME)
+
+
+def _remedy(name: str) -> str:
+    return f"remove it (step 3 writes {name} anew), or rerun with --overwrite"
 
 
 def settings_record(config: SpectrogramConfig, *, preset: str | None) -> dict[str, Any]:
@@ -72,7 +77,9 @@ def check_output_folder(out_dir: Path, store: SpectrogramStore, settings: dict[s
     refuse_folder_links(out_dir, depth=2, option="--output-dir")  # <split>/<class>, or a layout's own
     config_path = out_dir / CONFIG_FILENAME
     if overwrite:
-        return True
+        return True  # the folder's own files are removed, never read
+    for name in OWN_JSON_FILES:  # a link to /dev/zero or a FIFO: refused before any work
+        check_json_file(out_dir / name, remedy=_remedy(name))
     if config_path.exists():
         old = _recorded(_read_settings(config_path))
         return guard(out_dir, "spectrograms", old, _recorded(settings), option="--output-dir",
@@ -96,7 +103,7 @@ def remove_previous_output(out_dir: Path, store: SpectrogramStore,
        warnings.json and windows.json are deleted; other files stay.
     """
     removed = sum(held.remove_own() for held in (store, *others))
-    for name in (CONFIG_FILENAME, LABELS_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME, WINDOWS_FILENAME):
+    for name in OWN_JSON_FILES:
         (out_dir / name).unlink(missing_ok=True)
     return removed
 
@@ -112,9 +119,6 @@ def write_list(path: Path, listed: list[dict[str, Any]]) -> None:
     if not listed:
         path.unlink(missing_ok=True)
         return
-    try:
-        if json.loads(path.read_text(encoding="utf-8")) == listed:
-            return  # a rerun that changed nothing leaves the file as it was
-    except (OSError, ValueError):
-        pass
+    if load_json_if_valid(path, remedy=_remedy(path.name)) == listed:
+        return  # a rerun that changed nothing leaves the file as it was
     write_json(path, listed)

@@ -20,10 +20,12 @@ from typing import Protocol
 import numpy as np
 
 from ..io.atomic_write import write_bytes
+from ..io.bounded_json import read_lines
 from ..plans.spectrogram_plan import Job
 
 MANIFEST_FILENAME = ".spectrogram_sources.jsonl"
 PENDING_FILENAME = ".spectrogram_sources.pending.jsonl"
+_REMEDY = "remove it (the spectrograms it records are then made anew) and rerun"
 
 
 class SourceManifest:
@@ -42,16 +44,12 @@ class SourceManifest:
     def load(self) -> dict[str, str]:
         self.made_from = {}
         for path in (self.path, self.pending):  # the log is the newer
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    for line in fh:
-                        try:
-                            key, source_id = json.loads(line)
-                        except ValueError:
-                            continue
-                        self.made_from[str(key)] = str(source_id)
-            except FileNotFoundError:
-                pass
+            for line in read_lines(path, remedy=_REMEDY) or ():
+                try:
+                    key, source_id = json.loads(line)
+                except (ValueError, TypeError):
+                    continue
+                self.made_from[str(key)] = str(source_id)
         return self.made_from
 
     def add(self, key: str, source_id: str) -> None:

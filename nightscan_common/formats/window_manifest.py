@@ -13,21 +13,19 @@ files it did not redo, so the manifest always covers the whole output.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ..io.atomic_write import write_json
+from ..io.bounded_json import load_json_if_valid
 
 WINDOWS_FILENAME = "windows.json"
+_REMEDY = f"remove it (step 3 writes {WINDOWS_FILENAME} anew) and rerun"
 
 
 def read_windows(out_dir: Path, *, header: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The entries of an earlier manifest made with the same ``header``; else none."""
-    try:
-        data = json.loads((out_dir / WINDOWS_FILENAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    data = load_json_if_valid(out_dir / WINDOWS_FILENAME, remedy=_REMEDY)
     if not isinstance(data, dict) or any(data.get(k) != v for k, v in header.items()):
         return {}
     windows = data.get("windows")
@@ -37,11 +35,8 @@ def read_windows(out_dir: Path, *, header: dict[str, Any]) -> dict[str, dict[str
 def write_windows(out_dir: Path, header: dict[str, Any], windows: dict[str, dict[str, Any]]) -> None:
     """Write the manifest sorted by key; a manifest that would not change is left as it is."""
     data = {**header, "windows": dict(sorted(windows.items()))}
-    try:
-        if json.loads((out_dir / WINDOWS_FILENAME).read_text(encoding="utf-8")) == data:
-            return
-    except (OSError, ValueError):
-        pass
+    if load_json_if_valid(out_dir / WINDOWS_FILENAME, remedy=_REMEDY) == data:
+        return
     write_json(out_dir / WINDOWS_FILENAME, data)
 
 

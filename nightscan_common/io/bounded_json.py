@@ -7,6 +7,7 @@ it can fill the memory, hang the run or end in a traceback.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -48,22 +49,47 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def load_json_file(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX_JSON_BYTES,
-                   object_hook: Callable[[dict], Any] | None = None) -> Any:
-    """Parse ``path`` as strict JSON; ``UsageError`` (ending with ``remedy``) if it is not
-    a regular file of at most ``max_bytes``, or not strict JSON, or nested too deep."""
+class UnsafeJsonFile(UsageError):
+    """A JSON file that must not be read at all: not a regular file, or too big."""
+
+
+def check_json_file(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX_JSON_BYTES) -> bool:
+    """Whether ``path`` exists (links followed); ``UnsafeJsonFile`` when it is there but is not a
+    regular file (a device, a pipe, a folder) or holds more than ``max_bytes``.
+
+    Only a stat: a link to ``/dev/zero`` or a FIFO is refused before it is opened.
+    """
     try:
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path} is not a regular file (a {_kind(st.st_mode)}); {remedy}")
-        if st.st_size > max_bytes:
-            raise UsageError(f"{path} holds {st.st_size} bytes, more than the {max_bytes} read; {remedy}")
+    except (FileNotFoundError, NotADirectoryError):  # a link that leads nowhere included
+        return False
+    except OSError as exc:
+        raise UsageError(f"{path} cannot be read ({exc.strerror or exc}); {remedy}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeJsonFile(f"{path} is not a regular file (a {_kind(st.st_mode)}); {remedy}")
+    if st.st_size > max_bytes:
+        raise UnsafeJsonFile(f"{path} holds {st.st_size} bytes, more than the {max_bytes} read; {remedy}")
+    return True
+
+
+def _read_bounded(path: str | os.PathLike, *, remedy: str, max_bytes: int) -> bytes:
+    try:
+        if not check_json_file(path, remedy=remedy, max_bytes=max_bytes):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
         raise UsageError(f"{path} cannot be read ({exc.strerror or exc}); {remedy}") from None
-    if len(data) > max_bytes:
-        raise UsageError(f"{path} holds more than the {max_bytes} bytes read; {remedy}")
+    if len(data) > max_bytes:  # it grew since the stat
+        raise UnsafeJsonFile(f"{path} holds more than the {max_bytes} bytes read; {remedy}")
+    return data
+
+
+def load_json_file(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX_JSON_BYTES,
+                   object_hook: Callable[[dict], Any] | None = None) -> Any:
+    """Parse ``path`` as strict JSON; ``UsageError`` (ending with ``remedy``) if it is not
+    a regular file of at most ``max_bytes``, or not strict JSON, or nested too deep."""
+    data = _read_bounded(path, remedy=remedy, max_bytes=max_bytes)
     if m := _LONE_SURROGATE.search(data):
         raise UsageError(f"{path} holds a lone surrogate escape ({m[0].decode()}), which is no "
                          f"text; {remedy}")
@@ -76,3 +102,36 @@ def load_json_file(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX
         raise UsageError(f"{path} holds {exc}; {remedy}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path} is not readable JSON ({exc}); {remedy}") from None
+
+
+def load_json_if_valid(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """A file the toolkit keeps for itself (a cache, a list it rewrites): its strict JSON, or
+    None when it is absent, unreadable or not strict JSON (it is then made anew).
+
+    ``UnsafeJsonFile`` still when it is not a regular file or is too big: reading it would
+    hang the run or fill the memory, and a rerun would meet it again.
+    """
+    try:
+        return load_json_file(path, remedy=remedy, max_bytes=max_bytes)
+    except UnsafeJsonFile:
+        raise
+    except UsageError:
+        return None
+
+
+def read_lines(path: str | os.PathLike, *, remedy: str, max_bytes: int = MAX_JSON_BYTES) -> list[str] | None:
+    """The lines (each with its ``\\n``, the last one maybe without) of a JSON-lines file the
+    toolkit appends to (a journal, a manifest), or None when it is absent or unreadable;
+    bytes that are not UTF-8 are replaced (such a line parses as nothing).
+
+    ``UnsafeJsonFile`` when it is not a regular file or is too big, as ``load_json_file``.
+    """
+    try:
+        data = _read_bounded(path, remedy=remedy, max_bytes=max_bytes)
+    except UnsafeJsonFile:
+        raise
+    except UsageError:
+        return None
+    lines = [part + b"\n" for part in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]  # what follows the last newline: a torn line, or nothing
+    return [line.decode("utf-8", errors="replace") for line in lines if line]

@@ -44,6 +44,24 @@ def lock_path_for(output: str | os.PathLike, *, folder: bool | None = None) -> P
     return output / ".nightscan.lock" if folder else output.parent / f".{output.name}.lock"
 
 
+def held_by_a_run(output: str | os.PathLike, *, folder: bool | None = None) -> bool:
+    """Whether a run holds ``output``'s lock now; creates nothing and never waits.
+
+    A lock file that is missing or cannot be opened is held by no run.
+    """
+    try:
+        fd = os.open(lock_path_for(output, folder=folder), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor releases a shared lock just taken
+    return False
+
+
 @contextlib.contextmanager
 def exclusive_run(output: str | os.PathLike, *, folder: bool | None = None) -> Iterator[None]:
     """Hold the output's lock for the block; with ``folder=True``, make the folder first.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ..errors import UsageError
-from ..formats.index_db import SPLITS, IndexRow
+from ..formats.index_db import IndexRow, row_problem
 
 _SHOWN_CONFLICTS = 5
 
@@ -36,26 +36,9 @@ class Failure:
 
 
 def unsafe_reason(row: IndexRow) -> str | None:
-    """Why a row's paths could reach outside the pool or the output folder, or None.
-
-    Index rows come from a file anyone can edit: ``..``, absolute paths and NUL are
-    refused rather than followed.
-    """
-    for name in ("file_path", "class_name"):
-        value = getattr(row, name)
-        if not isinstance(value, str) or not value:
-            return f"{name} is not a non-empty text ({value!r})"
-        if "\x00" in value:
-            return f"{name} holds a NUL character"
-    if row.file_path.startswith("/"):
-        return f"file_path is absolute ({row.file_path!r}); the index holds paths relative to the pool"
-    if any(part in ("", ".", "..") for part in row.file_path.split("/")):
-        return f"file_path is not a plain relative path ({row.file_path!r}): it could escape the pool"
-    if "/" in row.class_name or row.class_name in (".", ".."):
-        return f"class_name is not a plain folder name ({row.class_name!r}): it could escape the output"
-    if row.split not in SPLITS:
-        return f"split is not one of {', '.join(SPLITS)} ({row.split!r})"
-    return None
+    """Why a row's paths could reach outside the pool or the output folder, or None
+    (``index_db.row_problem``: the one rule for every reader of an index's rows)."""
+    return row_problem(row.file_path, row.class_name, row.split)
 
 
 def job_key(split: str, class_name: str, file_path: str) -> str:

@@ -7,7 +7,7 @@ here opens an audio file except ``read_excerpt_window``.
 
 from __future__ import annotations
 
-import json
+import os
 import sqlite3
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
 from ..io.audio_window import read_window
+from ..io.bounded_json import load_json_file
 from ..plans.seeds import derive_seed
 from ..plans.spectrogram_plan import job_key
 
@@ -180,14 +181,16 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     if not path.is_file():
         raise UsageError(f"{path} not found; give the --output-dir of pregenerate_spectrograms_simple.py, "
                          "or leave out --spectrogram-dir")
+    remedy = "rerun pregenerate_spectrograms_simple.py"
+    settings = load_json_file(path, remedy=remedy)
+    failures_path = folder / FAILURES_FILENAME
+    failures = load_json_file(failures_path, remedy=remedy) if os.path.lexists(failures_path) else []
+    if not isinstance(failures, list):
+        raise UsageError(f"{failures_path} is not a list of failures; {remedy}")
     try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
         config = SpectrogramConfig.from_dict(settings["spectrogram"])
-        failures_path = folder / FAILURES_FILENAME
-        failures = json.loads(failures_path.read_text(encoding="utf-8")) if failures_path.exists() else []
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} (or {FAILURES_FILENAME} beside it) is not readable ({exc!r}); "
-                         "rerun pregenerate_spectrograms_simple.py") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not readable ({exc!r}); {remedy}") from None
     return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
 
 

@@ -25,6 +25,13 @@ DPI = 100
 MAX_CLASSES = 40
 
 
+def label_text(name: str) -> str:
+    """``name`` as matplotlib shows it verbatim: every ``$`` escaped, so that a class folder
+    named like mathtext (``$\\foo$``, ``a$x^2$b``) is drawn as its name, never parsed as a
+    formula. Every text of the figures that comes from the data goes through it."""
+    return str(name).replace("$", r"\$")
+
+
 def _png(fig: plt.Figure) -> bytes:
     """The figure as PNG bytes, without the software tag (same inputs, same bytes)."""
     buffer = io.BytesIO()
@@ -61,7 +68,7 @@ def balance(classes: list[ClassBalance], *, target: int, limit: int = MAX_CLASSE
             note += f": SHORT by {c.short_by}"
         ax.text(c.total + target * 0.01, i, note, va="center", fontsize=8,
                 color=SHORT if c.short_by else "black", fontweight="bold" if c.short_by else "normal")
-    ax.set_yticks(list(y), [c.name for c in shown], fontsize=8)
+    ax.set_yticks(list(y), [label_text(c.name) for c in shown], fontsize=8)
     for label, c in zip(ax.get_yticklabels(), shown, strict=True):
         if c.short_by:
             label.set_color(SHORT)
@@ -84,14 +91,14 @@ def splits(record: Splits, *, limit: int = MAX_CLASSES) -> bytes:
     left = [0.0] * len(shown)
     for i, (name, colour) in enumerate(zip(record.splits, SPLIT_COLOURS, strict=True)):
         shares = [c.samples[i] / max(1, sum(c.samples)) for c in shown]
-        ax.barh(range(len(shown)), shares, left=left, color=colour, label=name)
+        ax.barh(range(len(shown)), shares, left=left, color=colour, label=label_text(name))
         left = [a + b for a, b in zip(left, shares, strict=True)]
     edge = 0.0
     for r in record.ratios[:-1]:
         edge += r
         if not math.isnan(edge):
             ax.axvline(edge, color="black", linestyle=":", linewidth=1)
-    ax.set_yticks(range(len(shown)), [c.name for c in shown], fontsize=8)
+    ax.set_yticks(range(len(shown)), [label_text(c.name) for c in shown], fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the class's samples (dotted: the ratios asked for)")
     title = "Splits: samples per split"
@@ -127,7 +134,7 @@ def inputs(record: Inputs) -> bytes:
     ax.set_ylabel(f"samples ({record.padded_windows} padded)")
     for ax, h in zip(axes[3:], record.levels, strict=True):
         _bars(ax, h, OKABE_ITO[2])
-        ax.set_xlabel(f"{h.label} ({h.unit})")
+        ax.set_xlabel(label_text(f"{h.label} ({h.unit})"))
         ax.set_ylabel("originals")
     return _png(fig)
 
@@ -143,14 +150,14 @@ def augmentations(record: Augmentations) -> bytes:
     ax = flat[0]
     totals = [sum(record.counts[t].values()) for t in record.types]
     ax.bar(range(len(record.types)), totals, color=AUGMENTED)
-    ax.set_xticks(range(len(record.types)), record.types, fontsize=8, rotation=30)
+    ax.set_xticks(range(len(record.types)), [label_text(t) for t in record.types], fontsize=8, rotation=30)
     ax.set_ylabel("augmented files")
     ax.set_title("per type", fontsize=9)
     colour = {t: OKABE_ITO[2 + i % 5] for i, t in enumerate(record.types)}
     for ax, h in zip(flat[1:], record.params, strict=False):
         _bars(ax, h, colour.get(h.label.split(":", 1)[0], OKABE_ITO[4]))
-        ax.set_title(h.label, fontsize=9)
-        ax.set_xlabel(h.unit or "value")
+        ax.set_title(label_text(h.label), fontsize=9)
+        ax.set_xlabel(label_text(h.unit or "value"))
         ax.set_ylabel("files")
     for ax in flat[panels:]:
         ax.set_visible(False)

@@ -9,8 +9,10 @@ out by the store of the chosen layout (``formats/layouts.py``; the .npy tree by
 default). A rerun with the same settings computes only what the store does not hold; a
 rerun with other settings is refused unless asked to overwrite. A spectrogram is kept
 only when it was made from the pool file the index names as that file is now (its
-size, mtime and inode, in the store's manifest), in every layout; one whose source
-changed is recomputed, and the outputs of rows the index no longer holds are removed.
+size, mtime and inode, in the store's manifest; and its content's sha256 for a pool file
+that is a link, or for every file with ``verify``: ``spectrogram_inputs``), in every
+layout; one whose source changed is recomputed, and the outputs of rows the index no
+longer holds are removed.
 The config records the index it was made from (``inputs``).
 """
 
@@ -20,7 +22,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -56,7 +58,7 @@ from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import Failure, Job, plan_jobs
 from ..reports import plain
-from .spectrogram_inputs import index_inputs, source_id
+from .spectrogram_inputs import index_inputs, with_source_ids
 from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 
 log = logging.getLogger("nightscan.spectrograms")
@@ -172,6 +174,7 @@ def run_spectrograms(
     layout: str = DEFAULT_LAYOUT,
     shard_size: int = DEFAULT_SHARD_SIZE,
     store: SpectrogramStore | None = None,
+    verify: bool = False,
 ) -> SpectrogramReport:
     """Write one spectrogram per index row of ``splits``; return what was done.
 
@@ -180,7 +183,8 @@ def run_spectrograms(
     be used are listed in ``failures.json``; every other file is written. ``executor``
     runs the jobs; None means a pool of ``num_workers`` processes (fewer for fewer jobs).
     ``store`` holds the spectrograms; None means the store of ``layout`` below ``out_dir``
-    (``shard_size`` samples per shard for ``webdataset``).
+    (``shard_size`` samples per shard for ``webdataset``). ``verify``: check every pool
+    file by its content (sha256), not only those that are links.
     """
     pool_root, out_dir = Path(pool_root), Path(out_dir)
     config.validate()
@@ -190,7 +194,6 @@ def run_spectrograms(
         raise UsageError(f"{index_db} holds no rows in split(s) {', '.join(splits)}: nothing to do")
     jobs, refused = plan_jobs(rows)
     _check_pool_matches(jobs, pool_root)
-    jobs = [replace(job, source_id=source_id(pool_root / job.source)) for job in jobs]
     settings = settings_record(config, preset=preset) | {"inputs": index_inputs(index_db, jobs)}
     labels = label_map(read_class_names(index_db))  # all splits: one numbering for every split
     store = store or make_store(layout, out_dir, spec=ArraySpec(config.shape, config.dtype),
@@ -212,6 +215,10 @@ def run_spectrograms(
         if write_labels_file:
             write_labels(out_dir, labels)
 
+        manifest = getattr(store, "manifest", None)  # what each output was made from, before this run
+        jobs, hashed = with_source_ids(jobs, pool_root, verify=verify, progress=progress,
+                                       previous=manifest.load() if manifest is not None else {})
+        log.info("%d pool file(s) checked by their content", hashed)
         store.prepare(jobs, overwrite=overwrite)
         removed = store.remove_unlisted(splits)
         recomputed = len(store.stale(jobs))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from nightscan_common.formats.index_db import (
+    SampleDetails,
     count_leaking_groups,
     read_index_info,
     read_index_rows,
+    read_sample_details,
     split_counts,
     write_index,
 )
@@ -34,3 +38,18 @@ def test_the_read_only_connection_creates_no_file(tmp_path):
     assert read_index_info(tmp_path / "missing.db") is None
     assert list(tmp_path.iterdir()) == []
 
+
+
+def test_details_of_an_index_with_only_the_three_columns_come_from_the_pool_names(tmp_path):
+    db = tmp_path / "three.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE audio_samples (file_path TEXT, class_name TEXT, split TEXT)")
+    con.executemany("INSERT INTO audio_samples VALUES (?, ?, ?)", [
+        ("owl/a_original.wav", "owl", "train"), ("owl/a_aug002_noise.wav", "owl", "train"),
+        ("owl/notes.wav", "owl", "val"), ("owl/../x.wav", "owl", "val")])
+    con.commit()
+    con.close()
+    assert read_sample_details(db) == {
+        "owl/a_original.wav": SampleDetails("owl", "owl/a", False),
+        "owl/a_aug002_noise.wav": SampleDetails("owl", "owl/a", True),
+        "owl/notes.wav": SampleDetails("owl", "owl/notes.wav", False)}

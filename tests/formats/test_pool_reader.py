@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import pytest
 from pool_factory import write_pool
@@ -46,7 +47,8 @@ def test_hidden_files_and_temporaries_are_not_pool_files(tmp_path):
     root = write_pool(tmp_path / "pool", {"owl": [2]})
     (root / "owl" / ".DS_Store").write_bytes(b"x")
     (root / "owl" / ".rec_000_aug001_noise.wav.abc.nightscan-tmp").write_bytes(b"x")
-    (root / ".pool_progress.jsonl").write_text("{}")
+    (root / ".pool_progress.jsonl").write_text("{}")  # left by a run killed as it ended: older
+    os.utime(root / ".pool_progress.jsonl", ns=(1, 1))
     assert [f.name for f in read_pool(root).classes["owl"]] == [
         "rec_000_aug001_time_stretch.wav", "rec_000_original.wav"]
 
