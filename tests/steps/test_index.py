@@ -320,8 +320,9 @@ def test_three_sites_of_four_classes_grouped_by_site_each_in_one_split_for_every
     pool, db = site_pool(tmp_path / "pool"), tmp_path / "index.db"
     options = IndexOptions(ratios=(0.4, 0.3, 0.3), group_pattern=r"^(site\d+)_")
     report = run_index(pool, db, options)
-    assert {k: len(v) for k, v in splits_by(db, r"/(site\d)_").items()} == {"site0": 1, "site1": 1, "site2": 1}
-    assert {split for splits in splits_by(db, r"/(site\d)_").values() for split in splits} == set(SPLITS)
+    sites = splits_by(db, r"/(site\d)_")
+    assert {k: len(v) for k, v in sites.items()} == {"site0": 1, "site1": 1, "site2": 1}
+    assert {split for splits in sites.values() for split in splits} == set(SPLITS)
     assert [(key, sorted(classes)) for key, _, classes in report.shared_groups] == [
         (f"site{s}", sorted(CLASSES4)) for s in range(3)]
     for c in report.classes:  # every split can hold the largest group: each within one of its target
@@ -348,8 +349,8 @@ def test_a_written_index_that_fails_the_check_is_exit_1_with_the_names(tmp_path,
 
     def one_site_file_elsewhere(cp, **kw):  # a bug in writing, simulated: one row in another split
         rows = index_plan.class_rows(cp, **kw)
-        return [(*r[:5], "val" if r[5] != "val" else "test", r[6]) if r[0] == "moth/site2_night1_r0_original.wav"
-                else r for r in rows]
+        moved = "moth/site2_night1_r0_original.wav"
+        return [(*r[:5], "val" if r[5] != "val" else "test", r[6]) if r[0] == moved else r for r in rows]
 
     monkeypatch.setattr(step, "class_rows", one_site_file_elsewhere)
     status = create_balanced_index.main(["--pool-dir", str(site_pool(tmp_path / "pool")), "--output-db",
@@ -357,19 +358,22 @@ def test_a_written_index_that_fails_the_check_is_exit_1_with_the_names(tmp_path,
     out, err = capsys.readouterr()
     assert status == 1
     assert "split check on the written index (" in out and "): FAILED" in out
-    assert "error: the written index fails the split check: 1 site key(s) in more than one split: site2" in err
+    assert ("error: the written index fails the split check: 1 site key(s) in more than one split: "
+            "site2") in err
     assert "1 recording(s) in more than one split: moth/site2_night1_r0.wav" in err
 
 
 def test_a_copy_filed_under_two_classes_has_both_copies_in_one_split(tmp_path):
-    same = {(c, f"rec_{i:03d}.wav"): f"recording {i}".encode() for i in range(0, 40, 4) for c in ("owl", "moth")}
+    same = {(c, f"rec_{i:03d}.wav"): f"recording {i}".encode()
+            for i in range(0, 40, 4) for c in ("owl", "moth")}
     pool = write_pool(tmp_path / "pool", {"owl": [2] * 40, "moth": [1] * 40}, contents=same)
     db = tmp_path / "index.db"
     report = run_index(pool, db)
     split_of = {fp: split for fp, split in query(db, "SELECT file_path, split FROM audio_samples")}
     for i in range(0, 40, 4):
-        assert split_of[f"owl/rec_{i:03d}_original.wav"] == split_of[f"moth/rec_{i:03d}_original.wav"], i
-        assert split_of[f"owl/rec_{i:03d}_aug001_time_stretch.wav"] == split_of[f"owl/rec_{i:03d}_original.wav"]
+        owl = split_of[f"owl/rec_{i:03d}_original.wav"]
+        assert owl == split_of[f"moth/rec_{i:03d}_original.wav"]
+        assert owl == split_of[f"owl/rec_{i:03d}_aug001_time_stretch.wav"]
     assert len(report.shared_groups) == 10 and report.check.passed
     assert report.cross_class and report.status == 1  # still one recording under two labels: said, exit 1
 
@@ -406,7 +410,8 @@ def test_windows_of_one_recording_in_two_classes_share_one_split_and_overlaps_ar
     assert report.check.passed and report.check.checked["spans"] == 24
     assert sorted(k for k, _, _ in report.shared_groups) == ["n0.wav", "n1.wav"]
     con = sqlite3.connect(db)
-    (split,) = con.execute("SELECT split FROM audio_samples WHERE file_path = 'moth/n0_w03_original.wav'").fetchone()
+    (split,) = con.execute("SELECT split FROM audio_samples WHERE file_path = ?",
+                           ("moth/n0_w03_original.wav",)).fetchone()
     con.execute("UPDATE audio_samples SET split = ? WHERE file_path = 'moth/n0_w03_original.wav'",
                 ("val" if split != "val" else "train",))
     con.commit()
