@@ -8,7 +8,7 @@ from pool_factory import write_pool
 
 import create_balanced_index as front
 from nightscan_common.formats.index_db import read_index_info, read_split_rows
-from nightscan_common.steps.index import run_index
+from nightscan_common.steps.index import IndexOptions, run_index
 
 
 def _splits(db) -> dict[str, str]:
@@ -75,3 +75,17 @@ def test_a_missing_old_index_is_one_line(tmp_path, capsys):
                          "--keep-splits-from", str(tmp_path / "nope.db")])
     assert status == 2 and "error: index database not found" in capsys.readouterr().err
     assert not (tmp_path / "i.db").exists()
+
+
+def test_a_site_added_to_every_class_moves_no_group(tmp_path):
+    from test_index import site_pool
+
+    old_db, new_db = tmp_path / "old.db", tmp_path / "new.db"
+    options = IndexOptions(ratios=(0.4, 0.3, 0.3), group_pattern=r"^(site\d+)_")
+    run_index(site_pool(tmp_path / "p1"), old_db, options)
+    report = run_index(site_pool(tmp_path / "p2", sites=4), new_db, options, keep_splits_from=old_db)
+    assert report.kept.groups == {"added": 1, "removed": 0, "kept": 43, "moved": 0}
+    assert report.kept.files["moved"] == 0
+    old, new = _splits(old_db), _splits(new_db)
+    assert all(new[fp] == split for fp, split in old.items() if fp in new)
+    assert len({new[fp] for fp in new if "/site3_" in fp}) == 1 and report.check.passed
