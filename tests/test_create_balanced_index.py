@@ -52,8 +52,8 @@ def test_the_summary_gives_counts_per_class_and_split_and_the_leakage_check(tmp_
     db = tmp_path / "index.db"
     assert create_balanced_index.main(["--pool-dir", str(pool), "--output-db", str(db), "-q"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^class +train +val +test +total +train orig\+aug .* deviation +max dev +largest group$",
-                     out, re.M)
+    header = r"^class +train +val +test +total +train orig\+aug .* deviation +max dev +largest group$"
+    assert re.search(header, out, re.M)
     assert re.search(r"^owl +\d+ +\d+ +\d+ +20 +\d+\+\d+ .* [+-]\d+/[+-]\d+/[+-]\d+ +\d+ +4$", out, re.M)
     assert re.search(r"^all +\d+ +\d+ +\d+ +24 ", out, re.M)
     assert "leakage check: 0 group(s) in more than one split" in out

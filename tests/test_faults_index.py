@@ -392,7 +392,8 @@ def test_keep_splits_from_finds_renamed_and_relabelled_recordings_by_content(tmp
     held_out = [i for i in range(30) if old[f"owl/rec_{i:03d}_original.wav"] != "train"]
     relabelled, reencoded, renamed = held_out[0], held_out[1], held_out[2:]
     sources = [f"rec_{i:03d}.wav" for i in range(30) if i not in held_out]
-    sources += [f"renamed_{i:03d}.wav" for i in [reencoded, *renamed]] + [f"new_{i:03d}.wav" for i in range(20)]
+    sources += [f"renamed_{i:03d}.wav" for i in [reencoded, *renamed]]
+    sources += [f"new_{i:03d}.wav" for i in range(20)]
     contents = {("owl", f"renamed_{i:03d}.wav"): f"owl/rec_{i:03d}.wav".encode() for i in renamed}
     contents[("owl", f"renamed_{reencoded:03d}.wav")] = b"the same audio, encoded again"
     contents[("moth", f"rec_{relabelled:03d}.wav")] = f"owl/rec_{relabelled:03d}.wav".encode()
@@ -405,7 +406,8 @@ def test_keep_splits_from_finds_renamed_and_relabelled_recordings_by_content(tmp
             assert f["sha256"] != hashlib.sha256(f"owl/rec_{reencoded:03d}.wav".encode()).hexdigest()
             f["fingerprint"] = fake_fingerprint(f"owl/rec_{reencoded:03d}.wav".encode())
     (pool / "pool_metadata.json").write_text(json.dumps(meta))
-    status = front.main(["--pool-dir", str(pool), "--output-db", str(new_db), "--keep-splits-from", str(old_db)])
+    status = front.main(["--pool-dir", str(pool), "--output-db", str(new_db),
+                         "--keep-splits-from", str(old_db)])
     out, err = capsys.readouterr()
     assert new_db.exists(), err
     new = dict(sqlite3.connect(new_db).execute("SELECT file_path, split FROM audio_samples"))
@@ -413,8 +415,8 @@ def test_keep_splits_from_finds_renamed_and_relabelled_recordings_by_content(tmp
         assert new[f"owl/renamed_{i:03d}_original.wav"] == old[f"owl/rec_{i:03d}_original.wav"], i
     assert new[f"moth/rec_{relabelled:03d}_original.wav"] == old[f"owl/rec_{relabelled:03d}_original.wav"]
     split = old[f"owl/rec_{relabelled:03d}_original.wav"]
-    assert (f"relabelled (found by content in another class), split kept: owl/rec_{relabelled:03d}_original.wav"
-            f" -> moth/rec_{relabelled:03d}_original.wav ({split})") in out
+    moved = f"owl/rec_{relabelled:03d}_original.wav -> moth/rec_{relabelled:03d}_original.wav ({split})"
+    assert f"relabelled (found by content in another class), split kept: {moved}" in out
     assert out.count("found by content under a new name, split kept: owl/rec_") == len(renamed) + 1
     assert re.search(r"groups \d+ added, 0 removed, \d+ kept, 0 moved", out)
     assert status == 0
