@@ -227,7 +227,9 @@ def read_class_names(db_path: str | os.PathLike) -> list[str]:
 
 def read_original_contents(db_path: str | os.PathLike) -> list[tuple[str, str | None, str | None]]:
     """``(file_path, sha256, fingerprint)`` of every original the ``originals`` table holds,
-    sorted; [] for an index without that table. ``UsageError`` for a file that is not an index."""
+    sorted (a value that is not text counts as unknown; a row without a text path is
+    skipped); [] for an index without that table. ``UsageError`` for a file that is not an
+    index."""
     try:
         con = connect_read_only(db_path)
         try:
@@ -235,8 +237,8 @@ def read_original_contents(db_path: str | os.PathLike) -> list[tuple[str, str | 
             if ORIGINALS not in tables:
                 return []
             rows = con.execute(f"SELECT file_path, sha256, fingerprint FROM {ORIGINALS}")
-            return sorted((str(p), s if isinstance(s, str) else None, f if isinstance(f, str) else None)
-                          for p, s, f in rows)
+            return sorted((p, s if isinstance(s, str) else None, f if isinstance(f, str) else None)
+                          for p, s, f in rows if isinstance(p, str))
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
