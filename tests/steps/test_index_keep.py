@@ -89,3 +89,20 @@ def test_a_site_added_to_every_class_moves_no_group(tmp_path):
     old, new = _splits(old_db), _splits(new_db)
     assert all(new[fp] == split for fp, split in old.items() if fp in new)
     assert len({new[fp] for fp in new if "/site3_" in fp}) == 1 and report.check.passed
+
+
+def test_an_originals_table_with_values_that_are_not_text_is_read_as_unknown_content(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [2] * 10}), old_db)
+    with sqlite3.connect(old_db) as con:
+        con.execute("UPDATE originals SET sha256 = 7, fingerprint = x'00' WHERE file_path = ?",
+                    ("owl/rec_001_original.wav",))
+        con.execute("INSERT INTO originals (file_path, recording) VALUES (12, 'x')")
+    names = _sources(10)
+    names[1:3] = ["renamed_1.wav", "renamed_2.wav"]  # the same bytes under new names
+    contents = {("owl", f"renamed_{i}.wav"): f"owl/rec_{i:03d}.wav".encode() for i in (1, 2)}
+    pool = write_pool(tmp_path / "p2", {"owl": [2] * 10}, sources={"owl": names}, contents=contents)
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
+    assert report.kept.renamed == [f"owl/rec_002_original.wav -> owl/renamed_2_original.wav "
+                                   f"({_splits(old_db)['owl/rec_002_original.wav']})"]
+    assert report.kept.groups == {"added": 1, "removed": 1, "kept": 9, "moved": 0}
