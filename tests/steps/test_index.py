@@ -420,3 +420,14 @@ def test_windows_of_one_recording_in_two_classes_share_one_split_and_overlaps_ar
     assert check.recordings == ["n0.wav"]
     assert len(check.spans) == 2 and all(s.startswith("n0.wav: ") for s in check.spans)
     assert "3-6 s in" in " ".join(check.spans) and "4.5-7.5 s in" in " ".join(check.spans)
+
+
+def test_a_class_whose_groups_all_hold_other_classes_is_named_when_no_split_can_be_filled(tmp_path):
+    contents = {("aa", f"rec_{i:03d}.wav"): f"copy {i}".encode() for i in range(3)}
+    contents |= {(f"b{i}", "rec_000.wav"): f"copy {i}".encode() for i in range(3)}
+    sizes = {"aa": [1, 1, 1], "b0": [1], "b1": [1], "b2": [1]}
+    pool = write_pool(tmp_path / "pool", sizes, contents=contents)
+    report = run_index(pool, tmp_path / "index.db")
+    assert ("class 'aa' has 3 group(s), 3 of them hold other classes too, and moving one would empty a split "
+            "of another class: no val or test samples") in report.warnings
+    assert report.check.passed and len(report.shared_groups) == 3
