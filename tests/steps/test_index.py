@@ -329,6 +329,11 @@ def test_three_sites_of_four_classes_grouped_by_site_each_in_one_split_for_every
         assert min(c.plan.targets) >= c.largest_group and c.groups == 13
         assert all(abs(d) < c.largest_group for d in c.deviation), c
     assert report.check.passed and report.check.checked["sites"] == 3 and report.status == 0
+    info = read_index_info(db)  # what the report reads: the balance and the shared groups
+    assert json.loads(info["split_balance"])["owl"] == {
+        "targets": list(report.classes[3].plan.targets), "counts": list(report.classes[3].rows),
+        "largest_group": report.classes[3].largest_group, "groups": 13, "shared_groups": 3}
+    assert json.loads(info["shared_groups"]) == [list(g) for g in report.shared_groups]
     (moved, original), = query(db, "SELECT file_path, original_file FROM audio_samples WHERE file_path LIKE "
                                "'owl/site1%' AND is_augmented = 1 ORDER BY file_path LIMIT 1")
     con = sqlite3.connect(db)  # a hand-made index: one site (and one recording) in two splits
