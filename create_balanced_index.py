@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Step 2: split each class of an augmented pool into train/val/test by whole groups, into SQLite."""
+"""Step 2: split an augmented pool into train/val/test by whole groups over all classes, into SQLite."""
 
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = IndexOptions()
     parser = make_parser(
         "create_balanced_index.py",
-        "Split every class of an augmented pool into train/val/test by whole groups (an\n"
-        "original and all its augmentations never straddle two splits), and write the\n"
-        "SQLite index that spectrogram generation and training read.",
+        "Split an augmented pool into train/val/test by whole groups (a recording, its\n"
+        "windows or clips and all their augmentations, in every class, never straddle two\n"
+        "splits; nor do a --group-pattern key or one content under two names), each class\n"
+        "as close to the ratios as whole groups allow, and write the SQLite index that\n"
+        "spectrogram generation and training read; the written index is then checked.",
         EXAMPLE,
     )
     parser.add_argument("--pool-dir", required=True, metavar="DIR",
@@ -53,9 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--random-seed", type=int, default=defaults.seed, metavar="S",
                         help="seed of the split; the same seed gives the same index (default: %(default)s)")
     parser.add_argument("--group-pattern", default=defaults.group_pattern, metavar="REGEX",
-                        help="also keep together originals whose source path gives the same key "
+                        help="also keep together recordings whose source path gives the same key "
                              "(the first capture group, else the whole match), e.g. one site's or "
-                             "one night's recordings")
+                             "one night's recordings, in every class at once")
     parser.add_argument("--eval-originals-only", action="store_true",
                         default=defaults.eval_originals_only,
                         help="leave the augmentations of val and test groups out of the index")
@@ -96,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_index(args.pool_dir, args.output_db, options, keep_splits_from=args.keep_splits_from,
                            overwrite=args.overwrite, progress=not args.quiet)
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
-        if report.leaking_groups:
-            print(f"error: {report.leaking_groups} group(s) are in more than one split", file=sys.stderr)
+        for problem in report.check.problems():
+            print(f"error: the written index fails the split check: {problem}", file=sys.stderr)
         return report.status
 
     return run_main(body)

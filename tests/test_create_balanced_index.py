@@ -52,10 +52,13 @@ def test_the_summary_gives_counts_per_class_and_split_and_the_leakage_check(tmp_
     db = tmp_path / "index.db"
     assert create_balanced_index.main(["--pool-dir", str(pool), "--output-db", str(db), "-q"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^class +train +val +test +total +train orig\+aug .* max dev$", out, re.M)
-    assert re.search(r"^owl +\d+ +\d+ +\d+ +20 +\d+\+\d+ ", out, re.M)
+    header = r"^class +train +val +test +total +train orig\+aug .* deviation +max dev +largest group$"
+    assert re.search(header, out, re.M)
+    assert re.search(r"^owl +\d+ +\d+ +\d+ +20 +\d+\+\d+ .* [+-]\d+/[+-]\d+/[+-]\d+ +\d+ +4$", out, re.M)
     assert re.search(r"^all +\d+ +\d+ +\d+ +24 ", out, re.M)
     assert "leakage check: 0 group(s) in more than one split" in out
+    assert ("split check on the written index (10 groups, 10 recordings, 0 sites, 0 spans, each in one "
+            "split): passed") in out
     assert "class 'moth' has 2 group(s)" in out
     assert create_balanced_index.main(["--pool-dir", str(pool), "--output-db", str(db), "-q"]) == 0
     assert "already up to date" in capsys.readouterr().out
@@ -88,8 +91,8 @@ def test_eval_originals_only_reports_what_it_dropped(tmp_path, capsys):
     argv = ["--pool-dir", str(pool), "--output-db", str(tmp_path / "i.db"), "-q", "--eval-originals-only"]
     assert create_balanced_index.main(argv) == 0
     out = capsys.readouterr().out
-    assert re.search(r"max dev +dropped$", out, re.M)
-    assert re.search(r"^owl +80 +2 +2 +84 +16\+64 +2\+0 +2\+0 +0 +16$", out, re.M)
+    assert re.search(r"max dev +largest group +dropped$", out, re.M)
+    assert re.search(r"^owl +80 +2 +2 +84 +16\+64 +2\+0 +2\+0 +\+0/\+0/\+0 +0 +5 +16$", out, re.M)
 
 
 def test_a_pool_made_by_step_1_is_indexed(tmp_path, make_audio_root):

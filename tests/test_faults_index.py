@@ -375,3 +375,48 @@ def test_sql_is_parameterised_everywhere():
                     SQL_WORDS.search(str(node.func.value.value)):
                 offenders.append(f"{path.name}:{node.lineno}: .format() of SQL")
     assert offenders == []
+
+
+def test_keep_splits_from_finds_renamed_and_relabelled_recordings_by_content(tmp_path, capsys):
+    """A val or test recording renamed (same bytes, or re-encoded: same fingerprint) or moved to
+    another class keeps its split; the relabel is reported; no group is counted as moved."""
+    import hashlib
+
+    from pool_factory import fake_fingerprint
+
+    old_db, new_db = tmp_path / "old.db", tmp_path / "new.db"
+    moth = [f"m_{i:03d}.wav" for i in range(10)]
+    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30, "moth": [3] * 10}, sources={
+        "owl": [f"rec_{i:03d}.wav" for i in range(30)], "moth": moth}), old_db, progress=False)
+    old = dict(sqlite3.connect(old_db).execute("SELECT file_path, split FROM audio_samples"))
+    held_out = [i for i in range(30) if old[f"owl/rec_{i:03d}_original.wav"] != "train"]
+    relabelled, reencoded, renamed = held_out[0], held_out[1], held_out[2:]
+    sources = [f"rec_{i:03d}.wav" for i in range(30) if i not in held_out]
+    sources += [f"renamed_{i:03d}.wav" for i in [reencoded, *renamed]]
+    sources += [f"new_{i:03d}.wav" for i in range(20)]
+    contents = {("owl", f"renamed_{i:03d}.wav"): f"owl/rec_{i:03d}.wav".encode() for i in renamed}
+    contents[("owl", f"renamed_{reencoded:03d}.wav")] = b"the same audio, encoded again"
+    contents[("moth", f"rec_{relabelled:03d}.wav")] = f"owl/rec_{relabelled:03d}.wav".encode()
+    moth += [f"rec_{relabelled:03d}.wav"]
+    pool = write_pool(tmp_path / "p2", {"owl": [3] * (len(sources) - 20) + [5] * 20, "moth": [3] * 11},
+                      sources={"owl": sources, "moth": moth}, contents=contents)
+    meta = json.loads((pool / "pool_metadata.json").read_text())
+    for f in meta["classes"]["owl"]["files"]:  # re-encoded: other bytes, the old recording's fingerprint
+        if f["filename"] == f"renamed_{reencoded:03d}_original.wav":
+            assert f["sha256"] != hashlib.sha256(f"owl/rec_{reencoded:03d}.wav".encode()).hexdigest()
+            f["fingerprint"] = fake_fingerprint(f"owl/rec_{reencoded:03d}.wav".encode())
+    (pool / "pool_metadata.json").write_text(json.dumps(meta))
+    status = front.main(["--pool-dir", str(pool), "--output-db", str(new_db),
+                         "--keep-splits-from", str(old_db)])
+    out, err = capsys.readouterr()
+    assert new_db.exists(), err
+    new = dict(sqlite3.connect(new_db).execute("SELECT file_path, split FROM audio_samples"))
+    for i in [reencoded, *renamed]:
+        assert new[f"owl/renamed_{i:03d}_original.wav"] == old[f"owl/rec_{i:03d}_original.wav"], i
+    assert new[f"moth/rec_{relabelled:03d}_original.wav"] == old[f"owl/rec_{relabelled:03d}_original.wav"]
+    split = old[f"owl/rec_{relabelled:03d}_original.wav"]
+    moved = f"owl/rec_{relabelled:03d}_original.wav -> moth/rec_{relabelled:03d}_original.wav ({split})"
+    assert f"relabelled (found by content in another class), split kept: {moved}" in out
+    assert out.count("found by content under a new name, split kept: owl/rec_") == len(renamed) + 1
+    assert re.search(r"groups \d+ added, 0 removed, \d+ kept, 0 moved", out)
+    assert status == 0

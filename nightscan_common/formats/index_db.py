@@ -20,6 +20,11 @@ from .pool_metadata import parse_pool_filename
 
 FORMAT_VERSION = 1
 TABLE = "audio_samples"
+#: One row per original of the index: the recording it is (or was cut from, relative to the
+#: audio root), its ``--group-pattern`` key, its span in that recording in seconds (NULL for
+#: a whole recording), and its content (sha256, fingerprint), which ``--keep-splits-from``
+#: matches a renamed or relabelled recording by. Indexes before it have no such table.
+ORIGINALS = "originals"
 SPLITS = ("train", "val", "test")
 
 SCHEMA = f"""
@@ -37,10 +42,22 @@ CREATE INDEX idx_{TABLE}_class_name ON {TABLE}(class_name);
 CREATE INDEX idx_{TABLE}_split ON {TABLE}(split);
 CREATE INDEX idx_{TABLE}_is_augmented ON {TABLE}(is_augmented);
 CREATE TABLE index_info (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE {ORIGINALS} (
+    file_path TEXT PRIMARY KEY,
+    recording TEXT NOT NULL,
+    site TEXT,
+    start_seconds REAL,
+    end_seconds REAL,
+    sha256 TEXT,
+    fingerprint TEXT
+);
 """
 COLUMNS = ("file_path", "class_name", "is_augmented", "original_file", "augmentation_type",
            "split", "group_key")
 _INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+ORIGINAL_COLUMNS = ("file_path", "recording", "site", "start_seconds", "end_seconds", "sha256", "fingerprint")
+_INSERT_ORIGINAL = (f"INSERT INTO {ORIGINALS} ({', '.join(ORIGINAL_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(ORIGINAL_COLUMNS))})")
 
 
 #: What a reading step says of an index it cannot use.
@@ -123,8 +140,9 @@ def read_index_rows(db_path: str | os.PathLike, splits: tuple[str, ...] = SPLITS
 
 
 def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
-                info: Mapping[str, str]) -> int:
-    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``); return the rows.
+                info: Mapping[str, str], *, originals: Iterable[tuple] = ()) -> int:
+    """Write a whole index (schema, ``rows`` in ``COLUMNS`` order, ``info``, ``originals`` in
+    ``ORIGINAL_COLUMNS`` order); return the rows.
 
     The database is built in a temporary file beside ``db_path`` and renamed onto it, so
     journaling and syncing during the build buy nothing: they are off, and the file is
@@ -137,6 +155,7 @@ def write_index(db_path: str | os.PathLike, rows: Iterable[tuple],
             con.execute("PRAGMA synchronous=OFF")
             con.executescript(SCHEMA)
             count = con.executemany(_INSERT, rows).rowcount
+            con.executemany(_INSERT_ORIGINAL, originals)
             con.executemany("INSERT INTO index_info (key, value) VALUES (?, ?)", sorted(info.items()))
             con.commit()
         except sqlite3.Error as exc:  # a full disk, mostly: a message, not a traceback
@@ -282,3 +301,23 @@ def read_class_names(db_path: str | os.PathLike) -> list[str]:
                       if isinstance(name, str) and name)
     finally:
         con.close()
+
+
+def read_original_contents(db_path: str | os.PathLike) -> list[tuple[str, str | None, str | None]]:
+    """``(file_path, sha256, fingerprint)`` of every original the ``originals`` table holds,
+    sorted (a value that is not text counts as unknown; a row without a text path is
+    skipped); [] for an index without that table. ``UsageError`` for a file that is not an
+    index."""
+    try:
+        con = connect_read_only(db_path)
+        try:
+            tables = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if ORIGINALS not in tables:
+                return []
+            rows = con.execute(f"SELECT file_path, sha256, fingerprint FROM {ORIGINALS}")
+            return sorted((p, s if isinstance(s, str) else None, f if isinstance(f, str) else None)
+                          for p, s, f in rows if isinstance(p, str))
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{db_path} is not a NightScan index ({exc})") from None

@@ -61,6 +61,9 @@ class PoolFile:
     sha256: str | None = None
     fingerprint: str | None = None
     noise: str | None = None  # "<class>/<source>": the recording of the pool it was mixed with
+    #: a window or clip of a longer recording: where it starts in it, and how long it is (s)
+    offset_seconds: float | None = None
+    seconds: float | None = None
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Pool:
     listed: bool  # read from the metadata's file lists (else by scanning)
     metadata_sha256: str  # of pool_metadata.json, "" when there is none
     warnings: list[str] = field(default_factory=list)
+    #: sources are paths relative to the audio root, not to the class folder (clips cut from
+    #: recordings named in annotation tables, which hold events of several classes)
+    root_relative: bool = False
 
     def listing_sha256(self) -> str:
         """A fingerprint of which files the pool holds, to tell a changed pool apart."""
@@ -133,8 +139,10 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
         raise UsageError(f"the pool {root} holds no files to index (every class is empty); "
                          "rebuild it with create_augmented_pool.py")
     sha = file_sha256(metadata_path(root)) if metadata is not None else ""
+    params = metadata.get("params") if metadata is not None else None
+    root_relative = isinstance(params, dict) and bool(params.get("annotations"))
     refuse_pool_being_written(root)  # a step 1 started while the pool was read changed it under us
-    return Pool(root, classes, listed, sha, warnings)
+    return Pool(root, classes, listed, sha, warnings, root_relative)
 
 
 def refuse_pool_being_written(root: Path) -> None:
@@ -244,7 +252,17 @@ def _file_from_entry(entry: Any) -> PoolFile:
                         noise=_noise_recording(rec.params))
     sha, fp = rec.sha256, rec.fingerprint
     return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None,
-                    fp if isinstance(fp, str) and fp else None)
+                    fp if isinstance(fp, str) and fp else None, None, *_span(rec))
+
+
+def _span(rec: FileRecord) -> tuple[float | None, float | None]:
+    """Where a window or clip lies in its recording, in seconds; (None, None) for a whole one."""
+    start, frames, rate = rec.offset_seconds, rec.frames, rec.samplerate
+    if rec.offset is None or not isinstance(start, int | float) or isinstance(start, bool):
+        return None, None
+    if isinstance(frames, int) and isinstance(rate, int) and rate > 0 and frames >= 0:
+        return float(start), frames / rate
+    return float(start), None
 
 
 def _noise_recording(params: Any) -> str | None:

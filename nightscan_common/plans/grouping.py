@@ -1,32 +1,35 @@
-"""Grouping (pure), the heart of "no leakage": what must go to one split together.
+"""Grouping (pure), the heart of "no leakage": what must go to one split together, over all classes.
 
-A group is one source's original and augmentations; ``--group-pattern`` merges sources
-(one site, one night), and so does one content under two names.
+A group is keyed by what ties files together, never by class: the recording (an
+original's ``<class>/<source>``, the long recording a window was cut from, or the
+recording an annotation clip was cut from, which may hold events of several classes);
+with ``--group-pattern``, the pattern's key on the source path (one site, one night, for
+every class); and one content under two names, in one class or in two, joins one group.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..execution.base import TaskFailed, item_alarm
 from ..formats.pool_reader import PoolFile
 
-#: The time budget of one class's ``--group-pattern`` matches: a base plus a share per
-#: source. A usual pattern takes 0.2 to 0.6 us per source (measured over 750,000), so the
-#: budget is thousands of times that; a pattern that backtracks without bound (``(a+)+$``
-#: ran past 120 s on one 33-character stem) is stopped within it. Main thread only.
+#: The time budget of the ``--group-pattern`` matches: a base plus a share per source. A
+#: usual pattern takes 0.2 to 0.6 us per source (measured over 750,000), so the budget is
+#: thousands of times that; a pattern that backtracks without bound (``(a+)+$`` ran past
+#: 120 s on one 33-character stem) is stopped within it. Main thread only.
 PATTERN_SECONDS = 1.0
 PATTERN_SECONDS_PER_SOURCE = 1e-3
 
 
 @dataclass(frozen=True)
 class Group:
-    """Files that go to one split together: related originals and their augmentations.
+    """One class's files of a group: related originals and their augmentations.
 
-    ``key`` is unique within the class.
+    ``key`` is the group's key over the whole pool (the same in every class it holds).
     """
 
     key: str
@@ -54,70 +57,138 @@ def pattern_key(source: str, pattern: re.Pattern[str]) -> str | None:
     return (m.group(1) if pattern.groups else m.group(0)) or None
 
 
+def recording_of(class_name: str, source: str, *, root_relative: bool = False) -> str:
+    """The recording a file comes from, relative to the audio root: ``<class>/<source>``, or
+    ``source`` itself when sources are relative to the root (annotation clips)."""
+    return source if root_relative else f"{class_name}/{source}"
+
+
 @dataclass(frozen=True)
 class Grouping:
-    """A class's groups, sorted by key, and what merged or failed to merge them."""
+    """One class's groups, sorted by key, and what merged or failed to merge them.
+
+    ``shared`` holds the keys of its groups that hold files of other classes too.
+    """
 
     groups: list[Group]
     unmatched: int  # originals whose source the group pattern does not match
     copies: int  # originals with the content of an earlier original of the class
+    shared: frozenset[str] = frozenset()
 
 
-def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = None,
-                content: Mapping[str, str] | None = None) -> Grouping:
-    """Group a class's files so that nothing derived from one recording is split up.
+@dataclass(frozen=True)
+class PoolGrouping:
+    """Every class's groups, and the groups that hold several classes (key -> class -> files)."""
 
-    A group is one source's original and augmentations; sources whose path gives one
-    ``pattern`` key are merged, and so are sources whose originals have one sha256 (one
-    recording copied twice) or one content: ``content`` maps an original's name to the
-    name of the first original with its fingerprint (one recording re-encoded,
-    resampled or at another gain). A merged group's key is the smallest of its keys.
-    """
-    files = list(files)
-    key_of: dict[str, str] = {}
-    no_match: set[str] = set()
-    budget = PATTERN_SECONDS + PATTERN_SECONDS_PER_SOURCE * len(files) if pattern is not None else None
-    try:
-        with item_alarm(budget):
-            for f in files:
-                if f.source not in key_of:
-                    found = pattern_key(f.source, pattern) if pattern is not None else f.source
-                    if found is None:
-                        no_match.add(f.source)
-                    key_of[f.source] = found or f.source
-    except TaskFailed:
-        raise UsageError(f"the group pattern {pattern.pattern!r} took more than {budget:g} s on "
-                         f"{len(files)} file names; it backtracks without bound (nested repeats "
-                         "such as (a+)+): simplify it") from None
-    unmatched = {f.source for f in files if not f.is_augmented and f.source in no_match}
-    parent: dict[str, str] = {}
+    classes: dict[str, Grouping]
+    shared: dict[str, dict[str, int]]
+    sites: dict[str, str]  # recording -> its --group-pattern key (matched recordings only)
+    root_relative: bool = False
 
-    def root(key: str) -> str:
-        while key in parent:
-            key = parent[key]
+    def recording(self, class_name: str, f: PoolFile) -> str:
+        return recording_of(class_name, f.source, root_relative=self.root_relative)
+
+
+class _Keys:
+    """Union-find over group keys: a merged group's key is the smallest of its keys."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def root(self, key: str) -> str:
+        while key in self.parent:
+            key = self.parent[key]
         return key
 
-    def merge(a: str, b: str) -> None:
-        a, b = root(a), root(b)
+    def merge(self, a: str, b: str) -> None:
+        a, b = self.root(a), self.root(b)
         if a != b:
-            parent[max(a, b)] = min(a, b)
+            self.parent[max(a, b)] = min(a, b)
 
+
+def group_pool(classes: Mapping[str, Sequence[PoolFile]], *, pattern: re.Pattern[str] | None = None,
+               content: Mapping[str, str] | None = None, root_relative: bool = False) -> PoolGrouping:
+    """Group a pool's files so that nothing tied to one recording, site or content is split up.
+
+    A group is one recording's originals and augmentations; recordings whose source gives
+    one ``pattern`` key are merged, whatever their class, and so are recordings whose
+    originals have one sha256 (one recording copied twice) or one content: ``content``
+    maps an original's ``<class>/<name>`` to the ``<class>/<name>`` of the first original
+    with its fingerprint (one recording re-encoded, resampled or at another gain).
+    """
+    key_of, sites, unmatched = _recording_keys(classes, pattern, root_relative)
+    keys = _Keys()
     first_with: dict[str, str] = {}
-    copied: set[str] = set()
-    source_of = {f.name: f.source for f in files if not f.is_augmented}
-    for f in files:
-        if f.sha256 is None:
-            continue
-        if f.sha256 in first_with:
-            copied.add(f.name)
-        merge(key_of[f.source], first_with.setdefault(f.sha256, key_of[f.source]))
+    copied: dict[str, set[str]] = {c: set() for c in classes}
+    owner: dict[str, str] = {}  # "<class>/<name>" of an original -> its recording's key
+    for c, files in classes.items():
+        for f in files:
+            if f.is_augmented:
+                continue
+            key = key_of[recording_of(c, f.source, root_relative=root_relative)]
+            owner[f"{c}/{f.name}"] = key
+            if f.sha256 is None:
+                continue
+            first = first_with.setdefault(f.sha256, f"{c}/{f.name}")
+            if first != f"{c}/{f.name}":
+                if first.split("/", 1)[0] == c:
+                    copied[c].add(f.name)
+                keys.merge(key, owner[first])
     for name, first in sorted((content or {}).items()):
-        if name != first and name in source_of and first in source_of:
-            copied.add(name)
-            merge(key_of[source_of[name]], key_of[source_of[first]])
-    copies = len(copied)
-    members: dict[str, list[PoolFile]] = {}
-    for f in files:
-        members.setdefault(root(key_of[f.source]), []).append(f)
-    groups = [Group(k, tuple(sorted(v, key=lambda f: f.name))) for k, v in sorted(members.items())]
-    return Grouping(groups, len(unmatched), copies)
+        if name != first and name in owner and first in owner:
+            c = name.split("/", 1)[0]
+            if first.split("/", 1)[0] == c:
+                copied[c].add(name.split("/", 1)[1])
+            keys.merge(owner[name], owner[first])
+    members: dict[str, dict[str, list[PoolFile]]] = {}
+    for c, files in classes.items():
+        for f in files:
+            key = keys.root(key_of[recording_of(c, f.source, root_relative=root_relative)])
+            members.setdefault(key, {}).setdefault(c, []).append(f)
+    shared = {k: {c: len(v) for c, v in sorted(by_class.items())}
+              for k, by_class in sorted(members.items()) if len(by_class) > 1}
+    per_class: dict[str, list[Group]] = {c: [] for c in classes}
+    for k in sorted(members):
+        for c, files in members[k].items():
+            per_class[c].append(Group(k, tuple(sorted(files, key=lambda f: f.name))))
+    out = {c: Grouping(per_class[c], unmatched.get(c, 0), len(copied[c]),
+                       frozenset(g.key for g in per_class[c] if g.key in shared)) for c in classes}
+    return PoolGrouping(out, shared, sites, root_relative)
+
+
+def _recording_keys(classes: Mapping[str, Sequence[PoolFile]], pattern: re.Pattern[str] | None,
+                    root_relative: bool) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+    """Each recording's first key (its pattern key, or itself), the pattern keys found, and how
+    many originals of each class the pattern does not match."""
+    key_of: dict[str, str] = {}
+    sites: dict[str, str] = {}
+    no_match: set[str] = set()
+    count = sum(len(files) for files in classes.values())
+    budget = PATTERN_SECONDS + PATTERN_SECONDS_PER_SOURCE * count if pattern is not None else None
+    try:
+        with item_alarm(budget):
+            for c, files in classes.items():
+                for f in files:
+                    recording = recording_of(c, f.source, root_relative=root_relative)
+                    if recording in key_of:
+                        continue
+                    found = pattern_key(f.source, pattern) if pattern is not None else recording
+                    if found is None:
+                        no_match.add(recording)
+                    elif pattern is not None:
+                        sites[recording] = found
+                    key_of[recording] = found or recording
+    except TaskFailed:
+        raise UsageError(f"the group pattern {pattern.pattern!r} took more than {budget:g} s on "
+                         f"{count} file names; it backtracks without bound (nested repeats "
+                         "such as (a+)+): simplify it") from None
+    unmatched = {c: len({f.source for f in files if not f.is_augmented
+                         and recording_of(c, f.source, root_relative=root_relative) in no_match})
+                 for c, files in classes.items()}
+    return key_of, sites, unmatched
+
+
+def group_class(files: Iterable[PoolFile], *, name: str = "", pattern: re.Pattern[str] | None = None,
+                content: Mapping[str, str] | None = None) -> Grouping:
+    """One class on its own (``group_pool`` of a pool of one class named ``name``)."""
+    return group_pool({name: list(files)}, pattern=pattern, content=content).classes[name]

@@ -5,7 +5,9 @@ with one recording of the noise class, and records which (``PoolFile.noise``). T
 classes are split as usual; then every val or test group that holds a file mixed with a
 recording of another split trades places with a train group of its class of the same
 size whose noise, if any, comes from that val or test split (the counts stay exact).
-When no such train group exists, the group's offending files are left out of the index.
+A group that holds other classes too never trades places (the others would be split
+from it). When no such train group exists, or the group holds other classes, the
+group's offending files are left out of the index.
 Either way, the guarantee holds: no val or test row was mixed with noise from a
 recording of another split. The noise class's own originals are mixed with themselves,
 so they never conflict, and the splits of the noise recordings never move.
@@ -65,9 +67,10 @@ def keep_noise_in_split(plans: Sequence[ClassPlan]) -> tuple[list[ClassPlan], No
             split = assignment[i]
             if split == TRAIN or not (bad := _foreign(group, split, where)):
                 continue
-            partner = next((j for j, other in enumerate(groups) if assignment[j] == TRAIN
-                            and len(other.files) == len(group.files) and not _foreign(other, split, where)),
-                           None)
+            shared = cp.grouping.shared  # a group of several classes moves for all or none: never here
+            partner = None if group.key in shared else next(
+                (j for j, other in enumerate(groups) if assignment[j] == TRAIN and other.key not in shared
+                 and len(other.files) == len(group.files) and not _foreign(other, split, where)), None)
             if partner is None:
                 left_out.update(f"{cp.name}/{name}" for name in bad)
                 continue

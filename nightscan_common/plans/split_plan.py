@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
@@ -84,7 +84,7 @@ def split_targets(total: int, ratios: Sequence[float]) -> tuple[int, ...]:
 
 
 def plan_split(sizes: Sequence[int], ratios: Sequence[float] = DEFAULT_RATIOS, *,
-               seed: int) -> SplitPlan:
+               seed: int, pinned: Mapping[int, int] | None = None) -> SplitPlan:
     """Assign groups of ``sizes[i]`` samples to splits in proportion to ``ratios``.
 
     Groups are shuffled with the seed, then stably sorted largest first, and each goes
@@ -99,6 +99,10 @@ def plan_split(sizes: Sequence[int], ratios: Sequence[float] = DEFAULT_RATIOS, *
     group; and a split left short by D means every other split took its last group
     while at least D short, so their overshoots, which add up to D, are each below
     (largest group - D), which gives D < largest group.
+
+    ``pinned`` maps groups whose split is already decided (groups that hold other
+    classes too) to it: they count toward their split and are never moved. The bound
+    above still holds when no split's pinned count exceeds its target.
     """
     ratios = check_ratios(ratios)
     sizes = _check_sizes(sizes)
@@ -110,12 +114,19 @@ def plan_split(sizes: Sequence[int], ratios: Sequence[float] = DEFAULT_RATIOS, *
     order.sort(key=lambda g: -sizes[g])
     assignment = [0] * len(sizes)
     counts = [0] * len(ratios)
+    pinned = pinned or {}
+    for g, s in pinned.items():
+        assignment[g] = s
+        counts[s] += sizes[g]
     for g in order:
+        if g in pinned:
+            continue
         s = max(eligible, key=lambda s: _neediness(targets[s], counts[s], s))
         assignment[g] = s
         counts[s] += sizes[g]
-    _fill_empty_splits(assignment, counts, sizes, targets, eligible, ratios)
-    _improve(assignment, counts, sizes, targets, eligible, rank={g: i for i, g in enumerate(order)})
+    _fill_empty_splits(assignment, counts, sizes, targets, eligible, ratios, pinned)
+    _improve(assignment, counts, sizes, targets, eligible,
+             rank={g: i for i, g in enumerate(order) if g not in pinned})
     held = set(assignment)
     empty = tuple(SPLITS[s] for s in eligible if s not in held)
     return SplitPlan(tuple(assignment), targets, tuple(counts), empty)
@@ -129,7 +140,7 @@ def _neediness(target: int, count: int, split: int) -> tuple[int, float, int]:
 
 def _fill_empty_splits(assignment: list[int], counts: list[int], sizes: Sequence[int],
                        targets: Sequence[int], eligible: Sequence[int],
-                       ratios: Sequence[float]) -> None:
+                       ratios: Sequence[float], pinned: Mapping[int, int]) -> None:
     """Move one group into each empty eligible split, from a split that keeps one.
 
     The group moved is the one that leaves the largest deviation smallest (then the
@@ -139,7 +150,7 @@ def _fill_empty_splits(assignment: list[int], counts: list[int], sizes: Sequence
         held = [assignment.count(s) for s in range(len(ratios))]
         if held[empty]:
             continue
-        candidates = [g for g, s in enumerate(assignment) if held[s] >= 2]
+        candidates = [g for g, s in enumerate(assignment) if held[s] >= 2 and g not in pinned]
         if not candidates:
             return
         g = min(candidates, key=lambda g, to=empty: (
@@ -157,11 +168,12 @@ def _improve(assignment: list[int], counts: list[int], sizes: Sequence[int],
     deviations), so the greedy pass's bound holds, and never empties a split. Groups of
     one size in one split are interchangeable: the first in the seeded order is the one
     moved, so the work per step depends on the number of distinct sizes, not of groups.
+    Pinned groups (not in ``rank``) stay where they are.
     """
     current = _score(counts, targets, eligible)
     while current[1]:
         members = {s: {} for s in eligible}
-        for g in sorted(range(len(sizes)), key=rank.__getitem__):
+        for g in sorted(rank, key=rank.__getitem__):
             members[assignment[g]].setdefault(sizes[g], g)
         best, change = current, None
         for x in eligible:

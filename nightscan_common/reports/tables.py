@@ -56,23 +56,31 @@ def pool_table(report: PoolReport, *, dry_run: bool) -> str:
 
 def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> str:
     """The per-class table, the leakage check and the warnings, as printed on stdout."""
-    headers = ["class", *SPLITS, "total", *(f"{s} orig+aug" for s in SPLITS), "max dev"]
+    headers = ["class", *SPLITS, "total", *(f"{s} orig+aug" for s in SPLITS), "deviation", "max dev",
+               "largest group"]
     headers += ["dropped"] if eval_originals_only else []
     rows = []
     for c in report.classes:
         row = [c.name, *c.rows, sum(c.rows),
                *(f"{o}+{a}" for o, a in zip(c.originals, c.augmented, strict=True)),
-               c.plan.max_deviation]
+               "/".join(f"{d:+d}" for d in c.deviation), c.plan.max_deviation, c.largest_group]
         rows.append(row + ([c.dropped] if eval_originals_only else []))
     totals = [sum(r[i] for r in rows) for i in range(1, 5)]
     orig = [sum(c.originals[i] for c in report.classes) for i in range(len(SPLITS))]
     aug = [sum(c.augmented[i] for c in report.classes) for i in range(len(SPLITS))]
-    all_row = ["all", *totals, *(f"{o}+{a}" for o, a in zip(orig, aug, strict=True)),
-               max((c.plan.max_deviation for c in report.classes), default=0)]
+    all_row = ["all", *totals, *(f"{o}+{a}" for o, a in zip(orig, aug, strict=True)), "",
+               max((c.plan.max_deviation for c in report.classes), default=0),
+               max((c.largest_group for c in report.classes), default=0)]
     rows.append(all_row + ([sum(c.dropped for c in report.classes)] if eval_originals_only else []))
     lines = [format_table(headers, rows), "",
-             "max dev: the largest gap, in samples, between a split and its share of the class",
-             f"leakage check: {report.leaking_groups} group(s) in more than one split"]
+             f"deviation: each split's samples minus its share of the class ({'/'.join(SPLITS)}); "
+             "max dev: the largest; largest group: the class's samples in its largest group, "
+             "which bounds the deviation",
+             f"leakage check: {report.leaking_groups} group(s) in more than one split",
+             report.check.line()]
+    if report.shared_groups:
+        lines.append(f"groups that hold several classes: {len(report.shared_groups)}, each in one split "
+                     "for all its classes")
     if eval_originals_only:
         lines.append("dropped: augmentations of val and test groups, left out by --eval-originals-only")
     if report.warnings:
@@ -83,6 +91,8 @@ def index_table(report: IndexReport, *, eval_originals_only: bool = False) -> st
             f"{what} " + ", ".join(f"{n} {how}" for how, n in counts.items())
             for what, counts in (("groups", k.groups), ("files", k.files))))
         lines += [f"  moved (forced by a merge): {m}" for m in k.moves]
+        lines += [f"  found by content under a new name, split kept: {m}" for m in k.renamed]
+        lines += [f"  relabelled (found by content in another class), split kept: {m}" for m in k.relabelled]
     state = "written" if report.written else "already up to date, left as it was"
     lines.append(f"index {report.db_path}: {state}")
     return "\n".join(lines)

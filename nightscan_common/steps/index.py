@@ -1,10 +1,11 @@
-"""Step 2: a pool's groups split per class and written to the SQLite index, then checked.
+"""Step 2: a pool's groups split, all classes at once, written to the SQLite index, then checked.
 
 Rows go in by class, then file path, so that one pool and one set of options give the
 same database content (``created_at`` apart). ``original_file`` is the pool-relative
 path (``<class>/<name>``) of the original each row comes from (the row itself for an
-original); ``group_key`` is ``<class>/<key>``, the key being the original's source, or
-the ``--group-pattern`` key, or the smallest of the keys merged with it.
+original); ``group_key`` is the group's key over the whole pool, never a class's: the
+recording (``<class>/<source>``, or an annotation clip's recording), or the
+``--group-pattern`` key, or the smallest of the keys merged with it (content copies).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from ..errors import OutputConflictError, UsageError
 from ..formats.index_db import (
     FORMAT_VERSION,
     SPLITS,
-    count_leaking_groups,
     read_index_info,
     read_split_rows,
     split_counts,
@@ -40,16 +40,17 @@ from ..formats.pool_reader import (
     read_pool,
 )
 from ..formats.provenance import guard
+from ..formats.split_check import SplitCheck, check_index_splits
 from ..io.atomic_write import json_text, remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.content_groups import DuplicatePlan, plan_duplicates
-from ..plans.grouping import compile_group_pattern
-from ..plans.index_plan import ClassPlan, class_rows, plan_class
+from ..plans.grouping import compile_group_pattern, group_pool
+from ..plans.index_plan import ClassPlan, OldSplits, PoolPlan, class_rows, original_rows, plan_pool
 from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
 from ..reports import plain
-from .index_keep import KeepReport, difference, read_old_index
+from .index_keep import KeepReport, difference, match_by_content, read_old_index
 from .options import RUN, content_items
 
 DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
@@ -101,10 +102,17 @@ class ClassSummary:
     originals: tuple[int, ...]  # rows in the database
     augmented: tuple[int, ...]
     dropped: int  # augmentations left out by eval_originals_only
+    largest_group: int = 0  # the class's samples in its largest group: what bounds a deviation
+    shared_groups: int = 0  # its groups that hold other classes too
 
     @property
     def rows(self) -> tuple[int, ...]:
         return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
+
+    @property
+    def deviation(self) -> tuple[int, ...]:
+        """Per split, the plan's count minus its target (samples)."""
+        return tuple(c - t for c, t in zip(self.plan.counts, self.plan.targets, strict=True))
 
 
 @dataclass(frozen=True)
@@ -118,12 +126,15 @@ class IndexReport:
     warnings: list[str] = field(default_factory=list)
     cross_class: list[list[str]] = field(default_factory=list)  # one recording in two classes or more
     kept: KeepReport | None = None  # the difference from the --keep-splits-from index
+    check: SplitCheck = field(default_factory=SplitCheck)  # the invariant, read back from the index
+    #: groups that hold several classes: (key, split, {class: samples}), by key
+    shared_groups: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
 
     @property
     def status(self) -> int:
-        """0 written and checked; 1 when a group straddles two splits (the check failed) or
-        one recording is in two classes."""
-        return 1 if self.leaking_groups or self.cross_class else 0
+        """0 written and checked; 1 when the check on the written index failed (a group,
+        recording, site or span in two splits) or one recording is in two classes."""
+        return 1 if self.leaking_groups or not self.check.passed or self.cross_class else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {**plain(self), "status": self.status}
@@ -132,7 +143,8 @@ class IndexReport:
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
               options: IndexOptions = IndexOptions(), *, keep_splits_from: str | os.PathLike | None = None,
               overwrite: bool = False, progress: bool = True) -> IndexReport:
-    """Split every class of a pool by whole groups and write the index to ``output_db``.
+    """Split the groups of a pool, all classes at once, write the index to ``output_db``, and
+    check the invariant on what was written.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
        an index made from the same pool with the same options is left as it is (rerunning
@@ -159,14 +171,12 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         if keep:
             _check_existing(output, info)
         same = content_plan(pool)
-        content: dict[str, dict[str, str]] = {}
-        for name, first in same.group_of.items():
-            cls, file_name = name.split("/", 1)
-            content.setdefault(cls, {})[file_name] = first.split("/", 1)[1]
-        plans, noise = keep_noise_in_split([
-            plan_class(name, files, ratios=ratios, seed=options.seed, pattern=pattern,
-                       old=old.splits if old else None, content=content.get(name))
-            for name, files in pool.classes.items()])
+        grouping = group_pool(pool.classes, pattern=pattern, content=_content_links(same),
+                              root_relative=pool.root_relative)
+        matches = match_by_content(old, pool) if old else None
+        splits = (OldSplits(old.splits.files, old.splits.groups, matches.split_of) if old else None)
+        planned = plan_pool(grouping, ratios=ratios, seed=options.seed, old=splits)
+        plans, noise = keep_noise_in_split(planned.classes)
         cross = _cross_class(pool, same.cross_class)
         if options.strict:
             _refuse_if_strict(plans, cross)
@@ -175,13 +185,17 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
                                        file=sys.stderr, leave=False)
                     for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
                                           leave_out=noise.left_out))
-            count = write_index(output, rows, info | {_CREATED_AT: _now()})
+            originals = (row for cp in plans for row in original_rows(cp, grouping))
+            balance = _balance_info(plans, planned)
+            count = write_index(output, rows, info | balance | {_CREATED_AT: _now()}, originals=originals)
             log.debug("wrote %d rows to %s", count, output)
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
-        return IndexReport(output, not keep, summaries, count_leaking_groups(output),
+        check = check_index_splits(output)
+        return IndexReport(output, not keep, summaries, len(check.groups),
                            _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
-                           kept=difference(old, plans, read_split_rows(output)) if old else None)
+                           kept=(difference(old, planned, read_split_rows(output), matches) if old else None),
+                           check=check, shared_groups=_shared_rows(planned))
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:
@@ -228,7 +242,34 @@ def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> Cla
     originals = tuple(counts.get((cp.name, s, 0), 0) for s in SPLITS)
     augmented = tuple(counts.get((cp.name, s, 1), 0) for s in SPLITS)
     dropped = sum(cp.plan.counts) - sum(originals) - sum(augmented)
-    return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped)
+    return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped,
+                        cp.largest_group, len(cp.grouping.shared))
+
+
+def _content_links(same: DuplicatePlan) -> dict[str, str]:
+    """Each original of one content (``<class>/<name>``) -> the first name of its content
+    group: within its class, and across classes (a cross-class copy joins one group)."""
+    links = dict(same.group_of)
+    for names in same.cross_class:
+        first = min(names)
+        links.update({n: first for n in names})
+    return links
+
+
+def _shared_rows(plan: PoolPlan) -> list[tuple[str, str, dict[str, int]]]:
+    return [(key, SPLITS[plan.shared_splits[key]], classes) for key, classes in plan.grouping.shared.items()]
+
+
+def _balance_info(plans: Iterable[ClassPlan], plan: PoolPlan) -> dict[str, str]:
+    """``index_info`` values that say how close the split is: per class, each split's target and
+    count (samples, before ``--eval-originals-only``), its largest group and its groups; and the
+    groups that hold several classes, with their split and samples per class."""
+    balance = {cp.name: {"targets": list(cp.plan.targets), "counts": list(cp.plan.counts),
+                         "largest_group": cp.largest_group, "groups": len(cp.grouping.groups),
+                         "shared_groups": len(cp.grouping.shared)} for cp in plans}
+    shared = [[key, split, classes] for key, split, classes in _shared_rows(plan)]
+    return {"split_balance": json_text(balance, indent=None, sort_keys=True),
+            "shared_groups": json_text(shared, indent=None, sort_keys=True)}
 
 
 def content_plan(pool: Pool) -> DuplicatePlan:
@@ -265,8 +306,14 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) ->
         if cp.plan.empty:
             short = True
             n = len(cp.grouping.groups)
-            warnings.append(f"class {cp.name!r} has {n} group(s), too few to fill every split: "
+            why = "too few to fill every split" if n < len(SPLITS) else (
+                f"{len(cp.grouping.shared)} of them hold other classes too, and moving one would empty "
+                "a split of another class")
+            warnings.append(f"class {cp.name!r} has {n} group(s), {why}: "
                             f"no {' or '.join(cp.plan.empty)} samples")
+        elif (far := _beyond_bound(cp)):
+            warnings.append(f"class {cp.name!r}: {far}, more than its largest group "
+                            f"({cp.largest_group}); groups that hold other classes too pull it there")
         if cp.grouping.unmatched:
             unmatched.append(f"{cp.name} ({cp.grouping.unmatched})")
         copies += cp.grouping.copies
@@ -284,6 +331,17 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) ->
                         f"content): {' = '.join(names)}; one recording under two labels is usually "
                         "a mistake")
     return warnings
+
+
+def _beyond_bound(cp: ClassPlan) -> str:
+    """The splits further from their targets than the class's largest group, when every split
+    with a target could hold that group (below that, a whole group may have to overshoot)."""
+    plan, largest = cp.plan, cp.largest_group
+    if not cp.grouping.shared or any(0 < t < largest for t in plan.targets):
+        return ""
+    far = [f"{s} has {c} samples for a target of {t}"
+           for s, c, t in zip(SPLITS, plan.counts, plan.targets, strict=True) if abs(c - t) >= largest]
+    return "; ".join(far)
 
 
 def _noise_warnings(noise: NoiseFix) -> list[str]:

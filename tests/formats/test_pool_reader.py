@@ -106,3 +106,19 @@ def test_the_same_recording_in_two_classes_is_found(tmp_path):
                       contents={("owl", "rec_001.wav"): b"same", ("bat", "rec_000.wav"): b"same"})
     assert cross_class_duplicates(read_pool(root)) == [
         ["bat/rec_000_original.wav", "owl/rec_001_original.wav"]]
+
+
+def test_a_window_s_span_and_a_pool_of_clips_named_from_the_audio_root_are_read(tmp_path):
+    root = write_pool(tmp_path / "pool", {"owl": [2, 1]})
+    meta = json.loads((root / "pool_metadata.json").read_text())
+    meta["params"]["annotations"] = "events.csv"
+    first = meta["classes"]["owl"]["files"][0]
+    assert first["type"] == "original"
+    first |= {"offset": 24000, "offset_seconds": 1.5, "frames": 48000, "samplerate": 16000}
+    (root / "pool_metadata.json").write_text(json.dumps(meta))
+    pool = read_pool(root)
+    assert pool.root_relative
+    spans = {f.name: (f.offset_seconds, f.seconds) for f in pool.classes["owl"]}
+    assert spans == {"rec_000_original.wav": (1.5, 3.0), "rec_000_aug001_time_stretch.wav": (None, None),
+                     "rec_001_original.wav": (None, None)}
+    assert not read_pool(write_pool(tmp_path / "plain", {"owl": [1]})).root_relative

@@ -12,6 +12,7 @@ from pool_factory import write_pool
 from nightscan_common.errors import NightScanError, OutputConflictError, UsageError
 from nightscan_common.formats.index_db import (
     SCHEMA,
+    SPLITS,
     count_leaking_groups,
     read_index_info,
     read_index_rows,
@@ -287,3 +288,151 @@ def test_a_pool_with_no_files_exits_2(tmp_path):
     with pytest.raises(UsageError, match="holds no files to index"):
         run_index(pool, tmp_path / "index.db")
     assert not (tmp_path / "index.db").exists()
+
+
+# Groups across classes: sites, recordings and copies that hold several classes.
+
+CLASSES4 = ("bat", "cricket", "moth", "owl")
+
+
+def site_pool(root: Path, *, sites: int = 3) -> Path:
+    """Four classes, each with recordings from ``sites`` sites and two nights (1 to 3 a night),
+    and 10 recordings of its own made elsewhere (no site in their names)."""
+    sources, sizes = {}, {}
+    for k, cls in enumerate(CLASSES4):
+        names = [f"site{s}_night{n}_r{r}.wav" for s in range(sites) for n in range(2)
+                 for r in range(1 + (s + n + k) % 3)] + [f"lab_r{r}.wav" for r in range(10)]
+        sources[cls], sizes[cls] = names, [1 + (i + k) % 3 for i in range(len(names))]
+    return write_pool(root, sizes, sources=sources)
+
+
+def splits_by(db: Path, pattern: str) -> dict[str, set[str]]:
+    import re
+    out: dict[str, set[str]] = {}
+    for path, split in query(db, "SELECT file_path, split FROM audio_samples"):
+        if m := re.search(pattern, path):
+            out.setdefault(m[1], set()).add(split)
+    return out
+
+
+def test_three_sites_of_four_classes_grouped_by_site_each_in_one_split_for_every_class(tmp_path):
+    from nightscan_common.formats.split_check import check_index_splits
+    pool, db = site_pool(tmp_path / "pool"), tmp_path / "index.db"
+    options = IndexOptions(ratios=(0.4, 0.3, 0.3), group_pattern=r"^(site\d+)_")
+    report = run_index(pool, db, options)
+    sites = splits_by(db, r"/(site\d)_")
+    assert {k: len(v) for k, v in sites.items()} == {"site0": 1, "site1": 1, "site2": 1}
+    assert {split for splits in sites.values() for split in splits} == set(SPLITS)
+    assert [(key, sorted(classes)) for key, _, classes in report.shared_groups] == [
+        (f"site{s}", sorted(CLASSES4)) for s in range(3)]
+    for c in report.classes:  # every split can hold the largest group: each within one of its target
+        assert min(c.plan.targets) >= c.largest_group and c.groups == 13
+        assert all(abs(d) < c.largest_group for d in c.deviation), c
+    assert report.check.passed and report.check.checked["sites"] == 3 and report.status == 0
+    info = read_index_info(db)  # what the report reads: the balance and the shared groups
+    assert json.loads(info["split_balance"])["owl"] == {
+        "targets": list(report.classes[3].plan.targets), "counts": list(report.classes[3].rows),
+        "largest_group": report.classes[3].largest_group, "groups": 13, "shared_groups": 3}
+    assert json.loads(info["shared_groups"]) == [list(g) for g in report.shared_groups]
+    (moved, original), = query(db, "SELECT file_path, original_file FROM audio_samples WHERE file_path LIKE "
+                               "'owl/site1%' AND is_augmented = 1 ORDER BY file_path LIMIT 1")
+    con = sqlite3.connect(db)  # a hand-made index: one site (and one recording) in two splits
+    con.execute("UPDATE audio_samples SET split = CASE split WHEN 'train' THEN 'test' ELSE 'train' END "
+                "WHERE file_path = ?", (moved,))
+    con.commit()
+    con.close()
+    check = check_index_splits(db)
+    recording = original.replace("_original", "")
+    assert check.sites == ["site1"] and check.groups == ["site1"] and check.recordings == [recording]
+    assert "1 site key(s) in more than one split: site1" in check.problems()
+
+
+def test_a_written_index_that_fails_the_check_is_exit_1_with_the_names(tmp_path, monkeypatch, capsys):
+    import create_balanced_index
+    from nightscan_common.plans import index_plan
+    from nightscan_common.steps import index as step
+
+    def one_site_file_elsewhere(cp, **kw):  # a bug in writing, simulated: one row in another split
+        rows = index_plan.class_rows(cp, **kw)
+        moved = "moth/site2_night1_r0_original.wav"
+        return [(*r[:5], "val" if r[5] != "val" else "test", r[6]) if r[0] == moved else r for r in rows]
+
+    monkeypatch.setattr(step, "class_rows", one_site_file_elsewhere)
+    status = create_balanced_index.main(["--pool-dir", str(site_pool(tmp_path / "pool")), "--output-db",
+                                         str(tmp_path / "i.db"), "--group-pattern", r"^(site\d+)_", "-q"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "split check on the written index (" in out and "): FAILED" in out
+    assert ("error: the written index fails the split check: 1 site key(s) in more than one split: "
+            "site2") in err
+    assert "1 recording(s) in more than one split: moth/site2_night1_r0.wav" in err
+
+
+def test_a_copy_filed_under_two_classes_has_both_copies_in_one_split(tmp_path):
+    same = {(c, f"rec_{i:03d}.wav"): f"recording {i}".encode()
+            for i in range(0, 40, 4) for c in ("owl", "moth")}
+    pool = write_pool(tmp_path / "pool", {"owl": [2] * 40, "moth": [1] * 40}, contents=same)
+    db = tmp_path / "index.db"
+    report = run_index(pool, db)
+    split_of = {fp: split for fp, split in query(db, "SELECT file_path, split FROM audio_samples")}
+    for i in range(0, 40, 4):
+        owl = split_of[f"owl/rec_{i:03d}_original.wav"]
+        assert owl == split_of[f"moth/rec_{i:03d}_original.wav"]
+        assert owl == split_of[f"owl/rec_{i:03d}_aug001_time_stretch.wav"]
+    assert len(report.shared_groups) == 10 and report.check.passed
+    assert report.cross_class and report.status == 1  # still one recording under two labels: said, exit 1
+
+
+def window_pool(root: Path) -> Path:
+    """Clips named from the audio root: 3 s windows every 1.5 s of two nights, in two classes."""
+    sources = {"owl": [f"n{n}_w{i:02d}.wav" for n in range(2) for i in range(0, 12, 2)],
+               "moth": [f"n{n}_w{i:02d}.wav" for n in range(2) for i in range(1, 12, 2)]}
+    sources["owl"] += [f"solo{i}.wav" for i in range(8)]
+    sources["moth"] += [f"solo{i}.wav" for i in range(8)]
+    write_pool(root, {c: [2] * len(s) for c, s in sources.items()}, sources=sources)
+    meta = json.loads((root / "pool_metadata.json").read_text())
+    meta["params"]["annotations"] = "events.csv"
+    for cls, entry in meta["classes"].items():
+        for f in entry["files"]:
+            stem = f["source"][:-4]
+            if "_w" in stem:
+                night, w = stem.split("_w")
+                f["source"] = f"{night}.wav"
+                if f["type"] == "original":
+                    f |= {"offset": int(w) * 24000, "offset_seconds": int(w) * 1.5, "frames": 48000,
+                          "samplerate": 16000}
+            else:
+                f["source"] = f"{cls}/{f['source']}"
+    (root / "pool_metadata.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_windows_of_one_recording_in_two_classes_share_one_split_and_overlaps_are_caught(tmp_path):
+    from nightscan_common.formats.split_check import check_index_splits
+    db = tmp_path / "index.db"
+    report = run_index(window_pool(tmp_path / "pool"), db)
+    assert {k: len(v) for k, v in splits_by(db, r"/(n\d)_w").items()} == {"n0": 1, "n1": 1}
+    assert report.check.passed and report.check.checked["spans"] == 24
+    assert sorted(k for k, _, _ in report.shared_groups) == ["n0.wav", "n1.wav"]
+    con = sqlite3.connect(db)
+    (split,) = con.execute("SELECT split FROM audio_samples WHERE file_path = ?",
+                           ("moth/n0_w03_original.wav",)).fetchone()
+    con.execute("UPDATE audio_samples SET split = ? WHERE file_path = 'moth/n0_w03_original.wav'",
+                ("val" if split != "val" else "train",))
+    con.commit()
+    con.close()
+    check = check_index_splits(db)
+    assert check.recordings == ["n0.wav"]
+    assert len(check.spans) == 2 and all(s.startswith("n0.wav: ") for s in check.spans)
+    assert "3-6 s in" in " ".join(check.spans) and "4.5-7.5 s in" in " ".join(check.spans)
+
+
+def test_a_class_whose_groups_all_hold_other_classes_is_named_when_no_split_can_be_filled(tmp_path):
+    contents = {("aa", f"rec_{i:03d}.wav"): f"copy {i}".encode() for i in range(3)}
+    contents |= {(f"b{i}", "rec_000.wav"): f"copy {i}".encode() for i in range(3)}
+    sizes = {"aa": [1, 1, 1], "b0": [1], "b1": [1], "b2": [1]}
+    pool = write_pool(tmp_path / "pool", sizes, contents=contents)
+    report = run_index(pool, tmp_path / "index.db")
+    assert ("class 'aa' has 3 group(s), 3 of them hold other classes too, and moving one would empty a split "
+            "of another class: no val or test samples") in report.warnings
+    assert report.check.passed and len(report.shared_groups) == 3

@@ -8,7 +8,7 @@ from pool_factory import write_pool
 
 import create_balanced_index as front
 from nightscan_common.formats.index_db import read_index_info, read_split_rows
-from nightscan_common.steps.index import run_index
+from nightscan_common.steps.index import IndexOptions, run_index
 
 
 def _splits(db) -> dict[str, str]:
@@ -75,3 +75,34 @@ def test_a_missing_old_index_is_one_line(tmp_path, capsys):
                          "--keep-splits-from", str(tmp_path / "nope.db")])
     assert status == 2 and "error: index database not found" in capsys.readouterr().err
     assert not (tmp_path / "i.db").exists()
+
+
+def test_a_site_added_to_every_class_moves_no_group(tmp_path):
+    from test_index import site_pool
+
+    old_db, new_db = tmp_path / "old.db", tmp_path / "new.db"
+    options = IndexOptions(ratios=(0.4, 0.3, 0.3), group_pattern=r"^(site\d+)_")
+    run_index(site_pool(tmp_path / "p1"), old_db, options)
+    report = run_index(site_pool(tmp_path / "p2", sites=4), new_db, options, keep_splits_from=old_db)
+    assert report.kept.groups == {"added": 1, "removed": 0, "kept": 43, "moved": 0}
+    assert report.kept.files["moved"] == 0
+    old, new = _splits(old_db), _splits(new_db)
+    assert all(new[fp] == split for fp, split in old.items() if fp in new)
+    assert len({new[fp] for fp in new if "/site3_" in fp}) == 1 and report.check.passed
+
+
+def test_an_originals_table_with_values_that_are_not_text_is_read_as_unknown_content(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [2] * 10}), old_db)
+    with sqlite3.connect(old_db) as con:
+        con.execute("UPDATE originals SET sha256 = 7, fingerprint = x'00' WHERE file_path = ?",
+                    ("owl/rec_001_original.wav",))
+        con.execute("INSERT INTO originals (file_path, recording) VALUES (12, 'x')")
+    names = _sources(10)
+    names[1:3] = ["renamed_1.wav", "renamed_2.wav"]  # the same bytes under new names
+    contents = {("owl", f"renamed_{i}.wav"): f"owl/rec_{i:03d}.wav".encode() for i in (1, 2)}
+    pool = write_pool(tmp_path / "p2", {"owl": [2] * 10}, sources={"owl": names}, contents=contents)
+    report = run_index(pool, tmp_path / "new.db", keep_splits_from=old_db)
+    assert report.kept.renamed == [f"owl/rec_002_original.wav -> owl/renamed_2_original.wav "
+                                   f"({_splits(old_db)['owl/rec_002_original.wav']})"]
+    assert report.kept.groups == {"added": 1, "removed": 1, "kept": 9, "moved": 0}
