@@ -9,7 +9,6 @@ pool folder with pool_metadata.json. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from nightscan_common import cli
 from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.execution.cluster import scheduler_executor
+from nightscan_common.execution.cluster import open_executor
 from nightscan_common.reports import tables
 from nightscan_common.steps.pool import run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
@@ -149,12 +148,10 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
         timing = {} if timeout is None else {"task_timeout": timeout}
         folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
                    if d is not None]
-        with scheduler_executor(args.scheduler, num_workers=args.num_workers, readable=folders,
-                                writable=[] if args.dry_run else [args.output_dir]) as executor:
+        with open_executor(cli.run_options(args), readable=folders,
+                           writable=[] if args.dry_run else [args.output_dir]) as executor:
             report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
                               **run_options_from_args(args), **timing, executor=executor)
-            if executor is not None:
-                report = dataclasses.replace(report, cluster=executor.use())
         print(tables.pool_table(report, dry_run=args.dry_run))
         return report.status
 

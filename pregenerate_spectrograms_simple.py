@@ -17,7 +17,7 @@ from nightscan_common.dsp.spectrogram import (
     PRESETS,
     SpectrogramConfig,
 )
-from nightscan_common.execution.cluster import scheduler_executor
+from nightscan_common.execution.cluster import open_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
@@ -119,8 +119,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
 
     def body() -> int:
         config = config_from_args(args)
-        with scheduler_executor(args.scheduler, num_workers=args.num_workers,
-                                readable=[args.pool_root], writable=[args.output_dir]) as executor:
+        with open_executor(cli.run_options(args), readable=[args.pool_root],
+                           writable=[args.output_dir]) as executor:
             report = run_spectrograms(
                 args.index_db, args.pool_root, args.output_dir, config,
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
@@ -129,8 +129,6 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 executor=executor,
                 **({} if timeout is None else {"item_timeout": timeout}),
             )
-            if executor is not None:
-                report = dataclasses.replace(report, cluster=executor.use())
         for warning in report.warnings:
             cli.log.warning(warning)
         print(tables.spectrogram_table(report))

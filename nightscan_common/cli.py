@@ -20,8 +20,8 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .execution.base import DEFAULT_NUM_WORKERS
-from .execution.cluster import LOCAL
+from .execution.base import DEFAULT_NUM_WORKERS, LOCAL
+from .execution.cluster import RunOptions
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: The exit-status section of every --help, and of the README.
@@ -110,6 +110,13 @@ def add_scheduler(parser: argparse.ArgumentParser) -> None:
                              f"tcp://10.0.0.5:8786), or '{LOCAL}' for a cluster of --num-workers "
                              "processes started for the run; every worker must see the folders at "
                              "the same paths (default: a process pool on this machine)")
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run control of a step's command line (``--num-workers``, ``--scheduler``,
+    ``--max-memory`` where the step has it, ``-q``)."""
+    return RunOptions(num_workers=args.num_workers, scheduler=args.scheduler,
+                      max_memory=getattr(args, "max_memory", None), progress=not args.quiet)
 
 
 def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:

@@ -10,6 +10,7 @@ import signal
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dask_cluster import running_cluster, wait_for_workers, worker_pids
 from fault_helpers import call_main, interrupt, start_paused, wait_for_pause, wait_until_gone
@@ -108,3 +109,35 @@ def test_an_unreachable_scheduler_exits_2_in_seconds_with_one_line_and_writes_no
     assert status == 2 and err.startswith("error: cannot reach the Dask scheduler at "
                                           "tcp://127.0.0.1:9 (") and err.count("\n") == 1
     assert not Path(out).exists()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and not p.name.startswith("."))
+
+
+def test_relative_folders_reach_workers_started_elsewhere_as_a_local_run_does(
+        cluster, corpus, tmp_path, capsys, monkeypatch):
+    """The workers run in another folder: --audio-root and a packed --output-dir given
+    relative to the parent's must name the same files there (every file made, no row lost)."""
+    monkeypatch.chdir(tmp_path)
+    relative = {k: [os.path.relpath(a, tmp_path) if str(a).startswith(str(tmp_path)) else a
+                    for a in v] for k, v in corpus.items()}
+    on_cluster = ["--scheduler", cluster, "-q"]
+    status, _, err = call_main(create_augmented_pool.main, relative["pool"] + on_cluster, capsys)
+    assert status == 0, err
+    assert create_augmented_pool.main(relative["pool"] + ["--output-dir", "local_pool", "-q"]) == 0
+    assert _names(tmp_path / "pool") == _names(tmp_path / "local_pool")
+    assert create_balanced_index.main(relative["index"] + ["-q"]) == 0
+    packed = relative["spec"] + ["--layout", "packed", "-q"]
+    status, _, err = call_main(pregenerate_spectrograms_simple.main, packed + ["--scheduler", cluster],
+                               capsys)
+    assert status == 0, err
+    assert pregenerate_spectrograms_simple.main(packed + ["--output-dir", "local_spec"]) == 0
+    for split in ("train", "val", "test"):
+        on, local = (tmp_path / d / "packed" for d in ("spec", "local_spec"))
+        assert (on / f"{split}.csv").read_bytes() == (local / f"{split}.csv").read_bytes()
+        arrays = np.load(on / f"{split}.npy"), np.load(local / f"{split}.npy")
+        assert arrays[0].shape == arrays[1].shape
+        assert np.abs(arrays[0]).reshape(len(arrays[0]), -1).max(axis=1).min() > 0  # no empty slot
+        np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-4)

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from tqdm import tqdm
@@ -55,6 +56,15 @@ def default_max_memory() -> int:
         return _FALLBACK_MEMORY
 
 
+def worker_path(path: str | os.PathLike) -> Path:
+    """``path`` as every worker reads it, whatever its working folder: absolute (links kept).
+
+    The steps pass their folders through here once, where they are given: a relative
+    path sent to a Dask worker started in another folder names another file.
+    """
+    return Path(path).absolute()
+
+
 def default_num_workers() -> int:
     """All the cores this process may run on."""
     try:
@@ -65,6 +75,19 @@ def default_num_workers() -> int:
 
 #: The library's one default worker count, for every step and executor: all cores.
 DEFAULT_NUM_WORKERS = default_num_workers()
+
+
+#: ``--scheduler local``: a cluster of ``--num-workers`` processes on this machine, for the run.
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ClusterUse:
+    """Which Dask cluster ran a step, for its report: how many workers took part."""
+
+    address: str
+    workers: int
+    dashboard: str | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,10 @@ class Executor(Protocol):
 
     num_workers: int
 
+    def describe(self) -> ClusterUse | None:
+        """What the step's report says of the executor: the cluster that ran it, or None."""
+        ...
+
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,
             timeout: float | None = None, weight: Callable[[T], int] | None = None,
@@ -119,6 +146,10 @@ class ContextExecutor:
 
     def close(self) -> None:
         """Release workers; nothing to do by default."""
+
+    def describe(self) -> ClusterUse | None:
+        """Nothing for the report: the work ran on this machine."""
+        return None
 
     def __enter__(self) -> Self:
         return self

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
-from .base import ContextExecutor, Outcome, RunStopped, progress_bar
-from .cluster import LOCAL, ClusterUse
+from .base import LOCAL, ClusterUse, ContextExecutor, Outcome, RunStopped, progress_bar
 from .process_pool import WORKER_DIED
 
 T = TypeVar("T")
@@ -180,8 +179,8 @@ class DaskExecutor(ContextExecutor):
         self._interrupted |= exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         self.close()
 
-    def use(self) -> ClusterUse:
-        """What the step's summary says of this cluster: the workers that took part."""
+    def describe(self) -> ClusterUse:
+        """What the step's report says of this cluster: the workers that took part."""
         return ClusterUse(self.address, len(self.workers_used), self.dashboard)
 
     def close(self) -> None:

@@ -56,7 +56,7 @@ class PoolWorkerSetup:
         warm_up(self.augmentations, self.animal_type)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskContext:
     """What every task of a run shares, sent with it: folders as strings, the link mode."""
 

@@ -29,8 +29,7 @@ import numpy as np
 
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
-from ..execution.cluster import ClusterUse
+from ..execution.base import DEFAULT_NUM_WORKERS, ClusterUse, Executor, pin_native_threads, worker_path
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
@@ -77,7 +76,7 @@ class SplitCounts:
     failed: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpectrogramReport:
     """What a run did, built once it is over: for the summary table and the exit status."""
 
@@ -182,7 +181,7 @@ def run_spectrograms(
     ``store`` holds the spectrograms; None means the store of ``layout`` below ``out_dir``
     (``shard_size`` samples per shard for ``webdataset``).
     """
-    pool_root, out_dir = Path(pool_root), Path(out_dir)
+    pool_root, out_dir = worker_path(pool_root), worker_path(out_dir)
     config.validate()
     _check_folders(pool_root, out_dir)
     rows = read_index_rows(index_db, tuple(splits))
@@ -240,10 +239,13 @@ def run_spectrograms(
         write_windows(out_dir, header, windows)
         per_file = rate_warnings(windows, config)
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
+        executor_use = executor.describe() if executor is not None else None
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
-        return SpectrogramReport(out_dir, store.layout, counts, sorted(failures), store.bytes_on_disk(),
-                                 recomputed, removed,
-                                 ([warning] if warning else []) + summary_lines(per_file, config), per_file)
+        return SpectrogramReport(
+            out_dir=out_dir, layout=store.layout, counts=counts, failures=sorted(failures),
+            bytes_on_disk=store.bytes_on_disk(), recomputed=recomputed, removed=removed,
+            warnings=([warning] if warning else []) + summary_lines(per_file, config),
+            rate_warnings=per_file, cluster=executor_use)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
