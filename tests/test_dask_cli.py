@@ -12,14 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dask_cluster import running_cluster, wait_for_workers, worker_pids
+from dask_cluster import (
+    running_cluster,
+    start_scheduler,
+    start_workers,
+    stop,
+    wait_for_workers,
+    worker_pids,
+)
 from fault_helpers import call_main, interrupt, start_paused, wait_for_pause, wait_until_gone
 from golden_corpus import HASHES, digests, step_args, write_corpus
 
 import create_augmented_pool
 import create_balanced_index
 import pregenerate_spectrograms_simple
+from nightscan_common.execution import dask_executor
 from nightscan_common.formats.tree_store import TreeStore
+from nightscan_common.steps import pool as pool_step
 
 POOL, SPEC = "create_augmented_pool.py", "pregenerate_spectrograms_simple.py"
 #: The parent's call per finished item of each step (where a test kills a worker or pauses).
@@ -141,3 +150,32 @@ def test_relative_folders_reach_workers_started_elsewhere_as_a_local_run_does(
         assert arrays[0].shape == arrays[1].shape
         assert np.abs(arrays[0]).reshape(len(arrays[0]), -1).max(axis=1).min() > 0  # no empty slot
         np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, capsys, monkeypatch):
+    write_corpus(tmp_path / "audio")
+    args = step_args(tmp_path)
+    if step == "spec":
+        assert create_augmented_pool.main(args["pool"] + ["-q"]) == 0
+        assert create_balanced_index.main(args["index"] + ["-q"]) == 0
+    main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
+    owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
+    recorded = getattr(owner, name)
+    scheduler, address = start_scheduler(tmp_path)
+    workers = start_workers(address, tmp_path, n=1)
+
+    def stopping_the_scheduler(*a, **kw):
+        stop(scheduler)  # at the first finished item: the scheduler is gone, the parent goes on
+        return recorded(*a, **kw)
+
+    monkeypatch.setattr(owner, name, stopping_the_scheduler)
+    monkeypatch.setattr(dask_executor, "REFRESH_SECONDS", 0.0)  # asks the scheduler after each batch
+    try:
+        wait_for_workers(address, 1)
+        status, _, err = call_main(main, args[step] + ["--scheduler", address, "-q"], capsys)
+    finally:
+        stop(workers)
+        stop(scheduler)
+    assert (status, err) == (3, f"error: lost the Dask scheduler at {address}; finished files are "
+                                "kept, rerun the same command to resume\n")

@@ -18,12 +18,14 @@ so failure reasons are the same word for word.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import os
 import re
 import signal
+import socket
 import time
 import uuid
 import warnings
@@ -163,17 +165,22 @@ class DaskExecutor(ContextExecutor):
         items = list(items)
         bar = progress_bar(items, desc=desc, weight=weight, progress=progress)
         try:
-            self._register(setup)
-            size = self._batch or batch_size(len(items), self.num_workers, minimum=chunksize)
-            batches = [items[i : i + size] for i in range(0, len(items), size)]
-            run = (func, timeout, bar, weight, desc)
-            suspects = yield from self._drain(run, batches, alone=False)
-            for item in suspects:  # alone on the cluster, a worker that dies names its item
-                for dead in (yield from self._drain(run, [[item]], alone=True)):
-                    bar.update(weight(dead) if weight else 1)
-                    yield Outcome(dead, error=WORKER_DIED)
+            with self._scheduler_calls():
+                yield from self._map(func, items, setup, chunksize, timeout, bar, weight, desc)
         finally:
             bar.close()
+
+    def _map(self, func, items, setup, chunksize, timeout, bar, weight, desc):
+        """``map``'s body: the batches, then the suspects' retries one at a time."""
+        self._register(setup)
+        size = self._batch or batch_size(len(items), self.num_workers, minimum=chunksize)
+        batches = [items[i : i + size] for i in range(0, len(items), size)]
+        run = (func, timeout, bar, weight, desc)
+        suspects = yield from self._drain(run, batches, alone=False)
+        for item in suspects:  # alone on the cluster, a worker that dies names its item
+            for dead in (yield from self._drain(run, [[item]], alone=True)):
+                bar.update(weight(dead) if weight else 1)
+                yield Outcome(dead, error=WORKER_DIED)
 
     def __exit__(self, exc_type: type | None, *exc: object) -> None:
         self._interrupted |= exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
@@ -201,6 +208,35 @@ class DaskExecutor(ContextExecutor):
 
     # --- inside ---------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _scheduler_calls(self) -> Iterator[None]:
+        """A call to the scheduler that fails because it is gone (a closed connection, a
+        closed client) is ``SchedulerLost``, whichever call it was; a worker's full disk
+        (``RunStopped``) stays what it is."""
+        try:
+            yield
+        except SchedulerLost:
+            raise
+        except (OSError, RuntimeError, TimeoutError, asyncio.CancelledError) as exc:
+            if isinstance(exc, RunStopped) or not self._lost():
+                raise
+            raise self._lost_error() from None
+
+    def _lost(self) -> bool:
+        """The scheduler no longer answers: the client says so, or its port is closed."""
+        if self._client.status != "running":
+            return True
+        host, port = _host_port(self.address)
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+        except (OSError, ValueError):
+            return True
+        return False
+
+    def _lost_error(self) -> SchedulerLost:
+        return SchedulerLost(f"lost the Dask scheduler at {self.address}; finished files are kept, "
+                             "rerun the same command to resume")
+
     def _threads(self) -> int:
         return max(1, sum(self._client.nthreads().values()))
 
@@ -218,7 +254,9 @@ class DaskExecutor(ContextExecutor):
             self._client.register_plugin(WorkerSetup(setup), name=name)
         except OSError:
             pass  # a worker died meanwhile: the scheduler keeps the plugin for its successor
-        except Exception as exc:  # raised by a worker's set-up
+        except Exception as exc:  # raised by a worker's set-up, or the scheduler is gone
+            if self._lost():
+                raise self._lost_error() from None
             raise ClusterUnusable(f"a Dask worker's set-up failed: {_one_line(exc)}") from None
         self._set_up.add(name)
 
@@ -272,8 +310,7 @@ class DaskExecutor(ContextExecutor):
 
         try:
             if fut.status == "cancelled":
-                raise SchedulerLost(f"lost the Dask scheduler at {self.address}; finished files "
-                                    "are kept, rerun the same command to resume")
+                raise self._lost_error()
             if fut.status == "error":
                 exc = fut.exception()
                 if isinstance(exc, RunStopped):
@@ -327,6 +364,13 @@ def _kill_workers(cluster: Any) -> None:
 def desc_key(desc: str | None) -> str:
     """A task-name part from a bar's description: letters and digits, dashes between."""
     return "-".join(re.findall(r"[^\W_]+", desc or "")) or "items"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """``tcp://10.0.0.5:8786`` -> ("10.0.0.5", 8786); ValueError when it names no port."""
+    where = address.split("://", 1)[-1]
+    host, _, port = where.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _one_line(exc: BaseException) -> str:
