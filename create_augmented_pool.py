@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: E402  (the signal handlers come before the imports)
 """Step 1 of the NightScan dataset toolkit: bring every class to exactly N samples.
 
 Reads one folder per class of recordings, keeps or subsamples the originals and writes
@@ -7,6 +8,11 @@ pool folder with pool_metadata.json. Run with --help for the options.
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # first: a stop while the imports below run is a clean stop too
+    from nightscan_common.startup import stop_cleanly_during_startup
+
+    stop_cleanly_during_startup()
 
 import argparse
 import sys

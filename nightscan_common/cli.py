@@ -22,8 +22,9 @@ from . import __version__
 from .errors import NightScanError, UsageError
 from .execution.base import DEFAULT_NUM_WORKERS, LOCAL
 from .execution.cluster import RunOptions
+from .startup import EXIT_INTERRUPTED, INTERRUPTED, STOP_SIGNALS
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 #: The exit-status section of every --help, and of the README.
 EXIT_STATUS_HELP = """exit status:
   0    all done
@@ -32,8 +33,6 @@ EXIT_STATUS_HELP = """exit status:
   3    stopped before finishing: a full or read-only disk, an unwritable output
        (finished files are kept; free space or fix permissions and rerun to resume)
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); rerun the same command to resume"""
-#: Signals that stop a run the way Ctrl-C does: workers stopped, temporaries removed, 130.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 log = logging.getLogger("nightscan")
 
@@ -187,8 +186,7 @@ def run_main(body: Callable[[], int]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("error: interrupted; finished files are kept, rerun the same command to resume",
-              file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except NightScanError as exc:  # an output that cannot be written: the run stopped
         print(f"error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,28 @@ def _stopped_cleanly(proc: subprocess.Popen, sig: int, out_dir: Path, *,
     assert tuple(err.strip().splitlines()[-len(last_lines):]) == last_lines, err
     assert wait_until_gone(proc.pid) == []
     assert temporaries(out_dir) == []
+
+
+def _loading_numpy(pid: int) -> bool:
+    """The process has mapped numpy's compiled core: its imports are under way."""
+    try:
+        return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("script", ["create_augmented_pool.py", "create_balanced_index.py",
+                                    "pregenerate_spectrograms_simple.py", "make_report.py",
+                                    "pipeline.py"])
+def test_a_sigterm_while_a_front_end_imports_is_exit_130_and_the_line(tmp_path, script, fault_ledger):
+    proc = subprocess.Popen([sys.executable, str(ROOT / script), "--help"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not _loading_numpy(proc.pid) and proc.poll() is None:
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGTERM)  # the toolkit and librosa are still loading
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, INTERRUPTED_LINE + "\n")
+    fault_ledger.interruptions[script] += 1
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
