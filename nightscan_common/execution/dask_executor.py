@@ -31,11 +31,14 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
 from .base import LOCAL, ClusterUse, ContextExecutor, Outcome, RunStopped, progress_bar
 from .process_pool import WORKER_DIED
+
+if TYPE_CHECKING:
+    from .dask_gate import WorkerGate
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -80,6 +83,7 @@ class DaskExecutor(ContextExecutor):
         self.num_workers = self._threads()
         self.workers_used: set[str] = set()
         self._set_up: set[str] = set()
+        self._gate: WorkerGate | None = None  # set by ``probe``: sent with every batch
         self._interrupted = False
         try:
             self.dashboard: str | None = client.dashboard_link
@@ -139,9 +143,14 @@ class DaskExecutor(ContextExecutor):
         seen by every worker (the same shared storage), then it is removed.
         Raises ``ClusterUnusable`` with one line naming a worker and what it lacks.
         """
+        from .dask_gate import close_gate, open_gate
         from .dask_probe import probe_cluster
 
         problems = probe_cluster(self._client, readable=readable, writable=writable)
+        if not problems:  # workers that join later are probed before their first batch
+            if self._gate is not None:
+                close_gate(self._gate)
+            self._gate = open_gate(readable=readable, writable=writable)
         if problems:
             who, lacks = next(iter(problems.items()))
             others = f" (and {len(problems) - 1} other(s))" if len(problems) > 1 else ""
@@ -198,6 +207,11 @@ class DaskExecutor(ContextExecutor):
         """
         if self._cluster is not None and self._interrupted:
             _kill_workers(self._cluster)
+        if self._gate is not None:
+            from .dask_gate import close_gate
+
+            close_gate(self._gate)
+            self._gate = None
         try:
             self._client.close(timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
@@ -281,7 +295,7 @@ class DaskExecutor(ContextExecutor):
             batch = next(queue, None)
             if batch is None:
                 return False
-            fut = self._client.submit(run_batch, func, batch, timeout, pure=False,
+            fut = self._client.submit(run_batch, func, batch, timeout, self._gate, pure=False,
                                       key=f"{prefix}-{uuid.uuid4().hex}")
             in_flight[fut] = batch
             done.add(fut)
@@ -323,6 +337,10 @@ class DaskExecutor(ContextExecutor):
             result = fut.result()
         finally:
             fut.release()  # at once: a worker restarted below would make Dask run it again
+        if result.refused:
+            raise ClusterStopped(f"Dask worker {result.address} joined after the start and "
+                                 f"{'; '.join(result.refused)}; it was given no work. Stop it, then "
+                                 "rerun the same command to resume (finished files are kept)")
         self.workers_used.add(result.worker)
         for item, (value, error) in zip(batch, result.results, strict=True):
             bar.update(weight(item) if weight else 1)
