@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,14 @@ from spectrogram_helpers import small_pool
 
 import pipeline
 import pregenerate_spectrograms_simple as step3
+from nightscan_common.dsp.spectrogram import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.errors import ClusterStopped
+from nightscan_common.execution.serial import SerialExecutor
+from nightscan_common.formats.tree_store import TreeStore
+from nightscan_common.steps.pool import run_pool
+from nightscan_common.steps.pool_options import PoolOptions
+from nightscan_common.steps.spectrograms import run_spectrograms
 
 PAUSE_IN_WRITE = "pathlib:Path.write_bytes"  # a worker has written its temporary, not renamed it
 
@@ -193,3 +202,33 @@ def sqlite_info(db: Path) -> dict[str, str]:
     from nightscan_common.formats.index_db import read_index_info
 
     return read_index_info(db) or {}
+
+
+class _WritingElsewhere(SerialExecutor):
+    """A worker whose files land on other storage: each item succeeds, its files vanish here."""
+
+    def __init__(self, made) -> None:
+        self.made = made
+
+    def map(self, func, items, **kw):
+        for outcome in super().map(func, items, **kw):
+            for path in self.made(outcome):
+                path.unlink()
+            yield outcome
+
+
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_file_reported_made_that_the_parent_cannot_see_stops_the_run(tmp_path, step):
+    if step == "pool":
+        out = tmp_path / "pool"
+        made = lambda o: [out / o.item.task.class_name / r.filename for r in o.result  # noqa: E731
+                          ] if o.ok and hasattr(o.item, "task") else []  # not the check's items
+        run = partial(run_pool, _audio(tmp_path / "audio"), out, PoolOptions(target_samples=4))
+    else:
+        pool, db, _ = small_pool(tmp_path)
+        out = tmp_path / "spec"
+        made = lambda o: [TreeStore(out).path(o.item.key)] if o.ok else []  # noqa: E731
+        run = partial(run_spectrograms, db, pool, out, PRESETS["general"])
+    with pytest.raises(ClusterStopped, match=rf"^a worker reported {re.escape(str(out))}/\S+ "
+                       rf"written, but it is not in {re.escape(str(out))}\S* here: "):
+        run(executor=_WritingElsewhere(made), progress=False)

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -63,6 +63,23 @@ def worker_path(path: str | os.PathLike) -> Path:
     path sent to a Dask worker started in another folder names another file.
     """
     return Path(path).absolute()
+
+
+def check_seen(paths: Iterable[Path], *, out_dir: Path) -> None:
+    """Every file a worker says it made is here, where the parent looks for it.
+
+    Raises ``ClusterStopped`` (exit 3) for one that is not: its worker wrote to another
+    storage than this machine's output folder, and a run must never report a file as
+    made that its parent cannot see.
+    """
+    for path in paths:
+        if not os.path.lexists(path):
+            from ..errors import ClusterStopped
+
+            raise ClusterStopped(f"a worker reported {path} written, but it is not in {out_dir} here: "
+                                 "that worker writes to other storage than this machine; finished "
+                                 "files are kept, make every worker share the output folder and "
+                                 "rerun the same command to resume")
 
 
 def default_num_workers() -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor, worker_path
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor, check_seen, worker_path
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -324,6 +324,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
             task = outcome.item.task
             key = (task.class_name, task.key)
             if outcome.ok:
+                check_seen([opts.output_dir / task.class_name / r.filename for r in outcome.result],
+                           out_dir=opts.output_dir)
                 records[key] = merge(task, kept_files[key], outcome.result)
                 write_done(jf, task.class_name, task.key, records[key])
                 written += outcome.item.weight

@@ -29,7 +29,14 @@ import numpy as np
 
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, ClusterUse, Executor, pin_native_threads, worker_path
+from ..execution.base import (
+    DEFAULT_NUM_WORKERS,
+    ClusterUse,
+    Executor,
+    check_seen,
+    pin_native_threads,
+    worker_path,
+)
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
@@ -47,6 +54,7 @@ from ..formats.spectrogram_folder import (
     write_list,
 )
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
+from ..formats.tree_store import TreeStore
 from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
@@ -291,6 +299,8 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
             windows[job.key] = outcome.result
         elif outcome.ok:
             receipt, windows[job.key] = outcome.result
+            if isinstance(store, TreeStore):  # one file per row: the parent sees it, or the run stops
+                check_seen([store.path(job.key)], out_dir=store.root)
             store.record(job, receipt)
             written[job.split] += 1
         else:
