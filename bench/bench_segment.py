@@ -5,7 +5,8 @@ Writes mono 16-bit recordings of each length asked for (and an 8 s one, for memo
 to a temporary folder and runs create_augmented_pool.py with ``--segment 8`` on each, in a
 subprocess, one worker: a 30-minute night gives 225 windows, 2 hours 900. What must stay
 flat, longest against shortest (aim: under 1.2x): the time per window of the check (one
-decode of the recording) and of the window tasks, as step 1 logs them with -v, and the
+decode of the recording) and of the window tasks, as step 1 logs them with -v, beyond
+the 8 s run's (the workers' start and warm-up), best of --repeat runs, and the
 peak resident memory of the parent and of the worker against the 8 s run's. A window's
 task reads only its window and checks its source by the identity the check saw: the
 source is hashed once per run, whatever its length.
@@ -51,16 +52,21 @@ def write_recording(path: Path, seconds: float, rate: int = RATE) -> None:
             left -= n
 
 
-def run(base: Path, name: str, seconds: float, rate: int):
+def run(base: Path, name: str, seconds: float, rate: int, *, repeat: int):
+    """Step 1 on one recording, ``repeat`` times into fresh pools: the best of the runs."""
     audio = base / name / "audio"
     write_recording(audio / "night" / "rec.wav", seconds, rate)
     windows = max(1, -(-int(seconds) // SEGMENT_S))
-    argv = [sys.executable, str(ROOT / "create_augmented_pool.py"), "--audio-root", str(audio),
-            "--output-dir", str(base / name / "pool"), "--segment", str(SEGMENT_S),
-            "--target-samples", str(windows), "--num-workers", "1", "-v"]
-    m = measure(name, argv, output=base / name / "pool", files=windows)
-    m.extra.update(phases(m.extra["stderr"]))
-    return m, argv
+    best = None
+    for i in range(repeat):
+        argv = [sys.executable, str(ROOT / "create_augmented_pool.py"), "--audio-root", str(audio),
+                "--output-dir", str(base / name / f"pool{i}"), "--segment", str(SEGMENT_S),
+                "--target-samples", str(windows), "--num-workers", "1", "-v"]
+        m = measure(name, argv, output=base / name / f"pool{i}", files=windows)
+        m.extra.update(phases(m.extra["stderr"]))
+        m.extra["work"] = m.extra["check"] + m.extra["write"]
+        best = m if best is None or m.extra["work"] < best.extra["work"] else best
+    return best, argv
 
 
 def phases(log: str) -> dict[str, float]:
@@ -76,28 +82,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[30.0, 120.0])
     parser.add_argument("--rate", type=int, default=RATE, help="sample rate, Hz (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per length, the best kept")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nightscan-segment-") as tmp:
-        short, _ = run(Path(tmp), "8 s", SEGMENT_S, args.rate)
+        short, _ = run(Path(tmp), "8 s", SEGMENT_S, args.rate, repeat=args.repeat)
         runs = []
         for minutes in sorted(args.minutes):
-            m, argv = run(Path(tmp), f"{minutes:g} min", minutes * 60, args.rate)
+            m, argv = run(Path(tmp), f"{minutes:g} min", minutes * 60, args.rate, repeat=args.repeat)
             runs.append(m)
+    fixed = short.extra["work"]  # start-up of the workers and their warm-up: the 8 s run's
     print("command: python " + " ".join([Path(argv[1]).name, *argv[2:]]).replace(tmp, "TMP"))
-    print(f"sample rate {args.rate} Hz; check and tasks: step 1's own -v timings")
+    print(f"sample rate {args.rate} Hz; check and tasks: step 1's own -v timings, best of "
+          f"{args.repeat}; ms/window: check and tasks beyond the 8 s run's, per window")
     print(f"{'run':<10}{'windows':>8}{'wall s':>8}{'check s':>9}{'tasks s':>9}{'ms/window':>11}"
           f"{'parent MB':>11}{'worker MB':>11}{'written MB':>12}")
     per_window = {}
     for m in (short, *runs):
-        per_window[m.name] = 1000 * (m.extra["check"] + m.extra["write"]) / m.files
+        per_window[m.name] = 1000 * (m.extra["work"] - fixed) / max(1, m.files - 1)
         print(f"{m.name:<10}{m.files:>8}{m.wall:>8.1f}{m.extra['check']:>9.1f}{m.extra['write']:>9.1f}"
               f"{per_window[m.name]:>11.1f}{m.parent_peak_mb:>11.0f}{m.worker_peak_mb:>11.0f}"
               f"{m.bytes_written / 1e6:>12.0f}")
     first, last = runs[0], runs[-1]
     time_ratio = per_window[last.name] / max(1e-9, per_window[first.name])
     parent, worker = last.parent_peak_mb / short.parent_peak_mb, last.worker_peak_mb / short.worker_peak_mb
-    print(f"time per window (check and tasks), {last.name} / {first.name}: {time_ratio:.2f}x "
-          f"(aim: < {RATIO_AIM}x)")
+    print(f"time per window, {last.name} / {first.name}: {time_ratio:.2f}x (aim: < {RATIO_AIM}x)")
     print(f"peak memory, {last.name} / 8 s: parent {parent:.2f}x, worker {worker:.2f}x "
           f"(aim: < {RATIO_AIM}x)")
     return 0 if max(parent, worker, time_ratio) < RATIO_AIM else 1

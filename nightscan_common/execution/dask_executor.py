@@ -140,7 +140,9 @@ class DaskExecutor(ContextExecutor):
         the folders the work uses.
 
         ``writable`` folders must exist here: a marker file written into each must be
-        seen by every worker (the same shared storage), then it is removed.
+        seen by every worker (the same shared storage), then it is removed. A run marker
+        stays there until ``close``: a worker that joins later is probed against it before
+        its first batch (``dask_gate``).
         Raises ``ClusterUnusable`` with one line naming a worker and what it lacks.
         """
         from .dask_gate import close_gate, open_gate
@@ -179,7 +181,8 @@ class DaskExecutor(ContextExecutor):
         finally:
             bar.close()
 
-    def _map(self, func, items, setup, chunksize, timeout, bar, weight, desc):
+    def _map(self, func: Callable, items: list, setup: Callable[[], None] | None, chunksize: int,
+             timeout: float | None, bar: Any, weight: Callable | None, desc: str) -> Iterator[Outcome]:
         """``map``'s body: the batches, then the suspects' retries one at a time."""
         self._register(setup)
         size = self._batch or batch_size(len(items), self.num_workers, minimum=chunksize)
@@ -240,9 +243,8 @@ class DaskExecutor(ContextExecutor):
         """The scheduler no longer answers: the client says so, or its port is closed."""
         if self._client.status != "running":
             return True
-        host, port = _host_port(self.address)
         try:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+            socket.create_connection(_host_port(self.address), timeout=CONNECT_TIMEOUT).close()
         except (OSError, ValueError):
             return True
         return False
