@@ -243,3 +243,21 @@ def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
     finally:
         stop(workers)
         stop(scheduler)
+
+
+def test_a_run_gate_keeps_its_marker_for_the_run_and_clears_a_killed_runs(tmp_path):
+    import socket
+
+    from nightscan_common.execution.dask_gate import close_gate, open_gate
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = tmp_path / f"{MARKER_PREFIX}{dead}@{socket.gethostname()}-0f"
+    elsewhere = tmp_path / f"{MARKER_PREFIX}{dead}@another-host-0f"  # its parent may live
+    orphan.touch()
+    elsewhere.touch()
+    gate = open_gate(readable=[ROOT], writable=[tmp_path])
+    assert gate.problems_here() == []  # this machine sees the marker: it may work
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([elsewhere.name, *gate.markers.values()])
+    close_gate(gate)
+    assert [p.name for p in tmp_path.iterdir()] == [elsewhere.name]
