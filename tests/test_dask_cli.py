@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -184,41 +185,56 @@ def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, c
 
 
 @pytest.mark.skipif(not can_cover_folders(), reason="needs root and mount namespaces (unshare -m)")
+@pytest.mark.parametrize("step", ["pool", "spec"])
 def test_a_worker_joining_mid_run_on_other_storage_never_leaves_files_reported_made_missing(
-        tmp_path, capsys, monkeypatch):
+        step, tmp_path, capsys, monkeypatch):
     """After the probe, a worker joins whose output folder is its own disk, and the worker
     that was probed goes: the run stops (exit 3, one line naming it) or every file it says
     it made is in the parent's folder."""
     write_corpus(tmp_path / "audio")
     args = step_args(tmp_path)
-    pool = tmp_path / "pool"
+    if step == "spec":
+        assert create_augmented_pool.main(args["pool"] + ["-q"]) == 0
+        assert create_balanced_index.main(args["index"] + ["-q"]) == 0
+    main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
+    out = tmp_path / step
+    owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
+    recorded = getattr(owner, name)
     scheduler, address = start_scheduler(tmp_path)
     probed = start_workers(address, tmp_path, n=1, name="probed")
     late: list = []
 
     def joining_after_the_probe(*a, **kw):
-        if not late:  # the first finished original: the probed worker gives way to a late one
-            late.append(start_worker_on_other_storage(address, tmp_path, pool, name="late"))
+        if not late:  # the first finished item: the probed worker gives way to a late one
+            late.append(start_worker_on_other_storage(address, tmp_path, out, name="late"))
             wait_for_workers(address, 2, named="late")
             stop(probed)
         return recorded(*a, **kw)
 
-    recorded = pool_step.write_done
-    monkeypatch.setattr(pool_step, "write_done", joining_after_the_probe)
+    monkeypatch.setattr(owner, name, joining_after_the_probe)
     try:
         wait_for_workers(address, 1)
-        status, _, err = call_main(create_augmented_pool.main, args["pool"] + [
-            "--scheduler", address, "-q"], capsys)
+        status, _, err = call_main(main, args[step] + ["--scheduler", address, "-q"], capsys)
     finally:
         for proc in (*late, probed, scheduler):
             stop(proc)
     assert late
     if status == 0:
-        meta = json.loads((pool / "pool_metadata.json").read_text(encoding="utf-8"))
-        made = [f"{c}/{f['filename']}" for c, e in meta["classes"].items() for f in e["files"]]
-        assert [m for m in made if not (pool / m).exists()] == []
+        assert _missing(step, out, tmp_path / "index.db") == []
     else:
         assert status == 3 and err.count("\n") == 1, err
         assert re.match(r"error: Dask worker tcp://127\.0\.0\.1:\d+ joined after the start and does "
-                        rf"not see the parent's {re.escape(str(pool))} \(not the same shared storage\)",
+                        rf"not see the parent's {re.escape(str(out))} \(not the same shared storage\)",
                         err), err
+
+
+def _missing(step: str, out: Path, index_db: Path) -> list[str]:
+    """What a finished run says it made (the pool metadata, the index rows) and ``out`` lacks."""
+    if step == "pool":
+        meta = json.loads((out / "pool_metadata.json").read_text(encoding="utf-8"))
+        made = [f"{c}/{f['filename']}" for c, e in meta["classes"].items() for f in e["files"]]
+    else:
+        with sqlite3.connect(index_db) as con:
+            rows = con.execute("SELECT file_path, class_name, split FROM audio_samples").fetchall()
+        made = [f"{split}/{cls}/{Path(path).stem}.npy" for path, cls, split in rows]
+    return [m for m in made if not (out / m).exists()]
