@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: E402  (the signal handlers come before the imports)
 """Step 1 of the NightScan dataset toolkit: bring every class to exactly N samples.
 
 Reads one folder per class of recordings, keeps or subsamples the originals and writes
@@ -8,8 +9,12 @@ pool folder with pool_metadata.json. Run with --help for the options.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # first: a stop while the imports below run is a clean stop too
+    from nightscan_common.startup import stop_cleanly_during_startup
+
+    stop_cleanly_during_startup()
+
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +25,7 @@ from nightscan_common.annotations.summary import annotation_table
 from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
-from nightscan_common.execution.cluster import scheduler_executor
+from nightscan_common.execution.cluster import open_executor
 from nightscan_common.reports import tables
 from nightscan_common.steps.annotation_options import MULTI_LABEL, POINT_EVENTS, TABLE_TIMES, UNKNOWN_LABELS
 from nightscan_common.steps.pool import run_pool
@@ -207,12 +212,10 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
         timing = {} if timeout is None else {"task_timeout": timeout}
         folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
                    if d is not None]  # the tables are read in this process, never by a worker
-        with scheduler_executor(args.scheduler, num_workers=args.num_workers, readable=folders,
-                                writable=[] if args.dry_run else [args.output_dir]) as executor:
+        with open_executor(cli.run_options(args), readable=folders,
+                           writable=[] if args.dry_run else [args.output_dir]) as executor:
             report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
                               **run_options_from_args(args), **timing, executor=executor)
-            if executor is not None:
-                report = dataclasses.replace(report, cluster=executor.use())
         print(tables.pool_table(report, dry_run=args.dry_run))
         if report.annotations is not None:
             print(annotation_table(report.annotations))

@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
+# ruff: noqa: E402  (the signal handlers come before the imports)
 """The dataset report: a pool, its index and its spectrograms as one HTML page with plots and sound."""
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # first: a stop while the imports below run is a clean stop too
+    from nightscan_common.startup import stop_cleanly_during_startup
+
+    stop_cleanly_during_startup()
 
 import argparse
 import sys

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa: E402  (the signal handlers come before the imports)
 """The NightScan dataset pipeline: the three steps and the report in order, every option checked first.
 
 ``run_pipeline.sh`` is a thin wrapper around this script (it makes the virtual
@@ -7,6 +8,11 @@ environment on first use); the options and environment variables are documented 
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # first: a stop while the imports below run is a clean stop too
+    from nightscan_common.startup import stop_cleanly_during_startup
+
+    stop_cleanly_during_startup()
 
 import os
 import shlex

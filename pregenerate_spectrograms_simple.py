@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
+# ruff: noqa: E402  (the signal handlers come before the imports)
 """Step 3 of the NightScan workflow: one log-mel spectrogram (.npy) per indexed audio file."""
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # first: a stop while the imports below run is a clean stop too
+    from nightscan_common.startup import stop_cleanly_during_startup
+
+    stop_cleanly_during_startup()
 
 import argparse
 import dataclasses
@@ -17,7 +23,7 @@ from nightscan_common.dsp.spectrogram import (
     PRESETS,
     SpectrogramConfig,
 )
-from nightscan_common.execution.cluster import scheduler_executor
+from nightscan_common.execution.cluster import open_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, layout_names, layouts_help
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
@@ -122,8 +128,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
 
     def body() -> int:
         config = config_from_args(args)
-        with scheduler_executor(args.scheduler, num_workers=args.num_workers,
-                                readable=[args.pool_root], writable=[args.output_dir]) as executor:
+        with open_executor(cli.run_options(args), readable=[args.pool_root],
+                           writable=[args.output_dir]) as executor:
             report = run_spectrograms(
                 args.index_db, args.pool_root, args.output_dir, config,
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
@@ -132,8 +138,6 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 executor=executor, verify=args.verify,
                 **({} if timeout is None else {"item_timeout": timeout}),
             )
-            if executor is not None:
-                report = dataclasses.replace(report, cluster=executor.use())
         for warning in report.warnings:
             cli.log.warning(warning)
         print(tables.spectrogram_table(report))

@@ -100,7 +100,8 @@ def measure(name: str, argv: list[str], *, output: Path | None = None, files: in
     peaks = dict(monitor.peaks)
     parent = peaks.pop(proc.pid, 0)
     m = Measure(name, wall, cpu, sys_cpu, parent / 1024, max(peaks.values(), default=0) / 1024, files,
-                tree_bytes(output) if output and output.exists() else 0, proc.returncode)
+                tree_bytes(output) if output and output.exists() else 0, proc.returncode,
+                extra={"stderr": err})
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{name} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
     return m

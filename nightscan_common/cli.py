@@ -20,10 +20,11 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .execution.base import DEFAULT_NUM_WORKERS
-from .execution.cluster import LOCAL
+from .execution.base import DEFAULT_NUM_WORKERS, LOCAL
+from .execution.cluster import RunOptions
+from .startup import EXIT_INTERRUPTED, INTERRUPTED, STOP_SIGNALS
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 #: The exit-status section of every --help, and of the README.
 EXIT_STATUS_HELP = """exit status:
   0    all done
@@ -32,8 +33,6 @@ EXIT_STATUS_HELP = """exit status:
   3    stopped before finishing: a full or read-only disk, an unwritable output
        (finished files are kept; free space or fix permissions and rerun to resume)
   130  interrupted (Ctrl-C, SIGTERM or SIGHUP); rerun the same command to resume"""
-#: Signals that stop a run the way Ctrl-C does: workers stopped, temporaries removed, 130.
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 log = logging.getLogger("nightscan")
 
@@ -112,6 +111,13 @@ def add_scheduler(parser: argparse.ArgumentParser) -> None:
                              "the same paths (default: a process pool on this machine)")
 
 
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run control of a step's command line (``--num-workers``, ``--scheduler``,
+    ``--max-memory`` where the step has it, ``-q``)."""
+    return RunOptions(num_workers=args.num_workers, scheduler=args.scheduler,
+                      max_memory=getattr(args, "max_memory", None), progress=not args.quiet)
+
+
 def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:
     """An argparse type: an integer >= ``minimum``, with a message that repeats the bad value."""
 
@@ -180,8 +186,7 @@ def run_main(body: Callable[[], int]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("error: interrupted; finished files are kept, rerun the same command to resume",
-              file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     except NightScanError as exc:  # an output that cannot be written: the run stopped
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +66,30 @@ def start_workers(address: str, folder: Path, *, n: int = 2, name: str = "w",
          "--local-directory", str(folder / f"dask-{name}")],
         env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
         stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
+
+
+def can_cover_folders() -> bool:
+    """Whether a worker can be started with its own storage over a folder (root, mount namespaces)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs none /mnt"], capture_output=True)
+    return probe.returncode == 0
+
+
+def start_worker_on_other_storage(address: str, folder: Path, covered: Path, *,
+                                  name: str) -> subprocess.Popen:
+    """One `dask worker` (one thread) that sees an empty folder of its own over ``covered``,
+    with the same sub-folders: the worker of another machine whose output folder is its
+    local disk, not the shared storage (a tmpfs in a private mount namespace)."""
+    script = ('dirs=$(cd "$1" && find . -mindepth 1 -type d) && mount -t tmpfs none "$1" && '
+              'cd "$1" && for d in $dirs; do mkdir -p "$d"; done && cd / && shift && exec "$@"')
+    worker = [str(DASK), "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+              "--no-dashboard", "--name", name, "--local-directory", str(folder / f"dask-{name}")]
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                             str(covered), *worker],
+                            env=cluster_env(), stdout=subprocess.DEVNULL,
+                            stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
 
 
 @contextlib.contextmanager

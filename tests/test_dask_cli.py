@@ -7,18 +7,31 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from dask_cluster import running_cluster, wait_for_workers, worker_pids
+from dask_cluster import (
+    can_cover_folders,
+    running_cluster,
+    start_scheduler,
+    start_worker_on_other_storage,
+    start_workers,
+    stop,
+    wait_for_workers,
+    worker_pids,
+)
 from fault_helpers import call_main, interrupt, start_paused, wait_for_pause, wait_until_gone
 from golden_corpus import HASHES, digests, step_args, write_corpus
 
 import create_augmented_pool
 import create_balanced_index
 import pregenerate_spectrograms_simple
+from nightscan_common.execution import dask_executor
 from nightscan_common.formats.tree_store import TreeStore
+from nightscan_common.steps import pool as pool_step
 
 POOL, SPEC = "create_augmented_pool.py", "pregenerate_spectrograms_simple.py"
 #: The parent's call per finished item of each step (where a test kills a worker or pauses).
@@ -108,3 +121,120 @@ def test_an_unreachable_scheduler_exits_2_in_seconds_with_one_line_and_writes_no
     assert status == 2 and err.startswith("error: cannot reach the Dask scheduler at "
                                           "tcp://127.0.0.1:9 (") and err.count("\n") == 1
     assert not Path(out).exists()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and not p.name.startswith("."))
+
+
+def test_relative_folders_reach_workers_started_elsewhere_as_a_local_run_does(
+        cluster, corpus, tmp_path, capsys, monkeypatch):
+    """The workers run in another folder: --audio-root and a packed --output-dir given
+    relative to the parent's must name the same files there (every file made, no row lost)."""
+    monkeypatch.chdir(tmp_path)
+    relative = {k: [os.path.relpath(a, tmp_path) if str(a).startswith(str(tmp_path)) else a
+                    for a in v] for k, v in corpus.items()}
+    on_cluster = ["--scheduler", cluster, "-q"]
+    status, _, err = call_main(create_augmented_pool.main, relative["pool"] + on_cluster, capsys)
+    assert status == 0, err
+    assert create_augmented_pool.main(relative["pool"] + ["--output-dir", "local_pool", "-q"]) == 0
+    assert _names(tmp_path / "pool") == _names(tmp_path / "local_pool")
+    assert create_balanced_index.main(relative["index"] + ["-q"]) == 0
+    packed = relative["spec"] + ["--layout", "packed", "-q"]
+    status, _, err = call_main(pregenerate_spectrograms_simple.main, packed + ["--scheduler", cluster],
+                               capsys)
+    assert status == 0, err
+    assert pregenerate_spectrograms_simple.main(packed + ["--output-dir", "local_spec"]) == 0
+    for split in ("train", "val", "test"):
+        on, local = (tmp_path / d / "packed" for d in ("spec", "local_spec"))
+        assert (on / f"{split}.csv").read_bytes() == (local / f"{split}.csv").read_bytes()
+        arrays = np.load(on / f"{split}.npy"), np.load(local / f"{split}.npy")
+        assert arrays[0].shape == arrays[1].shape
+        assert np.abs(arrays[0]).reshape(len(arrays[0]), -1).max(axis=1).min() > 0  # no empty slot
+        np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, capsys, monkeypatch):
+    write_corpus(tmp_path / "audio")
+    args = step_args(tmp_path)
+    if step == "spec":
+        assert create_augmented_pool.main(args["pool"] + ["-q"]) == 0
+        assert create_balanced_index.main(args["index"] + ["-q"]) == 0
+    main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
+    owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
+    recorded = getattr(owner, name)
+    scheduler, address = start_scheduler(tmp_path)
+    workers = start_workers(address, tmp_path, n=1)
+
+    def stopping_the_scheduler(*a, **kw):
+        stop(scheduler)  # at the first finished item: the scheduler is gone, the parent goes on
+        return recorded(*a, **kw)
+
+    monkeypatch.setattr(owner, name, stopping_the_scheduler)
+    monkeypatch.setattr(dask_executor, "REFRESH_SECONDS", 0.0)  # asks the scheduler after each batch
+    try:
+        wait_for_workers(address, 1)
+        status, _, err = call_main(main, args[step] + ["--scheduler", address, "-q"], capsys)
+    finally:
+        stop(workers)
+        stop(scheduler)
+    assert (status, err) == (3, f"error: lost the Dask scheduler at {address}; finished files are "
+                                "kept, rerun the same command to resume\n")
+
+
+@pytest.mark.skipif(not can_cover_folders(), reason="needs root and mount namespaces (unshare -m)")
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_worker_joining_mid_run_on_other_storage_never_leaves_files_reported_made_missing(
+        step, tmp_path, capsys, monkeypatch):
+    """After the probe, a worker joins whose output folder is its own disk, and the worker
+    that was probed goes: the run stops (exit 3, one line naming it) or every file it says
+    it made is in the parent's folder."""
+    write_corpus(tmp_path / "audio")
+    args = step_args(tmp_path)
+    if step == "spec":
+        assert create_augmented_pool.main(args["pool"] + ["-q"]) == 0
+        assert create_balanced_index.main(args["index"] + ["-q"]) == 0
+    main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
+    out = tmp_path / step
+    owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
+    recorded = getattr(owner, name)
+    scheduler, address = start_scheduler(tmp_path)
+    probed = start_workers(address, tmp_path, n=1, name="probed")
+    late: list = []
+
+    def joining_after_the_probe(*a, **kw):
+        if not late:  # the first finished item: the probed worker gives way to a late one
+            late.append(start_worker_on_other_storage(address, tmp_path, out, name="late"))
+            wait_for_workers(address, 2, named="late")
+            stop(probed)
+        return recorded(*a, **kw)
+
+    monkeypatch.setattr(owner, name, joining_after_the_probe)
+    try:
+        wait_for_workers(address, 1)
+        status, _, err = call_main(main, args[step] + ["--scheduler", address, "-q"], capsys)
+    finally:
+        for proc in (*late, probed, scheduler):
+            stop(proc)
+    assert late
+    if status == 0:
+        assert _missing(step, out, tmp_path / "index.db") == []
+    else:
+        assert status == 3 and err.count("\n") == 1, err
+        assert re.match(r"error: Dask worker tcp://127\.0\.0\.1:\d+ joined after the start and does "
+                        rf"not see the parent's {re.escape(str(out))} \(not the same shared storage\)",
+                        err), err
+
+
+def _missing(step: str, out: Path, index_db: Path) -> list[str]:
+    """What a finished run says it made (the pool metadata, the index rows) and ``out`` lacks."""
+    if step == "pool":
+        meta = json.loads((out / "pool_metadata.json").read_text(encoding="utf-8"))
+        made = [f"{c}/{f['filename']}" for c, e in meta["classes"].items() for f in e["files"]]
+    else:
+        with sqlite3.connect(index_db) as con:
+            rows = con.execute("SELECT file_path, class_name, split FROM audio_samples").fetchall()
+        made = [f"{split}/{cls}/{Path(path).stem}.npy" for path, cls, split in rows]
+    return [m for m in made if not (out / m).exists()]

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +35,14 @@ from spectrogram_helpers import small_pool
 
 import pipeline
 import pregenerate_spectrograms_simple as step3
+from nightscan_common.dsp.spectrogram import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.errors import ClusterStopped
+from nightscan_common.execution.serial import SerialExecutor
+from nightscan_common.formats.tree_store import TreeStore
+from nightscan_common.steps.pool import run_pool
+from nightscan_common.steps.pool_options import PoolOptions
+from nightscan_common.steps.spectrograms import run_spectrograms
 
 PAUSE_IN_WRITE = "pathlib:Path.write_bytes"  # a worker has written its temporary, not renamed it
 
@@ -53,6 +63,28 @@ def _stopped_cleanly(proc: subprocess.Popen, sig: int, out_dir: Path, *,
     assert tuple(err.strip().splitlines()[-len(last_lines):]) == last_lines, err
     assert wait_until_gone(proc.pid) == []
     assert temporaries(out_dir) == []
+
+
+def _loading_numpy(pid: int) -> bool:
+    """The process has mapped numpy's compiled core: its imports are under way."""
+    try:
+        return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("script", ["create_augmented_pool.py", "create_balanced_index.py",
+                                    "pregenerate_spectrograms_simple.py", "make_report.py",
+                                    "pipeline.py"])
+def test_a_sigterm_while_a_front_end_imports_is_exit_130_and_the_line(tmp_path, script, fault_ledger):
+    proc = subprocess.Popen([sys.executable, str(ROOT / script), "--help"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not _loading_numpy(proc.pid) and proc.poll() is None:
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGTERM)  # the toolkit and librosa are still loading
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, INTERRUPTED_LINE + "\n")
+    fault_ledger.interruptions[script] += 1
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
@@ -200,3 +232,33 @@ def test_class_names_that_look_like_mathtext_are_drawn_as_text_in_the_report(tmp
     assert status == 0 and "Traceback" not in err, err
     assert (tmp_path / "data" / "report" / "report.html").is_file()
     assert set(drawn) == {("$\\foo$", False), ("a$x^2$b", False)}  # in each chart, verbatim
+
+
+class _WritingElsewhere(SerialExecutor):
+    """A worker whose files land on other storage: each item succeeds, its files vanish here."""
+
+    def __init__(self, made) -> None:
+        self.made = made
+
+    def map(self, func, items, **kw):
+        for outcome in super().map(func, items, **kw):
+            for path in self.made(outcome):
+                path.unlink()
+            yield outcome
+
+
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_file_reported_made_that_the_parent_cannot_see_stops_the_run(tmp_path, step):
+    if step == "pool":
+        out = tmp_path / "pool"
+        made = lambda o: [out / o.item.task.class_name / r.filename for r in o.result  # noqa: E731
+                          ] if o.ok and hasattr(o.item, "task") else []  # not the check's items
+        run = partial(run_pool, _audio(tmp_path / "audio"), out, PoolOptions(target_samples=4))
+    else:
+        pool, db, _ = small_pool(tmp_path)
+        out = tmp_path / "spec"
+        made = lambda o: [TreeStore(out).path(o.item.key)] if o.ok else []  # noqa: E731
+        run = partial(run_spectrograms, db, pool, out, PRESETS["general"])
+    with pytest.raises(ClusterStopped, match=rf"^a worker reported {re.escape(str(out))}/\S+ "
+                       rf"written, but it is not in {re.escape(str(out))}\S* here: "):
+        run(executor=_WritingElsewhere(made), progress=False)

@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from tqdm import tqdm
@@ -55,6 +56,32 @@ def default_max_memory() -> int:
         return _FALLBACK_MEMORY
 
 
+def worker_path(path: str | os.PathLike) -> Path:
+    """``path`` as every worker reads it, whatever its working folder: absolute (links kept).
+
+    The steps pass their folders through here once, where they are given: a relative
+    path sent to a Dask worker started in another folder names another file.
+    """
+    return Path(path).absolute()
+
+
+def check_seen(paths: Iterable[Path], *, out_dir: Path) -> None:
+    """Every file a worker says it made is here, where the parent looks for it.
+
+    Raises ``ClusterStopped`` (exit 3) for one that is not: its worker wrote to another
+    storage than this machine's output folder, and a run must never report a file as
+    made that its parent cannot see.
+    """
+    for path in paths:
+        if not os.path.lexists(path):
+            from ..errors import ClusterStopped
+
+            raise ClusterStopped(f"a worker reported {path} written, but it is not in {out_dir} here: "
+                                 "that worker writes to other storage than this machine; finished "
+                                 "files are kept, make every worker share the output folder and "
+                                 "rerun the same command to resume")
+
+
 def default_num_workers() -> int:
     """All the cores this process may run on."""
     try:
@@ -65,6 +92,19 @@ def default_num_workers() -> int:
 
 #: The library's one default worker count, for every step and executor: all cores.
 DEFAULT_NUM_WORKERS = default_num_workers()
+
+
+#: ``--scheduler local``: a cluster of ``--num-workers`` processes on this machine, for the run.
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ClusterUse:
+    """Which Dask cluster ran a step, for its report: how many workers took part."""
+
+    address: str
+    workers: int
+    dashboard: str | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,10 @@ class Executor(Protocol):
 
     num_workers: int
 
+    def describe(self) -> ClusterUse | None:
+        """What the step's report says of the executor: the cluster that ran it, or None."""
+        ...
+
     def map(self, func: Callable[[T], R], items: Sequence[T], *, desc: str,
             setup: Callable[[], None] | None = None, chunksize: int = 1,
             timeout: float | None = None, weight: Callable[[T], int] | None = None,
@@ -119,6 +163,10 @@ class ContextExecutor:
 
     def close(self) -> None:
         """Release workers; nothing to do by default."""
+
+    def describe(self) -> ClusterUse | None:
+        """Nothing for the report: the work ran on this machine."""
+        return None
 
     def __enter__(self) -> Self:
         return self

@@ -1,9 +1,11 @@
-"""A step's executor from ``--scheduler``: the local pool (None), or a Dask cluster probed first.
+"""A step's executor from ``--scheduler`` and ``--num-workers``: the local pool, or a probed Dask cluster.
 
-Without ``--scheduler`` nothing here imports Dask. With it, the output folder is made
-(the probe needs it to check that every worker sees it), the cluster is connected and
-probed before any work, and a folder made here is removed again, if still empty, when
-the run cannot start.
+``RunOptions`` is the run control every step shares; ``open_executor`` is the one place
+that turns it into an executor. Without ``--scheduler`` nothing here imports Dask. With
+it, the output folder is made (the probe needs it to check that every worker sees it),
+the cluster is connected and probed before any work, and a folder made here is removed
+again, if still empty, when the run cannot start. The executor describes itself in the
+step's report (``Executor.describe``).
 """
 
 from __future__ import annotations
@@ -13,44 +15,44 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from .base import DEFAULT_NUM_WORKERS, LOCAL, ClusterUse, Executor, default_max_memory
+from .process_pool import ProcessPool
 
-if TYPE_CHECKING:
-    from .dask_executor import DaskExecutor
-
-#: ``--scheduler local``: a cluster of ``--num-workers`` processes on this machine, for the run.
-LOCAL = "local"
+__all__ = ["LOCAL", "ClusterUse", "RunOptions", "open_executor"]
 
 
-@dataclass(frozen=True)
-class ClusterUse:
-    """Which Dask cluster ran a step, for its summary: how many workers took part."""
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How a step runs, never what it makes (a rerun need not match it): shared by the steps."""
 
-    address: str
-    workers: int
-    dashboard: str | None
+    num_workers: int = DEFAULT_NUM_WORKERS
+    scheduler: str | None = None  # a Dask scheduler's address, LOCAL, or None: the local pool
+    max_memory: int | None = None  # bytes for the tasks running at once; None: default_max_memory()
+    progress: bool = True
 
 
 @contextlib.contextmanager
-def scheduler_executor(scheduler: str | None, *, num_workers: int,
-                       readable: Sequence[str | os.PathLike] = (),
-                       writable: Sequence[str | os.PathLike] = ()) -> Iterator[DaskExecutor | None]:
-    """None without ``scheduler`` (the step makes its process pool); else a probed Dask executor.
+def open_executor(run: RunOptions, *, readable: Sequence[str | os.PathLike] = (),
+                  writable: Sequence[str | os.PathLike] = ()) -> Iterator[Executor]:
+    """The executor of ``run``, closed after the block: the local process pool without a
+    scheduler, else a Dask executor connected and probed.
 
-    ``readable`` and ``writable`` are the folders the workers read and write; the
-    ``writable`` ones are made here. Raises ``ClusterUnusable`` (exit 2) for an
+    ``readable`` and ``writable`` are the folders the workers read and write; on a cluster
+    the ``writable`` ones are made here. Raises ``ClusterUnusable`` (exit 2) for an
     unreachable scheduler or a worker that lacks a folder or a library version.
     """
-    if scheduler is None:
-        yield None
+    if run.scheduler is None:
+        memory = run.max_memory if run.max_memory is not None else default_max_memory()
+        with ProcessPool(run.num_workers, max_memory=memory) as pool:
+            yield pool
         return
     from .dask_executor import DaskExecutor
 
     made = _make_folders([Path(f) for f in writable])
     try:
-        with DaskExecutor.connect(scheduler, num_workers=num_workers) as ex:
+        with DaskExecutor.connect(run.scheduler, num_workers=run.num_workers) as ex:
             ex.probe(readable=readable, writable=writable)
             yield ex
     except BaseException:

@@ -18,23 +18,27 @@ so failure reasons are the same word for word.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import os
 import re
 import signal
+import socket
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
-from .base import ContextExecutor, Outcome, RunStopped, progress_bar
-from .cluster import LOCAL, ClusterUse
+from .base import LOCAL, ClusterUse, ContextExecutor, Outcome, RunStopped, progress_bar
 from .process_pool import WORKER_DIED
+
+if TYPE_CHECKING:
+    from .dask_gate import WorkerGate
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,6 +83,7 @@ class DaskExecutor(ContextExecutor):
         self.num_workers = self._threads()
         self.workers_used: set[str] = set()
         self._set_up: set[str] = set()
+        self._gate: WorkerGate | None = None  # set by ``probe``: sent with every batch
         self._interrupted = False
         try:
             self.dashboard: str | None = client.dashboard_link
@@ -135,12 +140,19 @@ class DaskExecutor(ContextExecutor):
         the folders the work uses.
 
         ``writable`` folders must exist here: a marker file written into each must be
-        seen by every worker (the same shared storage), then it is removed.
+        seen by every worker (the same shared storage), then it is removed. A run marker
+        stays there until ``close``: a worker that joins later is probed against it before
+        its first batch (``dask_gate``).
         Raises ``ClusterUnusable`` with one line naming a worker and what it lacks.
         """
+        from .dask_gate import close_gate, open_gate
         from .dask_probe import probe_cluster
 
         problems = probe_cluster(self._client, readable=readable, writable=writable)
+        if not problems:  # workers that join later are probed before their first batch
+            if self._gate is not None:
+                close_gate(self._gate)
+            self._gate = open_gate(readable=readable, writable=writable)
         if problems:
             who, lacks = next(iter(problems.items()))
             others = f" (and {len(problems) - 1} other(s))" if len(problems) > 1 else ""
@@ -164,24 +176,30 @@ class DaskExecutor(ContextExecutor):
         items = list(items)
         bar = progress_bar(items, desc=desc, weight=weight, progress=progress)
         try:
-            self._register(setup)
-            size = self._batch or batch_size(len(items), self.num_workers, minimum=chunksize)
-            batches = [items[i : i + size] for i in range(0, len(items), size)]
-            run = (func, timeout, bar, weight, desc)
-            suspects = yield from self._drain(run, batches, alone=False)
-            for item in suspects:  # alone on the cluster, a worker that dies names its item
-                for dead in (yield from self._drain(run, [[item]], alone=True)):
-                    bar.update(weight(dead) if weight else 1)
-                    yield Outcome(dead, error=WORKER_DIED)
+            with self._scheduler_calls():
+                yield from self._map(func, items, setup, chunksize, timeout, bar, weight, desc)
         finally:
             bar.close()
+
+    def _map(self, func: Callable, items: list, setup: Callable[[], None] | None, chunksize: int,
+             timeout: float | None, bar: Any, weight: Callable | None, desc: str) -> Iterator[Outcome]:
+        """``map``'s body: the batches, then the suspects' retries one at a time."""
+        self._register(setup)
+        size = self._batch or batch_size(len(items), self.num_workers, minimum=chunksize)
+        batches = [items[i : i + size] for i in range(0, len(items), size)]
+        run = (func, timeout, bar, weight, desc)
+        suspects = yield from self._drain(run, batches, alone=False)
+        for item in suspects:  # alone on the cluster, a worker that dies names its item
+            for dead in (yield from self._drain(run, [[item]], alone=True)):
+                bar.update(weight(dead) if weight else 1)
+                yield Outcome(dead, error=WORKER_DIED)
 
     def __exit__(self, exc_type: type | None, *exc: object) -> None:
         self._interrupted |= exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
         self.close()
 
-    def use(self) -> ClusterUse:
-        """What the step's summary says of this cluster: the workers that took part."""
+    def describe(self) -> ClusterUse:
+        """What the step's report says of this cluster: the workers that took part."""
         return ClusterUse(self.address, len(self.workers_used), self.dashboard)
 
     def close(self) -> None:
@@ -192,6 +210,11 @@ class DaskExecutor(ContextExecutor):
         """
         if self._cluster is not None and self._interrupted:
             _kill_workers(self._cluster)
+        if self._gate is not None:
+            from .dask_gate import close_gate
+
+            close_gate(self._gate)
+            self._gate = None
         try:
             self._client.close(timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
@@ -201,6 +224,34 @@ class DaskExecutor(ContextExecutor):
                 self._cluster.close(timeout=CONNECT_TIMEOUT)
 
     # --- inside ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _scheduler_calls(self) -> Iterator[None]:
+        """A call to the scheduler that fails because it is gone (a closed connection, a
+        closed client) is ``SchedulerLost``, whichever call it was; a worker's full disk
+        (``RunStopped``) stays what it is."""
+        try:
+            yield
+        except SchedulerLost:
+            raise
+        except (OSError, RuntimeError, TimeoutError, asyncio.CancelledError) as exc:
+            if isinstance(exc, RunStopped) or not self._lost():
+                raise
+            raise self._lost_error() from None
+
+    def _lost(self) -> bool:
+        """The scheduler no longer answers: the client says so, or its port is closed."""
+        if self._client.status != "running":
+            return True
+        try:
+            socket.create_connection(_host_port(self.address), timeout=CONNECT_TIMEOUT).close()
+        except (OSError, ValueError):
+            return True
+        return False
+
+    def _lost_error(self) -> SchedulerLost:
+        return SchedulerLost(f"lost the Dask scheduler at {self.address}; finished files are kept, "
+                             "rerun the same command to resume")
 
     def _threads(self) -> int:
         return max(1, sum(self._client.nthreads().values()))
@@ -219,7 +270,9 @@ class DaskExecutor(ContextExecutor):
             self._client.register_plugin(WorkerSetup(setup), name=name)
         except OSError:
             pass  # a worker died meanwhile: the scheduler keeps the plugin for its successor
-        except Exception as exc:  # raised by a worker's set-up
+        except Exception as exc:  # raised by a worker's set-up, or the scheduler is gone
+            if self._lost():
+                raise self._lost_error() from None
             raise ClusterUnusable(f"a Dask worker's set-up failed: {_one_line(exc)}") from None
         self._set_up.add(name)
 
@@ -244,7 +297,7 @@ class DaskExecutor(ContextExecutor):
             batch = next(queue, None)
             if batch is None:
                 return False
-            fut = self._client.submit(run_batch, func, batch, timeout, pure=False,
+            fut = self._client.submit(run_batch, func, batch, timeout, self._gate, pure=False,
                                       key=f"{prefix}-{uuid.uuid4().hex}")
             in_flight[fut] = batch
             done.add(fut)
@@ -273,8 +326,7 @@ class DaskExecutor(ContextExecutor):
 
         try:
             if fut.status == "cancelled":
-                raise SchedulerLost(f"lost the Dask scheduler at {self.address}; finished files "
-                                    "are kept, rerun the same command to resume")
+                raise self._lost_error()
             if fut.status == "error":
                 exc = fut.exception()
                 if isinstance(exc, RunStopped):
@@ -287,6 +339,10 @@ class DaskExecutor(ContextExecutor):
             result = fut.result()
         finally:
             fut.release()  # at once: a worker restarted below would make Dask run it again
+        if result.refused:
+            raise ClusterStopped(f"Dask worker {result.address} joined after the start and "
+                                 f"{'; '.join(result.refused)}; it was given no work. Stop it, then "
+                                 "rerun the same command to resume (finished files are kept)")
         self.workers_used.add(result.worker)
         for item, (value, error) in zip(batch, result.results, strict=True):
             bar.update(weight(item) if weight else 1)
@@ -328,6 +384,13 @@ def _kill_workers(cluster: Any) -> None:
 def desc_key(desc: str | None) -> str:
     """A task-name part from a bar's description: letters and digits, dashes between."""
     return "-".join(re.findall(r"[^\W_]+", desc or "")) or "items"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """``tcp://10.0.0.5:8786`` -> ("10.0.0.5", 8786); ValueError when it names no port."""
+    where = address.split("://", 1)[-1]
+    host, _, port = where.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,12 +16,14 @@ import ctypes
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .base import pin_native_threads, reuse_freed_memory, run_item, timed_out
+from .dask_gate import WorkerGate
 from .process_pool import WATCHDOG_GRACE
 
 T = TypeVar("T")
@@ -52,13 +54,15 @@ class WorkerSetup(WorkerPlugin):
             self.step_setup()
 
 
-class BatchResult(NamedTuple):
+@dataclass(frozen=True, kw_only=True)
+class BatchResult:
     """What a batch task sends back: small results only, never the items."""
 
     worker: str                                   # the name of the worker that ran it
-    results: list[tuple[Any, str | None]]         # (result, error) per item, in order
-    stuck: bool                                   # a helper thread is still busy: restart me
-    address: str                                  # where to send that restart
+    address: str                                  # where to send a restart
+    results: list[tuple[Any, str | None]] = field(default_factory=list)  # (result, error) per item
+    stuck: bool = False                           # a helper thread is still busy: restart me
+    refused: list[str] = field(default_factory=list)  # what this worker lacks: it ran nothing
 
 
 class _ItemTimeout(BaseException):
@@ -99,11 +103,17 @@ class _HelperThread:
         self._jobs.put(None)
 
 
-def run_batch(func: Callable[[T], R], items: Sequence[T], timeout: float | None) -> BatchResult:
-    """The Dask task: run ``items`` in order through ``run_item``, each within ``timeout``.
+def run_batch(func: Callable[[T], R], items: Sequence[T], timeout: float | None,
+              gate: WorkerGate | None = None) -> BatchResult:
+    """The Dask task: run ``items`` in order through ``run_item``, each within ``timeout``;
+    none when this worker fails the run's ``gate`` (it joined after the probe and lacks
+    something the run needs).
 
     Raises ``RunStopped`` (a full output disk) as ``run_item`` does, which stops the run.
     """
+    worker = get_worker()
+    if gate is not None and (lacks := gate.problems_here()):
+        return BatchResult(worker=str(worker.name), address=worker.address, refused=lacks)
     results: list[tuple[Any, str | None]] = []
     stuck = False
     helper: _HelperThread | None = None
@@ -132,5 +142,4 @@ def run_batch(func: Callable[[T], R], items: Sequence[T], timeout: float | None)
         results.append((value.result, value.error))
     if helper is not None:
         helper.retire()
-    worker = get_worker()
-    return BatchResult(str(worker.name), results, stuck, worker.address)
+    return BatchResult(worker=str(worker.name), address=worker.address, results=results, stuck=stuck)

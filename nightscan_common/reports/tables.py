@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..cli import format_table
-from ..execution.cluster import ClusterUse
+from ..execution.base import ClusterUse
 from ..formats.index_db import SPLITS
 from ..formats.spectrogram_folder import WARNINGS_FILENAME
 from ..steps.demo_data import LONG_SECONDS, DemoReport

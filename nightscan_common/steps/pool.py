@@ -24,7 +24,7 @@ from pathlib import Path
 from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor
+from ..execution.base import DEFAULT_NUM_WORKERS, Executor, check_seen, worker_path
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -190,8 +190,9 @@ def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, optio
     means ``default_max_memory()``.
     """
     memory = {} if max_memory is None else {"max_memory": max_memory}
-    run = PoolRun(Path(audio_root), Path(output_dir), options, num_workers, tuple(specific_classes),
-                  dry_run, overwrite, progress, task_timeout, verify, **memory)
+    run = PoolRun(audio_root=worker_path(audio_root), output_dir=worker_path(output_dir), options=options,
+                  num_workers=num_workers, specific_classes=tuple(specific_classes), dry_run=dry_run,
+                  overwrite=overwrite, progress=progress, task_timeout=task_timeout, verify=verify, **memory)
     return build_pool(run, executor=executor)
 
 
@@ -209,7 +210,7 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
         opts = replace(opts, annotated=read_front_door(opts))
     if opts.dry_run:
         report, _ = discover_and_plan(opts, executor)
-        return _with_bad_noise(report, noise)
+        return replace(_with_bad_noise(report, noise), cluster=executor.describe())
     select_classes(opts)  # a root without classes is refused before the output is made
     with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
         check_output_layout(opts)
@@ -217,7 +218,7 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
         report = _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
         if report.annotations is not None:
             write_annotations(opts.output_dir, report.annotations)
-        return report
+        return replace(report, cluster=executor.describe())
 
 
 def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
@@ -317,8 +318,10 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
     noise_sources = tuple(sorted(rel for c, rel in probes if c == noise_class))
     with open(opts.output_dir / JOURNAL_FILENAME, "a", encoding="utf-8") as jf:
         # absolute folders: as every worker sees them, whatever its working folder
-        context = TaskContext(str(opts.audio_root.resolve()), str(opts.output_dir.resolve()), o.link_mode,
-                              bg, o.animal_type, short, noise_class, noise_sources, o.seed,
+        context = TaskContext(audio_root=str(opts.audio_root.resolve()),
+                              output_dir=str(opts.output_dir.resolve()), link_mode=o.link_mode,
+                              background_dir=bg, animal_type=o.animal_type, short_noise_dir=short,
+                              noise_class=noise_class, noise_sources=noise_sources, seed=o.seed,
                               background_files=tuple(noise.usable) if noise is not None else (),
                               class_folders=not o.annotations)
         for outcome in executor.map(
@@ -329,6 +332,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
             task = outcome.item.task
             key = (task.class_name, task.key)
             if outcome.ok:
+                check_seen([opts.output_dir / task.class_name / r.filename for r in outcome.result],
+                           out_dir=opts.output_dir)
                 records[key] = merge(task, kept_files[key], outcome.result)
                 write_done(jf, task.class_name, task.key, records[key])
                 written += outcome.item.weight

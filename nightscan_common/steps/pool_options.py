@@ -12,8 +12,7 @@ from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
-from ..execution.base import default_max_memory
-from ..execution.cluster import ClusterUse
+from ..execution.base import ClusterUse, default_max_memory
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
 from ..io.noise_files import NoiseFolderCheck, check_noise_folder
@@ -94,7 +93,7 @@ class PoolOptions:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolRun:
     """One run of step 1: its input and output, its content options, and its run control
     (which a rerun need not match; the defaults are ``run_pool``'s)."""

@@ -15,6 +15,7 @@ from ..dsp.animal_ranges import DEFAULT_ANIMAL
 from ..dsp.augmentations import apply_augmentation, warm_up
 from ..execution.base import TaskFailed, pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
+from ..formats.source_cache import file_identity
 from ..io.atomic_write import atomic_path
 from ..io.audio_io import clip_guard, file_sha256, read_mono, write_wav_pcm16
 from ..io.audio_segments import write_window
@@ -55,7 +56,7 @@ class PoolWorkerSetup:
         warm_up(self.augmentations, self.animal_type)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaskContext:
     """What every task of a run shares, sent with it: folders as strings, the link mode."""
 
@@ -91,13 +92,16 @@ class WorkItem:
     """What a worker makes of one original: the files the pool lacks, and the check's sha256.
 
     A rerun sends only the augmentations it cannot keep, and the original's copy only
-    when it is missing or stale; the bytes used must be those the check saw.
+    when it is missing or stale; the bytes used must be those the check saw. A window's
+    task carries its source's identity as the check saw it (size, mtime, inode): the
+    source is hashed once per run, by the check, not once per window.
     """
 
     task: SourceTask
     make: tuple[PlannedFile, ...]
     place_original: bool
     sha256: str
+    identity: tuple[int, ...] = ()  # the source's file_identity at the check, for a window
 
     @property
     def weight(self) -> int:
@@ -136,7 +140,7 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
         part = {"start": window.offset, "frames": window.frames} if window else {}
         samples, sr = read_mono(source, **part)
         if window or not item.place_original:
-            _check_unchanged(file_sha256(source), item.sha256)
+            _check_source(source, item)
         where = {"offset": window.offset, "offset_seconds": window.offset / sr} if window else {}
         noise = {"background_dir": ctx.background_dir}
         if (chosen := noise_recording(ctx, task)) is not None:
@@ -157,7 +161,7 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
                                       frames=int(len(out)), samplerate=sr, params=params, **where))
     if item.place_original and window:
         if not item.make:
-            _check_unchanged(file_sha256(source), item.sha256)
+            _check_source(source, item)
         probe = write_window(source, class_dir / task.original.filename, window)
         where = {"offset": window.offset, "offset_seconds": window.offset / probe["samplerate"]}
         records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, **probe, **where))
@@ -170,6 +174,17 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
         _check_unchanged(sha, item.sha256)
         records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, sha256=sha))
     return records
+
+
+def _check_source(source: str, item: WorkItem) -> None:
+    """The source is still what the check read: its identity when the task has one (a
+    window: hashing a long recording again per window would cost windows x its size),
+    else its sha256."""
+    if item.identity:
+        if tuple(file_identity(source)) != item.identity:
+            _check_unchanged("", item.sha256)
+        return
+    _check_unchanged(file_sha256(source), item.sha256)
 
 
 def _check_unchanged(seen: str, checked: str) -> None:

@@ -31,8 +31,14 @@ import numpy as np
 
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
-from ..execution.cluster import ClusterUse
+from ..execution.base import (
+    DEFAULT_NUM_WORKERS,
+    ClusterUse,
+    Executor,
+    check_seen,
+    pin_native_threads,
+    worker_path,
+)
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import SPLITS, read_class_names, read_index_rows
@@ -50,6 +56,7 @@ from ..formats.spectrogram_folder import (
     write_list,
 )
 from ..formats.spectrogram_store import SlotWriter, SpectrogramStore
+from ..formats.tree_store import TreeStore
 from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
@@ -79,7 +86,7 @@ class SplitCounts:
     failed: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpectrogramReport:
     """What a run did, built once it is over: for the summary table and the exit status."""
 
@@ -186,7 +193,7 @@ def run_spectrograms(
     (``shard_size`` samples per shard for ``webdataset``). ``verify``: check every pool
     file by its content (sha256), not only those that are links.
     """
-    pool_root, out_dir = Path(pool_root), Path(out_dir)
+    pool_root, out_dir = worker_path(pool_root), worker_path(out_dir)
     config.validate()
     _check_folders(pool_root, out_dir)
     rows = read_index_rows(index_db, tuple(splits))
@@ -248,10 +255,13 @@ def run_spectrograms(
         write_windows(out_dir, header, windows)
         per_file = rate_warnings(windows, config)
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
+        executor_use = executor.describe() if executor is not None else None
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
-        return SpectrogramReport(out_dir, store.layout, counts, sorted(failures), store.bytes_on_disk(),
-                                 recomputed, removed,
-                                 ([warning] if warning else []) + summary_lines(per_file, config), per_file)
+        return SpectrogramReport(
+            out_dir=out_dir, layout=store.layout, counts=counts, failures=sorted(failures),
+            bytes_on_disk=store.bytes_on_disk(), recomputed=recomputed, removed=removed,
+            warnings=([warning] if warning else []) + summary_lines(per_file, config),
+            rate_warnings=per_file, cluster=executor_use)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
@@ -297,6 +307,8 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
             windows[job.key] = outcome.result
         elif outcome.ok:
             receipt, windows[job.key] = outcome.result
+            if isinstance(store, TreeStore):  # one file per row: the parent sees it, or the run stops
+                check_seen([store.path(job.key)], out_dir=store.root)
             store.record(job, receipt)
             written[job.split] += 1
         else:

@@ -20,6 +20,7 @@ from dask_cluster import ROOT, running_cluster, start_scheduler, start_workers, 
 from nightscan_common.errors import AudioFileError, ClusterUnusable, SchedulerLost, UsageError
 from nightscan_common.execution import RunStopped, TaskFailed
 from nightscan_common.execution.dask_executor import MAX_BATCH, DaskExecutor, batch_size
+from nightscan_common.execution.dask_gate import MARKER_PREFIX
 from nightscan_common.execution.process_pool import WORKER_DIED
 from nightscan_common.execution.serial import SerialExecutor
 
@@ -178,7 +179,8 @@ def test_an_unreachable_scheduler_is_one_line_within_seconds():
 
 def test_the_probe_names_the_worker_and_what_it_lacks(cluster, executor, tmp_path):
     executor.probe(readable=[ROOT], writable=[tmp_path])  # all there: no error
-    assert not list(tmp_path.iterdir())  # the marker is gone
+    # the probe's marker is gone; the run's stays for workers that join later, until the end
+    assert [p.name.startswith(MARKER_PREFIX) for p in tmp_path.iterdir()] == [True]
     with pytest.raises(ClusterUnusable, match=r"^Dask worker tcp://127\.0\.0\.1:\d+ lacks "
                        + str(tmp_path / "nowhere") + r" \(no such folder there\) \(and 1 other\(s\)\)$"):
         executor.probe(readable=[tmp_path / "nowhere"])
@@ -241,3 +243,21 @@ def test_a_lost_scheduler_stops_the_run_with_one_line(tmp_path):
     finally:
         stop(workers)
         stop(scheduler)
+
+
+def test_a_run_gate_keeps_its_marker_for_the_run_and_clears_a_killed_runs(tmp_path):
+    import socket
+
+    from nightscan_common.execution.dask_gate import close_gate, open_gate
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    orphan = tmp_path / f"{MARKER_PREFIX}{dead}@{socket.gethostname()}-0f"
+    elsewhere = tmp_path / f"{MARKER_PREFIX}{dead}@another-host-0f"  # its parent may live
+    orphan.touch()
+    elsewhere.touch()
+    gate = open_gate(readable=[ROOT], writable=[tmp_path])
+    assert gate.problems_here() == []  # this machine sees the marker: it may work
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([elsewhere.name, *gate.markers.values()])
+    close_gate(gate)
+    assert [p.name for p in tmp_path.iterdir()] == [elsewhere.name]

@@ -34,3 +34,22 @@ def test_serial_and_process_pool_give_the_same_bytes(tmp_path):
     pooled = _steps(tmp_path / "pool", ProcessPool(2))
     assert serial == pooled
     assert sum(n.endswith(".npy") for n in serial[2]) == sum(n.endswith(".wav") for n in serial[0]) == 12
+
+
+def test_the_run_options_of_a_command_line_make_the_executor_and_describe_it(monkeypatch):
+    import create_augmented_pool
+    import pregenerate_spectrograms_simple
+    from nightscan_common import cli
+    from nightscan_common.execution import cluster
+    from nightscan_common.execution.cluster import RunOptions, open_executor
+
+    step1 = create_augmented_pool.build_parser().parse_args(["--audio-root", "a", "--max-memory", "2G"])
+    step3 = pregenerate_spectrograms_simple.build_parser().parse_args(
+        ["--index-db", "i", "--pool-root", "p", "-q", "--num-workers", "3"])
+    assert cli.run_options(step1) == RunOptions(max_memory=2 << 30)  # the CLI's defaults are the record's
+    assert cli.run_options(step3) == RunOptions(num_workers=3, progress=False)
+    monkeypatch.setattr(cluster, "default_max_memory", lambda: 5 << 30)
+    with open_executor(cli.run_options(step3)) as pool:
+        assert isinstance(pool, ProcessPool) and pool.num_workers == 3 and pool.max_memory == 5 << 30
+        assert pool.describe() is None  # the step's report names no cluster
+    assert SerialExecutor().describe() is None

@@ -278,8 +278,9 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     from nightscan_common.steps.pool import PoolOptions, PoolRun
 
     opts = PoolOptions(background_noise_dir=tmp_path / "noise")
-    run = PoolRun(tmp_path / "audio", tmp_path / "pool", opts, num_workers=3, specific_classes=("owl",),
-                  dry_run=False, overwrite=True, progress=False, task_timeout=5.0)
+    run = PoolRun(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool", options=opts,
+                  num_workers=3, specific_classes=("owl",), dry_run=False, overwrite=True, progress=False,
+                  task_timeout=5.0)
     content = {f.name for f in fields(PoolOptions)}
     later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
     assert set(run.identity()) == {"audio_root"} | (content - later) and "seed" in content

@@ -12,7 +12,10 @@ import soundfile as sf
 
 import create_augmented_pool
 import create_balanced_index
+from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.plans.segments import window_offsets
+from nightscan_common.steps.pool import run_pool
+from nightscan_common.steps.pool_options import PoolOptions
 
 SR = 16000
 
@@ -98,3 +101,40 @@ def test_bad_new_options_exit_2_with_one_line(tmp_path, capsys, args, message):
                                            str(tmp_path / "pool"), "-q", *args])
     assert (info.value.code if args[0] == "--segment" else code) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "pool").exists()
+
+
+def test_a_long_recording_is_hashed_by_the_check_once_not_again_per_window(tmp_path, monkeypatch):
+    from nightscan_common.steps import pool_worker
+
+    source = tmp_path / "audio" / "owl" / "night.wav"
+    _long(source, 64, seed=5)
+    hashed = []
+    real = pool_worker.file_sha256
+    monkeypatch.setattr(pool_worker, "file_sha256", lambda p: hashed.append(str(p)) or real(p))
+    report = _serial_pool(tmp_path, PoolOptions(target_samples=16, segment=8))
+    assert report.status == 0 and report.metadata["classes"]["owl"]["total_count"] == 16
+    assert str(source) not in hashed  # 8 windows: the check hashed it once, no window again
+
+
+def _serial_pool(tmp_path, options):
+    return run_pool(tmp_path / "audio", tmp_path / "pool", options, executor=SerialExecutor(),
+                    progress=False)
+
+
+def test_a_recording_rewritten_after_the_check_fails_its_windows(tmp_path, monkeypatch):
+    from nightscan_common.steps import pool_worker
+
+    source = tmp_path / "audio" / "owl" / "night.wav"
+    _long(source, 32, seed=5)
+    real = pool_worker.read_mono
+
+    def rewritten_first(path, **kw):
+        if not getattr(rewritten_first, "done", False):
+            rewritten_first.done = True
+            _long(source, 32, seed=6)  # a new take over it, after the check
+        return real(path, **kw)
+
+    monkeypatch.setattr(pool_worker, "read_mono", rewritten_first)
+    report = _serial_pool(tmp_path, PoolOptions(target_samples=8, segment=8))
+    assert report.failed_tasks and all("changed while the run read it" in f.reason
+                                       for f in report.failed_tasks)
