@@ -1,15 +1,16 @@
 """The pool's augmentation types: audiomentations transforms, their ranges, what is recorded.
 
-audiomentations has no seed argument: it draws parameters from Python's ``random`` and
-noise from ``np.random``. ``apply_augmentation`` seeds both right before each file's
-transforms, so a file's randomness depends on its own seed only. The parameters that
-the transforms drew are read back and turned into units a user reads (the stretch
-rate, the gain in dB, the SNR in dB), which the library does not store.
+audiomentations draws its parameters from Python's global ``random`` and its noise from
+``np.random``, which every thread of a process shares (a Dask worker runs its event loop
+and other tasks beside ours). So the library is used for its maths only: each step's
+parameters are drawn here from the task's own ``numpy.random.Generator`` (made from the
+file's seed), set on a private copy of the transform and applied frozen; noise is drawn
+from the same generator. The drawn values are recorded in units a user reads (the
+stretch rate, the gain in dB, the SNR in dB).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import librosa
 import numpy as np
+import scipy.signal
 from audiomentations import (
     AddBackgroundNoise,
     AddColorNoise,
@@ -32,7 +35,6 @@ from audiomentations import (
 from audiomentations.core.utils import calculate_rms
 
 from ..errors import NoiseFileError, UsageError
-from ..plans.seeds import seed_global_rngs
 from .animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
 # Ranges, one place each; --help and the README quote them from here. The stretch and
@@ -68,7 +70,7 @@ class AugmentationType:
 
     name: str
     summary: str
-    steps: tuple[str, ...]  # keys of _STEP_BUILDERS, applied in this order
+    steps: tuple[str, ...]  # keys of STEPS, applied in this order
     default: bool = True
 
 
@@ -130,36 +132,208 @@ def _stretch(lo_hi: tuple[float, float]) -> TimeStretch:
                        method=STRETCH_METHOD, p=1.0)
 
 
-_STEP_BUILDERS: dict[str, Callable[[AnimalRanges, str | None], Any]] = {
-    "stretch": lambda r, _dir: _stretch(r.stretch),
-    "light_stretch": lambda r, _dir: _stretch(r.light_stretch),
-    "noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=NOISE_SNR_DB[0], max_snr_db=NOISE_SNR_DB[1], p=1.0),
-    "light_noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=COMBINED_SNR_DB[0],
-                                                   max_snr_db=COMBINED_SNR_DB[1], p=1.0),
-    "gain": lambda _r, _dir: Gain(min_gain_db=VOLUME_GAIN_DB[0], max_gain_db=VOLUME_GAIN_DB[1], p=1.0),
-    "light_gain": lambda _r, _dir: Gain(min_gain_db=COMBINED_GAIN_DB[0], max_gain_db=COMBINED_GAIN_DB[1],
-                                        p=1.0),
-    "gain_wide": lambda _r, _dir: Gain(min_gain_db=WIDE_GAIN_DB[0], max_gain_db=WIDE_GAIN_DB[1], p=1.0),
-    "pitch": lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
-                                        max_semitones=(r.pitch or PITCH_SEMITONES)[1],
-                                        method=STRETCH_METHOD, p=1.0),
-    "shift": lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
-                                    shift_unit="fraction", rollover=True, p=1.0),
-    "background": lambda _r, bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
-                                                    max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
-    "color_noise": lambda _r, _dir: AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
-                                                  max_snr_db=COLOR_NOISE_SNR_DB[1],
-                                                  min_f_decay=COLOR_NOISE_DECAY_DB[0],
-                                                  max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
-    "short_noises": lambda _r, folder: AddShortNoises(
+def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    return float(rng.uniform(lo_hi[0], lo_hi[1]))
+
+
+def _frozen(transform: Any, samples: np.ndarray, samplerate: int, _rng: np.random.Generator) -> np.ndarray:
+    """Run ``transform`` with the parameters already set on it: it draws nothing."""
+    transform.parameters["should_apply"] = True
+    transform.freeze_parameters()
+    return transform(samples, samplerate)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One transform of a type: how it is built, what it draws, how it runs, what is recorded.
+
+    ``draw(transform, rng, samples, sr)`` fills ``transform.parameters`` from the task's own
+    ``rng`` (audiomentations' keys, plus the drawn values in recorded units); ``apply`` runs
+    it without drawing (noise comes from ``rng`` too); ``record`` turns the parameters into
+    the metadata's units. ``folder``: the type whose noise folder the transform reads.
+    """
+
+    build: Callable[[AnimalRanges, str | None], Any]
+    draw: Callable[[Any, np.random.Generator, np.ndarray, int], None]
+    record: Callable[[dict[str, Any], np.ndarray, int, str | None], dict[str, Any]]
+    apply: Callable[[Any, np.ndarray, int, np.random.Generator], np.ndarray] = _frozen
+    folder: str | None = None
+
+
+def _draw_rate(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
+    t.parameters["rate"] = _uniform(rng, (t.min_rate, t.max_rate))
+
+
+def _draw_gain(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
+    db = _uniform(rng, (t.min_gain_db, t.max_gain_db))
+    t.parameters.update(gain_db=db, amplitude_ratio=10 ** (db / 20))
+
+
+def _draw_gaussian(t: Any, rng: np.random.Generator, x: np.ndarray, _sr: int) -> None:
+    snr = _uniform(rng, (t.min_snr_db, t.max_snr_db))
+    t.parameters.update(snr_db=snr, noise_std=float(calculate_rms(x)) / 10 ** (snr / 20))
+
+
+def _apply_gaussian(t: Any, x: np.ndarray, _sr: int, rng: np.random.Generator) -> np.ndarray:
+    return x + rng.normal(0.0, t.parameters["noise_std"], size=x.shape).astype(np.float32)
+
+
+def _draw_color(t: Any, rng: np.random.Generator, x: np.ndarray, _sr: int) -> None:
+    snr = _uniform(rng, (t.min_snr_db, t.max_snr_db))
+    t.parameters.update(snr_db=snr, f_decay=_uniform(rng, (t.min_f_decay, t.max_f_decay)),
+                        apply_a_weighting=False,
+                        desired_noise_rms=float(calculate_rms(x)) / 10 ** (snr / 20))
+
+
+def _apply_color(t: Any, x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """AddColorNoise's noise (white noise shaped by ``f_decay`` dB per octave), drawn from ``rng``."""
+    white = rng.normal(0.0, 1.0, size=x.shape)
+    beta_db = t.parameters["f_decay"]
+    if beta_db != 0.0:
+        f = np.fft.rfftfreq(t.n_fft, 1.0 / sr)
+        f[0] = 1
+        beta = beta_db / -10.0 / np.log10(2.0)
+        decay = np.sqrt(1 / f ** beta) * np.exp(1j * rng.uniform(0, 2 * np.pi, len(f)))
+        white = scipy.signal.oaconvolve(white, np.fft.irfft(decay), "same")
+        white /= np.sqrt(np.mean(white ** 2))
+    return x + white.astype(np.float32) * t.parameters["desired_noise_rms"]
+
+
+def _draw_semitones(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
+    t.parameters["num_semitones"] = _uniform(rng, (t.min_semitones, t.max_semitones))
+
+
+def _draw_shift(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
+    t.parameters["shift_amount"] = _uniform(rng, (t.min_shift, t.max_shift))
+
+
+def _draw_background(t: Any, rng: np.random.Generator, x: np.ndarray, sr: int) -> None:
+    t.parameters.update(snr_db=_uniform(rng, (t.min_snr_db, t.max_snr_db)),
+                        rms_db=_uniform(rng, (t.min_absolute_rms_db, t.max_absolute_rms_db)))
+    index = int(rng.integers(len(t.sound_file_paths)))
+    path = t.parameters["noise_file_path"] = str(t.sound_file_paths[index])
+    signal_seconds = len(x) / sr
+    longer_by = max(0.0, librosa.get_duration(path=path) - signal_seconds)
+    t.parameters.update(offset=_uniform(rng, (0.0, longer_by)), duration=signal_seconds)
+
+
+def _one_short_noise(t: Any, rng: np.random.Generator, start: float, sr: int) -> tuple[dict, float]:
+    path = t.sound_file_paths[int(rng.integers(len(t.sound_file_paths)))]
+    seconds = len(t._load_sound(path, sr)[0]) / sr
+    fade_in = min(seconds, _uniform(rng, (t.min_fade_in_time, t.max_fade_in_time)))
+    fade_out = min(seconds, _uniform(rng, (t.min_fade_out_time, t.max_fade_out_time)))
+    snr = _uniform(rng, (t.min_snr_db, t.max_snr_db))
+    rms = _uniform(rng, (t.min_absolute_noise_rms_db, t.max_absolute_noise_rms_db))
+    return ({"fade_in_time": fade_in, "start": start, "end": start + seconds, "fade_out_time": fade_out,
+             "file_path": str(path), "snr_db": snr, "rms_db": rms}, seconds)
+
+
+def _draw_short_noises(t: Any, rng: np.random.Generator, x: np.ndarray, sr: int) -> None:
+    """AddShortNoises' schedule (a sound, sometimes a burst of overlapping ones, a pause...)."""
+    total = len(x) / sr
+    now = _uniform(rng, (-t.max_time_between_sounds, t.max_time_between_sounds))
+    sounds: list[dict] = []
+    while now < total:
+        sound, seconds = _one_short_noise(t, rng, now, sr)
+        sounds.append(sound)
+        while rng.random() < t.burst_probability and now < total:
+            now = sounds[-1]["start"] + _uniform(rng, (t.min_pause_factor_during_burst,
+                                                       t.max_pause_factor_during_burst)) * seconds
+            if now >= total:
+                break
+            sound, seconds = _one_short_noise(t, rng, now, sr)
+            sounds.append(sound)
+        now += seconds + _uniform(rng, (t.min_time_between_sounds, t.max_time_between_sounds))
+    t.parameters["sounds"] = sounds
+
+
+def _draw_air(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
+    t.parameters.update(
+        temperature=10 * int(rng.integers(int(t.min_temperature) // 10, int(t.max_temperature) // 10 + 1)),
+        humidity=int(rng.integers(t.min_humidity, t.max_humidity + 1)),
+        distance=_uniform(rng, (t.min_distance, t.max_distance)))
+
+
+def _rate_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"rate": p["rate"]}
+
+
+def _gain_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"gain_db": p["gain_db"]}
+
+
+def _gaussian_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"snr_db": p["snr_db"], "noise_std": p["noise_std"]}
+
+
+def _color_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"snr_db": p["snr_db"], "f_decay_db": p["f_decay"]}
+
+
+def _pitch_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"semitones": p["num_semitones"]}
+
+
+def _shift_record(p: dict, x: np.ndarray, sr: int, _root: str | None) -> dict[str, Any]:
+    return {"shift_fraction": p["shift_amount"], "shift_seconds": round(p["shift_amount"] * len(x)) / sr}
+
+
+def _background_record(p: dict, _x: np.ndarray, _sr: int, root: str | None) -> dict[str, Any]:
+    return {"snr_db": p["snr_db"], "offset_seconds": p["offset"],
+            "noise_file": _rel(p["noise_file_path"], root)}
+
+
+def _short_noises_record(p: dict, _x: np.ndarray, _sr: int, root: str | None) -> dict[str, Any]:
+    return {"short_noises": [{"noise_file": _rel(n["file_path"], root), "start_seconds": n["start"],
+                              "end_seconds": n["end"], "snr_db": n["snr_db"]} for n in p["sounds"]]}
+
+
+def _air_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[str, Any]:
+    return {"distance_m": p["distance"], "temperature_c": p["temperature"], "humidity": p["humidity"]}
+
+
+def _gain(lo_hi: tuple[float, float]) -> Step:
+    return Step(lambda _r, _dir: Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1], p=1.0), _draw_gain,
+                _gain_record)
+
+
+def _gaussian(lo_hi: tuple[float, float]) -> Step:
+    return Step(lambda _r, _dir: AddGaussianSNR(min_snr_db=lo_hi[0], max_snr_db=lo_hi[1], p=1.0),
+                _draw_gaussian, _gaussian_record, _apply_gaussian)
+
+
+STEPS: dict[str, Step] = {
+    "stretch": Step(lambda r, _dir: _stretch(r.stretch), _draw_rate, _rate_record),
+    "light_stretch": Step(lambda r, _dir: _stretch(r.light_stretch), _draw_rate, _rate_record),
+    "noise": _gaussian(NOISE_SNR_DB),
+    "light_noise": _gaussian(COMBINED_SNR_DB),
+    "gain": _gain(VOLUME_GAIN_DB),
+    "light_gain": _gain(COMBINED_GAIN_DB),
+    "gain_wide": _gain(WIDE_GAIN_DB),
+    "pitch": Step(lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
+                                             max_semitones=(r.pitch or PITCH_SEMITONES)[1],
+                                             method=STRETCH_METHOD, p=1.0), _draw_semitones, _pitch_record),
+    "shift": Step(lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
+                                         shift_unit="fraction", rollover=True, p=1.0),
+                  _draw_shift, _shift_record),
+    "background": Step(lambda _r, bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
+                                                         max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
+                       _draw_background, _background_record, folder="background_noise"),
+    "color_noise": Step(lambda _r, _dir: AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
+                                                       max_snr_db=COLOR_NOISE_SNR_DB[1],
+                                                       min_f_decay=COLOR_NOISE_DECAY_DB[0],
+                                                       max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
+                        _draw_color, _color_record, _apply_color),
+    "short_noises": Step(lambda _r, folder: AddShortNoises(
         sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
         min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
         noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
-    "air": lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1],
-                                          p=1.0),
+        _draw_short_noises, _short_noises_record, folder="short_noises"),
+    "air": Step(lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1],
+                                               p=1.0), _draw_air, _air_record),
 }
-#: The step whose transform reads ``noise_dir``.
-_FOLDER_STEPS = {"background": "background_noise", "short_noises": "short_noises"}
+#: Steps whose transform reads a noise folder, and the type that names it.
+_FOLDER_STEPS = {name: step.folder for name, step in STEPS.items() if step.folder}
 
 
 @cache
@@ -168,62 +342,43 @@ def _transform(step: str, animal: str, noise_dir: str | None, noise_files: tuple
 
     ``noise_files`` (relative to ``noise_dir``), when given, are the only background noise
     files drawn from: those that passed the up-front check, whatever their extension.
+    Shared between a worker's threads: ``_private`` copies it before parameters are set.
     """
     if step in _FOLDER_STEPS and not noise_dir:
         name = _FOLDER_STEPS[step]
         raise UsageError(f"{name} needs {NOISE_FOLDER_OPTION[name]}")
-    transform = _STEP_BUILDERS[step](ANIMAL_RANGES[animal], noise_dir)
+    transform = STEPS[step].build(ANIMAL_RANGES[animal], noise_dir)
     if step == "background" and noise_files:
         transform.sound_file_paths = [Path(noise_dir, *rel.split("/")) for rel in noise_files]
     return transform
 
 
-def _db(ratio: float) -> float:
-    return 20.0 * math.log10(ratio)
+def _private(transform: Any) -> Any:
+    """A shallow copy of a shared transform with parameters of its own (caches stay shared)."""
+    copy = object.__new__(type(transform))
+    copy.__dict__.update(transform.__dict__)
+    copy.parameters = {"should_apply": True}
+    return copy
 
 
 def _rel(path: str, root: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def _snr_db(clean: np.ndarray, noise_rms: float) -> float | None:
-    clean_rms = float(calculate_rms(clean))
-    return _db(clean_rms / noise_rms) if clean_rms > 0 and noise_rms > 0 else None
+#: Steps that add noise relative to the input's level: none on a silent input.
+_RELATIVE_NOISE = frozenset({"noise", "light_noise", "background"})
 
 
-def _record(step: str, transform: Any, before: np.ndarray, sr: int,
+def _record(step: str, params: dict[str, Any], before: np.ndarray, sr: int,
             noise_root: str | None) -> dict[str, Any]:
-    """The parameters one transform applied, in the units the metadata records.
+    """The parameters one step applied, in the units the metadata records.
 
     Noise files are recorded relative to ``noise_root`` (the noise folder, or the audio
     root for ``--background-noise-class``).
     """
-    p = transform.parameters
-    if step in ("noise", "light_noise", "background") and not np.any(before):
+    if step in _RELATIVE_NOISE and not np.any(before):
         return {"no_effect": "the input is silent: noise relative to its level is none"}
-    if step in ("stretch", "light_stretch"):
-        return {"rate": p["rate"]}
-    if step in ("gain", "light_gain", "gain_wide"):
-        return {"gain_db": _db(p["amplitude_ratio"])}
-    if step in ("noise", "light_noise"):
-        # AddGaussianSNR keeps only noise_std = clean_rms / 10**(snr/20): invert it.
-        return {"snr_db": _snr_db(before, p["noise_std"]), "noise_std": p["noise_std"]}
-    if step == "color_noise":  # AddColorNoise keeps the noise's RMS, not the SNR it drew
-        return {"snr_db": _snr_db(before, p["desired_noise_rms"]), "f_decay_db": p["f_decay"]}
-    if step == "pitch":
-        return {"semitones": p["num_semitones"]}
-    if step == "shift":
-        return {"shift_fraction": p["shift_amount"],
-                "shift_seconds": round(p["shift_amount"] * len(before)) / sr}
-    if step == "background":
-        return {"snr_db": p["snr_db"], "offset_seconds": p["offset"],
-                "noise_file": _rel(p["noise_file_path"], noise_root)}
-    if step == "short_noises":
-        return {"short_noises": [{"noise_file": _rel(n["file_path"], noise_root), "start_seconds": n["start"],
-                                  "end_seconds": n["end"], "snr_db": n["snr_db"]} for n in p["sounds"]]}
-    if step == "air":
-        return {"distance_m": p["distance"], "temperature_c": p["temperature"], "humidity": p["humidity"]}
-    raise KeyError(step)
+    return STEPS[step].record(params, before, sr, noise_root)
 
 
 def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed: int,
@@ -232,31 +387,34 @@ def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed:
                        background_files: tuple[str, ...] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Apply augmentation type ``name`` to a mono float32 signal, reproducibly.
 
-    Returns ``(augmented, params)``; ``params`` holds what each transform drew, merged
-    (``rate``, ``gain_db``, ``snr_db``...). The output length differs from the input's
-    for the stretches. ``animal`` picks the stretch and pitch ranges (``ANIMAL_RANGES``);
-    ``background_dir`` may also be one file (the noise recording chosen for this original);
-    ``noise_root`` is what recorded background noise files are relative to (default:
-    ``background_dir``).
+    Every random choice comes from one ``numpy.random.Generator`` made from ``seed`` and
+    owned by this call: no global generator is read, so other threads of the process
+    cannot change the result. Returns ``(augmented, params)``; ``params`` holds what each
+    transform drew, merged (``rate``, ``gain_db``, ``snr_db``...). The output length
+    differs from the input's for the stretches. ``animal`` picks the stretch and pitch
+    ranges (``ANIMAL_RANGES``); ``background_dir`` may also be one file (the noise
+    recording chosen for this original); ``noise_root`` is what recorded background
+    noise files are relative to (default: ``background_dir``).
     """
-    seed_global_rngs(seed)
+    rng = np.random.default_rng(seed)
     params: dict[str, Any] = {}
     out = samples
     for step in AUGMENTATION_TYPES[name].steps:
         folder = short_noise_dir if step == "short_noises" else background_dir
         files = tuple(background_files) if step == "background" and noise_root is None else ()
-        transform = _transform(step, animal, folder if step in _FOLDER_STEPS else None, files)
+        transform = _private(_transform(step, animal, folder if step in _FOLDER_STEPS else None, files))
         before = out
         root = (noise_root or background_dir) if step == "background" else short_noise_dir
         try:
-            out = transform(before, samplerate)
+            STEPS[step].draw(transform, rng, before, samplerate)
+            out = STEPS[step].apply(transform, before, samplerate, rng)
         except Exception as exc:
             noise_file = transform.parameters.get("noise_file_path") if step == "background" else None
             if noise_file is None:
                 raise
             raise NoiseFileError(f"noise file {_rel(str(noise_file), root)} of --background-noise-dir "
                                  f"failed: {type(exc).__name__}: {exc}") from None
-        params.update(_record(step, transform, before, samplerate, root))
+        params.update(_record(step, transform.parameters, before, samplerate, root))
     return np.asarray(out, dtype=np.float32), params
 
 

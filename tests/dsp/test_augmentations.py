@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -28,6 +30,23 @@ def test_same_seed_same_output_other_seed_other_output(name, signal, tmp_path):
     assert a.dtype == np.float32 and np.array_equal(a, b) and pa == pb
     assert not np.array_equal(a, c)
     assert not np.array_equal(a[: len(signal)], signal[: len(a)])
+
+
+@pytest.mark.parametrize("name", list(aug.AUGMENTATION_TYPES))
+def test_no_type_reads_or_moves_the_global_rngs(name, signal, tmp_path):
+    """Every draw comes from the task's own generator: the global ones are left as they were."""
+    write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+    write_recording(tmp_path / "short" / "drop.wav", call="noise_bursts", seconds=0.3, samplerate=16000)
+    dirs = {"background_dir": str(tmp_path / "bg"), "short_noise_dir": str(tmp_path / "short")}
+    random.seed(1)
+    np.random.seed(1)
+    first, _ = aug.apply_augmentation(name, np.tile(signal, 4), 16000, seed=3, **dirs)
+    untouched = (random.Random(1).random(), np.random.RandomState(1).random_sample())
+    assert (random.random(), np.random.random()) == untouched
+    random.seed(2)
+    np.random.seed(2)
+    again, _ = aug.apply_augmentation(name, np.tile(signal, 4), 16000, seed=3, **dirs)
+    assert np.array_equal(first, again)
 
 
 def test_recorded_parameters_are_in_user_units_and_in_range(signal):
