@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -119,3 +120,49 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+#: In a worker process: the event that stops its thread drawing from the global generators.
+_CHURNING: list[threading.Event] = []
+
+
+def _churn(stop: threading.Event) -> None:
+    import random
+
+    import numpy as np
+
+    while not stop.is_set():
+        random.random()
+        np.random.random()
+
+
+def start_churning() -> None:
+    """Run in a worker (``Client.run``): a thread draws from ``random`` and ``np.random`` in a
+    tight loop, and threads switch often, so a task reading the global generators is disturbed."""
+    stop = threading.Event()
+    _CHURNING.append(stop)
+    sys.setswitchinterval(1e-5)
+    threading.Thread(target=_churn, args=(stop,), daemon=True, name="churn-global-rngs").start()
+
+
+def stop_churning() -> int:
+    """Run in a worker: stop its churning threads; returns how many were running."""
+    count = len(_CHURNING)
+    while _CHURNING:
+        _CHURNING.pop().set()
+    sys.setswitchinterval(0.005)
+    return count
+
+
+@contextlib.contextmanager
+def global_rngs_churning(address: str) -> Iterator[None]:
+    """Every worker of the scheduler at ``address`` draws from the global generators for the block."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        client.run(start_churning)
+        try:
+            yield
+        finally:
+            counts = client.run(stop_churning, on_error="ignore")
+    assert all(n == 1 for n in counts.values() if isinstance(n, int)), counts
