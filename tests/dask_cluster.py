@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +24,12 @@ DASK = Path(sys.executable).with_name("dask")
 STARTUP_TIMEOUT = 60.0
 
 
-def cluster_env(extra_path: Sequence[Path] = ()) -> dict[str, str]:
+def cluster_env(extra_path: Sequence[Path] = (),
+                extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of the cluster's processes: this toolkit and its tests importable."""
     paths = [str(p) for p in (*extra_path, ROOT, TESTS, TESTS / "execution")]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
-                DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+                DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0", **(extra_env or {}))
 
 
 def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[subprocess.Popen, str]:
@@ -58,13 +59,15 @@ def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[s
 
 
 def start_workers(address: str, folder: Path, *, n: int = 2, name: str = "w",
-                  extra_path: Sequence[Path] = ()) -> subprocess.Popen:
-    """`dask worker ADDRESS --nworkers n --nthreads 1` (with nannies, as by default)."""
+                  extra_path: Sequence[Path] = (), extra_env: Mapping[str, str] | None = None
+                  ) -> subprocess.Popen:
+    """`dask worker ADDRESS --nworkers n --nthreads 1` (with nannies, as by default);
+    ``extra_env`` is added to their environment (other kernels forced, say)."""
     return subprocess.Popen(
         [str(DASK), "worker", address, "--nworkers", str(n), "--nthreads", "1",
          "--host", "127.0.0.1", "--no-dashboard", "--name", name,
          "--local-directory", str(folder / f"dask-{name}")],
-        env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
+        env=cluster_env(extra_path, extra_env), stdout=subprocess.DEVNULL,
         stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ if __name__ == "__main__":  # run as a script: the toolkit lives at the root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from golden_corpus import HASHES, TOLERANCES, broken_promises, reference, step_args, write_corpus  # noqa: E402
+from kernels import X86_64, forced_kernels  # noqa: E402
 
 import create_augmented_pool  # noqa: E402
 import create_balanced_index  # noqa: E402
@@ -37,24 +37,11 @@ def _recorded() -> dict:
     return json.loads(HASHES.read_text(encoding="utf-8"))
 
 
-def forced_kernels() -> dict[str, str]:
-    """The environment that makes this x86-64 machine compute as an AVX2-only one (Haswell):
-    numpy's dispatch above X86_V3 disabled, OpenBLAS's and numba's kernels for Haswell."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-
-    dispatch = list(__cpu_dispatch__)
-    above = dispatch[dispatch.index("X86_V3") + 1:] if "X86_V3" in dispatch else []
-    env = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell"}
-    if disabled := [f for f in above if __cpu_features__.get(f)]:
-        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disabled)
-    return env
-
-
 def test_the_fixed_corpus_keeps_the_promise(tmp_path):
     assert broken_promises(run_all(tmp_path), _recorded()) == []
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64 kernels")
+@pytest.mark.skipif(not X86_64, reason="forces x86-64 kernels")
 def test_the_promise_holds_with_other_kernels_forced(tmp_path):
     """A subprocess with AVX2 kernels forced (numpy, OpenBLAS, numba) keeps the promise too."""
     env = dict(os.environ, **forced_kernels())  # numba caches the Haswell code beside the default
