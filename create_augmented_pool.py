@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nightscan_common import cli
-from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
+from nightscan_common.dsp.animals import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.execution.cluster import scheduler_executor

@@ -35,7 +35,7 @@ from audiomentations import (
 from audiomentations.core.utils import calculate_rms
 
 from ..errors import NoiseFileError, UsageError
-from .animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
+from .animals import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
 # Ranges, one place each; --help and the README quote them from here. The stretch and
 # pitch ranges of the general animal type; other types take theirs from ANIMAL_RANGES.
@@ -62,56 +62,6 @@ AIR_DISTANCE_M = (10.0, 100.0)
 AIR_MIN_SAMPLE_RATE = 32000
 #: librosa's phase vocoder measured faster than signalsmith for 8 s clips here.
 STRETCH_METHOD = "librosa_phase_vocoder"
-
-
-@dataclass(frozen=True)
-class AugmentationType:
-    """One name of ``--augmentations``: what it does and which transforms it chains."""
-
-    name: str
-    summary: str
-    steps: tuple[str, ...]  # keys of STEPS, applied in this order
-    default: bool = True
-
-
-AUGMENTATION_TYPES: dict[str, AugmentationType] = {
-    t.name: t
-    for t in (
-        AugmentationType("time_stretch", f"TimeStretch, rate {TIME_STRETCH_RATE[0]} to "
-                         f"{TIME_STRETCH_RATE[1]}, pitch kept, length not kept", ("stretch",)),
-        AugmentationType("noise", f"AddGaussianSNR, SNR {NOISE_SNR_DB[0]:g} to {NOISE_SNR_DB[1]:g} dB",
-                         ("noise",)),
-        AugmentationType("volume", f"Gain, {VOLUME_GAIN_DB[0]:g} to {VOLUME_GAIN_DB[1]:g} dB", ("gain",)),
-        AugmentationType("combined", f"TimeStretch {COMBINED_RATE[0]} to {COMBINED_RATE[1]}, then "
-                         f"AddGaussianSNR {COMBINED_SNR_DB[0]:g} to {COMBINED_SNR_DB[1]:g} dB, then Gain "
-                         f"{COMBINED_GAIN_DB[0]:g} to {COMBINED_GAIN_DB[1]:g} dB",
-                         ("light_stretch", "light_noise", "light_gain")),
-        AugmentationType("pitch_shift", f"PitchShift, {PITCH_SEMITONES[0]:g} to {PITCH_SEMITONES[1]:g} "
-                         "semitones", ("pitch",), default=False),
-        AugmentationType("shift", f"Shift in time with rollover, {SHIFT_FRACTION[0]:g} to "
-                         f"{SHIFT_FRACTION[1]:g} of the length", ("shift",), default=False),
-        AugmentationType("background_noise", "AddBackgroundNoise from --background-noise-dir or "
-                         f"--background-noise-class, SNR {BACKGROUND_SNR_DB[0]:g} to "
-                         f"{BACKGROUND_SNR_DB[1]:g} dB", ("background",), default=False),
-        AugmentationType("color_noise", f"AddColorNoise, SNR {COLOR_NOISE_SNR_DB[0]:g} to "
-                         f"{COLOR_NOISE_SNR_DB[1]:g} dB, slope {COLOR_NOISE_DECAY_DB[0]:g} to "
-                         f"{COLOR_NOISE_DECAY_DB[1]:+g} dB per octave", ("color_noise",), default=False),
-        AugmentationType("short_noises", "AddShortNoises from --short-noise-dir (rain drops, insect "
-                         f"bursts, a plane), SNR {SHORT_NOISE_SNR_DB[0]:g} to {SHORT_NOISE_SNR_DB[1]:g} "
-                         f"dB, every {SHORT_NOISE_GAP_S[0]:g} to {SHORT_NOISE_GAP_S[1]:g} s",
-                         ("short_noises",), default=False),
-        AugmentationType("gain_wide", f"Gain, {WIDE_GAIN_DB[0]:g} to {WIDE_GAIN_DB[1]:+g} dB (BirdSet's "
-                         "range)", ("gain_wide",), default=False),
-        AugmentationType("air_absorption", f"AirAbsorption, a source {AIR_DISTANCE_M[0]:g} to "
-                         f"{AIR_DISTANCE_M[1]:g} m away (animal types of {AIR_MIN_SAMPLE_RATE // 1000} "
-                         "kHz and more)", ("air",), default=False),
-    )
-}
-DEFAULT_AUGMENTATIONS: tuple[str, ...] = tuple(n for n, t in AUGMENTATION_TYPES.items() if t.default)
-#: Types that run librosa's numba-compiled phase vocoder (warm it up before forking).
-NEEDS_NUMBA = frozenset({"time_stretch", "combined", "pitch_shift"})
-#: Types that read a folder of noise recordings, and the option that names it.
-NOISE_FOLDER_OPTION = {"background_noise": "--background-noise-dir", "short_noises": "--short-noise-dir"}
 
 
 def parse_augmentation_list(text: str) -> tuple[str, ...]:
@@ -147,17 +97,23 @@ def _frozen(transform: Any, samples: np.ndarray, samplerate: int, _rng: np.rando
 class Step:
     """One transform of a type: how it is built, what it draws, how it runs, what is recorded.
 
-    ``draw(transform, rng, samples, sr)`` fills ``transform.parameters`` from the task's own
-    ``rng`` (audiomentations' keys, plus the drawn values in recorded units); ``apply`` runs
-    it without drawing (noise comes from ``rng`` too); ``record`` turns the parameters into
-    the metadata's units. ``folder``: the type whose noise folder the transform reads.
+    ``build(ranges, folder)`` makes the transform (once per worker); ``draw(transform, rng,
+    samples, sr)`` fills ``transform.parameters`` from the task's own ``rng``
+    (audiomentations' keys, plus the drawn values in recorded units); ``apply`` runs it
+    without drawing (noise comes from ``rng`` too); ``record`` turns the parameters into the
+    metadata's units. ``folder``: the option naming the noise folder it reads; ``numba``:
+    it runs librosa's numba-compiled code; ``relative_noise``: it adds noise relative to
+    the input's level (none on a silent input).
     """
 
+    name: str
     build: Callable[[AnimalRanges, str | None], Any]
     draw: Callable[[Any, np.random.Generator, np.ndarray, int], None]
     record: Callable[[dict[str, Any], np.ndarray, int, str | None], dict[str, Any]]
     apply: Callable[[Any, np.ndarray, int, np.random.Generator], np.ndarray] = _frozen
     folder: str | None = None
+    numba: bool = False
+    relative_noise: bool = False
 
 
 def _draw_rate(t: Any, rng: np.random.Generator, _x: np.ndarray, _sr: int) -> None:
@@ -292,63 +248,163 @@ def _air_record(p: dict, _x: np.ndarray, _sr: int, _root: str | None) -> dict[st
     return {"distance_m": p["distance"], "temperature_c": p["temperature"], "humidity": p["humidity"]}
 
 
-def _gain(lo_hi: tuple[float, float]) -> Step:
-    return Step(lambda _r, _dir: Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1], p=1.0), _draw_gain,
+BACKGROUND_OPTION, SHORT_NOISE_OPTION = "--background-noise-dir", "--short-noise-dir"
+
+
+def _gain(name: str, lo_hi: tuple[float, float]) -> Step:
+    return Step(name, lambda _r, _dir: Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1], p=1.0), _draw_gain,
                 _gain_record)
 
 
-def _gaussian(lo_hi: tuple[float, float]) -> Step:
-    return Step(lambda _r, _dir: AddGaussianSNR(min_snr_db=lo_hi[0], max_snr_db=lo_hi[1], p=1.0),
-                _draw_gaussian, _gaussian_record, _apply_gaussian)
+def _gaussian(name: str, lo_hi: tuple[float, float]) -> Step:
+    return Step(name, lambda _r, _dir: AddGaussianSNR(min_snr_db=lo_hi[0], max_snr_db=lo_hi[1], p=1.0),
+                _draw_gaussian, _gaussian_record, _apply_gaussian, relative_noise=True)
 
 
-STEPS: dict[str, Step] = {
-    "stretch": Step(lambda r, _dir: _stretch(r.stretch), _draw_rate, _rate_record),
-    "light_stretch": Step(lambda r, _dir: _stretch(r.light_stretch), _draw_rate, _rate_record),
-    "noise": _gaussian(NOISE_SNR_DB),
-    "light_noise": _gaussian(COMBINED_SNR_DB),
-    "gain": _gain(VOLUME_GAIN_DB),
-    "light_gain": _gain(COMBINED_GAIN_DB),
-    "gain_wide": _gain(WIDE_GAIN_DB),
-    "pitch": Step(lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
-                                             max_semitones=(r.pitch or PITCH_SEMITONES)[1],
-                                             method=STRETCH_METHOD, p=1.0), _draw_semitones, _pitch_record),
-    "shift": Step(lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
-                                         shift_unit="fraction", rollover=True, p=1.0),
-                  _draw_shift, _shift_record),
-    "background": Step(lambda _r, bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
-                                                         max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
-                       _draw_background, _background_record, folder="background_noise"),
-    "color_noise": Step(lambda _r, _dir: AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
-                                                       max_snr_db=COLOR_NOISE_SNR_DB[1],
-                                                       min_f_decay=COLOR_NOISE_DECAY_DB[0],
-                                                       max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
-                        _draw_color, _color_record, _apply_color),
-    "short_noises": Step(lambda _r, folder: AddShortNoises(
-        sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
-        min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
-        noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
-        _draw_short_noises, _short_noises_record, folder="short_noises"),
-    "air": Step(lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1],
-                                               p=1.0), _draw_air, _air_record),
-}
-#: Steps whose transform reads a noise folder, and the type that names it.
-_FOLDER_STEPS = {name: step.folder for name, step in STEPS.items() if step.folder}
+def _stretch_step(name: str, pick: Callable[[AnimalRanges], tuple[float, float]]) -> Step:
+    return Step(name, lambda r, _dir: _stretch(pick(r)), _draw_rate, _rate_record, numba=True)
+
+
+STRETCH = _stretch_step("stretch", lambda r: r.stretch)
+LIGHT_STRETCH = _stretch_step("light_stretch", lambda r: r.light_stretch)
+NOISE, LIGHT_NOISE = _gaussian("noise", NOISE_SNR_DB), _gaussian("light_noise", COMBINED_SNR_DB)
+GAIN, LIGHT_GAIN = _gain("gain", VOLUME_GAIN_DB), _gain("light_gain", COMBINED_GAIN_DB)
+GAIN_WIDE = _gain("gain_wide", WIDE_GAIN_DB)
+PITCH = Step("pitch", lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
+                                                 max_semitones=(r.pitch or PITCH_SEMITONES)[1],
+                                                 method=STRETCH_METHOD, p=1.0),
+             _draw_semitones, _pitch_record, numba=True)
+SHIFT = Step("shift", lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
+                                             shift_unit="fraction", rollover=True, p=1.0),
+             _draw_shift, _shift_record)
+BACKGROUND = Step("background", lambda _r, bg: AddBackgroundNoise(
+    sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0], max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
+                  _draw_background, _background_record, folder=BACKGROUND_OPTION, relative_noise=True)
+COLOR_NOISE = Step("color_noise", lambda _r, _dir: AddColorNoise(
+    min_snr_db=COLOR_NOISE_SNR_DB[0], max_snr_db=COLOR_NOISE_SNR_DB[1], min_f_decay=COLOR_NOISE_DECAY_DB[0],
+    max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0), _draw_color, _color_record, _apply_color)
+SHORT_NOISES = Step("short_noises", lambda _r, folder: AddShortNoises(
+    sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
+    min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
+    noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
+    _draw_short_noises, _short_noises_record, folder=SHORT_NOISE_OPTION)
+AIR = Step("air", lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0],
+                                                 max_distance=AIR_DISTANCE_M[1], p=1.0),
+           _draw_air, _air_record)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AugmentationType:
+    """One name of ``--augmentations``, and everything the toolkit knows of it.
+
+    ``steps`` are applied in order (what each draws, applies and records is on the step);
+    ``bytes_per_frame`` is its peak memory per frame of the original, which ``--max-memory``
+    budgets: measured (``bench/bench_augmentation_memory.py``, a mono 48 kHz clip:
+    ``time_stretch`` 52, ``combined`` 53, ``pitch_shift`` 54, ``air_absorption`` 86,
+    ``color_noise`` 43, ``noise`` 12, ``short_noises`` 9, ``background_noise`` 8, the gains
+    and ``shift`` 4) with room for a rate of 0.8 (a longer result) and a stereo decode;
+    ``default`` puts it in the default ``--augmentations``.
+    """
+
+    name: str
+    summary: str
+    steps: tuple[Step, ...]
+    bytes_per_frame: int
+    default: bool = False
+
+    @property
+    def needs_numba(self) -> bool:
+        """It runs librosa's numba-compiled code (warmed up before workers fork)."""
+        return any(step.numba for step in self.steps)
+
+    @property
+    def folder_option(self) -> str | None:
+        """The option naming the folder of noise recordings it reads, if any."""
+        return next((step.folder for step in self.steps if step.folder), None)
+
+
+def register(kind: AugmentationType) -> AugmentationType:
+    """Add a type to ``AUGMENTATION_TYPES`` (the one place that lists them); returns it."""
+    if kind.name in AUGMENTATION_TYPES:
+        raise ValueError(f"augmentation type {kind.name!r} is registered already")
+    AUGMENTATION_TYPES[kind.name] = kind
+    return kind
+
+
+AUGMENTATION_TYPES: dict[str, AugmentationType] = {}
+for _kind in (
+    AugmentationType(name="time_stretch", summary=f"TimeStretch, rate {TIME_STRETCH_RATE[0]} to "
+                     f"{TIME_STRETCH_RATE[1]}, pitch kept, length not kept", steps=(STRETCH,),
+                     bytes_per_frame=80, default=True),
+    AugmentationType(name="noise", summary=f"AddGaussianSNR, SNR {NOISE_SNR_DB[0]:g} to "
+                     f"{NOISE_SNR_DB[1]:g} dB", steps=(NOISE,), bytes_per_frame=24, default=True),
+    AugmentationType(name="volume", summary=f"Gain, {VOLUME_GAIN_DB[0]:g} to {VOLUME_GAIN_DB[1]:g} dB",
+                     steps=(GAIN,), bytes_per_frame=16, default=True),
+    AugmentationType(name="combined", summary=f"TimeStretch {COMBINED_RATE[0]} to {COMBINED_RATE[1]}, then "
+                     f"AddGaussianSNR {COMBINED_SNR_DB[0]:g} to {COMBINED_SNR_DB[1]:g} dB, then Gain "
+                     f"{COMBINED_GAIN_DB[0]:g} to {COMBINED_GAIN_DB[1]:g} dB",
+                     steps=(LIGHT_STRETCH, LIGHT_NOISE, LIGHT_GAIN), bytes_per_frame=80, default=True),
+    AugmentationType(name="pitch_shift", summary=f"PitchShift, {PITCH_SEMITONES[0]:g} to "
+                     f"{PITCH_SEMITONES[1]:g} semitones", steps=(PITCH,), bytes_per_frame=80),
+    AugmentationType(name="shift", summary=f"Shift in time with rollover, {SHIFT_FRACTION[0]:g} to "
+                     f"{SHIFT_FRACTION[1]:g} of the length", steps=(SHIFT,), bytes_per_frame=16),
+    AugmentationType(name="background_noise", summary="AddBackgroundNoise from --background-noise-dir or "
+                     f"--background-noise-class, SNR {BACKGROUND_SNR_DB[0]:g} to {BACKGROUND_SNR_DB[1]:g} dB",
+                     steps=(BACKGROUND,), bytes_per_frame=32),
+    AugmentationType(name="color_noise", summary=f"AddColorNoise, SNR {COLOR_NOISE_SNR_DB[0]:g} to "
+                     f"{COLOR_NOISE_SNR_DB[1]:g} dB, slope {COLOR_NOISE_DECAY_DB[0]:g} to "
+                     f"{COLOR_NOISE_DECAY_DB[1]:+g} dB per octave", steps=(COLOR_NOISE,), bytes_per_frame=72),
+    AugmentationType(name="short_noises", summary="AddShortNoises from --short-noise-dir (rain drops, insect "
+                     f"bursts, a plane), SNR {SHORT_NOISE_SNR_DB[0]:g} to {SHORT_NOISE_SNR_DB[1]:g} dB, "
+                     f"every {SHORT_NOISE_GAP_S[0]:g} to {SHORT_NOISE_GAP_S[1]:g} s", steps=(SHORT_NOISES,),
+                     bytes_per_frame=32),
+    AugmentationType(name="gain_wide", summary=f"Gain, {WIDE_GAIN_DB[0]:g} to {WIDE_GAIN_DB[1]:+g} dB "
+                     "(BirdSet's range)", steps=(GAIN_WIDE,), bytes_per_frame=16),
+    AugmentationType(name="air_absorption", summary=f"AirAbsorption, a source {AIR_DISTANCE_M[0]:g} to "
+                     f"{AIR_DISTANCE_M[1]:g} m away (animal types of {AIR_MIN_SAMPLE_RATE // 1000} kHz and "
+                     "more)", steps=(AIR,), bytes_per_frame=128),
+):
+    register(_kind)
+
+
+def default_augmentations() -> tuple[str, ...]:
+    """The types of the default ``--augmentations``, in registry order."""
+    return tuple(n for n, t in AUGMENTATION_TYPES.items() if t.default)
+
+
+DEFAULT_AUGMENTATIONS: tuple[str, ...] = default_augmentations()
+
+
+def noise_folder_options() -> dict[str, str]:
+    """Type -> the option naming the noise folder it reads, for the types that read one."""
+    return {n: t.folder_option for n, t in AUGMENTATION_TYPES.items() if t.folder_option}
+
+
+#: Types that read a folder of noise recordings, and the option that names it.
+NOISE_FOLDER_OPTION = noise_folder_options()
+
+
+def augmentation_table_markdown() -> str:
+    """The README's table of augmentation types, made from ``AUGMENTATION_TYPES``."""
+    lines = ["| type | what it does | default | reads | numba | memory per frame |",
+             "|---|---|---|---|---|---|"]
+    for t in AUGMENTATION_TYPES.values():
+        lines.append(f"| `{t.name}` | {t.summary} | {'yes' if t.default else 'opt-in'} | "
+                     f"{t.folder_option or '-'} | {'yes' if t.needs_numba else 'no'} | "
+                     f"{t.bytes_per_frame} B |")
+    return "\n".join(lines)
 
 
 @cache
-def _transform(step: str, animal: str, noise_dir: str | None, noise_files: tuple[str, ...] = ()) -> Any:
+def _transform(step: Step, animal: str, noise_dir: str | None, noise_files: tuple[str, ...] = ()) -> Any:
     """One transform object per step, animal type and worker (noise folders scanned once).
 
     ``noise_files`` (relative to ``noise_dir``), when given, are the only background noise
     files drawn from: those that passed the up-front check, whatever their extension.
     Shared between a worker's threads: ``_private`` copies it before parameters are set.
     """
-    if step in _FOLDER_STEPS and not noise_dir:
-        name = _FOLDER_STEPS[step]
-        raise UsageError(f"{name} needs {NOISE_FOLDER_OPTION[name]}")
-    transform = STEPS[step].build(ANIMAL_RANGES[animal], noise_dir)
-    if step == "background" and noise_files:
+    transform = step.build(ANIMAL_RANGES[animal], noise_dir)
+    if step is BACKGROUND and noise_files:
         transform.sound_file_paths = [Path(noise_dir, *rel.split("/")) for rel in noise_files]
     return transform
 
@@ -365,20 +421,16 @@ def _rel(path: str, root: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-#: Steps that add noise relative to the input's level: none on a silent input.
-_RELATIVE_NOISE = frozenset({"noise", "light_noise", "background"})
-
-
-def _record(step: str, params: dict[str, Any], before: np.ndarray, sr: int,
+def _record(step: Step, params: dict[str, Any], before: np.ndarray, sr: int,
             noise_root: str | None) -> dict[str, Any]:
     """The parameters one step applied, in the units the metadata records.
 
     Noise files are recorded relative to ``noise_root`` (the noise folder, or the audio
     root for ``--background-noise-class``).
     """
-    if step in _RELATIVE_NOISE and not np.any(before):
+    if step.relative_noise and not np.any(before):
         return {"no_effect": "the input is silent: noise relative to its level is none"}
-    return STEPS[step].record(params, before, sr, noise_root)
+    return step.record(params, before, sr, noise_root)
 
 
 def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed: int,
@@ -399,17 +451,20 @@ def apply_augmentation(name: str, samples: np.ndarray, samplerate: int, *, seed:
     rng = np.random.default_rng(seed)
     params: dict[str, Any] = {}
     out = samples
+    folders = {BACKGROUND_OPTION: background_dir, SHORT_NOISE_OPTION: short_noise_dir}
     for step in AUGMENTATION_TYPES[name].steps:
-        folder = short_noise_dir if step == "short_noises" else background_dir
-        files = tuple(background_files) if step == "background" and noise_root is None else ()
-        transform = _private(_transform(step, animal, folder if step in _FOLDER_STEPS else None, files))
+        folder = folders[step.folder] if step.folder else None
+        if step.folder and not folder:
+            raise UsageError(f"{name} needs {step.folder}")
+        files = tuple(background_files) if step is BACKGROUND and noise_root is None else ()
+        transform = _private(_transform(step, animal, folder, files))
         before = out
-        root = (noise_root or background_dir) if step == "background" else short_noise_dir
+        root = (noise_root or folder) if step is BACKGROUND else folder
         try:
-            STEPS[step].draw(transform, rng, before, samplerate)
-            out = STEPS[step].apply(transform, before, samplerate, rng)
+            step.draw(transform, rng, before, samplerate)
+            out = step.apply(transform, before, samplerate, rng)
         except Exception as exc:
-            noise_file = transform.parameters.get("noise_file_path") if step == "background" else None
+            noise_file = transform.parameters.get("noise_file_path") if step is BACKGROUND else None
             if noise_file is None:
                 raise
             raise NoiseFileError(f"noise file {_rel(str(noise_file), root)} of --background-noise-dir "
@@ -422,10 +477,12 @@ def warm_up(names: tuple[str, ...], animal: str = DEFAULT_ANIMAL) -> None:
     """Compile librosa's numba functions once, in the parent, before workers fork.
 
     Concurrent first compilations in workers can crash on numba's cache, and each
-    would pay seconds; forked workers inherit the compiled code.
+    would pay seconds; forked workers inherit the compiled code. Each numba step of the
+    ``names`` runs once on a tiny signal.
     """
-    if NEEDS_NUMBA.intersection(names):
-        tiny = np.zeros(4096, dtype=np.float32)
-        apply_augmentation("time_stretch", tiny, 16000, seed=0, animal=animal)
-        if "pitch_shift" in names:
-            apply_augmentation("pitch_shift", tiny, 16000, seed=0, animal=animal)
+    tiny = np.zeros(4096, dtype=np.float32)
+    steps = {step.name: step for n in names for step in AUGMENTATION_TYPES[n].steps if step.numba}
+    for step in steps.values():
+        transform = _private(_transform(step, animal, None))
+        step.draw(transform, np.random.default_rng(0), tiny, 16000)
+        step.apply(transform, tiny, 16000, np.random.default_rng(0))

@@ -85,7 +85,8 @@ def spectrogram_digest() -> str:
     differs between two processes exactly when their FFT, BLAS or numpy kernels round otherwise."""
     import numpy as np
 
-    from ..dsp.spectrogram import PRESETS, log_mel_spectrogram
+    from ..dsp.animals import PRESETS
+    from ..dsp.spectrogram import log_mel_spectrogram
 
     config = PRESETS["general"]
     t = np.arange(config.n_samples) / config.sample_rate
