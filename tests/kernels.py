@@ -18,3 +18,14 @@ def forced_kernels() -> dict[str, str]:
     if disabled := [f for f in above if __cpu_features__.get(f)]:
         env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disabled)
     return env
+
+
+def baseline_kernels() -> dict[str, str]:
+    """As the oldest x86-64 the builds support: every numpy dispatch target disabled, OpenBLAS's
+    Prescott kernels, numba's generic CPU. Differs from any machine with AVX."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__
+
+    env = {"OPENBLAS_CORETYPE": "Prescott", "NUMBA_CPU_NAME": "generic"}
+    if __cpu_dispatch__:  # all of them: one this machine lacks is ignored
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(__cpu_dispatch__)
+    return env

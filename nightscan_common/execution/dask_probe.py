@@ -82,8 +82,12 @@ def _numba_cpu() -> str:
 
 def spectrogram_digest() -> str:
     """The sha256 (12 digits) of the general preset's log-mel of a fixed chirp in noise: it
-    differs between two processes exactly when their FFT, BLAS or numpy kernels round otherwise."""
+    differs between two processes exactly when their FFT, BLAS or numpy kernels round otherwise.
+
+    Computed as the workers compute (BLAS on one thread: more threads may sum otherwise).
+    """
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from ..dsp.animals import PRESETS
     from ..dsp.spectrogram import log_mel_spectrogram
@@ -92,7 +96,8 @@ def spectrogram_digest() -> str:
     t = np.arange(config.n_samples) / config.sample_rate
     noise = np.random.default_rng(0).standard_normal(len(t))
     signal = 0.3 * np.sin(2 * np.pi * (500 + 2000 * t) * t) + 0.01 * noise
-    spec = log_mel_spectrogram(signal.astype(np.float32), config)
+    with threadpool_limits(1):
+        spec = log_mel_spectrogram(signal.astype(np.float32), config)
     return hashlib.sha256(spec.tobytes()).hexdigest()[:12]
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from dask_cluster import ROOT, running_cluster, start_workers, stop, wait_for_workers
-from kernels import X86_64, forced_kernels
+from kernels import X86_64, baseline_kernels
 
 from nightscan_common.execution.dask_executor import DaskExecutor
 from nightscan_common.execution.dask_probe import kernel_profile, kernels_warning
@@ -34,28 +34,41 @@ def test_workers_that_differ_are_named_with_their_kernels_and_what_it_means():
     assert "\n" not in warning
 
 
-@pytest.mark.skipif(not X86_64, reason="forces x86-64 kernels")
-def test_forced_kernels_change_the_profile_and_its_spectrogram_digest():
-    """The digest sees what the forced kernels change: another CPU type, other bits."""
-    here = kernel_profile()
+def _profile_with(env: dict[str, str] | None) -> dict[str, str]:
     code = "import json; from nightscan_common.execution.dask_probe import kernel_profile; " \
            "print(json.dumps(kernel_profile()))"
-    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **forced_kernels()),
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **(env or {})),
                           capture_output=True, text=True, timeout=300, cwd=ROOT, check=True)
-    forced = json.loads(done.stdout)
-    assert forced["openblas"] == "Haswell" and forced["numba"] == "haswell"
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def other_kernels() -> tuple[dict[str, str], dict[str, str]]:
+    """The baseline x86-64 kernels forced, and the profile a process gets with them."""
+    if not X86_64:
+        pytest.skip("forces x86-64 kernels")
+    env = baseline_kernels()
+    profile = _profile_with(env)
+    if profile == kernel_profile():
+        pytest.skip("this process runs the baseline kernels already: nothing else to force")
+    return env, profile
+
+
+def test_other_kernels_change_the_profile_and_its_spectrogram_digest(other_kernels):
+    """The digest sees what other kernels change; the same kernels give the same bits anywhere."""
+    _, forced = other_kernels
+    here = kernel_profile()
+    assert forced["openblas"] != here["openblas"] and forced["numba"] == "generic"
     assert forced["spectrogram"] != here["spectrogram"] and len(here["spectrogram"]) == 12
-    unforced = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                              cwd=ROOT, check=True)
-    assert json.loads(unforced.stdout) == here  # the same kernels: the same bits, in any process
+    assert _profile_with(None) == here
 
 
-@pytest.mark.skipif(not X86_64, reason="forces x86-64 kernels")
-def test_a_cluster_with_a_worker_of_other_kernels_is_warned_naming_it(tmp_path, caplog):
+def test_a_cluster_with_a_worker_of_other_kernels_is_warned_naming_it(other_kernels, tmp_path, caplog):
+    env, forced = other_kernels
     with running_cluster(tmp_path, n=1) as address:
-        odd = start_workers(address, tmp_path, n=1, name="avx2", extra_env=forced_kernels())
+        odd = start_workers(address, tmp_path, n=1, name="old", extra_env=env)
         try:
-            wait_for_workers(address, 2, named="avx2")
+            wait_for_workers(address, 2, named="old")
             with DaskExecutor.connect(address, num_workers=2) as ex:
                 with caplog.at_level(logging.WARNING, logger="nightscan.execution"):
                     ex.probe()  # a warning, not a refusal
@@ -65,5 +78,6 @@ def test_a_cluster_with_a_worker_of_other_kernels_is_warned_naming_it(tmp_path, 
             stop(odd)
     warnings = [r.getMessage() for r in caplog.records if "different sets of kernels" in r.getMessage()]
     assert len(warnings) == 1
-    avx2 = next(a for name, a in workers.items() if name.startswith("avx2"))
-    assert f"{avx2}: numpy X86_V3, OpenBLAS Haswell, numba haswell, spectrogram " in warnings[0]
+    old = next(a for name, a in workers.items() if name.startswith("old"))
+    assert f"{old}: numpy {forced['numpy']}, OpenBLAS {forced['openblas']}, numba generic, spectrogram " \
+           f"{forced['spectrogram']}" in warnings[0]
