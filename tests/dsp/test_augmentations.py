@@ -12,6 +12,7 @@ from audiomentations import Gain, PolarityInversion
 from pool_helpers import metadata, run_pool
 
 from nightscan_common.dsp import augmentations as aug
+from nightscan_common.dsp.augmentation_steps import Step, draw_gain
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.errors import NoiseFileError, UsageError
 from nightscan_common.execution.serial import SerialExecutor
@@ -110,10 +111,10 @@ def test_parse_augmentation_list():
 
 INVERT = aug.AugmentationType(
     name="invert", summary="PolarityInversion, then Gain -3 to -1 dB", bytes_per_frame=40,
-    steps=(aug.Step("invert", lambda _r, _dir: PolarityInversion(p=1.0), lambda _t, _rng, _x, _sr: None,
+    steps=(Step("invert", lambda _r, _dir: PolarityInversion(p=1.0), lambda _t, _rng, _x, _sr: None,
                     lambda _p, _x, _sr, _root: {"inverted": True}),
-           aug.Step("quieter", lambda _r, _dir: Gain(min_gain_db=-3.0, max_gain_db=-1.0, p=1.0),
-                    aug._draw_gain, lambda p, _x, _sr, _root: {"gain_db": p["gain_db"]})))
+           Step("quieter", lambda _r, _dir: Gain(min_gain_db=-3.0, max_gain_db=-1.0, p=1.0),
+                    draw_gain, lambda p, _x, _sr, _root: {"gain_db": p["gain_db"]})))
 
 
 @pytest.fixture
