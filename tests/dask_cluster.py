@@ -144,7 +144,7 @@ def start_churning() -> None:
     tight loop, and threads switch often, so a task reading the global generators is disturbed."""
     stop = threading.Event()
     _CHURNING.append(stop)
-    sys.setswitchinterval(1e-5)
+    sys.setswitchinterval(2e-4)
     threading.Thread(target=_churn, args=(stop,), daemon=True, name="churn-global-rngs").start()
 
 

@@ -83,9 +83,10 @@ def test_steps_1_and_3_on_a_cluster_write_a_local_runs_bytes_though_a_worker_die
 
 
 #: Every augmentation type, by an animal type that allows it (air absorption wants a preset
-#: of 32 kHz or more, pitch_shift one that may shift pitch).
+#: of 32 kHz or more, pitch_shift one that may shift pitch); steps 1 to 3 for the first,
+#: step 1 alone for the second.
 EVERY_TYPE = {"general": tuple(n for n in AUGMENTATION_TYPES if n != "air_absorption"),
-              "bat": ("air_absorption", "combined", "color_noise")}
+              "bat": ("air_absorption",)}
 
 
 def _every_type_args(base: Path, animal: str, out: str) -> dict[str, list[str]]:
@@ -111,18 +112,20 @@ def test_every_augmentation_type_on_a_cluster_drawing_from_the_global_rngs_write
     """The workers run another thread drawing from ``random`` and ``np.random`` throughout."""
     wait_for_workers(cluster, 2)
     local, remote = (_every_type_args(tmp_path, animal, out) for out in ("local", "remote"))
+    steps = ("pool", "spec") if animal == "general" else ("pool",)
     for args in (local, remote):
         extra = ["--scheduler", cluster] if args is remote else []
         with global_rngs_churning(cluster) if args is remote else contextlib.nullcontext():
             status, _, err = call_main(create_augmented_pool.main, args["pool"] + extra, capsys)
             assert status == 0, err
-            assert create_balanced_index.main(args["index"]) == 0
-            status, _, err = call_main(pregenerate_spectrograms_simple.main, args["spec"] + extra, capsys)
-            assert status in (0, 1), err  # 1: the bat preset's band is above a 16 kHz file's Nyquist
+            if "spec" in steps:
+                assert create_balanced_index.main(args["index"]) == 0
+                status, _, err = call_main(pregenerate_spectrograms_simple.main, args["spec"] + extra, capsys)
+                assert status == 0, err
     made = {re.fullmatch(r".*_aug\d{3}_(.+)\.wav", p.name)[1]
             for p in (tmp_path / "remote" / "pool" / "owl").glob("*_aug*")}
     assert made == set(EVERY_TYPE[animal])
-    for step in ("pool", "spec"):  # the audio and the spectrograms (the records name their folders)
+    for step in steps:  # the audio and the spectrograms (the records name their folders)
         remote, local = (tree_digest(tmp_path / where / step) for where in ("remote", "local"))
         data = [k for k in local if k.endswith((".wav", ".npy"))]
         assert len(data) == 3 + len(EVERY_TYPE[animal]) and {k: remote.get(k) for k in data} == \
