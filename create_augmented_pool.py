@@ -22,7 +22,7 @@ from typing import Any
 from nightscan_common import cli
 from nightscan_common.annotations.formats import FORMAT_CHOICES
 from nightscan_common.annotations.summary import annotation_table
-from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES
+from nightscan_common.dsp.animals import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.execution.cluster import open_executor

@@ -14,15 +14,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from nightscan_common import cli
-from nightscan_common.dsp.spectrogram import (
-    CHANNELS,
-    CROPS,
-    DEFAULT_PRESET,
-    DTYPES,
-    PADS,
-    PRESETS,
-    SpectrogramConfig,
-)
+from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
+from nightscan_common.dsp.spectrogram import CHANNELS, CROPS, DTYPES, PADS, SpectrogramConfig
 from nightscan_common.execution.cluster import open_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, layout_names, layouts_help

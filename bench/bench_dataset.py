@@ -39,7 +39,7 @@ from nightscan_loader import CachedSpectrogramLoader  # noqa: E402
 from run_bench import warm_cache  # noqa: E402
 
 from nightscan_common.dataset import SpectrogramDataset  # noqa: E402
-from nightscan_common.dsp.spectrogram import PRESETS  # noqa: E402
+from nightscan_common.dsp.animals import PRESETS  # noqa: E402
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
 from nightscan_common.formats.catalog import ArraySpec, disk_usage  # noqa: E402

@@ -36,7 +36,8 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import soxr  # noqa: E402
 
-from nightscan_common.dsp.spectrogram import PRESETS, hann_window, mel_basis  # noqa: E402
+from nightscan_common.dsp.animals import PRESETS  # noqa: E402
+from nightscan_common.dsp.spectrogram import hann_window, mel_basis  # noqa: E402
 from nightscan_common.dsp.synthetic import CALLS, write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
 from nightscan_common.formats.index_db import SCHEMA, SPLITS  # noqa: E402

@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nightscan_common.dsp.spectrogram import PRESETS, log_mel_spectrogram  # noqa: E402
+from nightscan_common.dsp.animals import PRESETS  # noqa: E402
+from nightscan_common.dsp.spectrogram import log_mel_spectrogram  # noqa: E402
 
 RATE = 192000
 CALL_AT_S, CALL_MS, F_START, F_END = 0.5, 3.0, 80000.0, 30000.0

@@ -14,8 +14,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +25,12 @@ DASK = Path(sys.executable).with_name("dask")
 STARTUP_TIMEOUT = 60.0
 
 
-def cluster_env(extra_path: Sequence[Path] = ()) -> dict[str, str]:
+def cluster_env(extra_path: Sequence[Path] = (),
+                extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of the cluster's processes: this toolkit and its tests importable."""
     paths = [str(p) for p in (*extra_path, ROOT, TESTS, TESTS / "execution")]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(paths),
-                DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+                DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0", **(extra_env or {}))
 
 
 def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[subprocess.Popen, str]:
@@ -58,13 +60,15 @@ def start_scheduler(folder: Path, *, extra_path: Sequence[Path] = ()) -> tuple[s
 
 
 def start_workers(address: str, folder: Path, *, n: int = 2, name: str = "w",
-                  extra_path: Sequence[Path] = ()) -> subprocess.Popen:
-    """`dask worker ADDRESS --nworkers n --nthreads 1` (with nannies, as by default)."""
+                  extra_path: Sequence[Path] = (), extra_env: Mapping[str, str] | None = None
+                  ) -> subprocess.Popen:
+    """`dask worker ADDRESS --nworkers n --nthreads 1` (with nannies, as by default);
+    ``extra_env`` is added to their environment (other kernels forced, say)."""
     return subprocess.Popen(
         [str(DASK), "worker", address, "--nworkers", str(n), "--nthreads", "1",
          "--host", "127.0.0.1", "--no-dashboard", "--name", name,
          "--local-directory", str(folder / f"dask-{name}")],
-        env=cluster_env(extra_path), stdout=subprocess.DEVNULL,
+        env=cluster_env(extra_path, extra_env), stdout=subprocess.DEVNULL,
         stderr=open(folder / f"worker-{name}.log", "wb"), start_new_session=True)
 
 
@@ -144,3 +148,49 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+
+
+#: In a worker process: the event that stops its thread drawing from the global generators.
+_CHURNING: list[threading.Event] = []
+
+
+def _churn(stop: threading.Event) -> None:
+    import random
+
+    import numpy as np
+
+    while not stop.is_set():
+        random.random()
+        np.random.random()
+
+
+def start_churning() -> None:
+    """Run in a worker (``Client.run``): a thread draws from ``random`` and ``np.random`` in a
+    tight loop, and threads switch often, so a task reading the global generators is disturbed."""
+    stop = threading.Event()
+    _CHURNING.append(stop)
+    sys.setswitchinterval(2e-4)
+    threading.Thread(target=_churn, args=(stop,), daemon=True, name="churn-global-rngs").start()
+
+
+def stop_churning() -> int:
+    """Run in a worker: stop its churning threads; returns how many were running."""
+    count = len(_CHURNING)
+    while _CHURNING:
+        _CHURNING.pop().set()
+    sys.setswitchinterval(0.005)
+    return count
+
+
+@contextlib.contextmanager
+def global_rngs_churning(address: str) -> Iterator[None]:
+    """Every worker of the scheduler at ``address`` draws from the global generators for the block."""
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        client.run(start_churning)
+        try:
+            yield
+        finally:
+            counts = client.run(stop_churning, on_error="ignore")
+    assert all(n == 1 for n in counts.values() if isinstance(n, int)), counts

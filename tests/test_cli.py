@@ -13,7 +13,7 @@ import create_balanced_index
 import make_demo_data
 import pregenerate_spectrograms_simple
 from nightscan_common.cli import EXIT_STATUS_HELP
-from nightscan_common.dsp.spectrogram import DEFAULT_PRESET, PRESETS
+from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.execution.base import DEFAULT_NUM_WORKERS
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.steps import demo_data

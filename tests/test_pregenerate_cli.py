@@ -17,7 +17,8 @@ import pytest
 from spectrogram_helpers import make_pool, npy_path, small_pool, write_index
 
 import pregenerate_spectrograms_simple as script
-from nightscan_common.dsp.spectrogram import DEFAULT_PRESET, PRESETS, SpectrogramConfig
+from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
+from nightscan_common.dsp.spectrogram import SpectrogramConfig
 from nightscan_common.io.atomic_write import is_temporary
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, FAILURES_FILENAME, run_spectrograms
 

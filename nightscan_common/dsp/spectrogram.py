@@ -1,4 +1,4 @@
-"""Log-mel spectrogram settings (a frozen dataclass, named presets) and the computation.
+"""Log-mel spectrogram settings (a frozen dataclass; the presets are in ``animals``) and the computation.
 
 The computation is the one NightScan's loader expects: power mel spectrogram (Hann
 window, centered frames, zero padding, as librosa 0.11 does by default), decibels
@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import types
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -171,28 +170,6 @@ class SpectrogramConfig:
 MAX_SPECTROGRAM_BYTES = 64e6
 #: The largest STFT one file may need in memory (the bat preset's is 25 MB).
 MAX_STFT_BYTES = 1e9
-
-_GENERAL = SpectrogramConfig()
-
-#: Named settings per animal group (NightScan's spectrogram_config); all but ``bat_fm``
-#: share n_fft 2048, hop 512, 8 s and top_db 80. ``bat`` stops at 96 kHz, the Nyquist
-#: frequency of 192 kHz (NightScan's 100 kHz lies above it); its 10.7 ms window turns a
-#: 1 to 5 ms FM sweep into a vertical bar. ``bat_fm`` keeps the sweep's shape: a 2 ms
-#: window (n_fft 384), a 0.5 ms hop, 96 mels (more would leave bands without an FFT
-#: bin at this n_fft) and 2 s, a bat pass, in an array no larger than ``bat``'s.
-PRESETS: types.MappingProxyType[str, SpectrogramConfig] = types.MappingProxyType({
-    "general": _GENERAL,
-    "bat": _GENERAL.replace(sample_rate=192000, fmin=15000.0, fmax=96000.0, n_mels=256),
-    "bat_fm": _GENERAL.replace(sample_rate=192000, fmin=15000.0, fmax=96000.0, n_mels=96, n_fft=384,
-                               hop_length=96, duration=2.0),
-    "owl": _GENERAL.replace(sample_rate=16000, fmin=200.0, fmax=4000.0),
-    "bird_song": _GENERAL.replace(sample_rate=22050, fmin=1000.0, fmax=8000.0),
-    "mammal": _GENERAL.replace(sample_rate=22050, fmin=100.0, fmax=5000.0),
-    "amphibian": _GENERAL.replace(sample_rate=16000, fmin=200.0, fmax=5000.0),
-    "insect": _GENERAL.replace(sample_rate=44100, fmin=2000.0, fmax=15000.0),
-})
-DEFAULT_PRESET = "general"
-
 
 def mel_basis(config: SpectrogramConfig) -> np.ndarray:
     """The mel filter bank, ``(n_mels, 1 + n_fft // 2)`` float32, read-only and cached."""

@@ -1,18 +1,25 @@
-"""The probe run on the Dask scheduler and every worker before any work: library versions, shared folders.
+"""The probe run on the Dask scheduler and every worker before any work: library versions, shared folders,
+and the kernels that decide the bits of float outputs.
 
 The parent writes a marker file into each folder the work writes; a worker that does
 not see it is on other storage than the parent, and the run would lose its files.
+Workers whose kernels compute other bits (another CPU type) are named in a warning: what
+they make is within the promise's tolerances of what the others make, not identical.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import logging
 import os
 import platform
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("nightscan.execution")
 
 #: The libraries whose versions must equal the parent's on every worker (the toolkit last).
 CHECKED_LIBRARIES = ("numpy", "librosa", "soundfile", "audiomentations", "nightscan_common")
@@ -43,6 +50,8 @@ def probe_cluster(client: Any, *, readable: Sequence[str | Path],
     finally:
         for folder, marker in markers.items():
             Path(folder, marker).unlink(missing_ok=True)
+    if warning := kernels_warning(client.run(kernel_profile, on_error="return")):
+        log.warning(warning)
     problems = {}
     for who, answer in answers.items():
         if isinstance(answer, BaseException):  # e.g. it cannot import this toolkit
@@ -50,6 +59,66 @@ def probe_cluster(client: Any, *, readable: Sequence[str | Path],
         if answer:
             problems[who] = answer
     return problems
+
+def kernel_profile() -> dict[str, str]:
+    """What decides the bits of this process's float outputs: numpy's SIMD extensions in use,
+    OpenBLAS's kernels, numba's target CPU, and the digest of a spectrogram computed here."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    from threadpoolctl import threadpool_info
+
+    # numpy's and scipy's OpenBLAS pick their kernels alike: a set, whichever are loaded yet
+    blas = sorted({str(i.get("architecture")) for i in threadpool_info() if i["internal_api"] == "openblas"})
+    return {"numpy": " ".join(f for f in __cpu_dispatch__ if __cpu_features__.get(f)) or "baseline",
+            "openblas": " ".join(blas) or "none", "numba": _numba_cpu(),
+            "spectrogram": spectrogram_digest()}
+
+
+def _numba_cpu() -> str:
+    from llvmlite import binding
+    from numba.core import config
+
+    return config.CPU_NAME or binding.get_host_cpu_name()
+
+
+def spectrogram_digest() -> str:
+    """The sha256 (12 digits) of the general preset's log-mel of a fixed chirp in noise: it
+    differs between two processes exactly when their FFT, BLAS or numpy kernels round otherwise.
+
+    Computed as the workers compute (BLAS on one thread: more threads may sum otherwise).
+    """
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from ..dsp.animals import PRESETS
+    from ..dsp.spectrogram import log_mel_spectrogram
+
+    config = PRESETS["general"]
+    t = np.arange(config.n_samples) / config.sample_rate
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    signal = 0.3 * np.sin(2 * np.pi * (500 + 2000 * t) * t) + 0.01 * noise
+    with threadpool_limits(1):
+        spec = log_mel_spectrogram(signal.astype(np.float32), config)
+    return hashlib.sha256(spec.tobytes()).hexdigest()[:12]
+
+
+def kernels_warning(profiles: Mapping[str, Any]) -> str | None:
+    """One warning line naming the workers whose float kernels differ, or None when all agree
+    (answers that are errors are left to the other checks)."""
+    groups: dict[tuple, list[str]] = {}
+    for worker, profile in sorted(profiles.items()):
+        if isinstance(profile, dict):
+            groups.setdefault(tuple(sorted(profile.items())), []).append(worker)
+    if len(groups) < 2:
+        return None
+    kinds = "; ".join(f"{', '.join(workers)}: numpy {p['numpy']}, OpenBLAS {p['openblas']}, numba "
+                      f"{p['numba']}, spectrogram {p['spectrogram']}"
+                      for workers, p in ((w, dict(k)) for k, w in groups.items()))
+    return (f"the Dask workers compute floats with {len(groups)} different sets of kernels ({kinds}): "
+            "augmented audio and spectrograms made on one may differ from those made on another within "
+            "the stated tolerances (a step of 16-bit audio, about 1e-3 of a spectrogram value), so a "
+            "rerun may not give identical bytes; what is decided (originals, types, parameters, names, "
+            "groups, splits, index rows) is identical. Use workers of one CPU type for identical bytes")
+
 
 def library_versions() -> dict[str, str]:
     """This process's Python and checked library versions ("missing" for one not installed)."""

@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from ..dsp.animal_ranges import ANIMAL_RANGES
+from ..dsp.animals import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, check_seen, worker_path

@@ -7,10 +7,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
+from ..dsp.animals import ANIMAL_RANGES, DEFAULT_ANIMAL, PRESETS
 from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
-from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
-from ..dsp.spectrogram import PRESETS
+from ..dsp.augmentations import (
+    AIR_MIN_SAMPLE_RATE,
+    AUGMENTATION_TYPES,
+    BACKGROUND_OPTION,
+    SHORT_NOISE_OPTION,
+    noise_folder_options,
+)
 from ..errors import UsageError
 from ..execution.base import ClusterUse, default_max_memory
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
@@ -226,17 +231,17 @@ def check_content(opts: PoolOptions) -> None:
                          + ")")
     if opts.background_noise_dir and opts.background_noise_class:
         raise UsageError("give --background-noise-dir or --background-noise-class, not both")
-    folders = {"background_noise": opts.background_noise_dir, "short_noises": opts.short_noise_dir}
-    for name, option in NOISE_FOLDER_OPTION.items():
-        if name not in opts.augmentations or (name == "background_noise" and opts.background_noise_class):
+    folders = {BACKGROUND_OPTION: opts.background_noise_dir, SHORT_NOISE_OPTION: opts.short_noise_dir}
+    for name, option in noise_folder_options().items():
+        if name not in opts.augmentations or (option == BACKGROUND_OPTION and opts.background_noise_class):
             continue
-        folder = folders[name]
+        folder = folders[option]
         if not (folder and folder.is_dir()):
             given = f"{folder} not found or not a folder" if folder else "none given"
             ask = f"{option} DIR"
-            if name == "background_noise":
+            if option == BACKGROUND_OPTION:
                 ask = "--background-noise-class NAME or " + ask
-            what = "ambient recordings" if name == "background_noise" else "short sounds"
+            what = "ambient recordings" if option == BACKGROUND_OPTION else "short sounds"
             raise UsageError(f"{name} needs {ask}, a folder of {what} ({given})")
         if not scan_audio_files(folder).audio:
             raise UsageError(f"{option} {folder} holds no audio file")

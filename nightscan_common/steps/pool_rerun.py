@@ -23,8 +23,6 @@ from ..io.audio_io import file_sha256
 from ..plans.pool_plan import ClassPlan, SourceTask
 from .pool_worker import WorkItem
 
-#: The augmentation steps that read recordings of noise (a folder, or a class of the root).
-_NOISE_STEPS = frozenset({"background", "short_noises"})
 #: The keys of a check that the cache does not keep (windows are found anew).
 _NOT_CACHED = ("identity", "windows", "silent_windows")
 
@@ -57,7 +55,8 @@ def noise_sha_of(record: Mapping[str, Any] | None) -> str | None:
 
 
 def uses_noise(augmentation: str | None) -> bool:
-    return augmentation is not None and bool(_NOISE_STEPS & set(AUGMENTATION_TYPES[augmentation].steps))
+    """The type reads recordings of noise (a folder, or a class of the root)."""
+    return augmentation is not None and AUGMENTATION_TYPES[augmentation].folder_option is not None
 
 
 def noise_version(folders: Mapping[str, Path | None], noise_class: Iterable[tuple[str, str]],

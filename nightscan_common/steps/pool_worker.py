@@ -11,8 +11,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dsp.animal_ranges import DEFAULT_ANIMAL
-from ..dsp.augmentations import apply_augmentation, warm_up
+from ..dsp.animals import DEFAULT_ANIMAL
+from ..dsp.augmentations import AUGMENTATION_TYPES, apply_augmentation, warm_up
 from ..execution.base import TaskFailed, pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..formats.source_cache import file_identity
@@ -22,12 +22,6 @@ from ..io.audio_segments import write_window
 from ..plans.pool_plan import PlannedFile, SourceTask
 from ..plans.seeds import derive_seed
 
-#: Peak bytes per frame of the original that one augmentation type takes, measured on a
-#: 60 s 48 kHz stereo clip (``time_stretch`` 52, ``combined`` 55, ``pitch_shift`` 61,
-#: ``noise`` 16, ``volume`` and ``shift`` 12) with room for a rate of 0.8 (a longer
-#: result); a type not listed counts as the dearest.
-AUGMENTATION_BYTES_PER_FRAME = {"time_stretch": 80, "combined": 80, "pitch_shift": 80, "noise": 24,
-                                "volume": 16, "shift": 16, "background_noise": 32}
 #: Per decoded channel and frame: the float32 blocks and the mono mix (and its copy).
 DECODE_BYTES_PER_FRAME_AND_CHANNEL = 12
 #: What a task holds besides its audio (libsndfile, the encoded WAV's buffer headers...).
@@ -36,11 +30,11 @@ TASK_BASE_BYTES = 32 << 20
 
 def task_memory(task: SourceTask, *, frames: int, channels: int) -> int:
     """A task's estimated peak memory in bytes: the decoded original and its dearest
-    augmentation (they are made one after another); a copy alone needs no decoding."""
+    augmentation (they are made one after another; each type's bytes per frame are in its
+    registry entry); a copy alone needs no decoding."""
     if not task.augmentations:
         return TASK_BASE_BYTES
-    dearest = max(AUGMENTATION_BYTES_PER_FRAME.get(a.augmentation, max(AUGMENTATION_BYTES_PER_FRAME.values()))
-                  for a in task.augmentations)
+    dearest = max(AUGMENTATION_TYPES[a.augmentation].bytes_per_frame for a in task.augmentations)
     return TASK_BASE_BYTES + frames * (DECODE_BYTES_PER_FRAME_AND_CHANNEL * channels + dearest)
 
 

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
+
 import numpy as np
 import pytest
+import soundfile as sf
+from audiomentations import Gain, PolarityInversion
+from pool_helpers import metadata, run_pool
 
 from nightscan_common.dsp import augmentations as aug
+from nightscan_common.dsp.augmentation_steps import Step, draw_gain
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.errors import NoiseFileError, UsageError
+from nightscan_common.execution.serial import SerialExecutor
+from nightscan_common.steps.pool_worker import (
+    DECODE_BYTES_PER_FRAME_AND_CHANNEL,
+    TASK_BASE_BYTES,
+    task_memory,
+)
 
 
 @pytest.fixture
@@ -28,6 +41,23 @@ def test_same_seed_same_output_other_seed_other_output(name, signal, tmp_path):
     assert a.dtype == np.float32 and np.array_equal(a, b) and pa == pb
     assert not np.array_equal(a, c)
     assert not np.array_equal(a[: len(signal)], signal[: len(a)])
+
+
+@pytest.mark.parametrize("name", list(aug.AUGMENTATION_TYPES))
+def test_no_type_reads_or_moves_the_global_rngs(name, signal, tmp_path):
+    """Every draw comes from the task's own generator: the global ones are left as they were."""
+    write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000)
+    write_recording(tmp_path / "short" / "drop.wav", call="noise_bursts", seconds=0.3, samplerate=16000)
+    dirs = {"background_dir": str(tmp_path / "bg"), "short_noise_dir": str(tmp_path / "short")}
+    random.seed(1)
+    np.random.seed(1)
+    first, _ = aug.apply_augmentation(name, np.tile(signal, 4), 16000, seed=3, **dirs)
+    untouched = (random.Random(1).random(), np.random.RandomState(1).random_sample())
+    assert (random.random(), np.random.random()) == untouched
+    random.seed(2)
+    np.random.seed(2)
+    again, _ = aug.apply_augmentation(name, np.tile(signal, 4), 16000, seed=3, **dirs)
+    assert np.array_equal(first, again)
 
 
 def test_recorded_parameters_are_in_user_units_and_in_range(signal):
@@ -75,3 +105,60 @@ def test_parse_augmentation_list():
                          ("noise,noise", "twice")]:
         with pytest.raises(UsageError, match=message):
             aug.parse_augmentation_list(bad)
+
+
+# ---------------------------------------------------------------- the registry: one entry per type
+
+INVERT = aug.AugmentationType(
+    name="invert", summary="PolarityInversion, then Gain -3 to -1 dB", bytes_per_frame=40,
+    steps=(Step("invert", lambda _r, _dir: PolarityInversion(p=1.0), lambda _t, _rng, _x, _sr: None,
+                    lambda _p, _x, _sr, _root: {"inverted": True}),
+           Step("quieter", lambda _r, _dir: Gain(min_gain_db=-3.0, max_gain_db=-1.0, p=1.0),
+                    draw_gain, lambda p, _x, _sr, _root: {"gain_db": p["gain_db"]})))
+
+
+@pytest.fixture
+def invert_registered():
+    aug.register(INVERT)
+    yield INVERT
+    del aug.AUGMENTATION_TYPES[INVERT.name]
+
+
+def test_a_type_added_in_one_entry_is_planned_applied_recorded_costed_and_listed(
+        invert_registered, make_audio_root, tmp_path):
+    root = make_audio_root({"owl": 2}, seconds=0.5)
+    report = run_pool(root, tmp_path / "pool", target_samples=6, augmentations=("invert", "volume"),
+                      executor=SerialExecutor())
+    task = report.plans[0].tasks[0]
+    assert sorted(a.augmentation for t in report.plans[0].tasks for a in t.augmentations) == \
+        ["invert", "invert", "volume", "volume"]  # planned, spread evenly with the others
+    files = {f["filename"]: f for f in metadata(tmp_path / "pool")["classes"]["owl"]["files"]}
+    made = [f for f in files.values() if f.get("augmentation") == "invert"]
+    assert len(made) == 2
+    for f in made:  # applied and recorded
+        assert f["params"]["inverted"] is True and -3.0 <= f["params"]["gain_db"] <= -1.0
+        original, _ = sf.read(root / "owl" / f["source"], dtype="float32")
+        inverted, _ = sf.read(tmp_path / "pool" / "owl" / f["filename"], dtype="float32")
+        np.testing.assert_allclose(inverted, -original * 10 ** (f["params"]["gain_db"] / 20), atol=1e-4)
+    frames = 48000  # costed by --max-memory: its bytes per frame, not another type's
+    alone = dataclasses.replace(task, augmentations=tuple(a for a in task.augmentations
+                                                          if a.augmentation == "invert"))
+    assert task_memory(alone, frames=frames, channels=1) == \
+        TASK_BASE_BYTES + frames * (DECODE_BYTES_PER_FRAME_AND_CHANNEL + 40)
+    assert "| `invert` | PolarityInversion, then Gain -3 to -1 dB | opt-in | - | no | 40 B |" in \
+        aug.augmentation_table_markdown()  # listed
+    assert aug.parse_augmentation_list("invert,noise") == ("invert", "noise")
+
+
+def test_every_type_has_what_the_toolkit_needs_of_it():
+    """Memory per frame for --max-memory (four types lacked it), numba, the folder it reads."""
+    for kind in aug.AUGMENTATION_TYPES.values():
+        assert kind.bytes_per_frame > 0 and kind.steps
+    kinds = aug.AUGMENTATION_TYPES
+    assert {n for n, k in kinds.items() if k.needs_numba} == {"time_stretch", "combined", "pitch_shift"}
+    assert aug.noise_folder_options() == {"background_noise": "--background-noise-dir",
+                                          "short_noises": "--short-noise-dir"}
+    assert kinds["gain_wide"].bytes_per_frame == kinds["volume"].bytes_per_frame
+    assert kinds["air_absorption"].bytes_per_frame > kinds["time_stretch"].bytes_per_frame
+    with pytest.raises(ValueError, match="registered already"):
+        aug.register(kinds["noise"])

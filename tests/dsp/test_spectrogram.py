@@ -9,13 +9,8 @@ import numpy as np
 import pytest
 import scipy.signal
 
-from nightscan_common.dsp.spectrogram import (
-    PRESETS,
-    SpectrogramConfig,
-    hann_window,
-    log_mel_spectrogram,
-    mel_basis,
-)
+from nightscan_common.dsp.animals import PRESETS
+from nightscan_common.dsp.spectrogram import SpectrogramConfig, hann_window, log_mel_spectrogram, mel_basis
 from nightscan_common.errors import UsageError
 
 GENERAL = PRESETS["general"]

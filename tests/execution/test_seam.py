@@ -5,7 +5,7 @@ from __future__ import annotations
 from golden_corpus import write_corpus
 from pool_helpers import metadata, tree_digest, without_timestamps
 
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.formats.source_cache import SOURCES_FILENAME

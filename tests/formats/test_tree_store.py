@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 from spectrogram_helpers import small_pool
 
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.formats.index_db import read_index_rows
 from nightscan_common.formats.spectrogram_store import SpectrogramStore
 from nightscan_common.formats.tree_store import TreeStore

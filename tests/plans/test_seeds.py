@@ -1,10 +1,6 @@
 """Derived seeds: stable, distinct per unit, in numpy's range."""
 
-import random
-
-import numpy as np
-
-from nightscan_common.plans.seeds import derive_seed, seed_global_rngs
+from nightscan_common.plans.seeds import derive_seed
 
 
 def test_derived_seeds_are_stable_and_distinct():
@@ -12,9 +8,3 @@ def test_derived_seeds_are_stable_and_distinct():
     seeds = {derive_seed(42, "owl", f"{i}.wav", k) for i in range(200) for k in range(5)}
     assert len(seeds) == 1000 and all(0 <= s < 2**32 for s in seeds)
 
-
-def test_seeding_makes_both_global_rngs_repeat():
-    seed_global_rngs(7)
-    a = (random.random(), np.random.normal())
-    seed_global_rngs(7)
-    assert (random.random(), np.random.normal()) == a

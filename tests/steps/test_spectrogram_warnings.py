@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.formats.spectrogram_folder import write_list
 from nightscan_common.steps.spectrogram_warnings import (
     ABOVE,

@@ -10,7 +10,7 @@ import pytest
 from spectrogram_helpers import librosa_reference, make_pool, npy_path, small_pool, write_index
 
 from nightscan_common import __version__
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.errors import OutputConflictError, UsageError
 from nightscan_common.io.atomic_write import TEMP_SUFFIX
 from nightscan_common.steps.spectrograms import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from spectrogram_helpers import small_pool, write_index
 
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.formats.layouts import LAYOUTS
 from nightscan_common.steps.spectrograms import run_spectrograms

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 from spectrogram_helpers import write_index
 
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.formats.window_manifest import WINDOWS_FILENAME
 from nightscan_common.io.audio_window import read_window_choice
 from nightscan_common.steps.spectrograms import run_spectrograms

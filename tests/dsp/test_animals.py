@@ -1,24 +1,24 @@
-"""Per-animal ranges: what a bat, insect or frog may get, read back from the recorded parameters."""
+"""Animal types: one entry each (ranges and preset); what a bat, insect or frog may get, read back
+from the recorded parameters."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from nightscan_common.dsp import augmentations as aug
-from nightscan_common.dsp.animal_ranges import ANIMAL_RANGES, ranges_table_markdown
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import ANIMAL_RANGES, ANIMALS, DEFAULT_PRESET, PRESETS
+from nightscan_common.dsp.spectrogram import SpectrogramConfig
 
-STEP1_DOC = Path(__file__).resolve().parents[2] / "docs" / "step1-pool.md"
 #: The documented bound of the bat, insect and amphibian stretch: a few percent.
 FEW_PERCENT = 0.04
 
 
-def test_every_preset_of_step_3_has_ranges_and_general_is_todays():
-    assert list(ANIMAL_RANGES) == list(PRESETS)
+def test_one_entry_gives_both_steps_their_view_and_general_is_todays():
+    assert list(ANIMAL_RANGES) == list(PRESETS) == list(ANIMALS)
+    assert all(ANIMAL_RANGES[n] is a.ranges and PRESETS[n] is a.preset for n, a in ANIMALS.items())
+    assert PRESETS[DEFAULT_PRESET] == SpectrogramConfig()
     general = ANIMAL_RANGES["general"]
     assert (general.stretch, general.light_stretch, general.pitch) == ((0.8, 1.25), (0.9, 1.1), (-2.0, 2.0))
     assert general.types == aug.DEFAULT_AUGMENTATIONS
@@ -47,10 +47,6 @@ def test_owls_and_birds_get_a_moderate_pitch_shift():
     shifts = [aug.apply_augmentation("pitch_shift", signal, 16000, seed=s, animal="owl")[1]["semitones"]
               for s in range(30)]
     assert max(map(abs, shifts)) <= 1.0 and "pitch_shift" in ANIMAL_RANGES["bird_song"].types
-
-
-def test_the_documented_table_is_the_code_table():
-    assert ranges_table_markdown() in STEP1_DOC.read_text(encoding="utf-8")
 
 
 def test_new_types_record_what_they_applied(tmp_path):
