@@ -24,8 +24,9 @@ import make_report
 import pregenerate_spectrograms_simple
 from nightscan_common import __version__, cli
 from nightscan_common.errors import UsageError
-from nightscan_common.formats.index_db import SPLITS, split_counts
+from nightscan_common.formats.index_db import split_counts
 from nightscan_common.pipeline_help import HELP, PROG, TRAIN_COMMAND
+from nightscan_common.vocabulary import SPLITS
 
 HERE = Path(__file__).resolve().parent
 #: Option -> (environment variable, attribute); an option wins over its variable.

@@ -20,8 +20,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .errors import NightScanError, UsageError
-from .execution.base import DEFAULT_NUM_WORKERS
-from .execution.cluster import LOCAL
+from .execution.base import DEFAULT_NUM_WORKERS, LOCAL
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 #: The exit-status section of every --help, and of the README.

@@ -32,7 +32,7 @@ from audiomentations import (
 from audiomentations.core.utils import calculate_rms
 
 from ..errors import NoiseFileError, UsageError
-from ..plans.seeds import seed_global_rngs
+from ..seeds import seed_global_rngs
 from .animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
 # Ranges, one place each; --help and the README quote them from here. The stretch and

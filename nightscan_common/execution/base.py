@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from tqdm import tqdm
 
+from ..errors import TaskFailed
 from ..io.atomic_write import OUTPUT_FULL_ERRNOS
 
 T = TypeVar("T")
@@ -67,6 +68,19 @@ def default_num_workers() -> int:
 DEFAULT_NUM_WORKERS = default_num_workers()
 
 
+#: ``--scheduler local``: a cluster of ``--num-workers`` processes on this machine, for the run.
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class ClusterUse:
+    """Which Dask cluster ran a step, for its summary: how many workers took part."""
+
+    address: str
+    workers: int
+    dashboard: str | None
+
+
 @dataclass(frozen=True)
 class Outcome(Generic[T, R]):
     """One item's result, or the one-line reason it failed."""
@@ -78,14 +92,6 @@ class Outcome(Generic[T, R]):
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-class TaskFailed(Exception):
-    """This item failed, for ``reason``; the run goes on with the others."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class RunStopped(OSError):

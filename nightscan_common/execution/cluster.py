@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,19 +18,6 @@ from ..errors import UsageError
 
 if TYPE_CHECKING:
     from .dask_executor import DaskExecutor
-
-#: ``--scheduler local``: a cluster of ``--num-workers`` processes on this machine, for the run.
-LOCAL = "local"
-
-
-@dataclass(frozen=True)
-class ClusterUse:
-    """Which Dask cluster ran a step, for its summary: how many workers took part."""
-
-    address: str
-    workers: int
-    dashboard: str | None
-
 
 @contextlib.contextmanager
 def scheduler_executor(scheduler: str | None, *, num_workers: int,

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ClusterStopped, ClusterUnusable, SchedulerLost
-from .base import ContextExecutor, Outcome, RunStopped, progress_bar
-from .cluster import LOCAL, ClusterUse
+from .base import LOCAL, ClusterUse, ContextExecutor, Outcome, RunStopped, progress_bar
 from .process_pool import WORKER_DIED
 
 T = TypeVar("T")

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from ..io.atomic_write import remove_temporaries
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import SPLITS, Job
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage
-from .index_db import SPLITS
 from .spectrogram_store import SourceManifest
 
 

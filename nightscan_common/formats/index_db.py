@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..errors import NightScanError, UsageError
 from ..io.atomic_write import atomic_path
+from ..vocabulary import SPLITS
 
 FORMAT_VERSION = 1
 TABLE = "audio_samples"
-SPLITS = ("train", "val", "test")
 
 SCHEMA = f"""
 CREATE TABLE {TABLE} (

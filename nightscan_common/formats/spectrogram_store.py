@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from ..io.atomic_write import write_bytes
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import Job
 
 MANIFEST_FILENAME = ".spectrogram_sources.jsonl"
 PENDING_FILENAME = ".spectrogram_sources.pending.jsonl"

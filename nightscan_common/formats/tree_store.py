@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic_write import remove_temporaries, write_bytes
-from ..plans.spectrogram_plan import Job
-from .index_db import SPLITS
+from ..vocabulary import SPLITS, Job
 from .spectrogram_store import SourceManifest
 
 SUFFIX = ".npy"

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path
-from ..plans.spectrogram_plan import Job, job_key
+from ..vocabulary import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, plan_digest
 from .in_place import Build, InPlaceStore
 from .slots import (

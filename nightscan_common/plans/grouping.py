@@ -11,15 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..execution.base import TaskFailed, item_alarm
 from ..formats.pool_reader import PoolFile
-
-#: The time budget of one class's ``--group-pattern`` matches: a base plus a share per
-#: source. A usual pattern takes 0.2 to 0.6 us per source (measured over 750,000), so the
-#: budget is thousands of times that; a pattern that backtracks without bound (``(a+)+$``
-#: ran past 120 s on one 33-character stem) is stopped within it. Main thread only.
-PATTERN_SECONDS = 1.0
-PATTERN_SECONDS_PER_SOURCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -76,19 +68,12 @@ def group_class(files: Iterable[PoolFile], *, pattern: re.Pattern[str] | None = 
     files = list(files)
     key_of: dict[str, str] = {}
     no_match: set[str] = set()
-    budget = PATTERN_SECONDS + PATTERN_SECONDS_PER_SOURCE * len(files) if pattern is not None else None
-    try:
-        with item_alarm(budget):
-            for f in files:
-                if f.source not in key_of:
-                    found = pattern_key(f.source, pattern) if pattern is not None else f.source
-                    if found is None:
-                        no_match.add(f.source)
-                    key_of[f.source] = found or f.source
-    except TaskFailed:
-        raise UsageError(f"the group pattern {pattern.pattern!r} took more than {budget:g} s on "
-                         f"{len(files)} file names; it backtracks without bound (nested repeats "
-                         "such as (a+)+): simplify it") from None
+    for f in files:
+        if f.source not in key_of:
+            found = pattern_key(f.source, pattern) if pattern is not None else f.source
+            if found is None:
+                no_match.add(f.source)
+            key_of[f.source] = found or f.source
     unmatched = {f.source for f in files if not f.is_augmented and f.source in no_match}
     parent: dict[str, str] = {}
 

@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..formats.index_db import SPLITS
 from ..formats.pool_reader import PoolFile
+from ..seeds import derive_seed
+from ..vocabulary import SPLITS
 from .grouping import Grouping, group_class
 from .kept_split import KeptSplit, plan_kept_split
-from .seeds import derive_seed
 from .split_plan import SplitPlan, plan_split
 
 TRAIN = SPLITS.index("train")

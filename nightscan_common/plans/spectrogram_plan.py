@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from ..errors import UsageError
-from ..formats.index_db import SPLITS, IndexRow
+from ..formats.index_db import IndexRow
+from ..vocabulary import SPLITS, Failure, Job, job_key
 
 _SHOWN_CONFLICTS = 5
 
-
-@dataclass(frozen=True, order=True)
-class Job:
-    """One spectrogram to make: ``key`` names it in any store, ``source`` is pool-relative.
-
-    ``key`` is ``<split>/<class_name>/<stem of source>``; jobs sort by it (the row order).
-    """
-
-    key: str
-    source: str
-    split: str
-    source_id: str = ""  # the source file's identity when planned (size:mtime_ns:inode)
-
-
-@dataclass(frozen=True, order=True)
-class Failure:
-    """An index row that gave no spectrogram, and why."""
-
-    path: str
-    reason: str
-    split: str = ""
 
 
 def unsafe_reason(row: IndexRow) -> str | None:
@@ -57,14 +35,6 @@ def unsafe_reason(row: IndexRow) -> str | None:
         return f"split is not one of {', '.join(SPLITS)} ({row.split!r})"
     return None
 
-
-def job_key(split: str, class_name: str, file_path: str) -> str:
-    """``<split>/<class_name>/<stem of file_path>``: the file name without its last extension.
-
-    ``Path.stem``'s rules, since that is how NightScan's loader builds the name
-    (``a.`` keeps its dot, ``.hidden`` has no extension).
-    """
-    return f"{split}/{class_name}/{PurePosixPath(file_path).stem}"
 
 
 def plan_jobs(rows: Iterable[IndexRow]) -> tuple[list[Job], list[Failure]]:

@@ -20,14 +20,15 @@ import numpy as np
 from .. import __version__ as TOOL_VERSION
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
-from ..formats.index_db import SPLITS, TABLE
+from ..formats.index_db import TABLE
 from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
 from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
 from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
 from ..io.audio_window import read_window
-from ..plans.seeds import derive_seed
+from ..seeds import derive_seed
+from ..vocabulary import SPLITS
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ..cli import format_table
-from ..execution.cluster import ClusterUse
-from ..formats.index_db import SPLITS
+from ..execution.base import ClusterUse
 from ..formats.spectrogram_folder import WARNINGS_FILENAME
 from ..steps.demo_data import LONG_SECONDS, DemoReport
 from ..steps.index import IndexReport
 from ..steps.pool import PoolReport
 from ..steps.spectrograms import SpectrogramReport
+from ..vocabulary import SPLITS
 
 #: How many changed originals the summary names, per kind.
 _SHOWN_CHANGES = 10

@@ -8,9 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..formats.index_db import SPLITS, read_split_rows
+from ..formats.index_db import read_split_rows
 from ..formats.source_cache import listing_sha256
 from ..plans.index_plan import ClassPlan, OldSplits
+from ..vocabulary import SPLITS
 
 
 @dataclass(frozen=True)

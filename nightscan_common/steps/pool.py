@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..dsp.animal_ranges import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
+from ..dsp.noise_files import NoiseFolderCheck
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor
 from ..execution.process_pool import ProcessPool
@@ -39,7 +40,6 @@ from ..formats.source_cache import SOURCES_FILENAME, read_sources, write_sources
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
-from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import SourceTask, plan_class
 from . import pool_checks

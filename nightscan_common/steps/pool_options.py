@@ -10,16 +10,15 @@ from typing import Any
 from ..dsp.animal_ranges import ANIMAL_RANGES, DEFAULT_ANIMAL
 from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import AIR_MIN_SAMPLE_RATE, AUGMENTATION_TYPES, NOISE_FOLDER_OPTION
+from ..dsp.noise_files import NoiseFolderCheck, check_noise_folder
 from ..dsp.spectrogram import PRESETS
 from ..errors import UsageError
-from ..execution.base import default_max_memory
-from ..execution.cluster import ClusterUse
+from ..execution.base import ClusterUse, default_max_memory
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
-from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
-from ..reports import plain
+from ..vocabulary import plain
 from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")

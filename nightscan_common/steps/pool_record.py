@@ -10,7 +10,7 @@ from .. import __version__
 from ..formats.pool_metadata import FORMAT_VERSION, ORIGINAL, ClassEntry, FileRecord, PoolMetadata
 from ..formats.source_cache import listing_sha256
 from ..plans.pool_plan import ClassPlan
-from ..reports import plain
+from ..vocabulary import plain
 from .pool_options import PoolReport, PoolRun, Skipped
 from .pool_rerun import noise_version
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from ..dsp.animal_ranges import DEFAULT_ANIMAL
 from ..dsp.augmentations import apply_augmentation, warm_up
-from ..execution.base import TaskFailed, pin_native_threads
+from ..errors import TaskFailed
+from ..execution.base import pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..io.atomic_write import atomic_path
 from ..io.audio_io import clip_guard, file_sha256, read_mono, write_wav_pcm16
 from ..io.audio_segments import write_window
 from ..plans.pool_plan import PlannedFile, SourceTask
-from ..plans.seeds import derive_seed
+from ..seeds import derive_seed
 
 #: Peak bytes per frame of the original that one augmentation type takes, measured on a
 #: 60 s 48 kHz stereo clip (``time_stretch`` 52, ``combined`` 55, ``pitch_shift`` 61,

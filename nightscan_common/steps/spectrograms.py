@@ -29,11 +29,10 @@ import numpy as np
 
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
-from ..execution.cluster import ClusterUse
+from ..execution.base import DEFAULT_NUM_WORKERS, ClusterUse, Executor, pin_native_threads
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
-from ..formats.index_db import SPLITS, read_class_names, read_index_rows
+from ..formats.index_db import read_class_names, read_index_rows
 from ..formats.labels import label_map, labels_to_write, write_labels
 from ..formats.layouts import DEFAULT_LAYOUT, make_store
 from ..formats.spectrogram_folder import (
@@ -54,8 +53,8 @@ from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
 from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
-from ..plans.spectrogram_plan import Failure, Job, plan_jobs
-from ..reports import plain
+from ..plans.spectrogram_plan import plan_jobs
+from ..vocabulary import SPLITS, Failure, Job, plain
 from .spectrogram_inputs import index_inputs, source_id
 from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 

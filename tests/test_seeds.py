@@ -4,7 +4,7 @@ import random
 
 import numpy as np
 
-from nightscan_common.plans.seeds import derive_seed, seed_global_rngs
+from nightscan_common.seeds import derive_seed, seed_global_rngs
 
 
 def test_derived_seeds_are_stable_and_distinct():
