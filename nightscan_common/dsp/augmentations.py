@@ -15,21 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-from audiomentations import (
-    AddBackgroundNoise,
-    AddColorNoise,
-    AddGaussianSNR,
-    AddShortNoises,
-    AirAbsorption,
-    Gain,
-    PitchShift,
-    Shift,
-    TimeStretch,
-)
-from audiomentations.core.utils import calculate_rms
 
 from ..errors import NoiseFileError, UsageError
 from ..seeds import seed_global_rngs
@@ -125,38 +114,49 @@ def parse_augmentation_list(text: str) -> tuple[str, ...]:
     return names
 
 
-def _stretch(lo_hi: tuple[float, float]) -> TimeStretch:
-    return TimeStretch(min_rate=lo_hi[0], max_rate=lo_hi[1], leave_length_unchanged=False,
-                       method=STRETCH_METHOD, p=1.0)
+def _lib() -> ModuleType:
+    """audiomentations, imported on first use: only a process that augments pays for it
+    (about 1.2 s of CPU, most of it scipy.signal)."""
+    import audiomentations
+    import audiomentations.core.utils
+
+    return audiomentations
+
+
+def _stretch(lo_hi: tuple[float, float]) -> Any:
+    return _lib().TimeStretch(min_rate=lo_hi[0], max_rate=lo_hi[1], leave_length_unchanged=False,
+                              method=STRETCH_METHOD, p=1.0)
 
 
 _STEP_BUILDERS: dict[str, Callable[[AnimalRanges, str | None], Any]] = {
     "stretch": lambda r, _dir: _stretch(r.stretch),
     "light_stretch": lambda r, _dir: _stretch(r.light_stretch),
-    "noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=NOISE_SNR_DB[0], max_snr_db=NOISE_SNR_DB[1], p=1.0),
-    "light_noise": lambda _r, _dir: AddGaussianSNR(min_snr_db=COMBINED_SNR_DB[0],
-                                                   max_snr_db=COMBINED_SNR_DB[1], p=1.0),
-    "gain": lambda _r, _dir: Gain(min_gain_db=VOLUME_GAIN_DB[0], max_gain_db=VOLUME_GAIN_DB[1], p=1.0),
-    "light_gain": lambda _r, _dir: Gain(min_gain_db=COMBINED_GAIN_DB[0], max_gain_db=COMBINED_GAIN_DB[1],
-                                        p=1.0),
-    "gain_wide": lambda _r, _dir: Gain(min_gain_db=WIDE_GAIN_DB[0], max_gain_db=WIDE_GAIN_DB[1], p=1.0),
-    "pitch": lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
-                                        max_semitones=(r.pitch or PITCH_SEMITONES)[1],
-                                        method=STRETCH_METHOD, p=1.0),
-    "shift": lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
-                                    shift_unit="fraction", rollover=True, p=1.0),
-    "background": lambda _r, bg: AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
-                                                    max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
-    "color_noise": lambda _r, _dir: AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
-                                                  max_snr_db=COLOR_NOISE_SNR_DB[1],
-                                                  min_f_decay=COLOR_NOISE_DECAY_DB[0],
-                                                  max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
-    "short_noises": lambda _r, folder: AddShortNoises(
+    "noise": lambda _r, _dir: _lib().AddGaussianSNR(min_snr_db=NOISE_SNR_DB[0], max_snr_db=NOISE_SNR_DB[1],
+                                                    p=1.0),
+    "light_noise": lambda _r, _dir: _lib().AddGaussianSNR(min_snr_db=COMBINED_SNR_DB[0],
+                                                          max_snr_db=COMBINED_SNR_DB[1], p=1.0),
+    "gain": lambda _r, _dir: _lib().Gain(min_gain_db=VOLUME_GAIN_DB[0], max_gain_db=VOLUME_GAIN_DB[1], p=1.0),
+    "light_gain": lambda _r, _dir: _lib().Gain(min_gain_db=COMBINED_GAIN_DB[0],
+                                               max_gain_db=COMBINED_GAIN_DB[1], p=1.0),
+    "gain_wide": lambda _r, _dir: _lib().Gain(min_gain_db=WIDE_GAIN_DB[0], max_gain_db=WIDE_GAIN_DB[1],
+                                              p=1.0),
+    "pitch": lambda r, _dir: _lib().PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
+                                               max_semitones=(r.pitch or PITCH_SEMITONES)[1],
+                                               method=STRETCH_METHOD, p=1.0),
+    "shift": lambda _r, _dir: _lib().Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
+                                           shift_unit="fraction", rollover=True, p=1.0),
+    "background": lambda _r, bg: _lib().AddBackgroundNoise(sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0],
+                                                           max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
+    "color_noise": lambda _r, _dir: _lib().AddColorNoise(min_snr_db=COLOR_NOISE_SNR_DB[0],
+                                                         max_snr_db=COLOR_NOISE_SNR_DB[1],
+                                                         min_f_decay=COLOR_NOISE_DECAY_DB[0],
+                                                         max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0),
+    "short_noises": lambda _r, folder: _lib().AddShortNoises(
         sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
         min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
         noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
-    "air": lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1],
-                                          p=1.0),
+    "air": lambda _r, _dir: _lib().AirAbsorption(min_distance=AIR_DISTANCE_M[0],
+                                                 max_distance=AIR_DISTANCE_M[1], p=1.0),
 }
 #: The step whose transform reads ``noise_dir``.
 _FOLDER_STEPS = {"background": "background_noise", "short_noises": "short_noises"}
@@ -187,7 +187,7 @@ def _rel(path: str, root: str) -> str:
 
 
 def _snr_db(clean: np.ndarray, noise_rms: float) -> float | None:
-    clean_rms = float(calculate_rms(clean))
+    clean_rms = float(_lib().core.utils.calculate_rms(clean))
     return _db(clean_rms / noise_rms) if clean_rms > 0 and noise_rms > 0 else None
 
 
@@ -264,8 +264,11 @@ def warm_up(names: tuple[str, ...], animal: str = DEFAULT_ANIMAL) -> None:
     """Compile librosa's numba functions once, in the parent, before workers fork.
 
     Concurrent first compilations in workers can crash on numba's cache, and each
-    would pay seconds; forked workers inherit the compiled code.
+    would pay seconds; forked workers inherit the compiled code, and the import of
+    audiomentations made here. Nothing to do when ``names`` is empty.
     """
+    if names:
+        _lib()
     if NEEDS_NUMBA.intersection(names):
         tiny = np.zeros(4096, dtype=np.float32)
         apply_augmentation("time_stretch", tiny, 16000, seed=0, animal=animal)

@@ -300,8 +300,10 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
         return written, failed
     start = time.monotonic()
     o = opts.options
+    # only the types left to make: a run that only places originals never loads audiomentations
+    needed = tuple(a for a in o.augmentations if any(f.augmentation == a for w in todo for f in w.make))
     # in the parent too: forked workers inherit the compiled code
-    warm_up(o.augmentations, o.animal_type)
+    warm_up(needed, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
     short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
@@ -314,7 +316,7 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
                               background_files=tuple(noise.usable) if noise is not None else ())
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(needed, o.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda w: w.weight, memory=lambda w: memory[id(w)],
         ):
             task = outcome.item.task
