@@ -59,7 +59,6 @@ from .pool_options import (
 )
 from .pool_record import build_metadata, version_record
 from .pool_rerun import (
-    as_cache_entry,
     merge,
     noise_sha_of,
     plan_work,
@@ -91,7 +90,7 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                 log.debug(ignored_reason(f"{c}/{name}"))
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
-    probes: dict[tuple[str, str], dict] = {}
+    probes: dict[tuple[str, str], pool_checks.ProbedOriginal] = {}
     skipped = [Skipped(c, UNSTORABLE) for c in unstorable_classes(opts)]
     skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
@@ -101,8 +100,9 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew);
     # a check recorded before the audit is made again
     trusted = {} if opts.verify or opts.overwrite or cut else trusted_entries(opts.output_dir, paths)
-    trusted = {p: e for p, e in trusted.items() if "audit" in e and "fingerprint" in e}
-    probes.update({paths[p]: e for p, e in trusted.items()})
+    trusted = {p: r for p, e in trusted.items()
+               if (r := pool_checks.ProbedOriginal.from_cache(e["identity"], e)) is not None}
+    probes.update({paths[p]: r for p, r in trusted.items()})
     for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
                                 chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
@@ -115,16 +115,16 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     log.debug(f"checked {len(paths) - len(trusted)} originals ({len(trusted)} unchanged) "
               f"in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
-        if probes[(c, rel)].get("silent_windows"):
-            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+        if probes[(c, rel)].silent_windows:
+            log.warning(f"{c}/{rel}: {probes[(c, rel)].silent_windows} window(s) of digital silence "
                         "(every sample zero) left out")
-    gated = gate(opts.options, probes)
-    duplicates, cross_class = find_duplicates(opts.options, probes)
+    probes, gated = gate(opts.options, probes)
+    probes, duplicates, cross_class = find_duplicates(opts.options, probes)
     plans, empty = [], []
     for c in classes:
         usable = [rel for rel in scans[c].audio if (c, rel) in probes
-                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
-        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
+                  and probes[(c, rel)].windows != ()]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)].windows for rel in usable if probes[(c, rel)].windows}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
@@ -230,7 +230,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     in_root = set(select_classes(replace(opts, specific_classes=())))
     kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
                     if c not in selected and c in in_root and opts.specific_classes}
-    sources = {f"{c}/{r}": as_cache_entry(e) for (c, r), e in probes.items()}
+    sources = {f"{c}/{r}": e.cache_entry() for (c, r), e in probes.items()}
     sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
     inputs = version_record(opts, sources, report.skipped)
     prior = priors(done_from_metadata(previous, out) if previous else {}, noise_sha_of(previous),
@@ -246,7 +246,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
                   [(c, k, r) for (c, k), r in records.items() if (c, k) in j_done])
     memory = {id(w): task_memory(w.task, frames=_frames(w.task, probes),
-                                 channels=probes[(w.task.class_name, w.task.source)]["channels"])
+                                 channels=probes[(w.task.class_name, w.task.source)].channels)
               for w in todo}
     too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.max_memory]
     todo = [w for w in todo if memory[id(w)] <= opts.max_memory]
@@ -275,7 +275,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
 
 def _frames(task: SourceTask, probes: dict) -> int:
     """The frames a task decodes: its window's (``--segment``), else its original's."""
-    return task.window.frames if task.window else probes[(task.class_name, task.source)]["frames"]
+    return task.window.frames if task.window else probes[(task.class_name, task.source)].frames
 
 
 def _too_big(task: SourceTask, need: int, opts: PoolRun) -> Skipped:

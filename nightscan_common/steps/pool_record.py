@@ -23,8 +23,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
         for rec in records.get((plan.name, task.key), []):
             if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
-                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"],
-                              audit=p.get("audit"), fingerprint=p.get("fingerprint"))
+                rec = replace(rec, frames=p.frames, samplerate=p.samplerate, channels=p.channels,
+                              audit=dict(p.audit), fingerprint=p.fingerprint)
             files.append(rec)
     return ClassEntry(original_count=plan.usable, selected_originals=plan.kept, augmentations_per_sample=hi,
                       augmentations_per_original={"min": lo, "max": hi}, total_count=len(files),
