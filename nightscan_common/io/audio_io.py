@@ -231,6 +231,11 @@ def mix_to_mono(data: np.ndarray) -> np.ndarray:
     return mono
 
 
+def preload_resampler() -> None:
+    """Import soxr now: in a parent about to fork its workers, once for all of them."""
+    import soxr  # noqa: F401
+
+
 def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample a mono float32 signal with soxr (high quality), a no-op at equal rates."""
     if orig_sr == target_sr:

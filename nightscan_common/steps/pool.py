@@ -103,6 +103,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     trusted = {p: r for p, e in trusted.items()
                if (r := pool_checks.ProbedOriginal.from_cache(e["identity"], e)) is not None}
     probes.update({paths[p]: r for p, r in trusted.items()})
+    if set(paths) - set(trusted):
+        pool_checks.warm_up_check()
     for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
                                 chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):

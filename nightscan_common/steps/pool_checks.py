@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..dsp.audit import Audit, gate_reason, probe_and_audit
-from ..dsp.fingerprint import Fingerprint, group_duplicates
+from ..dsp.fingerprint import N_FFT, SAMPLERATE, Fingerprint, fingerprint, group_duplicates
 from ..formats.source_cache import file_identity
 from ..io.audio_segments import silent_windows
 from ..plans.content_groups import plan_duplicates
@@ -63,6 +65,12 @@ class ProbedOriginal:
         if any(k not in probe for k in _CACHED):
             return None
         return cls(identity=tuple(identity), **{k: probe[k] for k in _CACHED})
+
+
+def warm_up_check() -> None:
+    """In the parent, before the check's workers fork: the fingerprint's libraries imported and
+    its mel filters made once, for every worker to inherit."""
+    fingerprint(np.zeros(2 * N_FFT, dtype=np.float32), 2 * SAMPLERATE)
 
 
 def probe_original(path: str, segment: float | None = None, hop: float | None = None) -> ProbedOriginal:

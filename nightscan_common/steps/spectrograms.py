@@ -51,6 +51,7 @@ from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
+from ..io.audio_io import preload_resampler
 from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import plan_jobs
@@ -275,6 +276,7 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
         return written, []
     setup = SpectrogramWorkerSetup(config)
     log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
+    preload_resampler()  # and this import
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
