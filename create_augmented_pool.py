@@ -21,12 +21,12 @@ from typing import Any
 
 from nightscan_common import cli
 from nightscan_common.annotations.formats import FORMAT_CHOICES
-from nightscan_common.annotations.summary import annotation_table
 from nightscan_common.dsp.animals import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.execution.cluster import open_executor
 from nightscan_common.reports import tables
+from nightscan_common.reports.annotation_table import annotation_table
 from nightscan_common.steps.annotation_options import MULTI_LABEL, POINT_EVENTS, TABLE_TIMES, UNKNOWN_LABELS
 from nightscan_common.steps.pool import run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content

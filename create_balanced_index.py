@@ -20,7 +20,6 @@ from nightscan_common.cli import (
     run_main,
 )
 from nightscan_common.errors import UsageError
-from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.plans.grouping import compile_group_pattern
 from nightscan_common.plans.split_plan import check_ratios
 from nightscan_common.reports import tables
@@ -29,6 +28,7 @@ from nightscan_common.steps.index import (
     IndexOptions,
     run_index,
 )
+from nightscan_common.vocabulary import SPLITS
 
 EXAMPLE = r"""  python create_balanced_index.py --pool-dir data/augmented_pool \
       --output-db balanced_audio_index.db --train-split 0.8 --val-split 0.1 --test-split 0.1

@@ -30,10 +30,14 @@ import make_report
 import pregenerate_spectrograms_simple
 from nightscan_common import __version__, cli
 from nightscan_common.errors import UsageError
-from nightscan_common.formats.index_db import SPLITS, split_counts
+from nightscan_common.formats.index_db import split_counts
 from nightscan_common.pipeline_help import HELP, PROG, TRAIN_COMMAND
+from nightscan_common.vocabulary import SPLITS
 
 HERE = Path(__file__).resolve().parent
+#: Where outputs go by default: the checkout's data/ when run from one (beside
+#: run_pipeline.sh), else data/ in the working folder (an installed nightscan-pipeline).
+DATA_HOME = HERE if (HERE / "run_pipeline.sh").is_file() else Path.cwd()
 #: Option -> (environment variable, attribute); an option wins over its variable.
 VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
           "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
@@ -94,7 +98,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     if values["demo"]:
         if values["audio_root_option"]:
             raise UsageError("--demo makes its own audio root (DATA_DIR/demo_audio): leave out --audio-root")
-        data = Path(os.path.abspath(values["--data-dir"] or HERE / "data" / "demo"))
+        data = Path(os.path.abspath(values["--data-dir"] or DATA_HOME / "data" / "demo"))
         audio, target = data / "demo_audio", values["--target-samples"] or "60"
     else:
         if not values["--audio-root"]:
@@ -103,7 +107,7 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
         audio = Path(os.path.abspath(str(values["--audio-root"])))
         if not audio.is_dir():
             raise UsageError(f"audio root not found or not a folder: {audio}")
-        data = Path(os.path.abspath(values["--data-dir"] or HERE / "data"))
+        data = Path(os.path.abspath(values["--data-dir"] or DATA_HOME / "data"))
         target = values["--target-samples"] or "500"
     paths = {"audio": audio, "pool": data / "augmented_pool", "index": data / "balanced_audio_index.db",
              "spectrograms": data / "spectrograms_balanced", "report": data / "report"}

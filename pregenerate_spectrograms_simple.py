@@ -17,11 +17,11 @@ from nightscan_common import cli
 from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.dsp.spectrogram import CHANNELS, CROPS, DTYPES, PADS, SpectrogramConfig
 from nightscan_common.execution.cluster import open_executor
-from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, layout_names, layouts_help
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
+from nightscan_common.vocabulary import SPLITS
 
 EXAMPLE = """\
   python pregenerate_spectrograms_simple.py \\

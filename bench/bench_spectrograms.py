@@ -40,9 +40,10 @@ from nightscan_common.dsp.animals import PRESETS  # noqa: E402
 from nightscan_common.dsp.spectrogram import hann_window, mel_basis  # noqa: E402
 from nightscan_common.dsp.synthetic import CALLS, write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
-from nightscan_common.formats.index_db import SCHEMA, SPLITS  # noqa: E402
+from nightscan_common.formats.index_db import SCHEMA
 from nightscan_common.io.audio_io import mix_to_mono  # noqa: E402
 from nightscan_common.steps.spectrograms import run_spectrograms  # noqa: E402
+from nightscan_common.vocabulary import SPLITS
 
 CONFIG = PRESETS["general"]
 SR, N = CONFIG.sample_rate, CONFIG.n_samples

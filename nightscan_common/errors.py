@@ -1,10 +1,15 @@
 """The toolkit's exceptions: one family that front ends turn into one-line messages."""
 
-from .execution.base import TaskFailed
-
-
 class NightScanError(Exception):
     """Base of every error the toolkit raises on purpose."""
+
+
+class TaskFailed(Exception):
+    """This item failed, for ``reason``; the run goes on with the others."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class UsageError(NightScanError):

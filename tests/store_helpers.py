@@ -13,9 +13,9 @@ import numpy as np
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.formats.catalog import ArraySpec, SampleCatalog
-from nightscan_common.formats.index_db import SPLITS, SampleDetails
+from nightscan_common.formats.index_db import SampleDetails
 from nightscan_common.formats.labels import label_map
-from nightscan_common.plans.spectrogram_plan import Job
+from nightscan_common.vocabulary import SPLITS, Job
 
 SPEC = ArraySpec((3, 5, 7), "float16")
 CLASSES = ("bat", "owl", "rain")

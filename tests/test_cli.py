@@ -15,12 +15,12 @@ import pregenerate_spectrograms_simple
 from nightscan_common.cli import EXIT_STATUS_HELP
 from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.execution.base import DEFAULT_NUM_WORKERS
-from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.steps import demo_data
 from nightscan_common.steps.index import IndexOptions, run_index
 from nightscan_common.steps.pool import PoolOptions, run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR as DEFAULT_POOL_DIR
 from nightscan_common.steps.spectrograms import run_spectrograms
+from nightscan_common.vocabulary import SPLITS
 
 SCRIPTS = [create_augmented_pool, create_balanced_index, pregenerate_spectrograms_simple, make_demo_data]
 

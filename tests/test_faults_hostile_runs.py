@@ -35,7 +35,7 @@ from spectrogram_helpers import small_pool
 
 import pipeline
 import pregenerate_spectrograms_simple as step3
-from nightscan_common.dsp.spectrogram import PRESETS
+from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.errors import ClusterStopped
 from nightscan_common.execution.serial import SerialExecutor

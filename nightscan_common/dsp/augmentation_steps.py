@@ -15,23 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-import librosa
 import numpy as np
-import scipy.signal
-from audiomentations import (
-    AddBackgroundNoise,
-    AddColorNoise,
-    AddGaussianSNR,
-    AddShortNoises,
-    AirAbsorption,
-    Gain,
-    PitchShift,
-    Shift,
-    TimeStretch,
-)
-from audiomentations.core.utils import calculate_rms
 
 from .animals import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
@@ -62,14 +49,28 @@ AIR_MIN_SAMPLE_RATE = 32000
 STRETCH_METHOD = "librosa_phase_vocoder"
 
 
+def audiomentations_lib() -> ModuleType:
+    """audiomentations, imported on first use: only a process that augments pays for it
+    (about 1.2 s of CPU, most of it scipy.signal)."""
+    import audiomentations
+    import audiomentations.core.utils
+
+    return audiomentations
+
+
+def calculate_rms(samples: np.ndarray) -> float:
+    """audiomentations' RMS, the level its SNRs are relative to."""
+    return audiomentations_lib().core.utils.calculate_rms(samples)
+
+
 def rel_path(path: str, root: str) -> str:
     """``path`` relative to ``root``, with forward slashes (as the metadata records it)."""
     return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def _stretch(lo_hi: tuple[float, float]) -> TimeStretch:
-    return TimeStretch(min_rate=lo_hi[0], max_rate=lo_hi[1], leave_length_unchanged=False,
-                       method=STRETCH_METHOD, p=1.0)
+def _stretch(lo_hi: tuple[float, float]) -> Any:
+    return audiomentations_lib().TimeStretch(min_rate=lo_hi[0], max_rate=lo_hi[1],
+                                             leave_length_unchanged=False, method=STRETCH_METHOD, p=1.0)
 
 
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
@@ -136,6 +137,8 @@ def _apply_color(t: Any, x: np.ndarray, sr: int, rng: np.random.Generator) -> np
     white = rng.normal(0.0, 1.0, size=x.shape)
     beta_db = t.parameters["f_decay"]
     if beta_db != 0.0:
+        import scipy.signal
+
         f = np.fft.rfftfreq(t.n_fft, 1.0 / sr)
         f[0] = 1
         beta = beta_db / -10.0 / np.log10(2.0)
@@ -159,6 +162,8 @@ def _draw_background(t: Any, rng: np.random.Generator, x: np.ndarray, sr: int) -
     index = int(rng.integers(len(t.sound_file_paths)))
     path = t.parameters["noise_file_path"] = str(t.sound_file_paths[index])
     signal_seconds = len(x) / sr
+    import librosa
+
     longer_by = max(0.0, librosa.get_duration(path=path) - signal_seconds)
     t.parameters.update(offset=_uniform(rng, (0.0, longer_by)), duration=signal_seconds)
 
@@ -242,12 +247,13 @@ BACKGROUND_OPTION, SHORT_NOISE_OPTION = "--background-noise-dir", "--short-noise
 
 
 def _gain(name: str, lo_hi: tuple[float, float]) -> Step:
-    return Step(name, lambda _r, _dir: Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1], p=1.0), draw_gain,
-                _gain_record)
+    return Step(name, lambda _r, _dir: audiomentations_lib().Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1],
+                                                                  p=1.0), draw_gain, _gain_record)
 
 
 def _gaussian(name: str, lo_hi: tuple[float, float]) -> Step:
-    return Step(name, lambda _r, _dir: AddGaussianSNR(min_snr_db=lo_hi[0], max_snr_db=lo_hi[1], p=1.0),
+    return Step(name, lambda _r, _dir: audiomentations_lib().AddGaussianSNR(min_snr_db=lo_hi[0],
+                                                                            max_snr_db=lo_hi[1], p=1.0),
                 _draw_gaussian, _gaussian_record, _apply_gaussian, relative_noise=True)
 
 
@@ -260,24 +266,24 @@ LIGHT_STRETCH = _stretch_step("light_stretch", lambda r: r.light_stretch)
 NOISE, LIGHT_NOISE = _gaussian("noise", NOISE_SNR_DB), _gaussian("light_noise", COMBINED_SNR_DB)
 GAIN, LIGHT_GAIN = _gain("gain", VOLUME_GAIN_DB), _gain("light_gain", COMBINED_GAIN_DB)
 GAIN_WIDE = _gain("gain_wide", WIDE_GAIN_DB)
-PITCH = Step("pitch", lambda r, _dir: PitchShift(min_semitones=(r.pitch or PITCH_SEMITONES)[0],
-                                                 max_semitones=(r.pitch or PITCH_SEMITONES)[1],
-                                                 method=STRETCH_METHOD, p=1.0),
+PITCH = Step("pitch", lambda r, _dir: audiomentations_lib().PitchShift(
+    min_semitones=(r.pitch or PITCH_SEMITONES)[0], max_semitones=(r.pitch or PITCH_SEMITONES)[1],
+    method=STRETCH_METHOD, p=1.0),
              _draw_semitones, _pitch_record, numba=True)
-SHIFT = Step("shift", lambda _r, _dir: Shift(min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1],
-                                             shift_unit="fraction", rollover=True, p=1.0),
+SHIFT = Step("shift", lambda _r, _dir: audiomentations_lib().Shift(
+    min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1], shift_unit="fraction", rollover=True, p=1.0),
              _draw_shift, _shift_record)
-BACKGROUND = Step("background", lambda _r, bg: AddBackgroundNoise(
+BACKGROUND = Step("background", lambda _r, bg: audiomentations_lib().AddBackgroundNoise(
     sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0], max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
                   _draw_background, _background_record, folder=BACKGROUND_OPTION, relative_noise=True)
-COLOR_NOISE = Step("color_noise", lambda _r, _dir: AddColorNoise(
+COLOR_NOISE = Step("color_noise", lambda _r, _dir: audiomentations_lib().AddColorNoise(
     min_snr_db=COLOR_NOISE_SNR_DB[0], max_snr_db=COLOR_NOISE_SNR_DB[1], min_f_decay=COLOR_NOISE_DECAY_DB[0],
     max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0), _draw_color, _color_record, _apply_color)
-SHORT_NOISES = Step("short_noises", lambda _r, folder: AddShortNoises(
+SHORT_NOISES = Step("short_noises", lambda _r, folder: audiomentations_lib().AddShortNoises(
     sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
     min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
     noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
     _draw_short_noises, _short_noises_record, folder=SHORT_NOISE_OPTION)
-AIR = Step("air", lambda _r, _dir: AirAbsorption(min_distance=AIR_DISTANCE_M[0],
+AIR = Step("air", lambda _r, _dir: audiomentations_lib().AirAbsorption(min_distance=AIR_DISTANCE_M[0],
                                                  max_distance=AIR_DISTANCE_M[1], p=1.0),
            _draw_air, _air_record)

@@ -51,6 +51,7 @@ from .augmentation_steps import (
     VOLUME_GAIN_DB,
     WIDE_GAIN_DB,
     Step,
+    audiomentations_lib,
     rel_path,
 )
 
@@ -248,9 +249,12 @@ def warm_up(names: tuple[str, ...], animal: str = DEFAULT_ANIMAL) -> None:
     """Compile librosa's numba functions once, in the parent, before workers fork.
 
     Concurrent first compilations in workers can crash on numba's cache, and each
-    would pay seconds; forked workers inherit the compiled code. Each numba step of the
-    ``names`` runs once on a tiny signal.
+    would pay seconds; forked workers inherit the compiled code, and the import of
+    audiomentations made here. Each numba step of the ``names`` runs once on a tiny signal;
+    nothing is done when ``names`` is empty.
     """
+    if names:
+        audiomentations_lib()
     tiny = np.zeros(4096, dtype=np.float32)
     steps = {step.name: step for n in names for step in AUGMENTATION_TYPES[n].steps if step.numba}
     for step in steps.values():

@@ -19,9 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-import librosa
 import numpy as np
-import soxr
 
 FINGERPRINT_VERSION = 1
 SAMPLERATE = 8000
@@ -115,6 +113,8 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 
 @cache
 def _mel_basis() -> np.ndarray:
+    import librosa  # here: step 2 groups fingerprints without making any
+
     return librosa.filters.mel(sr=SAMPLERATE, n_fft=N_FFT, n_mels=N_BANDS, fmin=FMIN,
                                fmax=SAMPLERATE / 2, dtype=np.float32)
 
@@ -137,6 +137,8 @@ def fingerprint(samples: np.ndarray, samplerate: int) -> Fingerprint:
     if not np.isfinite(x).all():  # checked first: nan_to_num alone costs a third of the rest
         x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
     if samplerate != SAMPLERATE:
+        import soxr  # here: step 2 groups fingerprints without making any
+
         x = soxr.resample(x, samplerate, SAMPLERATE, quality="MQ").astype(np.float32, copy=False)
     if len(x) < N_FFT + HOP:
         x = np.pad(x, (0, N_FFT + HOP - len(x)))

@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from tqdm import tqdm
 
+from ..errors import TaskFailed
 from ..io.atomic_write import OUTPUT_FULL_ERRNOS
 
 T = TypeVar("T")
@@ -118,14 +119,6 @@ class Outcome(Generic[T, R]):
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-class TaskFailed(Exception):
-    """This item failed, for ``reason``; the run goes on with the others."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
 
 
 class RunStopped(OSError):

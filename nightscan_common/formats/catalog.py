@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import Job
 from .index_db import SampleDetails
 
 

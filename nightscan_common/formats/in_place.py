@@ -23,9 +23,8 @@ from typing import IO
 import numpy as np
 
 from ..io.atomic_write import atomic_path, remove_temporaries
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import SPLITS, Job
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, disk_usage
-from .index_db import SPLITS
 from .spectrogram_store import SourceManifest
 
 

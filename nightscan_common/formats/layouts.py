@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import UsageError
+from ..vocabulary import SPLITS
 from .catalog import ArraySpec
-from .index_db import SPLITS
 from .layout_registry import Layout, StoreFacts, get_layout, registered
 from .spectrogram_store import SpectrogramStore
 from .webdataset_store import DEFAULT_SHARD_SIZE

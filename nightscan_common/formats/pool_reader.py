@@ -22,7 +22,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..dsp.audit import fingerprint_file
 from ..errors import AudioFileError, UsageError
 from ..formats.pool_journal import JOURNAL_FILENAME
 from ..formats.pool_metadata import (
@@ -349,6 +348,8 @@ def _hash_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress:
 def _fingerprint_originals(root: Path, classes: dict[str, list[PoolFile]], *, progress: bool) -> list[str]:
     """Fill in, in place, the fingerprint of originals that the metadata does not record
     (pools from earlier versions); return a warning for those that cannot be decoded."""
+    from ..dsp.audit import fingerprint_file  # here: a pool of this version needs no decoding
+
     todo = [(c, i) for c, files in classes.items() for i, f in enumerate(files)
             if not f.is_augmented and f.fingerprint is None]
     failed: list[str] = []

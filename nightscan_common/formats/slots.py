@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..io.atomic_write import atomic_path, write_bytes
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import Job
 from .catalog import ArraySpec
 
 

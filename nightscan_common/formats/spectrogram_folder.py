@@ -13,7 +13,7 @@ from ..errors import OutputConflictError, UsageError
 from ..io.atomic_write import write_json
 from ..io.bounded_json import check_json_file, load_json_file, load_json_if_valid
 from ..io.links import refuse_folder_links
-from ..plans.spectrogram_plan import Failure
+from ..vocabulary import Failure
 from .labels import LABELS_FILENAME
 from .provenance import guard
 from .spectrogram_store import SpectrogramStore

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..io.atomic_write import write_bytes
 from ..io.bounded_json import read_lines
-from ..plans.spectrogram_plan import Job
+from ..vocabulary import Job
 
 MANIFEST_FILENAME = ".spectrogram_sources.jsonl"
 PENDING_FILENAME = ".spectrogram_sources.pending.jsonl"

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..errors import UsageError
 from ..io.atomic_write import remove_temporaries, write_bytes
-from ..plans.spectrogram_plan import Job
-from .index_db import SPLITS, TABLE, connect_read_only
+from ..vocabulary import SPLITS, Job
+from .index_db import TABLE, connect_read_only
 from .labels import check_labels_of_index
 from .layout_registry import Layout, Rows, register
 from .spectrogram_store import SourceManifest

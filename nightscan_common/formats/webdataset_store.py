@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import DamagedLayoutError, UnfinishedLayoutError, UsageError
 from ..io.atomic_write import atomic_path
-from ..plans.spectrogram_plan import Job, job_key
+from ..vocabulary import Job, job_key
 from .catalog import ArraySpec, PlannedSample, SampleCatalog, plan_digest
 from .in_place import Build, InPlaceStore, read_rows, recorded_count, rows_path, write_rows
 from .layout_registry import Layout, Rows, StoreFacts, register

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from ..errors import AudioFileError
 from ..io.atomic_write import write_bytes
@@ -232,10 +231,17 @@ def mix_to_mono(data: np.ndarray) -> np.ndarray:
     return mono
 
 
+def preload_resampler() -> None:
+    """Import soxr now: in a parent about to fork its workers, once for all of them."""
+    import soxr  # noqa: F401
+
+
 def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     """Resample a mono float32 signal with soxr (high quality), a no-op at equal rates."""
     if orig_sr == target_sr:
         return samples
+    import soxr  # here: a step that never resamples does not load it
+
     return soxr.resample(samples, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 

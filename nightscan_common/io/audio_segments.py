@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..plans.segments import Window
+from ..vocabulary import Window
 from .atomic_write import write_bytes
 from .audio_io import file_sha256, open_audio
 

@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..annotations.records import Event, RowProblem
-from .seeds import derive_seed
+from ..seeds import derive_seed
 from .segments import Window
 
 

@@ -14,15 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..execution.base import TaskFailed, item_alarm
 from ..formats.pool_reader import PoolFile
-
-#: The time budget of the ``--group-pattern`` matches: a base plus a share per source. A
-#: usual pattern takes 0.2 to 0.6 us per source (measured over 750,000), so the budget is
-#: thousands of times that; a pattern that backtracks without bound (``(a+)+$`` ran past
-#: 120 s on one 33-character stem) is stopped within it. Main thread only.
-PATTERN_SECONDS = 1.0
-PATTERN_SECONDS_PER_SOURCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -163,25 +155,17 @@ def _recording_keys(classes: Mapping[str, Sequence[PoolFile]], pattern: re.Patte
     key_of: dict[str, str] = {}
     sites: dict[str, str] = {}
     no_match: set[str] = set()
-    count = sum(len(files) for files in classes.values())
-    budget = PATTERN_SECONDS + PATTERN_SECONDS_PER_SOURCE * count if pattern is not None else None
-    try:
-        with item_alarm(budget):
-            for c, files in classes.items():
-                for f in files:
-                    recording = recording_of(c, f.source, root_relative=root_relative)
-                    if recording in key_of:
-                        continue
-                    found = pattern_key(f.source, pattern) if pattern is not None else recording
-                    if found is None:
-                        no_match.add(recording)
-                    elif pattern is not None:
-                        sites[recording] = found
-                    key_of[recording] = found or recording
-    except TaskFailed:
-        raise UsageError(f"the group pattern {pattern.pattern!r} took more than {budget:g} s on "
-                         f"{count} file names; it backtracks without bound (nested repeats "
-                         "such as (a+)+): simplify it") from None
+    for c, files in classes.items():
+        for f in files:
+            recording = recording_of(c, f.source, root_relative=root_relative)
+            if recording in key_of:
+                continue
+            found = pattern_key(f.source, pattern) if pattern is not None else recording
+            if found is None:
+                no_match.add(recording)
+            elif pattern is not None:
+                sites[recording] = found
+            key_of[recording] = found or recording
     unmatched = {c: len({f.source for f in files if not f.is_augmented
                          and recording_of(c, f.source, root_relative=root_relative) in no_match})
                  for c, files in classes.items()}

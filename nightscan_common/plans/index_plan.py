@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..formats.index_db import SPLITS
+from ..seeds import derive_seed
+from ..vocabulary import SPLITS
 from .grouping import Grouping, PoolGrouping
 from .kept_split import KeptSplit, merged_split, plan_kept_split
-from .seeds import derive_seed
 from .shared_split import place_shared
 from .split_plan import SplitPlan, check_ratios, plan_split, split_targets
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..formats.index_db import SPLITS
+from ..vocabulary import SPLITS
 from .split_plan import SplitPlan, _make_rng, _neediness, _shuffle, check_ratios, split_targets
 
 TRAIN = SPLITS.index("train")

@@ -19,8 +19,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..formats.index_db import SPLITS
 from ..plans.grouping import Group
+from ..vocabulary import SPLITS
 from .index_plan import ClassPlan
 
 TRAIN = SPLITS.index("train")

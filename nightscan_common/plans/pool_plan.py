@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, original_filename, unit_key
-from ..plans.seeds import derive_seed
-from .segments import Window, window_unit
+from ..seeds import derive_seed
+from ..vocabulary import Window
+from .segments import window_unit
 
 
 @dataclass(frozen=True)

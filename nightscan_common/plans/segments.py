@@ -10,18 +10,9 @@ A recording no longer than the segment stays one original, as without the option
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 
 from ..errors import UsageError
-
-
-@dataclass(frozen=True)
-class Window:
-    """One window of a recording: its number (from 0), first frame and length, in native frames."""
-
-    index: int
-    offset: int
-    frames: int
+from ..vocabulary import Window
 
 
 def check_segment(segment: float | None, hop: float | None) -> None:

@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from ..errors import UsageError
 from ..formats.index_db import IndexRow, row_problem
+from ..vocabulary import Failure, Job, job_key
 
 _SHOWN_CONFLICTS = 5
 
-
-@dataclass(frozen=True, order=True)
-class Job:
-    """One spectrogram to make: ``key`` names it in any store, ``source`` is pool-relative.
-
-    ``key`` is ``<split>/<class_name>/<stem of source>``; jobs sort by it (the row order).
-    """
-
-    key: str
-    source: str
-    split: str
-    source_id: str = ""  # the source file's identity when planned (size:mtime_ns:inode)
-
-
-@dataclass(frozen=True, order=True)
-class Failure:
-    """An index row that gave no spectrogram, and why."""
-
-    path: str
-    reason: str
-    split: str = ""
 
 
 def unsafe_reason(row: IndexRow) -> str | None:
@@ -40,14 +18,6 @@ def unsafe_reason(row: IndexRow) -> str | None:
     (``index_db.row_problem``: the one rule for every reader of an index's rows)."""
     return row_problem(row.file_path, row.class_name, row.split)
 
-
-def job_key(split: str, class_name: str, file_path: str) -> str:
-    """``<split>/<class_name>/<stem of file_path>``: the file name without its last extension.
-
-    ``Path.stem``'s rules, since that is how NightScan's loader builds the name
-    (``a.`` keeps its dot, ``.hidden`` has no extension).
-    """
-    return f"{split}/{class_name}/{PurePosixPath(file_path).stem}"
 
 
 def plan_jobs(rows: Iterable[IndexRow]) -> tuple[list[Job], list[Failure]]:

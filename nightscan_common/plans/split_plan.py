@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..formats.index_db import SPLITS
+from ..vocabulary import SPLITS
 
 #: train, val, test.
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)

@@ -11,8 +11,6 @@ import io
 
 import numpy as np
 import soundfile as sf
-from matplotlib import colormaps
-from PIL import Image
 
 #: an excerpt: this many seconds, mono 16-bit PCM at EXCERPT_RATE Hz (at most), 80 kB
 EXCERPT_SECONDS = 2.5
@@ -45,6 +43,9 @@ def spectrogram_data_uri(array: np.ndarray) -> str:
 
     Scaled to its own range; one pixel per band and frame (128 x 345 for the general preset).
     """
+    from matplotlib import colormaps  # here: imported only when a spectrogram is drawn
+    from PIL import Image
+
     data = np.asarray(array, dtype=np.float64)
     lo, hi = float(np.min(data)), float(np.max(data))
     scaled = (data - lo) / (hi - lo) if hi > lo else np.zeros_like(data)

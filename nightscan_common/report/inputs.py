@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__ as TOOL_VERSION
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
-from ..formats.index_db import SPLITS, TABLE
+from ..formats.index_db import TABLE
 from ..formats.labels import read_labels
 from ..formats.layout_registry import Rows
 from ..formats.layouts import layouts_holding
@@ -30,8 +30,8 @@ from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
 from ..io.audio_window import read_window
 from ..io.bounded_json import load_json_file
-from ..plans.seeds import derive_seed
-from ..plans.spectrogram_plan import job_key
+from ..seeds import derive_seed
+from ..vocabulary import SPLITS, job_key
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import io
 import math
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
+from .record import Augmentations, ClassBalance, Histogram, Inputs, Splits
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from .record import Augmentations, ClassBalance, Histogram, Inputs, Splits  # noqa: E402
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 ORIGINAL, AUGMENTED, SHORT = OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[5]
@@ -30,13 +30,21 @@ def label_text(name: str) -> str:
     named like mathtext (``$\\foo$``, ``a$x^2$b``) is drawn as its name, never parsed as a
     formula. Every text of the figures that comes from the data goes through it."""
     return str(name).replace("$", r"\$")
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot on the Agg back end, imported on first use: only a report draws."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def _png(fig: plt.Figure) -> bytes:
     """The figure as PNG bytes, without the software tag (same inputs, same bytes)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
+    _pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -53,7 +61,7 @@ def balance_classes(classes: list[ClassBalance], limit: int) -> list[ClassBalanc
 def balance(classes: list[ClassBalance], *, target: int, limit: int = MAX_CLASSES) -> bytes:
     """Per class: originals kept and augmentations stacked, the target, and the short ones marked."""
     shown = balance_classes(classes, limit)[::-1]  # matplotlib draws the first bar at the bottom
-    fig, ax = plt.subplots(figsize=(9, _height(len(shown))), layout="constrained")
+    fig, ax = _pyplot().subplots(figsize=(9, _height(len(shown))), layout="constrained")
     y = range(len(shown))
     ax.barh(y, [c.originals_kept for c in shown], color=ORIGINAL, label="originals kept")
     ax.barh(y, [c.augmented for c in shown], left=[c.originals_kept for c in shown], color=AUGMENTED,
@@ -87,7 +95,7 @@ def splits(record: Splits, *, limit: int = MAX_CLASSES) -> bytes:
     """Per class, the share of samples in each split against the ratios (dotted lines)."""
     ranked = sorted(record.classes, key=lambda c: (-max(abs(d) for d in c.deviation), c.name))[:limit]
     shown = sorted(ranked, key=lambda c: c.name)[::-1]
-    fig, ax = plt.subplots(figsize=(9, _height(len(shown))), layout="constrained")
+    fig, ax = _pyplot().subplots(figsize=(9, _height(len(shown))), layout="constrained")
     left = [0.0] * len(shown)
     for i, (name, colour) in enumerate(zip(record.splits, SPLIT_COLOURS, strict=True)):
         shares = [c.samples[i] / max(1, sum(c.samples)) for c in shown]
@@ -112,7 +120,7 @@ def splits(record: Splits, *, limit: int = MAX_CLASSES) -> bytes:
 def inputs(record: Inputs) -> bytes:
     """Durations, sample rates, padding and (when recorded) levels of what went in."""
     panels = 3 + len(record.levels)
-    fig, axes = plt.subplots(1, panels, figsize=(3.4 * panels, 3.0), layout="constrained")
+    fig, axes = _pyplot().subplots(1, panels, figsize=(3.4 * panels, 3.0), layout="constrained")
     ax = axes[0]
     if record.duration is not None:
         _bars(ax, record.duration, ORIGINAL)
@@ -144,7 +152,7 @@ def augmentations(record: Augmentations) -> bytes:
     panels = 1 + len(record.params)
     cols = min(4, panels)
     rows = math.ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), layout="constrained",
+    fig, axes = _pyplot().subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), layout="constrained",
                              squeeze=False)
     flat = [a for row in axes for a in row]
     ax = flat[0]

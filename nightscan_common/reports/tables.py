@@ -1,15 +1,23 @@
-"""The summary tables the front ends print: one function per step, from its report."""
+"""The summary tables the front ends print: one function per step, from its report.
+
+The report types are named for type checkers only: a front end that prints one step's
+table does not import the other steps (and their libraries) to do so.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..cli import format_table
 from ..execution.base import ClusterUse
-from ..formats.index_db import SPLITS
 from ..formats.spectrogram_folder import WARNINGS_FILENAME
-from ..steps.demo_data import LONG_SECONDS, DemoReport
-from ..steps.index import IndexReport
-from ..steps.pool import PoolReport
-from ..steps.spectrograms import SpectrogramReport
+from ..vocabulary import SPLITS
+
+if TYPE_CHECKING:
+    from ..steps.demo_data import DemoReport
+    from ..steps.index import IndexReport
+    from ..steps.pool import PoolReport
+    from ..steps.spectrograms import SpectrogramReport
 
 #: How many changed originals the summary names, per kind.
 _SHOWN_CHANGES = 10
@@ -136,6 +144,8 @@ def _size(n: float) -> str:
 
 def demo_table(report: DemoReport) -> str:
     """Per class: recordings, sample rates, stereo and long files, formats."""
+    from ..steps.demo_data import LONG_SECONDS
+
     rows = []
     for name, entry in report.manifest["classes"].items():
         files = entry["files"]

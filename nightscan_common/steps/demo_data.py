@@ -35,8 +35,8 @@ from ..formats.demo_manifest import (
 from ..formats.provenance import guard
 from ..io.atomic_write import TEMP_SUFFIX, json_text
 from ..io.folder_swap import install_folder, remove_stale_temporaries, umask
-from ..plans.seeds import derive_seed
-from ..reports import plain
+from ..seeds import derive_seed
+from ..vocabulary import plain
 
 DEFAULT_OUTPUT_DIR = Path("data/demo_audio")
 DEFAULT_SEED = 42

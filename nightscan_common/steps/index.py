@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,10 +24,10 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..dsp.fingerprint import Fingerprint, group_duplicates
-from ..errors import OutputConflictError, UsageError
+from ..errors import OutputConflictError, TaskFailed, UsageError
+from ..execution.base import item_alarm
 from ..formats.index_db import (
     FORMAT_VERSION,
-    SPLITS,
     read_index_info,
     read_split_rows,
     split_counts,
@@ -45,11 +46,11 @@ from ..io.atomic_write import json_text, remove_temporaries_of
 from ..io.audio_files import is_inside
 from ..io.run_lock import exclusive_run
 from ..plans.content_groups import DuplicatePlan, plan_duplicates
-from ..plans.grouping import compile_group_pattern, group_pool
+from ..plans.grouping import compile_group_pattern, group_pool, pattern_key
 from ..plans.index_plan import ClassPlan, OldSplits, PoolPlan, class_rows, original_rows, plan_pool
 from ..plans.noise_splits import NoiseFix, keep_noise_in_split
 from ..plans.split_plan import DEFAULT_RATIOS, SplitPlan, check_ratios
-from ..reports import plain
+from ..vocabulary import SPLITS, plain
 from .index_keep import KeepReport, difference, match_by_content, read_old_index
 from .options import RUN, content_items
 
@@ -57,6 +58,12 @@ DEFAULT_OUTPUT_DB = "balanced_audio_index.db"
 DEFAULT_SEED = 42
 #: The one index_info key that differs between two runs with the same pool and options.
 _CREATED_AT = "created_at"
+#: The time budget of one class's ``--group-pattern`` matches: a base plus a share per
+#: source. A usual pattern takes 0.2 to 0.6 us per source (measured over 750,000), so the
+#: budget is thousands of times that; a pattern that backtracks without bound (``(a+)+$``
+#: ran past 120 s on one 33-character stem) is stopped within it. Main thread only.
+PATTERN_SECONDS = 1.0
+PATTERN_SECONDS_PER_SOURCE = 1e-3
 
 log = logging.getLogger("nightscan.index")
 
@@ -170,6 +177,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
+        _check_pattern_time(pool, pattern)
         same = content_plan(pool)
         grouping = group_pool(pool.classes, pattern=pattern, content=_content_links(same),
                               root_relative=pool.root_relative)
@@ -196,6 +204,27 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
                            _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
                            kept=(difference(old, planned, read_split_rows(output), matches) if old else None),
                            check=check, shared_groups=_shared_rows(planned))
+
+
+def _check_pattern_time(pool: Pool, pattern: re.Pattern[str] | None) -> None:
+    """``UsageError`` when ``pattern`` backtracks without bound on the pool's source names.
+
+    The pattern is tried here, under an alarm, so that the grouping (a pure plan) can run
+    it again with no signal of its own.
+    """
+    if pattern is None:
+        return
+    count = sum(len(files) for files in pool.classes.values())
+    sources = sorted({f.source for files in pool.classes.values() for f in files})
+    budget = PATTERN_SECONDS + PATTERN_SECONDS_PER_SOURCE * count
+    try:
+        with item_alarm(budget):
+            for source in sources:
+                pattern_key(source, pattern)
+    except TaskFailed:
+        raise UsageError(f"the group pattern {pattern.pattern!r} took more than {budget:g} s on "
+                         f"{count} file names; it backtracks without bound (nested repeats "
+                         "such as (a+)+): simplify it") from None
 
 
 def _check_output(output: Path, pool_root: Path) -> Path:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..dsp.fingerprint import Fingerprint, group_duplicates
-from ..formats.index_db import SPLITS, read_original_contents, read_split_rows
+from ..formats.index_db import read_original_contents, read_split_rows
 from ..formats.pool_reader import Pool
 from ..formats.source_cache import listing_sha256
 from ..plans.content_groups import class_of
 from ..plans.index_plan import OldSplits, PoolPlan
+from ..vocabulary import SPLITS
 
 _OLD, _NEW = "old\x00", "new\x00"
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..dsp.animals import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
+from ..dsp.noise_files import NoiseFolderCheck
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, check_seen, worker_path
 from ..execution.process_pool import ProcessPool
@@ -39,7 +40,6 @@ from ..formats.source_cache import SOURCES_FILENAME, read_sources, write_sources
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import scan_audio_files
 from ..io.audio_formats import NEEDS_CONVERTING, extension, ignored_reason
-from ..io.noise_files import NoiseFolderCheck
 from ..io.run_lock import exclusive_run
 from ..plans.pool_plan import SourceTask, plan_class
 from . import pool_checks
@@ -60,7 +60,6 @@ from .pool_options import (
 )
 from .pool_record import build_metadata, version_record
 from .pool_rerun import (
-    as_cache_entry,
     merge,
     noise_sha_of,
     plan_work,
@@ -94,7 +93,7 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                 log.debug(ignored_reason(f"{c}/{name}"))
     start = time.monotonic()
     items = [(c, rel) for c in classes for rel in scans[c].audio]
-    probes: dict[tuple[str, str], dict] = {}
+    probes: dict[tuple[str, str], pool_checks.ProbedOriginal] = {}
     skipped = [Skipped(c, UNSTORABLE) for c in unstorable_classes(opts)]
     skipped += [Skipped(f"{c}/{name}", UNSTORABLE) for c in classes for name in scans[c].unstorable]
     paths = {str(opts.audio_root / c / rel): (c, rel) for c, rel in items}
@@ -104,8 +103,11 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     # size, mtime and inode as recorded: the recorded check is trusted (windows are found anew);
     # a check recorded before the audit is made again
     trusted = {} if opts.verify or opts.overwrite or cut else trusted_entries(opts.output_dir, paths)
-    trusted = {p: e for p, e in trusted.items() if "audit" in e and "fingerprint" in e}
-    probes.update({paths[p]: e for p, e in trusted.items()})
+    trusted = {p: r for p, e in trusted.items()
+               if (r := pool_checks.ProbedOriginal.from_cache(e["identity"], e)) is not None}
+    probes.update({paths[p]: r for p, r in trusted.items()})
+    if set(paths) - set(trusted):
+        pool_checks.warm_up_check()
     for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
                                 chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
                                 progress=opts.progress):
@@ -118,16 +120,16 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     log.debug(f"checked {len(paths) - len(trusted)} originals ({len(trusted)} unchanged) "
               f"in {time.monotonic() - start:.1f} s")
     for c, rel in sorted(probes):
-        if probes[(c, rel)].get("silent_windows"):
-            log.warning(f"{c}/{rel}: {probes[(c, rel)]['silent_windows']} window(s) of digital silence "
+        if probes[(c, rel)].silent_windows:
+            log.warning(f"{c}/{rel}: {probes[(c, rel)].silent_windows} window(s) of digital silence "
                         "(every sample zero) left out")
-    gated = gate(opts.options, probes)
-    duplicates, cross_class = find_duplicates(opts.options, probes)
+    probes, gated = gate(opts.options, probes)
+    probes, duplicates, cross_class = find_duplicates(opts.options, probes)
     plans, empty = [], []
     for c in classes:
         usable = [rel for rel in scans[c].audio if (c, rel) in probes
-                  and probes[(c, rel)].get("windows") != []]  # a recording of silent windows only
-        windows = {rel: probes[(c, rel)]["windows"] for rel in usable if probes[(c, rel)].get("windows")}
+                  and probes[(c, rel)].windows != ()]  # a recording of silent windows only
+        windows = {rel: probes[(c, rel)].windows for rel in usable if probes[(c, rel)].windows}
         if not usable:
             empty.append(c)
             log.warning(f"class {c}: no usable audio file; no output for it")
@@ -239,7 +241,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     in_root = set(select_classes(replace(opts, specific_classes=())))
     kept_classes = {c: e for c, e in (previous or {}).get("classes", {}).items()
                     if c not in selected and c in in_root and opts.specific_classes}
-    sources = {f"{c}/{r}": as_cache_entry(e) for (c, r), e in probes.items()}
+    sources = {f"{c}/{r}": e.cache_entry() for (c, r), e in probes.items()}
     sources |= {k: v for k, v in before.items() if k.split("/", 1)[0] in kept_classes}
     inputs = version_record(opts, sources, report.skipped)
     prior = priors(done_from_metadata(previous, out) if previous else {}, noise_sha_of(previous),
@@ -255,7 +257,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     start_journal(out / JOURNAL_FILENAME, opts.identity(), inputs,
                   [(c, k, r) for (c, k), r in records.items() if (c, k) in j_done])
     memory = {id(w): task_memory(w.task, frames=_frames(w.task, probes),
-                                 channels=probes[(w.task.class_name, w.task.source)]["channels"])
+                                 channels=probes[(w.task.class_name, w.task.source)].channels)
               for w in todo}
     too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.max_memory]
     todo = [w for w in todo if memory[id(w)] <= opts.max_memory]
@@ -284,7 +286,7 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
 
 def _frames(task: SourceTask, probes: dict) -> int:
     """The frames a task decodes: its window's (``--segment``), else its original's."""
-    return task.window.frames if task.window else probes[(task.class_name, task.source)]["frames"]
+    return task.window.frames if task.window else probes[(task.class_name, task.source)].frames
 
 
 def _too_big(task: SourceTask, need: int, opts: PoolRun) -> Skipped:
@@ -309,8 +311,10 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
         return written, failed
     start = time.monotonic()
     o = opts.options
+    # only the types left to make: a run that only places originals never loads audiomentations
+    needed = tuple(a for a in o.augmentations if any(f.augmentation == a for w in todo for f in w.make))
     # in the parent too: forked workers inherit the compiled code
-    warm_up(o.augmentations, o.animal_type)
+    warm_up(needed, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
     short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
@@ -326,7 +330,7 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
                               class_folders=not o.annotations)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(o.augmentations, o.animal_type), timeout=opts.task_timeout,
+            setup=PoolWorkerSetup(needed, o.animal_type), timeout=opts.task_timeout,
             progress=opts.progress, weight=lambda w: w.weight, memory=lambda w: memory[id(w)],
         ):
             task = outcome.item.task

@@ -23,17 +23,17 @@ from ..annotations.formats import read_table
 from ..annotations.labels import check_class_name, classify, read_label_map, refuse_unknown
 from ..annotations.pairing import Recordings, find_tables
 from ..annotations.records import FATES, Event, TableError, TableRead
+from ..dsp.animals import PRESETS
 from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import UsageError
 from ..execution.base import Executor
 from ..formats.pool_metadata import unit_key
 from ..io.atomic_write import write_json
 from ..io.audio_files import scan_audio_files
-from ..plans.clips import ClipPlan, Labelled, RecordingEvents, plan_clips
+from ..plans.clips import ClipOptions, ClipPlan, Labelled, RecordingEvents, plan_clips
 from ..plans.content_groups import plan_duplicates
 from ..plans.pool_plan import plan_class
 from . import pool_checks
-from .annotation_options import clip_options
 from .pool_checks import gate
 from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped, select_classes
 from .pool_worker import PoolWorkerSetup
@@ -282,3 +282,12 @@ def write_annotations(output_dir: Path, record: dict[str, Any]) -> None:
     except (OSError, ValueError):
         pass
     write_json(path, record)
+
+
+def clip_options(o: PoolOptions) -> ClipOptions:
+    """The planner's options from step 1's; the clip defaults to the animal type's spectrogram duration."""
+    clip = o.clip if o.clip is not None else PRESETS[o.animal_type].duration
+    return ClipOptions(clip=clip, hop=o.hop, multi_label=o.multi_label, max_per_recording=o.max_per_recording,
+                       background_class=o.background_class, point_events=o.point_events, seed=o.seed,
+                       time_expansion=o.time_expansion,
+                       table_scale=o.time_expansion if o.table_time == "real" else 1.0)

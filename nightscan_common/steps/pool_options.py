@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..annotations.labels import check_class_name
 from ..dsp.animals import ANIMAL_RANGES, DEFAULT_ANIMAL, PRESETS
 from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS
 from ..dsp.augmentations import (
@@ -16,15 +17,14 @@ from ..dsp.augmentations import (
     SHORT_NOISE_OPTION,
     noise_folder_options,
 )
+from ..dsp.noise_files import NoiseFolderCheck, check_noise_folder
 from ..errors import UsageError
 from ..execution.base import ClusterUse, default_max_memory
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
-from ..io.noise_files import NoiseFolderCheck, check_noise_folder
 from ..plans.pool_plan import ClassPlan
 from ..plans.segments import check_segment
-from ..reports import plain
-from .annotation_options import check_annotation_options
+from ..vocabulary import plain
 from .options import content_items
 
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -314,3 +314,43 @@ def check_output_layout(opts: PoolRun) -> None:
         if audio := scan_audio_files(opts.audio_root / c).audio:
             check_link_mode(opts.audio_root / c / audio[0], opts.output_dir, opts.options.link_mode)
             return
+
+
+def check_annotation_options(o: PoolOptions) -> None:
+    """What annotation options need (``UsageError`` repeating the bad value)."""
+    if not o.annotations:
+        given = [n for n, v in (("--label-map", o.label_map), ("--label-column", o.label_column),
+                                ("--min-confidence", o.min_confidence), ("--clip", o.clip),
+                                ("--background-class", o.background_class),
+                                ("--max-per-recording", o.max_per_recording)) if v is not None]
+        given += ["--exhaustive"] if o.exhaustive else []
+        given += ["--tables-are-exhaustive"] if o.tables_are_exhaustive else []
+        if given:
+            raise UsageError(f"{given[0]} needs --annotations PATH (a table or a folder of tables)")
+        return
+    if o.segment is not None:
+        raise UsageError("--segment cuts whole recordings into windows; with --annotations the tables "
+                         "place the clips (--clip, --hop): give one or the other")
+    if o.background_noise_class is not None:
+        raise UsageError("--background-noise-class reads a class folder; with --annotations use "
+                         "--background-noise-dir DIR")
+    for name, value in (("--clip", o.clip), ("--hop", o.hop)):
+        if value is not None and not value > 0:
+            raise UsageError(f"{name} must be above 0 seconds, got {value:g}")
+    if not o.time_expansion >= 1:
+        raise UsageError(f"--time-expansion must be 1 or more (10 for a x10 recording), "
+                         f"got {o.time_expansion:g}")
+    if o.max_per_recording is not None and o.max_per_recording < 1:
+        raise UsageError(f"--max-per-recording must be at least 1, got {o.max_per_recording}")
+    if o.min_confidence is not None and not 0 <= o.min_confidence <= 1:
+        raise UsageError(f"--min-confidence must be between 0 and 1, got {o.min_confidence:g}")
+    if (o.exhaustive or o.tables_are_exhaustive) and o.background_class is None:
+        raise UsageError("--exhaustive and --tables-are-exhaustive say where --background-class NAME "
+                         "clips may come from; give it")
+    if o.background_class is not None:
+        check_class_name(o.background_class, where="--background-class")
+        if not (o.exhaustive or o.tables_are_exhaustive):
+            raise UsageError("--background-class needs recordings declared complete: --exhaustive GLOB or "
+                             "--tables-are-exhaustive (annotators often mark only their target species)")
+    if o.label_map is not None and not o.label_map.is_file():
+        raise UsageError(f"--label-map {o.label_map} not found or not a file")

@@ -10,7 +10,7 @@ from .. import __version__
 from ..formats.pool_metadata import FORMAT_VERSION, ORIGINAL, ClassEntry, FileRecord, PoolMetadata
 from ..formats.source_cache import listing_sha256
 from ..plans.pool_plan import ClassPlan
-from ..reports import plain
+from ..vocabulary import plain
 from .pool_options import PoolReport, PoolRun, Skipped
 from .pool_rerun import noise_version
 
@@ -25,8 +25,8 @@ def class_entry(plan: ClassPlan, records: dict[tuple[str, str], list[FileRecord]
         for rec in records.get((plan.name, task.key), []):
             if rec.type == ORIGINAL and task.window is None and (plan.name, task.source) in probes:
                 p = probes[(plan.name, task.source)]  # the sha256 is that of the bytes placed
-                rec = replace(rec, frames=p["frames"], samplerate=p["samplerate"], channels=p["channels"],
-                              audit=p.get("audit"), fingerprint=p.get("fingerprint"))
+                rec = replace(rec, frames=p.frames, samplerate=p.samplerate, channels=p.channels,
+                              audit=dict(p.audit), fingerprint=p.fingerprint)
             if rec.type == ORIGINAL and clip_events and (plan.name, task.key) in clip_events:
                 rec = replace(rec, events=clip_events[(plan.name, task.key)])
             files.append(rec)

@@ -23,9 +23,6 @@ from ..io.audio_io import file_sha256
 from ..plans.pool_plan import ClassPlan, SourceTask
 from .pool_worker import WorkItem
 
-#: The keys of a check that the cache does not keep (windows are found anew).
-_NOT_CACHED = ("identity", "windows", "silent_windows")
-
 
 @dataclass(frozen=True)
 class Prior:
@@ -69,11 +66,6 @@ def noise_version(folders: Mapping[str, Path | None], noise_class: Iterable[tupl
                if folder is not None for rel in scan_audio_files(folder).audio]
     entries += [(f"class/{path}", sha) for path, sha in noise_class]
     return {"files": len(entries), "sha256": listing_sha256(entries)}
-
-
-def as_cache_entry(probe: Mapping[str, Any]) -> dict[str, Any]:
-    """A check as ``.pool_sources.json`` keeps it: the identity apart, windows left out."""
-    return {"identity": probe["identity"], "probe": {k: v for k, v in probe.items() if k not in _NOT_CACHED}}
 
 
 def priors(meta_done: Mapping[tuple[str, str], list[FileRecord]], meta_noise: str | None,
@@ -131,7 +123,7 @@ def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict]
     for task in (t for plan in plans for t in plan.tasks):
         key = (task.class_name, task.key)
         probe = probes[(task.class_name, task.source)]
-        kept, item = reuse(task, prior.get(key), sha256=probe["sha256"], size=probe["identity"][0],
+        kept, item = reuse(task, prior.get(key), sha256=probe.sha256, size=probe.identity[0],
                            noise=noise, class_dir=output_dir / task.class_name,
                            source=audio_root / task.class_name / task.source, link_mode=link_mode)
         kept_files[key] = kept
@@ -144,7 +136,7 @@ def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict]
     # Longest first: a long recording with many augmentations must not be the last task
     # left while the other workers idle. Outputs do not depend on the order.
     todo.sort(key=lambda w: -(w.task.window.frames if w.task.window else
-                              probes[(w.task.class_name, w.task.source)]["frames"]) * (1 + 20 * len(w.make)))
+                              probes[(w.task.class_name, w.task.source)].frames) * (1 + 20 * len(w.make)))
     return records, kept_files, todo
 
 

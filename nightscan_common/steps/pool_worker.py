@@ -13,14 +13,15 @@ from pathlib import Path
 
 from ..dsp.animals import DEFAULT_ANIMAL
 from ..dsp.augmentations import AUGMENTATION_TYPES, apply_augmentation, warm_up
-from ..execution.base import TaskFailed, pin_native_threads
+from ..errors import TaskFailed
+from ..execution.base import pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..formats.source_cache import file_identity
 from ..io.atomic_write import atomic_path
 from ..io.audio_io import clip_guard, file_sha256, read_mono, write_wav_pcm16
 from ..io.audio_segments import write_window
 from ..plans.pool_plan import PlannedFile, SourceTask
-from ..plans.seeds import derive_seed
+from ..seeds import derive_seed
 
 #: Per decoded channel and frame: the float32 blocks and the mono mix (and its copy).
 DECODE_BYTES_PER_FRAME_AND_CHANNEL = 12

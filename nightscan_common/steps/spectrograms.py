@@ -41,7 +41,7 @@ from ..execution.base import (
 )
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
-from ..formats.index_db import SPLITS, read_class_names, read_index_rows
+from ..formats.index_db import read_class_names, read_index_rows
 from ..formats.labels import label_map, labels_to_write, write_labels
 from ..formats.layouts import DEFAULT_LAYOUT, make_store, other_stores
 from ..formats.spectrogram_folder import (
@@ -61,10 +61,11 @@ from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
+from ..io.audio_io import preload_resampler
 from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
-from ..plans.spectrogram_plan import Failure, Job, plan_jobs
-from ..reports import plain
+from ..plans.spectrogram_plan import plan_jobs
+from ..vocabulary import SPLITS, Failure, Job, plain
 from .spectrogram_inputs import index_inputs, with_source_ids
 from .spectrogram_warnings import RateWarning, listed, rate_warnings, summary_lines
 
@@ -294,6 +295,7 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
         return written, []
     setup = SpectrogramWorkerSetup(config)
     log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
+    preload_resampler()  # and this import
     executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []

@@ -115,3 +115,21 @@ def test_int32_blocks_with_their_scale_give_the_float_audit(tmp_path):
     builder.add(ints[:5000], scale=2.0**-31)
     builder.add(ints[5000:], scale=2.0**-31)
     assert builder.finish() == audit_file(path)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32"])
+def test_integer_samples_give_the_audit_of_their_float_values_to_the_bit(tmp_path, subtype):
+    """The integer path (no full-scale copy of the file) and the float path agree exactly:
+    peak, RMS, clipping and fingerprint, on a stereo file driven into the rails."""
+    path = tmp_path / f"loud_{subtype}.wav"
+    x = np.clip(sine(1.6, seconds=2.0), -1, 1)
+    sf.write(path, np.stack([x, -0.3 * x], axis=1), SR, subtype=subtype)
+    ints, _ = sf.read(path, dtype="int32", always_2d=True)
+    by_int, by_float = AuditBuilder(SR, 2), AuditBuilder(SR, 2)
+    for start in range(0, len(ints), 7000):
+        block = ints[start:start + 7000]
+        by_int.add(block, scale=2.0**-31)
+        by_float.add(block.astype(np.float32) * np.float32(2.0**-31))
+    got = by_int.finish()
+    assert got == by_float.finish()
+    assert got.clipped_fraction > 0.1 and got.peak_dbfs == pytest.approx(0.0, abs=0.01)

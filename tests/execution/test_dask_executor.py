@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from dask_cluster import ROOT, running_cluster, start_scheduler, start_workers, stop, wait_for_workers
 
-from nightscan_common.errors import AudioFileError, ClusterUnusable, SchedulerLost, UsageError
-from nightscan_common.execution import RunStopped, TaskFailed
+from nightscan_common.errors import AudioFileError, ClusterUnusable, SchedulerLost, TaskFailed, UsageError
+from nightscan_common.execution import RunStopped
 from nightscan_common.execution.dask_executor import MAX_BATCH, DaskExecutor, batch_size
 from nightscan_common.execution.dask_gate import MARKER_PREFIX
 from nightscan_common.execution.process_pool import WORKER_DIED

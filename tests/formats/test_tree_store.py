@@ -11,9 +11,10 @@ from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.formats.index_db import read_index_rows
 from nightscan_common.formats.spectrogram_store import SpectrogramStore
 from nightscan_common.formats.tree_store import TreeStore
-from nightscan_common.plans.spectrogram_plan import Job, plan_jobs
+from nightscan_common.plans.spectrogram_plan import plan_jobs
 from nightscan_common.steps.spectrogram_inputs import source_id
 from nightscan_common.steps.spectrograms import run_spectrograms
+from nightscan_common.vocabulary import Job
 
 
 def test_step_3_output_reads_back_through_the_protocol(tmp_path):

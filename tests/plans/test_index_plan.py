@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.pool_reader import PoolFile
 from nightscan_common.plans.grouping import group_pool
 from nightscan_common.plans.index_plan import OldSplits, class_rows, plan_pool
-from nightscan_common.plans.seeds import derive_seed
 from nightscan_common.plans.split_plan import DEFAULT_RATIOS, plan_split
+from nightscan_common.seeds import derive_seed
+from nightscan_common.vocabulary import SPLITS
 
 INSTANCES = 300
 

@@ -9,7 +9,8 @@ import pytest
 from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import IndexRow
 from nightscan_common.formats.tree_store import key_path
-from nightscan_common.plans.spectrogram_plan import Failure, job_key, plan_jobs
+from nightscan_common.plans.spectrogram_plan import plan_jobs
+from nightscan_common.vocabulary import Failure, job_key
 
 
 @pytest.mark.parametrize("file_path, name", [

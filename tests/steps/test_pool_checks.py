@@ -120,3 +120,31 @@ def test_noise_check_happens_before_discovery(tmp_path):
     with pytest.raises(UsageError, match="needs .*--background-noise-dir DIR.*nowhere not found"):
         run_pool(tmp_path / "root", tmp_path / "out", augmentations=("background_noise",),
                  background_noise_dir=tmp_path / "nowhere")
+
+
+def test_a_probed_original_is_a_frozen_record_that_the_gate_and_the_duplicate_finder_leave_alone(tmp_path):
+    import dataclasses
+    import shutil
+
+    from nightscan_common.steps.pool_checks import ProbedOriginal, find_duplicates, gate, probe_original
+    from nightscan_common.steps.pool_options import PoolOptions
+
+    _class(tmp_path, "owl", 2)
+    shutil.copy(tmp_path / "owl" / "rec_0.wav", tmp_path / "owl" / "copy.wav")
+    sf.write(tmp_path / "owl" / "quiet.wav", np.full(4000, 1e-4, dtype=np.float32), 8000)
+    probes = {("owl", p.name): probe_original(str(p)) for p in sorted((tmp_path / "owl").iterdir())}
+    first = probes[("owl", "rec_0.wav")]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.frames = 0
+    assert first.frames == 4000 and first.samplerate == 8000 and first.windows is None
+    cached = first.cache_entry()
+    assert "windows" not in cached["probe"] and cached["identity"] == list(first.identity)
+    assert ProbedOriginal.from_cache(cached["identity"], cached["probe"]) == first
+    assert ProbedOriginal.from_cache(cached["identity"], {"sha256": first.sha256}) is None  # before the audit
+    before = dict(probes)
+    kept, gated = gate(PoolOptions(), probes)
+    assert [s.path for s in gated] == ["owl/quiet.wav"] and ("owl", "quiet.wav") not in kept
+    left, duplicates, cross = find_duplicates(PoolOptions(), kept)
+    assert duplicates == {"owl/rec_0.wav": "owl/copy.wav"} and cross == []
+    assert sorted(left) == [("owl", "copy.wav"), ("owl", "rec_1.wav")]
+    assert probes == before and len(kept) == 3  # the inputs as they were

@@ -11,10 +11,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dsp.audit import MIN_DURATION_S, MIN_PEAK_DBFS, dbfs
 from ..errors import AudioFileError, UsageError
-from .audio_formats import name_problem
-from .audio_io import probe_audio
+from ..io.audio_formats import name_problem
+from ..io.audio_io import probe_audio
+from .audit import MIN_DURATION_S, MIN_PEAK_DBFS, dbfs
 
 #: The highest rate of common field recorders (384 kHz); a noise file above it is most
 #: often a wrong header, and every augmentation would resample all of it.

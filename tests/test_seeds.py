@@ -1,6 +1,6 @@
 """Derived seeds: stable, distinct per unit, in numpy's range."""
 
-from nightscan_common.plans.seeds import derive_seed
+from nightscan_common.seeds import derive_seed
 
 
 def test_derived_seeds_are_stable_and_distinct():

@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 from audiomentations import AddBackgroundNoise
 
+from nightscan_common.dsp.noise_files import check_noise_folder
 from nightscan_common.dsp.synthetic import noise_bursts
 from nightscan_common.errors import UsageError
-from nightscan_common.io.noise_files import check_noise_folder
 
 
 def messy_folder(root):

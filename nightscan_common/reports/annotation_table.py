@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..annotations.records import FATES
 from ..cli import format_table
-from .records import FATES
 
 #: Table columns for fates, in FATES order, with the fate of a row whose recording is left out.
 SHOWN_FATES = (*FATES, "recording left out")
