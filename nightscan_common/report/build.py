@@ -74,7 +74,8 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
                         {k: v for k, v in spectrograms.settings.items() if k != "created_at"},
                         _checksums(pool.sha256, index.sha256, spectrograms.sha256))
     report = Report(summary, balance, data.splits(pool, index), data.inputs(pool, spectrograms, problems),
-                    data.augmentations(pool), grid, settings)
+                    data.augmentations(pool), grid, settings, bands=data.bands(spectrograms),
+                    spectrogram_warnings=spectrograms.warnings)
     figures = {"balance": plots.balance(balance, target=summary.target, limit=options.max_classes),
                "splits": plots.splits(report.splits, limit=options.max_classes),
                "inputs": plots.inputs(report.inputs),

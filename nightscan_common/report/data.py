@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .inputs import SPLITS, IndexInputs, PoolInputs, SpectrogramInputs
+from .inputs import SPLITS, ClassBand, IndexInputs, PoolInputs, SpectrogramInputs, class_bands
 from .record import (
     Augmentations,
     ClassBalance,
@@ -204,3 +204,8 @@ def summary(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInput
                    [c.name for c in classes if c.short_by], len(pool.metadata.get("skipped") or []),
                    index.leaking_groups, sum(p.kind == "duplicate" for p in found),
                    step_statuses(pool, index, spectrograms))
+
+
+def bands(spectrograms: SpectrogramInputs) -> list[ClassBand]:
+    """Per class, the share of its energy inside step 3's band, as step 3 measured it."""
+    return class_bands(spectrograms.windows, spectrograms.config, preset=spectrograms.preset)

@@ -98,10 +98,21 @@ def _card(sample: Sample, media: Media | None, *, original: bool) -> str:
             f"<br>{escape(where)}</div>")
 
 
+def _band_warnings(report: Report) -> str:
+    """The classes that lose most of their energy to step 3's band, with the remedy."""
+    lost = [b.warning for b in report.bands if b.warning]
+    if not lost:
+        return ""
+    return ('<div id="band-warnings"><p class="bad">Classes that the band of step 3 does not hear '
+            "(their spectrograms hold little of the animal):</p><ul>"
+            + "".join(f"<li>{escape(w)}</li>" for w in lost) + "</ul></div>")
+
+
 def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Media]) -> str:
     """The page, from the record, its figures (PNG bytes by name) and the grid's media by path."""
     s, sp, inp, aug, ls = report.summary, report.splits, report.inputs, report.augmentations, report.listen
     short = {c.name for c in report.balance if c.short_by}
+    band = {b.name: b for b in report.bands}
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
            "<title>NightScan dataset report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>NightScan dataset report</h1>", _summary(report)]
@@ -109,10 +120,14 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             f"<p>Short of the target ({s.target}): <b>{escape(', '.join(s.short_classes) or 'none')}</b>. "
             "Originals found in the audio root against samples after balancing.</p>",
             _figure(figures["balance"], "balance per class"),
-            _table(["class", "originals found", "originals kept", "augmented", "total", "short by"],
-                   ([c.name, c.originals_found, c.originals_kept, c.augmented, c.total, c.short_by]
+            _table(["class", "originals found", "originals kept", "augmented", "total", "short by",
+                    "energy in step 3's band"],
+                   ([c.name, c.originals_found, c.originals_kept, c.augmented, c.total, c.short_by,
+                     f"{band[c.name].share:.0%}" if c.name in band else "-"]
                     for c in report.balance), name="per class",
-                   classes=["short" if c.short_by else "" for c in report.balance])]
+                   classes=["short" if c.short_by or (c.name in band and band[c.name].warning) else ""
+                            for c in report.balance]),
+            _band_warnings(report)]
     leak = "bad" if sp.leaking_groups else "good"
     out += ["<h2>2. Splits</h2>",
             f'<p class="{leak}">Leakage check: <b id="leakage">{sp.leaking_groups}</b> group(s) in more '

@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__ as TOOL_VERSION
+from ..dsp.band_check import ClassBand, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
 from ..formats.index_db import SPLITS, TABLE
 from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
-from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
+from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME
+from ..formats.window_manifest import read_windows
 from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
@@ -31,7 +33,8 @@ from ..plans.seeds import derive_seed
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})
-__all__ = ["TOOL_VERSION", "SPLITS", "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
+__all__ = ["ClassBand", "class_bands", "TOOL_VERSION", "SPLITS",
+           "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
            "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
 
 
@@ -166,10 +169,14 @@ class SpectrogramInputs:
     config: SpectrogramConfig
     sha256: str
     failures: list[dict[str, str]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # warnings.json: per file
+    windows: dict[str, dict[str, Any]] = field(default_factory=dict)  # windows.json: per spectrogram
+    preset: str | None = None
 
 
 def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
-    """``spectrogram_config.json`` and ``failures.json`` of step 3, or the default settings."""
+    """``spectrogram_config.json``, ``failures.json``, ``warnings.json`` and ``windows.json`` of
+    step 3, or the default settings."""
     if folder is None:
         config = SpectrogramConfig()
         return SpectrogramInputs(None, {"spectrogram": config.to_dict()}, config, "", [])
@@ -180,12 +187,25 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     try:
         settings = json.loads(path.read_text(encoding="utf-8"))
         config = SpectrogramConfig.from_dict(settings["spectrogram"])
-        failures_path = folder / FAILURES_FILENAME
-        failures = json.loads(failures_path.read_text(encoding="utf-8")) if failures_path.exists() else []
+        failures = _listed(folder / FAILURES_FILENAME)
+        warnings = _listed(folder / WARNINGS_FILENAME)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} (or {FAILURES_FILENAME} beside it) is not readable ({exc!r}); "
-                         "rerun pregenerate_spectrograms_simple.py") from None
-    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
+        raise UsageError(f"{path} (or {FAILURES_FILENAME} or {WARNINGS_FILENAME} beside it) is not readable "
+                         f"({exc!r}); rerun pregenerate_spectrograms_simple.py") from None
+    windows = read_windows(folder, header={"sample_rate": config.sample_rate, "crop": config.crop,
+                                           "pad": config.pad})
+    preset = settings.get("animal_type") if isinstance(settings.get("animal_type"), str) else None
+    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures, warnings, windows, preset)
+
+
+def _listed(path: Path) -> list[dict[str, Any]]:
+    """A list file of step 3 (failures, warnings): its objects; none when it is absent."""
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise ValueError(f"{path.name} is not a list")
+    return [item for item in data if isinstance(item, dict)]
 
 
 def step3_array(folder: Path, split: str, class_name: str, file_name: str) -> np.ndarray | None:

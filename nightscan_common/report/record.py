@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..dsp.band_check import ClassBand
 from ..io.atomic_write import json_text
 
 FORMAT_VERSION = 1
@@ -175,6 +176,10 @@ class Report:
     augmentations: Augmentations
     listen: Listen
     settings: Settings
+    #: per class, the share of its energy inside step 3's band (from windows.json)
+    bands: list[ClassBand] = dataclasses.field(default_factory=list)
+    #: step 3's per-file warnings (warnings.json)
+    spectrogram_warnings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.band_check import ClassBand, band_warnings, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import DEFAULT_NUM_WORKERS, Executor, pin_native_threads
@@ -91,6 +92,7 @@ class SpectrogramReport:
     warnings: list[str] = field(default_factory=list)  # the summary's, one line per kind and rate
     rate_warnings: list[RateWarning] = field(default_factory=list)  # per file, as in warnings.json
     cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
+    bands: list[ClassBand] = field(default_factory=list)  # each class's energy inside the band
 
     @property
     def failures_path(self) -> Path:
@@ -241,9 +243,13 @@ def run_spectrograms(
         per_file = rate_warnings(windows, config)
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
-        return SpectrogramReport(out_dir, store.layout, counts, sorted(failures), store.bytes_on_disk(),
-                                 recomputed, removed,
-                                 ([warning] if warning else []) + summary_lines(per_file, config), per_file)
+        bands = class_bands(windows, config, preset=preset)
+        return SpectrogramReport(out_dir=out_dir, layout=store.layout, counts=counts,
+                                 failures=sorted(failures), bytes_on_disk=store.bytes_on_disk(),
+                                 recomputed=recomputed, removed=removed,
+                                 warnings=band_warnings(bands) + ([warning] if warning else [])
+                                 + summary_lines(per_file, config),
+                                 rate_warnings=per_file, bands=bands)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
