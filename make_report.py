@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         "in, augmentations, spectrograms with sound, settings) and report.json (every figure\n"
         "the page shows) from the outputs of the three steps. Reads the pool metadata and\n"
         "the index; opens only the few audio files it plays. Exit status 1 when the index\n"
-        "leaks a group or a file to play could not be read (the report is written).",
+        "leaks a group (or one recording filed under two classes is in two splits) or a\n"
+        "file to play could not be read (the report is written).",
         EXAMPLE,
     )
     parser.add_argument("--pool-dir", required=True, metavar="DIR",
@@ -70,11 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(f"{s.classes} classes, {s.samples} samples, target {s.target}, "
                   f"{len(s.short_classes)} short, {s.skipped} skipped, {s.leaking_groups} leaking groups, "
+                  f"{s.cross_class} recording(s) in two classes, "
                   f"{s.duplicates} duplicates; page {result.html_bytes / 1e6:.1f} MB")
         for path in result.unreadable:
             print(f"warning: could not read {path} for the grid (shown as not readable)", file=sys.stderr)
         print(f"report: {result.html_path}")
-        return EXIT_PARTIAL if result.unreadable or s.leaking_groups else EXIT_OK
+        return EXIT_PARTIAL if result.unreadable or s.leaking_groups or s.cross_class_leaking else EXIT_OK
 
     return run_main(body)
 

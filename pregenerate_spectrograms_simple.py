@@ -20,8 +20,10 @@ from nightscan_common.dsp.spectrogram import (
 from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
+from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
+from nightscan_common.reports.outcomes import spectrogram_why
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
 
 EXAMPLE = """\
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 report = dataclasses.replace(report, cluster=executor.use())
         for warning in report.warnings:
             cli.log.warning(warning)
+        write_outcome(args.output_dir, StepOutcome(step=3, status=report.status, why=spectrogram_why(report),
+                                                   warnings=list(report.warnings)))
         print(tables.spectrogram_table(report))
         return report.status
 

@@ -58,6 +58,17 @@ class WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """The warnings logged in the block, in order: what a step's outcome record repeats."""
+    collector = WarningCollector()
+    log.addHandler(collector)
+    try:
+        yield collector.messages
+    finally:
+        log.removeHandler(collector)
+
+
 def configure_logging(verbose: bool, quiet: bool) -> None:
     """Only the entry point configures logging: INFO by default, DEBUG with -v."""
     log.handlers[:] = [h for h in log.handlers if isinstance(h, WarningCollector)] + [_TqdmHandler()]

@@ -42,7 +42,8 @@ def test_a_run_prints_the_summary_and_the_path_and_the_seed_picks_the_grid(pipel
     result = run_script("make_report.py", *pipeline.report_args(tmp_path / "report"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(
-        "3 classes, 22 samples, target 8, 1 short, 1 skipped, 0 leaking groups, 1 duplicates; page ")
+        "3 classes, 22 samples, target 8, 1 short, 1 skipped, 0 leaking groups, 0 recording(s) in two "
+        "classes, 1 duplicates; page ")
     assert result.stdout.splitlines()[-1] == f"report: {tmp_path / 'report' / 'report.html'}"
     quiet = run_script("make_report.py", *pipeline.report_args(tmp_path / "quiet", "-q"))
     assert quiet.stdout == f"report: {tmp_path / 'quiet' / 'report.html'}\n"

@@ -18,6 +18,7 @@ from .inputs import (
     UsageError,
     is_inside,
     read_index_inputs,
+    read_outcomes,
     read_pool_inputs,
     read_spectrogram_inputs,
     write_bytes,
@@ -65,16 +66,20 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
     pool = read_pool_inputs(pool_root)
     index = read_index_inputs(db, leak_examples=LEAK_EXAMPLES)
     spectrograms = read_spectrogram_inputs(spec_root)
+    outcomes = read_outcomes(pool_root, db, spec_root)
     balance = data.balance(pool)
-    problems = data.problems(pool, spectrograms)
-    summary = data.summary(pool, index, spectrograms, balance, problems)
+    cross_sets = data.cross_class(pool, outcomes)
+    cross = data.cross_splits(db, cross_sets)
+    problems = data.problems(pool, spectrograms, cross_sets)
+    summary = data.summary(pool, index, spectrograms, balance, problems, outcomes=outcomes, cross=cross)
     grid, media = listen.build(pool_root, db, pool, spectrograms, summary.short_classes, options.listen)
     settings = Settings(TOOL_VERSION, dict(pool.metadata.get("params") or {}),
                         {k: v for k, v in index.info.items() if k != "created_at"},
                         {k: v for k, v in spectrograms.settings.items() if k != "created_at"},
                         _checksums(pool.sha256, index.sha256, spectrograms.sha256))
-    report = Report(summary, balance, data.splits(pool, index), data.inputs(pool, spectrograms, problems),
-                    data.augmentations(pool), grid, settings, bands=data.bands(spectrograms),
+    report = Report(summary, balance, data.splits(pool, index, cross),
+                    data.inputs(pool, spectrograms, problems), data.augmentations(pool), grid, settings,
+                    bands=data.bands(spectrograms),
                     spectrogram_warnings=spectrograms.warnings)
     figures = {"balance": plots.balance(balance, target=summary.target, limit=options.max_classes),
                "splits": plots.splits(report.splits, limit=options.max_classes),
