@@ -17,7 +17,15 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..io.audio_io import mix_to_mono, open_audio, read_blocks, read_mono, resample, wav_truncation
+from ..io.audio_io import (
+    decode_error,
+    mix_to_mono,
+    open_audio,
+    read_blocks,
+    read_mono,
+    resample,
+    wav_truncation,
+)
 
 #: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
 #: a few hundred frames; less than this changes the window's edge samples.
@@ -246,7 +254,7 @@ def frame_energies(path: str | os.PathLike, *, hop_frames: int,
                     parts.append(tail)
                 done += len(data)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(str(path), f"corrupt audio data after {done} frames ({exc})") from None
+            raise decode_error(path, f, done, exc) from None
     if done == 0:
         raise AudioFileError(str(path), "holds no samples")
     return np.concatenate(parts)
