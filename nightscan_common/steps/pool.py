@@ -203,13 +203,23 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
                     "takes the general range; peak frequency may identify these species")
     executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
     if opts.dry_run:
-        report, _ = discover_and_plan(opts, executor)
-        return _with_bad_noise(report, noise)
+        report, probes = discover_and_plan(opts, executor)
+        return _with_bad_noise(report, _without_copies(noise, probes))
     select_classes(opts)  # a root without classes is refused before the output is made
     with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
         check_output_layout(opts)
         report, probes = discover_and_plan(opts, executor)
+        noise = _without_copies(noise, probes)
         return _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
+
+
+def _without_copies(noise: NoiseFolderCheck | None, probes: dict) -> NoiseFolderCheck | None:
+    """The noise folder less its copies of originals; ``UsageError`` if nothing usable is left."""
+    if noise is None:
+        return None
+    noise = pool_checks.noise_copies(noise, probes)
+    noise.require_usable()
+    return noise
 
 
 def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
