@@ -16,6 +16,7 @@ from nightscan_common.cli import (
     positive_int,
     run_main,
 )
+from nightscan_common.formats.provenance import ALLOW_POOL_MISMATCH
 from nightscan_common.report import DEFAULT_OUTPUT_DIR, ListenOptions, ReportOptions, build_report
 
 EXAMPLE = """  python make_report.py --pool-dir data/augmented_pool --index-db balanced_audio_index.db \\
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="N", help="augmentations beside each original (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=grid.seed, metavar="S",
                         help="seed of the grid's choice (default: %(default)s)")
+    parser.add_argument(ALLOW_POOL_MISMATCH, action="store_true",
+                        help="report on an index made from another pool than --pool-dir's (its "
+                             "recorded checksum of pool_metadata.json differs): refused without it")
     parser.add_argument("--max-classes", type=positive_int, default=defaults.max_classes, metavar="N",
                         help="classes per bar chart; the tables list all (default: %(default)s)")
     return parser
@@ -62,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
     options = ReportOptions(ListenOptions(args.seed, args.listen_classes, args.listen_originals,
-                                          args.listen_augmentations), args.max_classes)
+                                          args.listen_augmentations), args.max_classes,
+                            allow_pool_mismatch=args.allow_pool_mismatch)
 
     def body() -> int:
         result = build_report(args.pool_dir, args.index_db, args.spectrogram_dir, args.output_dir,

@@ -20,6 +20,7 @@ from nightscan_common.dsp.spectrogram import (
 from nightscan_common.execution.cluster import scheduler_executor
 from nightscan_common.formats.index_db import SPLITS
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, LAYOUTS
+from nightscan_common.formats.provenance import ALLOW_POOL_MISMATCH
 from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the spectrograms, config and failures list this tool wrote "
                              "in --output-dir, then start again (needed to change settings)")
+    parser.add_argument(ALLOW_POOL_MISMATCH, action="store_true",
+                        help="take an index made from another pool than --pool-root's (its recorded "
+                             "checksum of pool_metadata.json differs): refused without it")
     return parser
 
 
@@ -128,7 +132,7 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
                 num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
                 progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
-                executor=executor,
+                executor=executor, allow_pool_mismatch=args.allow_pool_mismatch,
                 **({} if timeout is None else {"item_timeout": timeout}),
             )
             if executor is not None:

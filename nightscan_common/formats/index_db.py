@@ -20,6 +20,8 @@ from ..io.atomic_write import atomic_path
 FORMAT_VERSION = 1
 TABLE = "audio_samples"
 SPLITS = ("train", "val", "test")
+#: The ``index_info`` key of the checksum of the pool metadata an index was made from.
+POOL_SHA_KEY = "pool_metadata_sha256"
 
 SCHEMA = f"""
 CREATE TABLE {TABLE} (

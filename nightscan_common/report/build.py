@@ -14,8 +14,10 @@ from pathlib import Path
 from . import data, html, listen, plots
 from .inputs import (
     METADATA_FILENAME,
+    POOL_SHA_KEY,
     TOOL_VERSION,
     UsageError,
+    check_index_pool,
     is_inside,
     read_index_inputs,
     read_outcomes,
@@ -37,6 +39,7 @@ class ReportOptions:
 
     listen: listen.ListenOptions = listen.ListenOptions()
     max_classes: int = plots.MAX_CLASSES
+    allow_pool_mismatch: bool = False  # report on an index made from another pool (else refused)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
                              "never writes to; choose a folder outside it")
     pool = read_pool_inputs(pool_root)
     index = read_index_inputs(db, leak_examples=LEAK_EXAMPLES)
+    check_index_pool(db, index.info.get(POOL_SHA_KEY), pool_root / METADATA_FILENAME, pool.sha256,
+                     allow=options.allow_pool_mismatch)
     spectrograms = read_spectrogram_inputs(spec_root)
     outcomes = read_outcomes(pool_root, db, spec_root)
     balance = data.balance(pool)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .inputs import (
+    POOL_SHA_KEY,
     SPLITS,
     ClassBand,
     IndexInputs,
@@ -116,7 +117,7 @@ def cross_class(pool: PoolInputs, outcomes: dict[int, StepOutcome | None]) -> li
 def index_warnings(pool: PoolInputs, index: IndexInputs, classes: list[ClassSplit]) -> list[str]:
     """What a reader of the splits should know: empty splits, and an index that is not this pool's."""
     warnings = []
-    recorded = index.info.get("pool_metadata_sha256")
+    recorded = index.info.get(POOL_SHA_KEY)
     if recorded and recorded != pool.sha256:
         warnings.append("the index was made from another pool_metadata.json than this pool's "
                         "(checksums differ): rebuild it with create_balanced_index.py")

@@ -22,6 +22,7 @@ from ..dsp.band_check import ClassBand, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
 from ..formats.index_db import (
+    POOL_SHA_KEY,
     SPLITS,
     group_counts,
     leaking_group_keys,
@@ -30,6 +31,7 @@ from ..formats.index_db import (
     splits_of,
 )
 from ..formats.pool_metadata import METADATA_FILENAME, BadEntry, FileRecord, load_pool_metadata
+from ..formats.provenance import check_index_pool
 from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME
 from ..formats.step_outcome import StepOutcome, read_outcome
 from ..formats.window_manifest import read_windows
@@ -41,7 +43,8 @@ from ..plans.seeds import derive_seed
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})
-__all__ = ["ClassBand", "class_bands", "StepOutcome", "mel_fraction", "mel_middle", "TOOL_VERSION", "SPLITS",
+__all__ = ["POOL_SHA_KEY", "check_index_pool", "ClassBand", "class_bands", "StepOutcome", "mel_fraction",
+           "mel_middle", "TOOL_VERSION", "SPLITS",
            "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
            "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
 

@@ -25,6 +25,7 @@ from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import OutputConflictError, UsageError
 from ..formats.index_db import (
     FORMAT_VERSION,
+    POOL_SHA_KEY,
     SPLITS,
     count_leaking_groups,
     read_index_info,
@@ -154,7 +155,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
         pool = read_pool(root, progress=progress)
-        info |= {"pool_metadata_sha256": pool.metadata_sha256,
+        info |= {POOL_SHA_KEY: pool.metadata_sha256,
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)
