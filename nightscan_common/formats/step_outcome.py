@@ -2,10 +2,9 @@
 
 The report and the pipeline's recap read it, so that they repeat the step's own words
 instead of guessing them from its outputs (a step 2 that exited 1 for a recording filed
-under two classes is not "exit 0" in the report). Each step keeps it beside its output,
-never in it (the pool and step 3's folder hold only what their readers expect):
-``augmented_pool.outcome.json`` beside the pool folder, ``<index>.outcome.json`` beside
-the index, ``<spectrogram folder>.outcome.json``. It names the checksum of the output it
+under two classes is not "exit 0" in the report). Steps 1 and 3 keep it in their folder
+as ``step_outcome.json`` (beside ``pool_metadata.json``, ``failures.json``); step 2,
+whose output is one file, beside its index as ``<index>.outcome.json``. It names the checksum of the output it
 speaks of (``pool_metadata.json``, the index, ``spectrogram_config.json``), so that an
 outcome left by an earlier run is never taken for the one of the output as it is now.
 """
@@ -21,7 +20,8 @@ from typing import Any
 from ..io.atomic_write import write_json
 from ..io.audio_io import file_sha256
 
-SUFFIX = ".outcome.json"
+OUTCOME_FILENAME = "step_outcome.json"
+INDEX_SUFFIX = ".outcome.json"
 #: The file of each step's output whose checksum an outcome names.
 CHECKED = {1: "pool_metadata.json", 3: "spectrogram_config.json"}
 
@@ -39,10 +39,10 @@ class StepOutcome:
     output_sha256: str = ""
 
 
-def outcome_path(output: str | os.PathLike) -> Path:
-    """Where the outcome of ``output`` (a step's folder, or step 2's index) is kept: beside it."""
+def outcome_path(step: int, output: str | os.PathLike) -> Path:
+    """Where step ``step`` keeps the outcome of ``output``: in its folder, or beside step 2's index."""
     output = Path(output).absolute()
-    return output.with_name(output.name + SUFFIX)
+    return output.with_name(output.name + INDEX_SUFFIX) if step == 2 else output / OUTCOME_FILENAME
 
 
 def _checked_file(step: int, output: Path) -> Path:
@@ -57,7 +57,7 @@ def write_outcome(output: str | os.PathLike, outcome: StepOutcome) -> None:
     if not checked.is_file():
         return
     record = asdict(outcome) | {"output_sha256": file_sha256(checked)}
-    write_json(outcome_path(output), record)
+    write_json(outcome_path(outcome.step, output), record)
 
 
 def read_outcome(step: int, output: str | os.PathLike) -> StepOutcome | None:
@@ -65,7 +65,7 @@ def read_outcome(step: int, output: str | os.PathLike) -> StepOutcome | None:
     unreadable, or it speaks of another version of the output."""
     output = Path(output)
     try:
-        data: Any = json.loads(outcome_path(output).read_text(encoding="utf-8"))
+        data: Any = json.loads(outcome_path(step, output).read_text(encoding="utf-8"))
         outcome = StepOutcome(step=int(data["step"]), status=int(data["status"]), why=str(data["why"]),
                               warnings=[str(w) for w in data["warnings"]],
                               cross_class=[[str(n) for n in names] for names in data.get("cross_class", [])],

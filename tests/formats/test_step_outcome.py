@@ -11,7 +11,7 @@ def test_an_outcome_is_read_back_for_the_output_it_was_written_for(tmp_path):
     said = StepOutcome(step=2, status=1, why="1 recording(s) filed under two classes or more",
                        warnings=["class 'bat' has 2 group(s)"], cross_class=[["a/x.wav", "b/x.wav"]])
     write_outcome(index, said)
-    assert outcome_path(index) == tmp_path / "index.db.outcome.json"
+    assert outcome_path(2, index) == tmp_path / "index.db.outcome.json"
     back = read_outcome(2, index)
     assert back is not None and (back.status, back.why, back.warnings, back.cross_class) == (
         said.status, said.why, said.warnings, said.cross_class)
@@ -19,13 +19,13 @@ def test_an_outcome_is_read_back_for_the_output_it_was_written_for(tmp_path):
     assert read_outcome(2, index) is None
 
 
-def test_a_folder_keeps_its_outcome_beside_it_and_a_refused_run_writes_none(tmp_path):
+def test_a_folder_keeps_its_outcome_in_it_and_a_refused_run_writes_none(tmp_path):
     pool = tmp_path / "pool"
     pool.mkdir()
     write_outcome(pool, StepOutcome(step=1, status=0))  # no pool_metadata.json: nothing was written
-    assert not outcome_path(pool).exists() and read_outcome(1, pool) is None
+    assert not outcome_path(1, pool).exists() and read_outcome(1, pool) is None
     (pool / "pool_metadata.json").write_text("{}")
     write_outcome(pool, StepOutcome(step=1, status=0))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pool", "pool.outcome.json"]
-    assert [p.name for p in pool.iterdir()] == ["pool_metadata.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pool"]
+    assert sorted(p.name for p in pool.iterdir()) == ["pool_metadata.json", "step_outcome.json"]
     assert read_outcome(1, pool).status == 0 and read_outcome(3, pool) is None
