@@ -30,6 +30,10 @@ from nightscan_common.pipeline_help import HELP, PROG, TRAIN_COMMAND
 from nightscan_common.reports.outcomes import grouped
 
 HERE = Path(__file__).resolve().parent
+#: The recap's remark on a data set of one class.
+ONE_CLASS = ("note: the index holds one class, so --num-classes 1 trains a model with nothing to "
+             "tell apart; a classifier needs two classes or more (add one of other sounds, e.g. a "
+             "noise class of rain, wind and aircraft)")
 #: Option -> (environment variable, attribute); an option wins over its variable.
 VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
           "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
@@ -201,6 +205,8 @@ def closing(steps: Sequence[Step], paths: dict[str, Path], seconds: float) -> st
              f"spectrograms   {paths['spectrograms']}", "",
              TRAIN_COMMAND.format(classes=classes, **{k: shlex.quote(str(paths[k]))
                                                       for k in ("index", "pool", "spectrograms")})]
+    if classes == 1:
+        lines.append(ONE_CLASS)
     said = [(s.number, w) for s in steps for w in grouped(s.warnings)]
     per_step = ", ".join(f"step {s.number}: {len(s.warnings)}" for s in steps if s.warnings)
     lines.append(f"warnings: {sum(len(s.warnings) for s in steps)}" + (f" ({per_step})" if per_step else "")

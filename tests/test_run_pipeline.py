@@ -326,3 +326,15 @@ def test_a_rerun_on_a_grown_root_runs_through_and_keeps_the_splits(pipe, tmp_pat
     spectrograms = tmp_path / "data" / "spectrograms_balanced"
     held = {p.relative_to(spectrograms).with_suffix("").as_posix() for p in spectrograms.rglob("*.npy")}
     assert held == {f"{split}/{Path(fp).parent}/{Path(fp).stem}" for fp, split in after.items()}
+
+
+def test_the_recap_remarks_on_a_one_class_data_set(tmp_path):
+    from spectrogram_helpers import write_index
+
+    one = write_index(tmp_path / "i.db", [("owl/a.wav", "owl", "train")])
+    paths = {"audio": tmp_path / "a", "pool": tmp_path / "p", "spectrograms": tmp_path / "s",
+             "report": tmp_path / "r", "index": one}
+    text = pipeline.closing([], paths, 1.0)
+    assert "--num-classes 1" in text and pipeline.ONE_CLASS in text
+    two = write_index(tmp_path / "j.db", [("owl/a.wav", "owl", "train"), ("bat/b.wav", "bat", "train")])
+    assert pipeline.ONE_CLASS not in pipeline.closing([], paths | {"index": two}, 1.0)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -301,6 +303,25 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
+#: Said when the warm-up takes longer than ``WARM_UP_NOTICE_S``: numba compiles librosa's
+#: code on a first run (tens of seconds) and loads it from its cache afterwards.
+WARMING_UP = ("warming up (first run only): numba compiles librosa's time-stretch code, up to a "
+              "minute on a small machine; later runs load it from numba's cache")
+WARM_UP_NOTICE_S = 2.0
+
+
+@contextlib.contextmanager
+def said_if_slow(message: str, *, after: float | None = None) -> Iterator[None]:
+    """Log ``message`` if the block is still running after ``after`` seconds (silence otherwise)."""
+    timer = threading.Timer(WARM_UP_NOTICE_S if after is None else after, log.info, (message,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
                executor: Executor, probes: dict, memory: dict[int, int], noise: NoiseFolderCheck | None,
                ) -> tuple[int, list[Skipped]]:
@@ -311,7 +332,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
     start = time.monotonic()
     o = opts.options
     # in the parent too: forked workers inherit the compiled code
-    warm_up(o.augmentations, o.animal_type)
+    with said_if_slow(WARMING_UP):
+        warm_up(o.augmentations, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
     short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None
