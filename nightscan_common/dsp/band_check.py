@@ -44,11 +44,14 @@ def _rates(lo: int, hi: int) -> str:
     return f"{_khz(lo)} kHz" if lo == hi else f"{_khz(lo)}-{_khz(hi)} kHz"
 
 
-def remedy(median_hz: float, *, current: str | None) -> str:
-    """A preset whose band holds ``median_hz`` (not ``current``), or what to raise."""
-    for name, config in PRESETS.items():
-        if name != current and config.fmin <= median_hz <= config.fmax:
-            return f"use --animal-type {name}"
+def remedy(median_hz: float, *, current: str | None, nyquist: float | None = None) -> str:
+    """A preset whose band holds ``median_hz`` (not ``current``; one whose band the files'
+    ``nyquist`` frequency reaches first), or what to raise."""
+    holding = [(name, c) for name, c in PRESETS.items() if name != current and c.fmin <= median_hz <= c.fmax]
+    holding.sort(key=lambda nc: nyquist is not None and nc[1].fmax > nyquist)  # stable: registry order
+    if holding:
+        name, c = holding[0]
+        return f"use --animal-type {name} ({c.fmin:,.0f}-{c.fmax:,.0f} Hz)"
     return f"raise --sample-rate above {2 * median_hz:,.0f} Hz and --fmax above {median_hz:,.0f} Hz"
 
 
@@ -70,7 +73,8 @@ def class_bands(windows: Mapping[str, Mapping[str, Any]], config: SpectrogramCon
         if share < LOST_SHARE:
             warning = (f"{cls}: {len(entries)} files at {_rates(min(rates), max(rates))}; {name} keeps "
                        f"{config.fmin:,.0f}-{config.fmax:,.0f} Hz, where {share:.0%} of their energy is "
-                       f"(half of it lies below {median:,.0f} Hz); {remedy(median, current=preset)}")
+                       f"(half of it lies below {median:,.0f} Hz); "
+                       f"{remedy(median, current=preset, nyquist=min(rates) / 2)}")
         out.append(ClassBand(cls, len(entries), min(rates), max(rates), share, median, warning))
     return out
 

@@ -72,7 +72,7 @@ def test_a_256_khz_bat_class_under_the_general_preset_is_named_with_its_lost_sha
     assert lost == [bat.warning]
     assert lost[0].startswith("bat: 3 files at 256 kHz; the general preset keeps 50-11,000 Hz, where ")
     assert f"where {bat.share:.0%} of their energy is" in lost[0]
-    assert lost[0].endswith("use --animal-type bat")
+    assert lost[0].endswith("use --animal-type bat (15,000-96,000 Hz)")
     assert not any(w.startswith("owl:") for w in report.warnings)
     capsys.readouterr()
     assert pregenerate_spectrograms_simple.main(["--index-db", str(db), "--pool-root", str(pool),
@@ -96,7 +96,9 @@ def test_the_bat_preset_hears_the_same_class():
 
 
 def test_the_remedy_is_a_preset_whose_band_holds_the_median_or_a_rate_to_raise():
-    assert remedy(45000.0, current="general") == "use --animal-type bat"
-    assert remedy(3000.0, current="bird_song") == "use --animal-type general"
+    assert remedy(45000.0, current="general") == "use --animal-type bat (15,000-96,000 Hz)"
+    assert remedy(3000.0, current="bird_song") == "use --animal-type general (50-11,000 Hz)"
+    # a 12 kHz class recorded at 32 kHz: insect's band (2-15 kHz) fits below its Nyquist frequency
+    assert remedy(12000.0, current="general", nyquist=16000) == "use --animal-type insect (2,000-15,000 Hz)"
     assert remedy(150000.0, current="bat") == ("raise --sample-rate above 300,000 Hz and --fmax above "
                                                 "150,000 Hz")
