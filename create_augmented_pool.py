@@ -25,8 +25,10 @@ from nightscan_common.dsp.animals import ANIMAL_RANGES
 from nightscan_common.dsp.augmentations import AUGMENTATION_TYPES, parse_augmentation_list
 from nightscan_common.errors import UsageError
 from nightscan_common.execution.cluster import open_executor
+from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
 from nightscan_common.reports import tables
 from nightscan_common.reports.annotation_table import annotation_table
+from nightscan_common.reports.outcomes import pool_why
 from nightscan_common.steps.annotation_options import MULTI_LABEL, POINT_EVENTS, TABLE_TIMES, UNKNOWN_LABELS
 from nightscan_common.steps.pool import run_pool
 from nightscan_common.steps.pool_options import DEFAULT_OUTPUT_DIR, LINK_MODES, PoolOptions, check_content
@@ -212,10 +214,14 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
         timing = {} if timeout is None else {"task_timeout": timeout}
         folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
                    if d is not None]  # the tables are read in this process, never by a worker
-        with open_executor(cli.run_options(args), readable=folders,
-                           writable=[] if args.dry_run else [args.output_dir]) as executor:
+        with (cli.collected_warnings() as said,
+              open_executor(cli.run_options(args), readable=folders,
+                            writable=[] if args.dry_run else [args.output_dir]) as executor):
             report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
                               **run_options_from_args(args), **timing, executor=executor)
+        if not args.dry_run:
+            write_outcome(args.output_dir, StepOutcome(step=1, status=report.status, why=pool_why(report),
+                                                       warnings=list(said), cross_class=report.cross_class))
         print(tables.pool_table(report, dry_run=args.dry_run))
         if report.annotations is not None:
             print(annotation_table(report.annotations))

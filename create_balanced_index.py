@@ -20,9 +20,11 @@ from nightscan_common.cli import (
     run_main,
 )
 from nightscan_common.errors import UsageError
+from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
 from nightscan_common.plans.grouping import compile_group_pattern
 from nightscan_common.plans.split_plan import check_ratios
 from nightscan_common.reports import tables
+from nightscan_common.reports.outcomes import index_why
 from nightscan_common.steps.index import (
     DEFAULT_OUTPUT_DB,
     IndexOptions,
@@ -103,6 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> int:
         report = run_index(args.pool_dir, args.output_db, options, keep_splits_from=args.keep_splits_from,
                            overwrite=args.overwrite, progress=not args.quiet)
+        write_outcome(report.db_path, StepOutcome(step=2, status=report.status, why=index_why(report),
+                                                  warnings=list(report.warnings),
+                                                  cross_class=report.cross_class))
         print(tables.index_table(report, eval_originals_only=options.eval_originals_only))
         for problem in report.check.problems():
             print(f"error: the written index fails the split check: {problem}", file=sys.stderr)

@@ -22,6 +22,7 @@ from nightscan_common.cli import (
     positive_int,
     run_main,
 )
+from nightscan_common.formats.provenance import ALLOW_POOL_MISMATCH
 from nightscan_common.report import DEFAULT_OUTPUT_DIR, ListenOptions, ReportOptions, build_report
 
 EXAMPLE = """  python make_report.py --pool-dir data/augmented_pool --index-db balanced_audio_index.db \\
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "in, augmentations, spectrograms with sound, settings) and report.json (every figure\n"
         "the page shows) from the outputs of the three steps. Reads the pool metadata and\n"
         "the index; opens only the few audio files it plays. Exit status 1 when the index\n"
-        "leaks a group or a file to play could not be read (the report is written).",
+        "leaks a group (or one recording filed under two classes is in two splits) or a\n"
+        "file to play could not be read (the report is written).",
         EXAMPLE,
     )
     parser.add_argument("--pool-dir", required=True, metavar="DIR",
@@ -58,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="N", help="augmentations beside each original (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=grid.seed, metavar="S",
                         help="seed of the grid's choice (default: %(default)s)")
+    parser.add_argument(ALLOW_POOL_MISMATCH, action="store_true",
+                        help="report on an index made from another pool than --pool-dir's (its "
+                             "recorded checksum of pool_metadata.json differs): refused without it")
     parser.add_argument("--max-classes", type=positive_int, default=defaults.max_classes, metavar="N",
                         help="classes per bar chart; the tables list all (default: %(default)s)")
     return parser
@@ -67,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
     options = ReportOptions(ListenOptions(args.seed, args.listen_classes, args.listen_originals,
-                                          args.listen_augmentations), args.max_classes)
+                                          args.listen_augmentations), args.max_classes,
+                            allow_pool_mismatch=args.allow_pool_mismatch)
 
     def body() -> int:
         result = build_report(args.pool_dir, args.index_db, args.spectrogram_dir, args.output_dir,
@@ -76,11 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(f"{s.classes} classes, {s.samples} samples, target {s.target}, "
                   f"{len(s.short_classes)} short, {s.skipped} skipped, {s.leaking_groups} leaking groups, "
+                  f"{s.cross_class} recording(s) in two classes, "
                   f"{s.duplicates} duplicates; page {result.html_bytes / 1e6:.1f} MB")
         for path in result.unreadable:
             print(f"warning: could not read {path} for the grid (shown as not readable)", file=sys.stderr)
         print(f"report: {result.html_path}")
-        return EXIT_PARTIAL if result.unreadable or s.leaking_groups else EXIT_OK
+        return EXIT_PARTIAL if result.unreadable or s.leaking_groups or s.cross_class_leaking else EXIT_OK
 
     return run_main(body)
 

@@ -31,13 +31,19 @@ import pregenerate_spectrograms_simple
 from nightscan_common import __version__, cli
 from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import split_counts
+from nightscan_common.formats.step_outcome import read_outcome
 from nightscan_common.pipeline_help import HELP, PROG, TRAIN_COMMAND
+from nightscan_common.reports.outcomes import grouped
 from nightscan_common.vocabulary import SPLITS
 
 HERE = Path(__file__).resolve().parent
 #: Where outputs go by default: the checkout's data/ when run from one (beside
 #: run_pipeline.sh), else data/ in the working folder (an installed nightscan-pipeline).
 DATA_HOME = HERE if (HERE / "run_pipeline.sh").is_file() else Path.cwd()
+#: The recap's remark on a data set of one class.
+ONE_CLASS = ("note: the index holds one class, so --num-classes 1 trains a model with nothing to "
+             "tell apart; a classifier needs two classes or more (add one of other sounds, e.g. a "
+             "noise class of rain, wind and aircraft)")
 #: Option -> (environment variable, attribute); an option wins over its variable.
 VALUED = {"--audio-root": "AUDIO_ROOT", "--data-dir": "DATA_DIR", "--target-samples": "TARGET_SAMPLES",
           "--num-workers": "NUM_WORKERS", "--seed": "SEED", "--animal-type": "ANIMAL_TYPE",
@@ -53,10 +59,12 @@ class Step:
     number: int
     front: ModuleType
     args: list[str]
-    #: what the step's status 1 means
+    #: what the step's status 1 means, when the step keeps no outcome record saying why
     partial: str = "some files were skipped or failed (listed above)"
     status: int | None = None
     warnings: list[str] = field(default_factory=list)
+    #: the output whose outcome record (``formats/step_outcome.py``) says why and what was warned
+    output: Path | None = None
 
     @property
     def script(self) -> str:
@@ -120,22 +128,23 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     steps = [
         Step(1, create_augmented_pool, ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
                                         "--target-samples", str(target), *workers, *again, *common]
-             + (["--seed", str(seed)] if seed else []) + animal + extra[1]),
+             + (["--seed", str(seed)] if seed else []) + animal + extra[1], output=paths["pool"]),
         Step(2, create_balanced_index, ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]),
                                         "--overwrite", *common]
              + (["--random-seed", str(seed)] if seed else [])
              + (["--group-pattern", str(values["--group-pattern"])] if values["--group-pattern"] else [])
              + (["--keep-splits-from", str(paths["index"])]
                 if values["keep_splits"] and paths["index"].is_file() else [])
-             + extra[2]),
+             + extra[2], output=paths["index"]),
         Step(3, pregenerate_spectrograms_simple,
              ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),
               "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
-             + animal + extra[3]),
+             + animal + extra[3], output=paths["spectrograms"]),
         Step(4, make_report, ["--pool-dir", str(paths["pool"]), "--index-db", str(paths["index"]),
                               "--spectrogram-dir", str(paths["spectrograms"]),
                               "--output-dir", str(paths["report"]), *common] + extra[4],
-             partial="the index leaks a group or a file to play could not be read (see the report)"),
+             partial="the index leaks a group or a recording filed under two classes, or a file to "
+                     "play could not be read (see the report)"),
     ]
     if values["demo"]:
         steps.insert(0, Step(0, make_demo_data, ["--output-dir", str(audio), "--scale",
@@ -172,12 +181,15 @@ def run_steps(steps: Sequence[Step], *, collector: cli.WarningCollector) -> int:
         print(f"\n== step {step.number}: {step.shown()}", flush=True)
         del collector.messages[:]
         step.status = step.front.main(step.args)
-        step.warnings = list(collector.messages)
+        outcome = read_outcome(step.number, step.output) if step.output is not None else None
+        step.warnings = list(outcome.warnings if outcome is not None else collector.messages)
         sys.stdout.flush()
         if step.status == cli.EXIT_PARTIAL:
-            step.warnings.append(step.partial)
+            why = outcome.why if outcome is not None and outcome.status == step.status and outcome.why \
+                else step.partial
+            step.warnings.insert(0, f"exited with status 1: {why}")
             print(f"{PROG}: warning: step {step.number} ({step.script}) exited with status 1: "
-                  f"{step.partial}; going on", file=sys.stderr)
+                  f"{why}; going on", file=sys.stderr)
             partial = 1
         elif step.status == cli.EXIT_INTERRUPTED:
             print(f"{PROG}: step {step.number} ({step.script}) failed with exit status 130 (interrupted); "
@@ -203,8 +215,12 @@ def closing(steps: Sequence[Step], paths: dict[str, Path], seconds: float) -> st
              f"spectrograms   {paths['spectrograms']}", "",
              TRAIN_COMMAND.format(classes=classes, **{k: shlex.quote(str(paths[k]))
                                                       for k in ("index", "pool", "spectrograms")})]
-    said = [(s.number, w) for s in steps for w in s.warnings]
-    lines.append(f"warnings: {len(said)}" + "".join(f"\n  step {n}: {w}" for n, w in said))
+    if classes == 1:
+        lines.append(ONE_CLASS)
+    said = [(s.number, w) for s in steps for w in grouped(s.warnings)]
+    per_step = ", ".join(f"step {s.number}: {len(s.warnings)}" for s in steps if s.warnings)
+    lines.append(f"warnings: {sum(len(s.warnings) for s in steps)}" + (f" ({per_step})" if per_step else "")
+                 + "".join(f"\n  step {n}: {w}" for n, w in said))
     lines.append(f"report: {paths['report'] / 'report.html'}")
     return "\n".join(lines)
 

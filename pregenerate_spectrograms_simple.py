@@ -18,8 +18,11 @@ from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.dsp.spectrogram import CHANNELS, CROPS, DTYPES, PADS, SpectrogramConfig
 from nightscan_common.execution.cluster import open_executor
 from nightscan_common.formats.layouts import DEFAULT_LAYOUT, layout_names, layouts_help
+from nightscan_common.formats.provenance import ALLOW_POOL_MISMATCH
+from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
 from nightscan_common.formats.webdataset_store import DEFAULT_SHARD_SIZE
 from nightscan_common.reports import tables
+from nightscan_common.reports.outcomes import spectrogram_why
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, run_spectrograms
 from nightscan_common.vocabulary import SPLITS
 
@@ -99,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="delete the spectrograms, config and failures list this tool wrote "
                              "in --output-dir, then start again (needed to change settings)")
+    parser.add_argument(ALLOW_POOL_MISMATCH, action="store_true",
+                        help="take an index made from another pool than --pool-root's (its recorded "
+                             "checksum of pool_metadata.json differs): refused without it")
     return parser
 
 
@@ -128,11 +134,13 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
                 num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
                 progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
-                executor=executor, verify=args.verify,
+                executor=executor, verify=args.verify, allow_pool_mismatch=args.allow_pool_mismatch,
                 **({} if timeout is None else {"item_timeout": timeout}),
             )
         for warning in report.warnings:
             cli.log.warning(warning)
+        write_outcome(args.output_dir, StepOutcome(step=3, status=report.status, why=spectrogram_why(report),
+                                                   warnings=list(report.warnings)))
         print(tables.spectrogram_table(report))
         return report.status
 

@@ -57,11 +57,41 @@ class WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """The warnings logged in the block, in order: what a step's outcome record repeats."""
+    collector = WarningCollector()
+    log.addHandler(collector)
+    try:
+        yield collector.messages
+    finally:
+        log.removeHandler(collector)
+
+
+def library_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    file: object = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for the toolkit: a library's warning as one ``warning: ...`` line
+    naming the library, not Python's two lines with the ``warnings.warn(`` source line."""
+    parts = filename.replace("\\", "/").split("/")
+    library = next((p for p in reversed(parts[:-1]) if p in LIBRARIES), parts[-1])
+    said = f"{library}: {message}"
+    if said not in _SAID:  # once per process: a run repeats one warning for every file
+        _SAID.add(said)
+        log.warning(said)
+
+
+#: The libraries named in their warnings' line (else the file that warned).
+LIBRARIES = ("audiomentations", "librosa", "soundfile", "numba", "scipy", "numpy", "distributed")
+_SAID: set[str] = set()
+
+
 def configure_logging(verbose: bool, quiet: bool) -> None:
-    """Only the entry point configures logging: INFO by default, DEBUG with -v."""
+    """Only the entry point configures logging: INFO by default, DEBUG with -v. Python
+    warnings go through the same ``warning: ...`` line, each message once."""
     log.handlers[:] = [h for h in log.handlers if isinstance(h, WarningCollector)] + [_TqdmHandler()]
     log.propagate = False
     log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    warnings.showwarning = library_warning
     if quiet:  # librosa's advice (an n_fft longer than a clip...) is not ours to print
         warnings.filterwarnings("ignore", category=UserWarning, module=r"librosa(\.|$)")
         warnings.filterwarnings("ignore", category=UserWarning, module=r"audiomentations(\.|$)")

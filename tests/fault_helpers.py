@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from nightscan_common.formats.step_outcome import OUTCOME_FILENAME
 from nightscan_common.io.atomic_write import TEMP_SUFFIX, atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +53,10 @@ def temporaries(folder: Path) -> list[str]:
 
 
 def final_files(folder: Path) -> dict[str, str]:
-    """``snapshot`` without temporaries and lock files: what readers of the output see."""
+    """``snapshot`` without temporaries, lock files and the front end's record of its run
+    (``step_outcome.json``, which a library run does not write): what readers of the output see."""
     return {k: v for k, v in snapshot(folder).items()
-            if not k.endswith((TEMP_SUFFIX, ".lock")) and v != "folder"}
+            if not k.endswith((TEMP_SUFFIX, ".lock", OUTCOME_FILENAME)) and v != "folder"}
 
 
 def half_written(folder: Path, reference: Path) -> list[str]:

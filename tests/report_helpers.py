@@ -74,3 +74,25 @@ def build_pipeline(root: Path) -> Pipeline:
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     """Built once per session, whichever report test module asks first; never written to after."""
     return build_pipeline(tmp_path_factory.mktemp("report_pipeline"))
+
+
+def build_cross_class_pipeline(root: Path) -> Pipeline:
+    """A root with what a new user hits: one recording filed under two classes (``tit/rec_000.wav``
+    copied as ``finch/from_tit.wav``), an .m4a file step 1 ignores with a hint, and an ``owl``
+    class at 8 kHz, whose rate cannot carry the general preset's band (``warnings.json``)."""
+    audio = root / "audio"
+    for cls, call, n, rate in (("tit", "sweeps", 3, 16000), ("finch", "trills", 2, 16000),
+                               ("owl", "hoots", 3, 8000)):
+        (audio / cls).mkdir(parents=True)
+        for i in range(n):
+            write_recording(audio / cls / f"rec_{i:03d}.wav", call=call, seconds=0.5 + 0.1 * i,
+                            samplerate=rate, seed=len(cls) * 10 + i)
+    shutil.copy(audio / "tit" / "rec_000.wav", audio / "finch" / "from_tit.wav")
+    (audio / "tit" / "phone.m4a").write_bytes(b"\x00\x00\x00\x18ftypM4A not decoded here")
+    p = Pipeline(root)
+    assert _run(create_augmented_pool.main, "--audio-root", audio, "--output-dir", p.pool,
+                "--target-samples", 4, "--max-augmentations", 1, "--num-workers", 1) == 1
+    assert _run(create_balanced_index.main, "--pool-dir", p.pool, "--output-db", p.index) == 1
+    assert _run(pregenerate_spectrograms_simple.main, "--index-db", p.index, "--pool-root", p.pool,
+                "--output-dir", p.spectrograms, "--num-workers", 1) == 0
+    return p

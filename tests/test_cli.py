@@ -104,3 +104,22 @@ def test_reports_are_frozen(tmp_path, make_audio_root):
                       progress=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.written = 5  # type: ignore[misc]
+
+
+def test_a_library_warning_is_one_toolkit_line_once_without_its_source_line(capsys):
+    """26 identical audiomentations UserWarnings in a run were 52 raw lines; now one ``warning:`` line."""
+    import warnings
+
+    from nightscan_common import cli
+
+    def from_audiomentations() -> None:  # the file name a warning carries is its library's
+        exec(compile('warnings.warn("the SNR is out of range", UserWarning)',
+                     "/site-packages/audiomentations/core/transforms_interface.py", "exec"),
+             {"warnings": warnings})
+
+    with warnings.catch_warnings():
+        cli.configure_logging(False, False)
+        for _ in range(26):
+            from_audiomentations()
+    err = capsys.readouterr().err
+    assert err == "warning: audiomentations: the SNR is out of range\n"

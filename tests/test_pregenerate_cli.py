@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -124,3 +125,22 @@ def test_a_killed_run_resumes_to_the_same_files(tmp_path):
     for row in rows:
         assert npy_path(out, row).read_bytes() == npy_path(full, row).read_bytes()
     assert not [p for p in out.rglob("*") if is_temporary(p)]
+
+
+def test_an_index_from_another_pool_exits_2_naming_both_checksums_and_writes_nothing(tmp_path, capsys):
+    import hashlib
+
+    pool, db, rows = small_pool(tmp_path)
+    (pool / "pool_metadata.json").write_text('{"a": "pool"}', encoding="utf-8")
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT OR REPLACE INTO index_info VALUES ('pool_metadata_sha256', ?)", ("ab" * 32,))
+    con.close()
+    out = tmp_path / "out"
+    current = hashlib.sha256(b'{"a": "pool"}').hexdigest()
+    assert script.main(["--index-db", str(db), "--pool-root", str(pool), "--output-dir", str(out), "-q"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("error: ") and "was made from another pool" in err[0]
+    assert "ab" * 32 in err[0] and current in err[0] and not out.exists()
+    assert script.main(["--index-db", str(db), "--pool-root", str(pool), "--output-dir", str(out), "-q",
+                        "--num-workers", "1", "--allow-pool-mismatch"]) == 0
+    assert "warning: " in capsys.readouterr().err and npy_path(out, rows[0]).is_file()

@@ -42,7 +42,8 @@ def test_a_run_prints_the_summary_and_the_path_and_the_seed_picks_the_grid(pipel
     result = run_script("make_report.py", *pipeline.report_args(tmp_path / "report"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(
-        "3 classes, 22 samples, target 8, 1 short, 1 skipped, 0 leaking groups, 1 duplicates; page ")
+        "3 classes, 22 samples, target 8, 1 short, 1 skipped, 0 leaking groups, 0 recording(s) in two "
+        "classes, 1 duplicates; page ")
     assert result.stdout.splitlines()[-1] == f"report: {tmp_path / 'report' / 'report.html'}"
     quiet = run_script("make_report.py", *pipeline.report_args(tmp_path / "quiet", "-q"))
     assert quiet.stdout == f"report: {tmp_path / 'quiet' / 'report.html'}\n"
@@ -144,3 +145,30 @@ def test_run_pipeline_ends_with_the_report_and_prints_its_path(tmp_path, make_au
     assert result.stdout.splitlines()[-1] == f"report: {report}"
     record = json.loads((report.parent / "report.json").read_text(encoding="utf-8"))
     assert (record["summary"]["classes"], record["summary"]["samples"]) == (2, 8)
+
+
+def _another_pool(pipeline, tmp_path: Path) -> Path:  # noqa: F811
+    """The pipeline's pool, its metadata rewritten (a later step 1 run): no longer the index's."""
+    shutil.copytree(pipeline.pool, tmp_path / "pool")
+    meta = tmp_path / "pool" / "pool_metadata.json"
+    meta.write_text(meta.read_text(encoding="utf-8").replace('"created_at": "', '"created_at": "x'),
+                    encoding="utf-8")
+    return tmp_path / "pool"
+
+
+def test_an_index_from_another_pool_exits_2_naming_both_checksums_unless_allowed(pipeline, tmp_path):  # noqa: F811
+    pool = _another_pool(pipeline, tmp_path)
+    from nightscan_common.formats.index_db import read_index_info
+
+    recorded = read_index_info(pipeline.index)["pool_metadata_sha256"]
+    current = hashlib.sha256((pool / "pool_metadata.json").read_bytes()).hexdigest()
+    args = ["--pool-dir", pool, "--index-db", pipeline.index, "--spectrogram-dir", pipeline.spectrograms]
+    refused = run_script("make_report.py", *args, "--output-dir", tmp_path / "out")
+    line = _one_error_line(refused)
+    assert refused.returncode == 2 and recorded in line and current in line
+    assert "was made from another pool" in line and "--allow-pool-mismatch" in line
+    assert refused.stdout == "" and not (tmp_path / "out").exists()
+    allowed = run_script("make_report.py", *args, "--output-dir", tmp_path / "out", "--allow-pool-mismatch")
+    assert allowed.returncode == 0, allowed.stderr
+    record = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert any("another pool_metadata.json" in w for w in record["splits"]["warnings"])

@@ -195,3 +195,67 @@ def test_levels_are_shown_when_the_pool_records_them():
     assert plots.inputs(record).startswith(b"\x89PNG")
     assert data.inputs(PoolInputs({"classes": {}}, "", {"owl": [entry("c", None)]}),
                        read_spectrogram_inputs(None), []).levels == []
+
+
+def test_the_report_on_a_wal_mode_index_leaves_no_file_beside_it(pipeline, tmp_path):  # noqa: F811
+    index = tmp_path / "wal" / "index.db"
+    index.parent.mkdir()
+    shutil.copy(pipeline.index, index)
+    with sqlite3.connect(index) as con:
+        assert con.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    con.close()
+    before = sorted(p.name for p in index.parent.iterdir())
+    assert before == ["index.db"]  # a clean close checkpoints and removes -wal and -shm
+    result = build_report(pipeline.pool, index, pipeline.spectrograms, tmp_path / "out")
+    assert sorted(p.name for p in index.parent.iterdir()) == before
+    assert result.report.summary.samples == _sql(pipeline.index, "SELECT COUNT(*) FROM audio_samples")[0][0]
+
+
+def test_no_module_but_index_db_opens_the_index_nor_parses_pool_entries():
+    """One reader per on-disk format: the report's modules go through formats/index_db and the
+    pool's FileRecord."""
+    from pathlib import Path
+
+    folder = Path(data.__file__).parent
+    for module in sorted(folder.glob("*.py")):
+        text = module.read_text(encoding="utf-8")
+        assert "sqlite3.connect" not in text and "SELECT " not in text, module.name
+        assert '"filename"' not in text or "FileRecord.from_dict" in text, module.name
+
+
+def test_bat_excerpts_play_time_expanded_x10_and_say_so(tmp_path):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    import create_augmented_pool
+    import create_balanced_index
+
+    audio, pool, db, spec = tmp_path / "audio", tmp_path / "pool", tmp_path / "index.db", tmp_path / "spec"
+    (audio / "bat").mkdir(parents=True)
+    sr = 256000
+    t = np.arange(sr) / sr
+    for i in range(3):
+        call = np.sin(2 * np.pi * (40000 + 1000 * i) * t) * (np.sin(2 * np.pi * 5 * t) > 0.9)
+        sf.write(audio / "bat" / f"b{i}.wav", (0.5 * call).astype(np.float32), sr)
+    assert create_augmented_pool.main(["--audio-root", str(audio), "--output-dir", str(pool),
+                                       "--target-samples", "3", "--num-workers", "1", "-q"]) == 0
+    assert create_balanced_index.main(["--pool-dir", str(pool), "--output-db", str(db), "-q"]) == 0
+    assert pregenerate_spectrograms_simple.main(["--index-db", str(db), "--pool-root", str(pool),
+                                                 "--output-dir", str(spec), "--animal-type", "bat",
+                                                 "-q"]) == 0
+    result = build_report(pool, db, spec, tmp_path / "out")
+    samples = result.report.listen.samples()
+    assert samples and all(s.time_expansion == 10 for s in samples)
+    assert result.report.listen.excerpt_rate == 19200  # 192 kHz played 10 times slower
+    page = result.html_path.read_text(encoding="utf-8")
+    assert page.count("played x10 slower (time expansion)") == len(samples)
+    import base64
+    import re
+
+    uri = re.search(r'<audio controls preload="auto" src="data:audio/wav;base64,([^"]+)"', page).group(1)
+    heard, rate = sf.read(io.BytesIO(base64.b64decode(uri)))
+    assert rate == 19200 and len(heard) == int(0.25 * 192000)  # 0.25 s of the call lasts 2.5 s
+    spectrum = np.abs(np.fft.rfft(heard))
+    assert 3800 < np.argmax(spectrum) * rate / len(heard) < 4300  # a 40-42 kHz call heard at 4 kHz

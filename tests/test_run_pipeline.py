@@ -168,8 +168,37 @@ def test_skipped_files_are_a_warning_the_pipeline_goes_on_and_the_end_repeats_it
     assert "run_pipeline.sh: warning: step 1 (create_augmented_pool.py) exited with status 1" in err[-1]
     assert "owl/broken.wav" in out
     assert "== all done" in out and "--num-classes 2" in out
-    assert re.search(r"^warnings: [1-9]\d*\n(  step \d: .+\n)*  step 1: some files were skipped", out, re.M)
+    assert "exited with status 1: 1 file(s) skipped (unreadable or empty); going on" in err[-1]
+    assert re.search(r"^warnings: [1-9]\d* \(step 1: \d+.*\)\n(  step \d: .+\n)*"
+                     r"  step 1: exited with status 1: 1 file\(s\) skipped", out, re.M)
     assert len(list((tmp_path / "data" / "spectrograms_balanced").rglob("*.npy"))) == 10
+
+
+def test_the_recap_lists_every_steps_warnings_grouped_with_the_true_reasons(pipe, tmp_path,
+                                                                          make_audio_root):
+    """A recording filed under two classes: step 2 exits 1 for it (not "skipped files"), its warnings
+    (a class with no val or test samples) are in the recap, and 6 duplicates are one line."""
+    import shutil
+
+    audio = make_audio_root({"owl": 3, "bat": 1}, seconds=1.0)
+    shutil.copy(audio / "owl" / "rec_000.wav", audio / "bat" / "from_owl.wav")
+    for i in range(6):
+        shutil.copy(audio / "owl" / "rec_001.wav", audio / "owl" / f"copy_{i}.wav")
+    status, out, err = pipe("--audio-root", audio, "--data-dir", tmp_path / "data", "-q",
+                            TARGET_SAMPLES=12, NUM_WORKERS=1)
+    assert status == 1, out + "\n".join(err)
+    said = [line for line in err if "exited with status 1" in line]
+    assert len(said) == 3, "\n".join(err)  # steps 1, 2 and the report (the copies' splits differ)
+    assert said[0].endswith("step 1 (create_augmented_pool.py) exited with status 1: "
+                            "1 recording(s) filed under two classes or more; going on")
+    assert said[1].endswith("step 2 (create_balanced_index.py) exited with status 1: "
+                            "1 recording(s) filed under two classes or more; going on")
+    recap = out[out.index("\nwarnings: "):]
+    assert re.search(r"^warnings: \d+ \(step 1: \d+, step 2: \d+", recap, re.M)
+    assert "  step 2: exited with status 1: 1 recording(s) filed under two classes or more" in recap
+    assert re.search(r"^  step 2: class '\w+' has \d group\(s\), too few to fill every split", recap, re.M)
+    copies = [line for line in recap.splitlines() if "the same recording as owl/" in line]
+    assert len(copies) == 1 and copies[0].endswith("(and 5 more like it)"), recap
 
 
 @pytest.mark.parametrize("status, verdict", [
@@ -297,3 +326,15 @@ def test_a_rerun_on_a_grown_root_runs_through_and_keeps_the_splits(pipe, tmp_pat
     spectrograms = tmp_path / "data" / "spectrograms_balanced"
     held = {p.relative_to(spectrograms).with_suffix("").as_posix() for p in spectrograms.rglob("*.npy")}
     assert held == {f"{split}/{Path(fp).parent}/{Path(fp).stem}" for fp, split in after.items()}
+
+
+def test_the_recap_remarks_on_a_one_class_data_set(tmp_path):
+    from spectrogram_helpers import write_index
+
+    one = write_index(tmp_path / "i.db", [("owl/a.wav", "owl", "train")])
+    paths = {"audio": tmp_path / "a", "pool": tmp_path / "p", "spectrograms": tmp_path / "s",
+             "report": tmp_path / "r", "index": one}
+    text = pipeline.closing([], paths, 1.0)
+    assert "--num-classes 1" in text and pipeline.ONE_CLASS in text
+    two = write_index(tmp_path / "j.db", [("owl/a.wav", "owl", "train"), ("bat/b.wav", "bat", "train")])
+    assert pipeline.ONE_CLASS not in pipeline.closing([], paths | {"index": two}, 1.0)

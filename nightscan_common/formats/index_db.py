@@ -26,6 +26,8 @@ TABLE = "audio_samples"
 #: matches a renamed or relabelled recording by. Indexes before it have no such table.
 ORIGINALS = "originals"
 SPLITS = ("train", "val", "test")
+#: The ``index_info`` key of the checksum of the pool metadata an index was made from.
+POOL_SHA_KEY = "pool_metadata_sha256"
 
 SCHEMA = f"""
 CREATE TABLE {TABLE} (
@@ -321,3 +323,37 @@ def read_original_contents(db_path: str | os.PathLike) -> list[tuple[str, str | 
             con.close()
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{db_path} is not a NightScan index ({exc})") from None
+def group_counts(db_path: str | os.PathLike) -> dict[tuple[str, str], int]:
+    """Distinct groups per (class, split), as the database holds them."""
+    con = connect_read_only(db_path)
+    try:
+        cur = con.execute(f"SELECT class_name, split, COUNT(DISTINCT group_key) FROM {TABLE} "
+                          "GROUP BY class_name, split")
+        return {(c, s): n for c, s, n in cur}
+    finally:
+        con.close()
+
+
+def leaking_group_keys(db_path: str | os.PathLike) -> list[str]:
+    """The groups found in more than one split, sorted (``count_leaking_groups`` counts them)."""
+    con = connect_read_only(db_path)
+    try:
+        return [k for (k,) in con.execute(f"SELECT group_key FROM {TABLE} GROUP BY group_key "
+                                          "HAVING COUNT(DISTINCT split) > 1 ORDER BY group_key")]
+    finally:
+        con.close()
+
+
+def splits_of(db_path: str | os.PathLike, file_paths: Iterable[str]) -> dict[str, str]:
+    """The split of each of some files (``<class>/<name>``); absent ones are left out."""
+    wanted = list(file_paths)
+    con = connect_read_only(db_path)
+    try:
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            found |= dict(con.execute(f"SELECT file_path, split FROM {TABLE} WHERE file_path IN "
+                                      f"({','.join('?' * len(chunk))})", chunk))
+        return found
+    finally:
+        con.close()

@@ -1,7 +1,9 @@
 """The provenance guard of every output (pool, index, spectrograms, demo data), one message.
 
 An output records the options that made it; a rerun with other options is refused,
-naming what changed, unless ``--overwrite`` asks to replace it.
+naming what changed, unless ``--overwrite`` asks to replace it. An index records the
+checksum of the pool metadata it was made from: step 3 and the report refuse an index
+made from another pool (``check_index_pool``) unless ``--allow-pool-mismatch``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..errors import OutputConflictError
+from ..errors import OutputConflictError, UsageError
+
+#: The option that takes an index made from another pool, in step 3 and the report.
+ALLOW_POOL_MISMATCH = "--allow-pool-mismatch"
 
 #: A recorded value longer than this is a fingerprint: "differs" says enough.
 _SHOWN_LENGTH = 40
@@ -47,3 +52,18 @@ def guard(where: str | Path, what: str, old: Mapping[str, Any] | None, new: Mapp
     if changed and not overwrite:
         refuse(where, what, changed, option=option)
     return bool(changed)
+
+
+def check_index_pool(index_db: str | Path, recorded: str | None, pool_metadata: str | Path,
+                     current: str | None, *, allow: bool) -> str | None:
+    """Refuse (``UsageError``, one line naming both checksums) an index whose recorded pool
+    checksum is not the pool's; with ``allow``, return that line as a warning. Nothing to
+    compare (an earlier index, a pool without metadata) passes."""
+    if not recorded or not current or recorded == current:
+        return None
+    said = (f"{index_db} was made from another pool: it records pool_metadata.json sha256 {recorded}, "
+            f"{pool_metadata} has sha256 {current}")
+    if not allow:
+        raise UsageError(f"{said}; give the pool it was made from, rebuild the index with "
+                         f"create_balanced_index.py, or pass {ALLOW_POOL_MISMATCH} if you know")
+    return said

@@ -107,6 +107,21 @@ def _wav_declared_frames(path: str | os.PathLike, block_align: int) -> int | Non
 BlockSink = Callable[[int, int], Callable[..., None]]
 
 
+#: Encodings whose header libsndfile reads but whose samples it cannot decode (its DWVW
+#: reader fails on its first read, "Internal psf_fseek() failed"), whatever the file holds.
+UNDECODABLE_SUBTYPES = frozenset({"DWVW_12", "DWVW_16", "DWVW_24", "DWVW_N"})
+
+
+def decode_error(path: str | os.PathLike, f: sf.SoundFile, frames: int, exc: Exception) -> AudioFileError:
+    """The error of a decode that failed after ``frames`` frames: a file libsndfile opens but whose
+    encoding it cannot decode at all (DWVW in AIFF) is said so, not called corrupt."""
+    if f.subtype in UNDECODABLE_SUBTYPES:
+        return AudioFileError(str(path), f"libsndfile opens it ({f.format}, {f.subtype}) but cannot "
+                                         f"decode its samples ({exc}); convert it to WAV or FLAC, e.g. "
+                                         "with ffmpeg or sox")
+    return AudioFileError(str(path), f"corrupt audio data after {frames} frames ({exc})")
+
+
 def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> AudioProbe:
     """Decode a whole file block by block to prove it usable; raise ``AudioFileError``.
 
@@ -135,7 +150,7 @@ def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> Au
                 frames += len(block)
                 peak = max(peak, max(hi, -lo) * scale)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(str(path), f"corrupt audio data after {frames} frames ({exc})") from None
+            raise decode_error(path, f, frames, exc) from None
     if frames == 0:
         raise AudioFileError(str(path), "holds no samples")
     if truncated := wav_truncation(path, fmt=fmt, subtype=subtype, channels=channels, frames=frames):
@@ -189,7 +204,7 @@ def read_mono(
             else:
                 mono = mix_to_mono(f.read(frames=frames, dtype="float32", always_2d=True))
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(str(path), f"corrupt audio data ({exc})") from None
+            raise decode_error(path, f, start if f.seekable() else 0, exc) from None
         samplerate = f.samplerate
     if not np.isfinite(mono).all():  # a NaN would turn every augmentation into DC
         raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity); re-export it")

@@ -17,13 +17,25 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..io.audio_io import mix_to_mono, open_audio, read_blocks, read_mono, resample, wav_truncation
+from ..io.audio_io import (
+    decode_error,
+    mix_to_mono,
+    open_audio,
+    read_blocks,
+    read_mono,
+    resample,
+    wav_truncation,
+)
 
 #: Extra native frames read beyond each end of a window: soxr's HQ filter reaches
 #: a few hundred frames; less than this changes the window's edge samples.
 MARGIN_SECONDS = 0.05
 MIN_MARGIN_FRAMES = 1024
 _ENERGY_BLOCK_FRAMES = 1 << 16
+#: The band share's spectrum: frames of this many native samples (4096: 8 ms at 500 kHz,
+#: 122 Hz bins; 186 ms at 22,050 Hz, 5 Hz bins), this many frames per FFT call.
+_SHARE_FRAME = 4096
+_SHARE_CHUNK = 256
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,10 @@ class WindowChoice:
 
     ``padded`` counts the samples added at the end of a clip shorter than the window
     (zeros, or the clip again with ``pad="repeat"``: then 0 samples are silence).
+    ``band_share`` is the share of the window's energy, at the native rate (before the
+    resampling drops what lies above the output's Nyquist frequency), that lies within
+    the band asked for; ``median_hz`` the frequency below which half of it lies. Both
+    are None without a band, or for a silent window.
     """
 
     start: int
@@ -39,11 +55,14 @@ class WindowChoice:
     native_samplerate: int
     padded: int
     silent_padding: int
+    band_share: float | None = None
+    median_hz: float | None = None
 
-    def to_dict(self, sample_rate: int) -> dict[str, float | int]:
+    def to_dict(self, sample_rate: int) -> dict[str, float | int | None]:
         return {"start_sample": self.start, "start_seconds": self.start / sample_rate,
                 "length_samples": self.total, "native_samplerate": self.native_samplerate,
-                "padded_samples": self.padded, "silent_padding_samples": self.silent_padding}
+                "padded_samples": self.padded, "silent_padding_samples": self.silent_padding,
+                "band_share": self.band_share, "median_hz": self.median_hz}
 
 
 def read_window(
@@ -87,8 +106,8 @@ def read_window_choice(
         start = min(native_start * sample_rate // native_sr, total_out - n_samples)
     else:
         raise ValueError(f"crop must be start, center or loudest, got {crop!r}")
-    window = _read_resampled(path, start=start, n_samples=n_samples, native_sr=native_sr,
-                             sample_rate=sample_rate)
+    window, native = _read_resampled(path, start=start, n_samples=n_samples, native_sr=native_sr,
+                                     sample_rate=sample_rate)
     if not np.isfinite(window).all():
         raise AudioFileError(str(path), "holds non-finite samples (NaN or infinity)")
     padded = max(0, n_samples - len(window))
@@ -97,7 +116,36 @@ def read_window_choice(
         window, silent = np.resize(window, n_samples), 0  # the clip again, as often as it takes
     elif padded:
         window = np.concatenate((window, np.zeros(padded, dtype=np.float32)))
-    return window, WindowChoice(start, total_out, native_sr, padded, silent)
+    share, median = band_share(native, native_sr, band) if band is not None else (None, None)
+    return window, WindowChoice(start, total_out, native_sr, padded, silent, share, median)
+
+
+def band_share(mono: np.ndarray, samplerate: int,
+               band: tuple[float, float]) -> tuple[float | None, float | None]:
+    """Share of ``mono``'s energy within ``band`` (fmin, fmax) Hz, and its median frequency in Hz.
+
+    The power spectrum of Hann-windowed frames of ``_SHARE_FRAME`` samples, summed over
+    every frame (a bat's calls of a few ms are all counted). ``(None, None)`` for silence.
+    """
+    n = min(_SHARE_FRAME, len(mono))
+    if n == 0:
+        return None, None
+    frames = -(-len(mono) // n)
+    padded = np.zeros(frames * n, dtype=np.float64)
+    padded[: len(mono)] = mono
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n) if n > 1 else np.ones(1)
+    power = np.zeros(n // 2 + 1)
+    for first in range(0, frames, _SHARE_CHUNK):
+        block = padded[first * n:(first + _SHARE_CHUNK) * n].reshape(-1, n) * window
+        spectrum = np.fft.rfft(block, axis=1)
+        power += (np.square(spectrum.real) + np.square(spectrum.imag)).sum(axis=0)
+    total = float(power.sum())
+    if not total > 0:
+        return None, None
+    freqs = np.fft.rfftfreq(n, 1.0 / samplerate)
+    inside = float(power[(freqs >= band[0]) & (freqs <= band[1])].sum())
+    median = float(freqs[min(len(freqs) - 1, int(np.searchsorted(np.cumsum(power), total / 2)))])
+    return round(inside / total, 4), round(median, 1)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -122,8 +170,9 @@ def _frames_and_rate(path: str | os.PathLike) -> tuple[int, int]:
 
 def _read_resampled(
     path: str | os.PathLike, *, start: int, n_samples: int, native_sr: int, sample_rate: int
-) -> np.ndarray:
-    """Samples ``[start, start + n_samples)`` of the resampled file, decoding only what they need.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples ``[start, start + n_samples)`` of the resampled file, decoding only what they need,
+    and the native samples they were made from (the window and a short margin).
 
     The read begins on a native frame that falls exactly on an output sample (a
     multiple of ``native_sr / gcd``), so the result lines up with a whole-file
@@ -141,7 +190,7 @@ def _read_resampled(
     out = resample(mono, native_sr, sample_rate)
     out = out[: _ceil_div(len(mono) * sample_rate, native_sr)]  # librosa's length at the end
     skip = start - anchor * step_out
-    return out[skip : skip + n_samples]
+    return out[skip : skip + n_samples], mono
 
 
 def loudest_window_start(path: str | os.PathLike, *, window_frames: int, hop_frames: int,
@@ -205,7 +254,7 @@ def frame_energies(path: str | os.PathLike, *, hop_frames: int,
                     parts.append(tail)
                 done += len(data)
         except (sf.LibsndfileError, RuntimeError) as exc:
-            raise AudioFileError(str(path), f"corrupt audio data after {done} frames ({exc})") from None
+            raise decode_error(path, f, done, exc) from None
     if done == 0:
         raise AudioFileError(str(path), "holds no samples")
     return np.concatenate(parts)

@@ -12,10 +12,10 @@ originals, target T and cap M augmentations per original:
 Every choice depends on (seed, class, source), not on an original's position among the
 others, so that a class that gains or loses a recording keeps most of its files.
   The class ends with T samples, or n * (1 + M) when that is less (short of target).
-- The types: the class's augmentations walk one seeded cycle of the chosen types,
-  original after original in the originals' seeded rank order (``spread_types``), so
-  that over the class any two types' counts differ by at most one, whatever the number
-  per original.
+- The types (``type_assignment.assign_types``): each original walks its own seeded
+  order of the chosen types, and the few left over after whole cycles are shared out
+  so that over the class any two types' counts differ by at most one, whatever the
+  number per original; an original added or removed changes the types of a few others.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ..formats.pool_metadata import AUGMENTED, ORIGINAL, augmented_filename, ori
 from ..seeds import derive_seed
 from ..vocabulary import Window
 from .segments import window_unit
+from .type_assignment import assign_types
 
 
 @dataclass(frozen=True)
@@ -174,25 +175,6 @@ def share_augmentations(ranks: Sequence[int], target: int, cap: int) -> list[int
     return [base + (i in lucky) for i in range(n)]
 
 
-def spread_types(counts: list[int], types: tuple[str, ...], rng: random.Random) -> list[tuple[str, ...]]:
-    """The augmentation types of each original, given how many augmentations each gets.
-
-    The class's augmentations walk one cycle of ``types`` (in an order drawn with
-    ``rng``), original after original. So over the class, any two types' counts differ
-    by at most one, whatever ``counts`` is (all 0 or 1 included); within one original,
-    its types are all different when it has at most ``len(types)`` augmentations, and
-    each type's count differs by at most one when it has more.
-    """
-    if not types:
-        raise ValueError("spread_types needs at least one augmentation type")
-    cycle = rng.sample(types, len(types))
-    out, at = [], 0
-    for count in counts:
-        out.append(tuple(cycle[(at + k) % len(cycle)] for k in range(count)))
-        at += count
-    return out
-
-
 def plan_class(name: str, sources: list[str], *, target: int, max_augmentations: int,
                augmentations: tuple[str, ...], seed: int, keep_all: bool = False,
                windows: Mapping[str, Sequence[Window]] | None = None) -> ClassPlan:
@@ -215,13 +197,8 @@ def plan_class(name: str, sources: list[str], *, target: int, max_augmentations:
         chosen = select_spread(chosen, target, rng, rank=lambda unit: derive_seed(seed, name, unit, "pick"))
     ranks = [derive_seed(seed, name, unit, "extra") for unit in chosen]
     counts = share_augmentations(ranks, target, max_augmentations)
-    # The cycle of types is walked in rank order too: a recording added or removed leaves
-    # the types of the originals ranked before it as they were.
-    order = sorted(range(len(chosen)), key=lambda i: (ranks[i], i))
-    walked = spread_types([counts[i] for i in order], augmentations, rng) if augmentations else []
-    types: list[tuple[str, ...]] = [()] * len(chosen)
-    for i, own in zip(order, walked, strict=False):
-        types[i] = own
+    types = (assign_types(chosen, counts, augmentations, seed=seed, name=name) if augmentations
+             else [()] * len(chosen))
     stems = unique_stems(chosen)
     tasks = []
     for unit, own_types in zip(chosen, types, strict=True):

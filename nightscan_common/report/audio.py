@@ -15,6 +15,11 @@ import soundfile as sf
 #: an excerpt: this many seconds, mono 16-bit PCM at EXCERPT_RATE Hz (at most), 80 kB
 EXCERPT_SECONDS = 2.5
 EXCERPT_RATE = 16000
+#: Windows at a rate above this hold ultrasound: their excerpts play slowed down by
+#: TIME_EXPANSION (a bat's 40 kHz call is heard at 4 kHz, as bat detectors' time
+#: expansion does), instead of through a filter at EXCERPT_RATE / 2 that keeps none of it.
+ULTRASOUND_RATE = 64000
+TIME_EXPANSION = 10
 #: colour map of the spectrograms: perceptually uniform and readable with colour blindness
 SPECTROGRAM_CMAP = "magma"
 JPEG_QUALITY = 85
@@ -29,6 +34,11 @@ def loudest_start(samples: np.ndarray, *, rate: int, seconds: float = EXCERPT_SE
     step = max(1, rate // 20)  # search every 50 ms
     starts = np.arange(0, len(samples) - n + 1, step)
     return int(starts[np.argmax(energy[starts + n] - energy[starts])])
+
+
+def time_expansion(sample_rate: int) -> int:
+    """How many times slower an excerpt of a window at ``sample_rate`` Hz plays (1: as recorded)."""
+    return TIME_EXPANSION if sample_rate > ULTRASOUND_RATE else 1
 
 
 def wav_data_uri(samples: np.ndarray, *, rate: int) -> str:

@@ -14,10 +14,13 @@ from pathlib import Path
 from . import data, html, listen, plots
 from .inputs import (
     METADATA_FILENAME,
+    POOL_SHA_KEY,
     TOOL_VERSION,
     UsageError,
+    check_index_pool,
     is_inside,
     read_index_inputs,
+    read_outcomes,
     read_pool_inputs,
     read_spectrogram_inputs,
     write_bytes,
@@ -36,6 +39,7 @@ class ReportOptions:
 
     listen: listen.ListenOptions = listen.ListenOptions()
     max_classes: int = plots.MAX_CLASSES
+    allow_pool_mismatch: bool = False  # report on an index made from another pool (else refused)
 
 
 @dataclass(frozen=True)
@@ -64,17 +68,24 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
                              "never writes to; choose a folder outside it")
     pool = read_pool_inputs(pool_root)
     index = read_index_inputs(db, leak_examples=LEAK_EXAMPLES)
+    check_index_pool(db, index.info.get(POOL_SHA_KEY), pool_root / METADATA_FILENAME, pool.sha256,
+                     allow=options.allow_pool_mismatch)
     spectrograms = read_spectrogram_inputs(spec_root)
+    outcomes = read_outcomes(pool_root, db, spec_root)
     balance = data.balance(pool)
-    problems = data.problems(pool, spectrograms)
-    summary = data.summary(pool, index, spectrograms, balance, problems)
+    cross_sets = data.cross_class(pool, outcomes)
+    cross = data.cross_splits(db, cross_sets)
+    problems = data.problems(pool, spectrograms, cross_sets)
+    summary = data.summary(pool, index, spectrograms, balance, problems, outcomes=outcomes, cross=cross)
     grid, media = listen.build(pool_root, db, pool, spectrograms, summary.short_classes, options.listen)
     settings = Settings(TOOL_VERSION, dict(pool.metadata.get("params") or {}),
                         {k: v for k, v in index.info.items() if k != "created_at"},
                         {k: v for k, v in spectrograms.settings.items() if k != "created_at"},
                         _checksums(pool.sha256, index.sha256, spectrograms.sha256))
-    report = Report(summary, balance, data.splits(pool, index), data.inputs(pool, spectrograms, problems),
-                    data.augmentations(pool), grid, settings)
+    report = Report(summary, balance, data.splits(pool, index, cross),
+                    data.inputs(pool, spectrograms, problems), data.augmentations(pool), grid, settings,
+                    bands=data.bands(spectrograms),
+                    spectrogram_warnings=spectrograms.warnings)
     figures = {"balance": plots.balance(balance, target=summary.target, limit=options.max_classes),
                "splits": plots.splits(report.splits, limit=options.max_classes),
                "inputs": plots.inputs(report.inputs),

@@ -11,14 +11,26 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
-from .inputs import SPLITS, IndexInputs, PoolInputs, SpectrogramInputs
+from .inputs import (
+    POOL_SHA_KEY,
+    SPLITS,
+    ClassBand,
+    IndexInputs,
+    PoolInputs,
+    SpectrogramInputs,
+    StepOutcome,
+    class_bands,
+    read_splits_of,
+)
 from .record import (
     Augmentations,
     ClassBalance,
     ClassSplit,
+    CrossClass,
     Histogram,
     Inputs,
     Problem,
@@ -61,7 +73,7 @@ def balance(pool: PoolInputs) -> list[ClassBalance]:
     return out
 
 
-def splits(pool: PoolInputs, index: IndexInputs) -> Splits:
+def splits(pool: PoolInputs, index: IndexInputs, cross: list[CrossClass] | None = None) -> Splits:
     """Per class and split: samples, originals against augmented, groups, deviation from the ratios."""
     try:
         ratio_map = json.loads(index.info.get("ratios", "{}"))
@@ -79,13 +91,33 @@ def splits(pool: PoolInputs, index: IndexInputs) -> Splits:
         classes.append(ClassSplit(name, originals, augmented,
                                   tuple(index.groups.get((name, s), 0) for s in SPLITS), deviation))
     return Splits(SPLITS, ratios, classes, index.leaking_groups, index.leaking_examples,
-                  index_warnings(pool, index, classes))
+                  index_warnings(pool, index, classes), cross or [])
+
+
+def pool_file(pool: PoolInputs, name: str) -> str:
+    """``<class>/<pool file name>`` of a name that is one already, or an original's ``<class>/<source>``."""
+    cls, _, rest = name.partition("/")
+    files = pool.classes.get(cls, [])
+    if any(f.name == rest for f in files):
+        return name
+    return next((f"{cls}/{f.name}" for f in files if not f.is_augmented and f.source == rest), name)
+
+
+def cross_class(pool: PoolInputs, outcomes: dict[int, StepOutcome | None]) -> list[list[str]]:
+    """Recordings filed under two classes or more, as pool files: as step 2 found them (by content),
+    else as step 1 did (its ``cross_class_duplicates``); each set once."""
+    recorded = outcomes.get(2) or outcomes.get(1)
+    found = recorded.cross_class if recorded is not None and recorded.cross_class else (
+        pool.metadata.get("cross_class_duplicates") or [])
+    sets = {tuple(sorted(pool_file(pool, str(n)) for n in names)) for names in found
+            if isinstance(names, list) and len(names) > 1}
+    return [list(names) for names in sorted(sets)]
 
 
 def index_warnings(pool: PoolInputs, index: IndexInputs, classes: list[ClassSplit]) -> list[str]:
     """What a reader of the splits should know: empty splits, and an index that is not this pool's."""
     warnings = []
-    recorded = index.info.get("pool_metadata_sha256")
+    recorded = index.info.get(POOL_SHA_KEY)
     if recorded and recorded != pool.sha256:
         warnings.append("the index was made from another pool_metadata.json than this pool's "
                         "(checksums differ): rebuild it with create_balanced_index.py")
@@ -107,7 +139,8 @@ def index_warnings(pool: PoolInputs, index: IndexInputs, classes: list[ClassSpli
     return warnings
 
 
-def problems(pool: PoolInputs, spectrograms: SpectrogramInputs) -> list[Problem]:
+def problems(pool: PoolInputs, spectrograms: SpectrogramInputs,
+             cross: list[list[str]] | None = None) -> list[Problem]:
     """Skipped, ignored, quiet and duplicate originals, and step 3's failures, each with its reason."""
     out = []
     for key, kind in LISTED_PROBLEMS.items():
@@ -116,22 +149,30 @@ def problems(pool: PoolInputs, spectrograms: SpectrogramInputs) -> list[Problem]
                 out.append(Problem(kind, str(item.get("path", "")), str(item.get("reason", ""))))
     for copy, kept in sorted((pool.metadata.get("duplicates") or {}).items()):  # left out by step 1
         out.append(Problem("duplicate", str(copy), f"the same recording as {kept}; left out"))
-    for names in pool.metadata.get("cross_class_duplicates") or []:
-        out += [Problem("duplicate", str(n), f"the same recording in another class: {' = '.join(names)}")
-                for n in names]
+    named: set[str] = set()
+    for names in cross or []:  # one line per recording, however many classes hold it
+        named.update(names)
+        out.append(Problem("duplicate", " = ".join(names), "one recording filed under "
+                           f"{len({n.split('/', 1)[0] for n in names})} classes"))
     first: dict[str, str] = {}
     for name, files in pool.classes.items():
         for f in files:
             if f.sha256 is None:
                 continue
             path = f"{name}/{f.name}"
-            if f.sha256 in first:
+            if f.sha256 in first and path not in named and first[f.sha256] not in named:
                 out.append(Problem("duplicate", path, f"same content as {first[f.sha256]}"))
             else:
-                first[f.sha256] = path
+                first.setdefault(f.sha256, path)
     out += [Problem("failed", str(f.get("path", "")), f"step 3: {f.get('reason', '')}")
             for f in spectrograms.failures if isinstance(f, dict)]
     return out
+
+
+def cross_splits(index_db: Path, sets: list[list[str]]) -> list[CrossClass]:
+    """Each recording filed under several classes, with the split each of its copies is in."""
+    where = read_splits_of(index_db, [n for names in sets for n in names])
+    return [CrossClass(names, [where.get(n) for n in names]) for names in sets]
 
 
 def inputs(pool: PoolInputs, spectrograms: SpectrogramInputs, found: list[Problem]) -> Inputs:
@@ -182,25 +223,37 @@ def param_unit(param: str) -> str:
     return "ratio" if param == "rate" else ""
 
 
-def step_statuses(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInputs) -> list[StepStatus]:
-    """Each step's exit status as its outputs show it (the steps do not record their own)."""
+def step_statuses(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInputs,
+                  outcomes: dict[int, StepOutcome | None]) -> list[StepStatus]:
+    """Each step's exit status, why and warnings as the step recorded them for these outputs;
+    a step that kept none (run by an earlier version) gets the status its outputs show."""
     skipped = len(pool.metadata.get("skipped") or [])
-    steps = [StepStatus("step 1", 1 if skipped else 0, f"{skipped} file(s) skipped"),
-             StepStatus("step 2", 1 if index.leaking_groups else 0,
-                        f"{index.leaking_groups} group(s) in more than one split")]
+    shown = {1: StepStatus("step 1", 1 if skipped else 0, f"{skipped} file(s) skipped"),
+             2: StepStatus("step 2", 1 if index.leaking_groups else 0,
+                           f"{index.leaking_groups} group(s) in more than one split")}
     if spectrograms.folder is None:
-        steps.append(StepStatus("step 3", None, "no --spectrogram-dir given"))
+        shown[3] = StepStatus("step 3", None, "no --spectrogram-dir given")
     else:
         failed = len(spectrograms.failures)
-        steps.append(StepStatus("step 3", 1 if failed else 0, f"{failed} file(s) failed"))
-    return steps
+        shown[3] = StepStatus("step 3", 1 if failed else 0, f"{failed} file(s) failed")
+    for n, outcome in outcomes.items():
+        if outcome is not None:
+            shown[n] = StepStatus(f"step {n}", outcome.status, outcome.why, outcome.warnings, recorded=True)
+    return [shown[n] for n in sorted(shown)]
 
 
 def summary(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInputs,
-            classes: list[ClassBalance], found: list[Problem]) -> Summary:
+            classes: list[ClassBalance], found: list[Problem], *,
+            outcomes: dict[int, StepOutcome | None], cross: list[CrossClass]) -> Summary:
     """The summary line: classes and samples in the index, the target, what went wrong."""
     return Summary(len({c for c, _, _ in index.rows}), sum(index.rows.values()),
                    int(pool.metadata.get("target_samples_per_class") or 0),
                    [c.name for c in classes if c.short_by], len(pool.metadata.get("skipped") or []),
                    index.leaking_groups, sum(p.kind == "duplicate" for p in found),
-                   step_statuses(pool, index, spectrograms))
+                   step_statuses(pool, index, spectrograms, outcomes), len(cross),
+                   sum(c.leaks for c in cross))
+
+
+def bands(spectrograms: SpectrogramInputs) -> list[ClassBand]:
+    """Per class, the share of its energy inside step 3's band, as step 3 measured it."""
+    return class_bands(spectrograms.windows, spectrograms.config, preset=spectrograms.preset)

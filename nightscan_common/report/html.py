@@ -11,8 +11,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
+from ..reports.outcomes import grouped
 from .listen import Media
-from .record import Report, Sample
+from .record import Listen, Report, Sample
 
 #: rows a table shows before it folds, and at most
 FOLD_ROWS = 30
@@ -27,11 +28,24 @@ h1{font-size:1.5em}h2{margin-top:1.8em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 td,th{border:1px solid #ddd;padding:2px 7px;text-align:right}td:first-child,th:first-child{text-align:left}
 tr.short td{background:#fbe3d6}img.fig{max-width:100%}
-.sets{display:flex;gap:18px;flex-wrap:wrap}.set{display:flex;gap:6px;margin:.2em 0 .6em}
-.card{border:1px solid #ccc;padding:4px;width:180px;font-size:11px;overflow-wrap:anywhere}
+.sets{display:flex;gap:18px;flex-wrap:wrap}.set{display:flex;gap:6px;margin:.2em 0 .6em;flex-wrap:wrap}
+.card{border:1px solid #ccc;padding:4px;width:180px;font-size:11px;overflow-wrap:anywhere;
+box-sizing:border-box}
 .card.orig{border:2px solid #0072B2}.card b,.card code{display:block;min-height:2.8em}
-.card img{width:100%;height:80px}
+.tile{display:grid;grid-template-columns:30px 1fr;grid-template-rows:80px auto auto;font-size:9px}
+.yaxis{display:flex;flex-direction:column;justify-content:space-between;text-align:right;padding-right:2px}
+.plot{position:relative;height:80px}.plot img{width:100%;height:80px;display:block}
+.xaxis{grid-column:2;display:flex;justify-content:space-between}
+.xtitle{grid-column:2;text-align:center}.ytitle{grid-row:2;text-align:right;padding-right:2px}
+.pad,.nyq,.sw{position:absolute;
+background:repeating-linear-gradient(45deg,rgba(255,255,255,.55) 0 3px,transparent 3px 6px)}
+.pad{top:0;bottom:0;right:0;outline:1px dashed #fff}.nyq{left:0;right:0;top:0;outline:1px dashed #56B4E9;
+background:repeating-linear-gradient(-45deg,rgba(86,180,233,.6) 0 3px,transparent 3px 6px)}
+.sw{position:relative;display:inline-block;width:22px;height:12px;background-color:#000;vertical-align:middle}
+.sw.nyq{position:relative;display:inline-block;width:22px;height:12px;outline:none}
 .card audio{width:100%;height:32px}code{font-size:12px}
+.scroll{max-width:100%;overflow-x:auto}img{max-width:100%}
+@media (max-width:600px){body{margin:.5em auto;padding:0 .4em}.card{width:100%}.sets,.set{display:block}}
 """
 
 
@@ -42,8 +56,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, name: st
     for i, row in enumerate(rows[:MAX_ROWS]):
         css = f' class="{classes[i]}"' if i < len(classes) and classes[i] else ""
         body.append(f"<tr{css}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
-    table = ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"
-             + "".join(body) + "</table>")
+    table = ('<div class="scroll"><table><tr>' + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"
+             + "".join(body) + "</table></div>")
     if len(rows) > MAX_ROWS:
         table += f"<p>{MAX_ROWS} of {len(rows)} rows shown; report.json lists all.</p>"
     if len(rows) <= FOLD_ROWS:
@@ -66,30 +80,93 @@ def _summary(report: Report) -> str:
     short = ", ".join(s.short_classes[:SUMMARY_NAMES]) or "none"
     if len(s.short_classes) > SUMMARY_NAMES:
         short += f" and {len(s.short_classes) - SUMMARY_NAMES} more"
-    steps = "; ".join(f"{st.step} exit {'-' if st.status is None else st.status}" for st in s.steps)
+    steps = "; ".join(f"{st.step} exit {'-' if st.status is None else st.status}"
+                      + (f" ({st.why})" if st.status and st.why else "") for st in s.steps)
+    leaks = s.leaking_groups + s.cross_class_leaking
     parts = [item("classes", s.classes, "classes"), item("samples", s.samples, "samples"),
              item("target", s.target, "target per class"),
              item("short", len(s.short_classes), "short of it:", bad=bool(s.short_classes))
              + f' <b class="{"bad" if s.short_classes else "good"}" id="short-classes">{escape(short)}</b>',
              item("skipped", s.skipped, "skipped files", bad=bool(s.skipped)),
-             item("leaking", s.leaking_groups, "leaking groups", bad=bool(s.leaking_groups)),
+             item("leaking", leaks, "leaking groups or recordings", bad=bool(leaks)),
+             item("cross_class", s.cross_class, "recording(s) in two classes", bad=bool(s.cross_class)),
              item("duplicates", s.duplicates, "duplicates", bad=bool(s.duplicates)),
-             f'<span data-key="steps">{escape(steps)}</span>']
+             f'<span data-key="steps" class="{"bad" if any(st.status for st in s.steps) else "good"}">'
+             f"{escape(steps)}</span>"]
     return '<p id="summary">' + " · ".join(parts) + "</p>"
+
+
+def _cross_class(report: Report) -> str:
+    """The leakage section's recordings filed under two classes or more, with each copy's split."""
+    sets = report.splits.cross_class
+    if not sets:
+        return ""
+    items = "".join(
+        f'<li class="{"bad" if c.leaks else ""}">'
+        + escape(" = ".join(f"{n} ({s or 'not in the index'})"
+                            for n, s in zip(c.files, c.splits, strict=True)))
+        + (": in two splits, so the model is tested on what it trained on" if c.leaks else "") + "</li>"
+        for c in sets)
+    return (f'<div id="cross-class"><p class="bad">{len(sets)} recording(s) filed under two classes or more '
+            "(one recording with two labels is usually a mistake):</p><ul>" + items + "</ul></div>")
+
+
+def _steps(report: Report) -> str:
+    """Each step's exit status, why, and its warnings (grouped), as the step recorded them."""
+    rows = [[st.step, "-" if st.status is None else st.status, st.why or "",
+             "the step's record" if st.recorded else "its outputs (no record of the step)"]
+            for st in report.summary.steps]
+    out = [_table(["step", "exit status", "why", "read from"], rows, name="steps")]
+    for st in report.summary.steps:
+        if st.warnings:
+            out.append(f"<h3>{escape(st.step)}: {len(st.warnings)} warning(s)</h3><ul>"
+                       + "".join(f"<li>{escape(w)}</li>" for w in grouped(st.warnings)) + "</ul>")
+    if report.spectrogram_warnings:
+        out.append(f"<h3>step 3: warnings.json ({len(report.spectrogram_warnings)} file(s))</h3>")
+        out.append(_table(["file", "kind", "warning"],
+                          ([w.get("path", ""), w.get("kind", ""), w.get("warning", "")]
+                           for w in report.spectrogram_warnings), name="warnings.json"))
+    return '<div id="steps">' + "".join(out) + "</div>"
 
 
 def _params(params: Mapping[str, float]) -> str:
     return ", ".join(f"{k} {v:.3g}" for k, v in sorted(params.items())) or "no parameters recorded"
 
 
-def _card(sample: Sample, media: Media | None, *, original: bool) -> str:
+def _hz(value: float) -> str:
+    return f"{value / 1000:.3g}k" if value >= 1000 else f"{value:.0f}"
+
+
+def _tile(sample: Sample, media: Media, listen: Listen, name: str) -> str:
+    """The spectrogram with its axes (Hz on a mel scale, s) and what is not sound marked."""
+    marks = ""
+    if sample.padding_from_s is not None and listen.window_seconds:
+        left = 100 * sample.padding_from_s / listen.window_seconds
+        marks += (f'<div class="pad" style="left:{left:.1f}%" title="padding: the clip ends at '
+                  f'{sample.padding_from_s:.2f} s"></div>')
+    if sample.nyquist_at is not None:
+        marks += (f'<div class="nyq" style="height:{100 * (1 - sample.nyquist_at):.1f}%" title="above the '
+                  f'recording\'s Nyquist frequency ({sample.nyquist_hz:g} Hz): nothing recorded"></div>')
+    half = listen.window_seconds / 2
+    return ('<div class="tile"><div class="yaxis">'
+            + "".join(f"<span>{_hz(f)}</span>" for f in (listen.fmax, listen.fmid, listen.fmin))
+            + f'</div><div class="plot"><img src="{media.image}" alt="spectrogram of {escape(name)}">{marks}'
+            + '</div><div class="ytitle">Hz</div><div class="xaxis">'
+            + "".join(f"<span>{t:g}</span>" for t in (0, half, listen.window_seconds))
+            + '</div><div class="xtitle">s</div></div>')
+
+
+def _card(sample: Sample, media: Media | None, listen: Listen, *, original: bool) -> str:
     name = sample.path.split("/", 1)[1]
     head = "original" if original else f"{sample.augmentation}: {_params(sample.params)}"
     if media is None:
         body = f"<p>not readable: {escape(sample.error)}</p>"
     else:
-        body = (f'<img src="{media.image}" alt="spectrogram of {escape(name)}">'
-                f'<audio controls preload="auto" src="{media.audio}"></audio>')
+        body = (_tile(sample, media, listen, name)
+                + f'<audio controls preload="auto" src="{media.audio}"></audio>')
+        if sample.time_expansion > 1:
+            body += (f'<span class="expanded">played x{sample.time_expansion} slower (time expansion): '
+                     "ultrasound made audible</span>")
     where = f"{sample.split or 'not in the index'}; spectrogram {sample.spectrogram or '-'}"
     if sample.excerpt_start_s is not None:
         where += f"; excerpt from {sample.excerpt_start_s:g} s"
@@ -98,27 +175,44 @@ def _card(sample: Sample, media: Media | None, *, original: bool) -> str:
             f"<br>{escape(where)}</div>")
 
 
+def _band_warnings(report: Report) -> str:
+    """The classes that lose most of their energy to step 3's band, with the remedy."""
+    lost = [b.warning for b in report.bands if b.warning]
+    if not lost:
+        return ""
+    return ('<div id="band-warnings"><p class="bad">Classes that the band of step 3 does not hear '
+            "(their spectrograms hold little of the animal):</p><ul>"
+            + "".join(f"<li>{escape(w)}</li>" for w in lost) + "</ul></div>")
+
+
 def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Media]) -> str:
     """The page, from the record, its figures (PNG bytes by name) and the grid's media by path."""
     s, sp, inp, aug, ls = report.summary, report.splits, report.inputs, report.augmentations, report.listen
     short = {c.name for c in report.balance if c.short_by}
+    band = {b.name: b for b in report.bands}
     out = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
            "<title>NightScan dataset report</title>", f"<style>{STYLE}</style></head><body>",
-           "<h1>NightScan dataset report</h1>", _summary(report)]
+           "<h1>NightScan dataset report</h1>", _summary(report),
+           "<h2>What the steps said</h2>", _steps(report)]
     out += ["<h2>1. Balance</h2>",
             f"<p>Short of the target ({s.target}): <b>{escape(', '.join(s.short_classes) or 'none')}</b>. "
             "Originals found in the audio root against samples after balancing.</p>",
             _figure(figures["balance"], "balance per class"),
-            _table(["class", "originals found", "originals kept", "augmented", "total", "short by"],
-                   ([c.name, c.originals_found, c.originals_kept, c.augmented, c.total, c.short_by]
+            _table(["class", "originals found", "originals kept", "augmented", "total", "short by",
+                    "energy in step 3's band"],
+                   ([c.name, c.originals_found, c.originals_kept, c.augmented, c.total, c.short_by,
+                     f"{band[c.name].share:.0%}" if c.name in band else "-"]
                     for c in report.balance), name="per class",
-                   classes=["short" if c.short_by else "" for c in report.balance])]
+                   classes=["short" if c.short_by or (c.name in band and band[c.name].warning) else ""
+                            for c in report.balance]),
+            _band_warnings(report)]
     leak = "bad" if sp.leaking_groups else "good"
     out += ["<h2>2. Splits</h2>",
             f'<p class="{leak}">Leakage check: <b id="leakage">{sp.leaking_groups}</b> group(s) in more '
             "than one split (must be 0)"
             + (f": {escape(', '.join(sp.leaking_examples))}" if sp.leaking_examples
                else ": no recording and none of its augmentations is in two splits") + ".</p>",
+            _cross_class(report),
             "<p>Ratios asked for: "
             + ", ".join(f"{n} {r:g}" for n, r in zip(sp.splits, sp.ratios, strict=True))
             + ". Deviation: samples minus ratio x class total.</p>",
@@ -145,13 +239,17 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
     out += ["<h2>5. Listen and look</h2>",
             f"<p>{ls.classes_shown} of {ls.classes_total} classes (short ones first), chosen with seed "
             f"{ls.seed}. Each original (blue frame) beside some of its augmentations: the spectrogram "
-            f"step 3 sees, and {ls.excerpt_seconds:g} s of its loudest part at {ls.excerpt_rate} Hz.</p>"]
+            f"step 3 sees, and {ls.excerpt_seconds:g} s of its loudest part at {ls.excerpt_rate} Hz.</p>",
+            '<p id="tile-legend">Tiles: frequency up (Hz, mel scale), time across (s, the analysed window). '
+            '<span class="sw pad"></span> padding: the clip is shorter than the window, nothing was heard '
+            'there. <span class="sw nyq"></span> above the recording\'s Nyquist frequency: its rate cannot '
+            "hold these frequencies, nothing was recorded there.</p>"]
     for shown in ls.classes:
         name = shown.name
         out.append(f"<h3>{escape(name)}" + (" (short)" if name in short else "") + '</h3><div class="sets">')
         for st in shown.sets:
-            cards = [_card(st.original, media.get(st.original.path), original=True)]
-            cards += [_card(a, media.get(a.path), original=False) for a in st.augmentations]
+            cards = [_card(st.original, media.get(st.original.path), ls, original=True)]
+            cards += [_card(a, media.get(a.path), ls, original=False) for a in st.augmentations]
             out.append('<div class="set">' + "".join(cards) + "</div>")
         out.append("</div>")
     st = report.settings

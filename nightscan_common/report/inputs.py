@@ -17,14 +17,25 @@ from typing import Any
 import numpy as np
 
 from .. import __version__ as TOOL_VERSION
+from ..dsp.band_check import ClassBand, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
-from ..formats.index_db import TABLE
+from ..formats.index_db import (
+    POOL_SHA_KEY,
+    group_counts,
+    leaking_group_keys,
+    read_index_info,
+    split_counts,
+    splits_of,
+)
 from ..formats.labels import read_labels
 from ..formats.layout_registry import Rows
 from ..formats.layouts import layouts_holding
-from ..formats.pool_metadata import AUGMENTED, METADATA_FILENAME, load_pool_metadata
-from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME
+from ..formats.pool_metadata import METADATA_FILENAME, BadEntry, FileRecord, load_pool_metadata
+from ..formats.provenance import check_index_pool
+from ..formats.spectrogram_folder import CONFIG_FILENAME, FAILURES_FILENAME, WARNINGS_FILENAME
+from ..formats.step_outcome import StepOutcome, read_outcome
+from ..formats.window_manifest import read_windows
 from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
 from ..io.audio_io import file_sha256, resample
@@ -35,7 +46,9 @@ from ..vocabulary import SPLITS, job_key
 
 #: parameters that audiomentations works in but the user does not (see the README)
 INTERNAL_PARAMS = frozenset({"noise_std"})
-__all__ = ["TOOL_VERSION", "SPLITS", "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
+__all__ = ["POOL_SHA_KEY", "check_index_pool", "ClassBand", "class_bands", "StepOutcome", "mel_fraction",
+           "mel_middle", "TOOL_VERSION", "SPLITS",
+           "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
            "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
 
 
@@ -70,21 +83,25 @@ def _number(value: Any) -> float | None:
 
 
 def _compact(obj: dict) -> Any:
-    """``json`` object hook: a file entry becomes a ``FileEntry`` as soon as it is parsed."""
+    """``json`` object hook: a file entry, read by the pool's own record (``FileRecord``), becomes a
+    ``FileEntry`` as soon as it is parsed; an entry the record refuses stays a dict (then refused)."""
     if "filename" not in obj or "type" not in obj:
         return obj
-    frames, rate = _number(obj.get("frames")), _number(obj.get("samplerate"))
-    params = obj.get("params") if isinstance(obj.get("params"), dict) else {}
+    try:
+        rec = FileRecord.from_dict(obj)
+    except BadEntry:
+        return obj
+    frames, rate = _number(rec.frames), _number(rec.samplerate)
+    params = rec.params or {}
     numeric = tuple(sorted((k, v) for k, v in ((k, _number(v)) for k, v in params.items())
                            if v is not None and k not in INTERNAL_PARAMS))
-    aug = obj.get("augmentation")
-    levels = obj.get("audit") if isinstance(obj.get("audit"), dict) else obj  # step 1's audit record
-    return FileEntry(str(obj["filename"]), obj["type"] == AUGMENTED, sys.intern(str(obj.get("source", ""))),
-                     sys.intern(aug) if isinstance(aug, str) else None,
+    levels = rec.audit if isinstance(rec.audit, dict) else obj  # step 1's audit record
+    return FileEntry(rec.filename, rec.is_augmented, sys.intern(rec.source),
+                     sys.intern(rec.augmentation) if isinstance(rec.augmentation, str) else None,
                      frames / rate if frames is not None and rate else None,
                      int(rate) if rate else None,
-                     int(c) if (c := _number(obj.get("channels"))) else None,
-                     obj.get("sha256") if isinstance(obj.get("sha256"), str) else None,
+                     int(c) if (c := _number(rec.channels)) else None,
+                     rec.sha256 if isinstance(rec.sha256, str) else None,
                      _number(levels.get("peak_dbfs")), _number(levels.get("rms_dbfs")), numeric)
 
 
@@ -123,24 +140,15 @@ class IndexInputs:
 
 
 def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
-    """Counts per class and split, groups, leakage; ``UsageError`` for a file that is not an index."""
+    """Counts per class and split, groups, leakage, through the index's own reader (``formats/index_db``,
+    which opens it read-only and leaves no file beside it); ``UsageError`` for a file that is not an index."""
     if not db_path.is_file():
         raise UsageError(f"index database not found: {db_path}")
+    info = read_index_info(db_path)
     try:
-        con = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            info = dict(con.execute("SELECT key, value FROM index_info"))
-            rows = {(c, s, a): n for c, s, a, n in con.execute(
-                f"SELECT class_name, split, is_augmented, COUNT(*) FROM {TABLE} "
-                "GROUP BY class_name, split, is_augmented")}
-            groups = {(c, s): n for c, s, n in con.execute(
-                f"SELECT class_name, split, COUNT(DISTINCT group_key) FROM {TABLE} "
-                "GROUP BY class_name, split")}
-            leaks = [k for (k,) in con.execute(
-                f"SELECT group_key FROM {TABLE} GROUP BY group_key HAVING COUNT(DISTINCT split) > 1 "
-                "ORDER BY group_key")]
-        finally:
-            con.close()
+        if info is None:
+            raise sqlite3.DatabaseError("no index_info table")
+        rows, groups, leaks = split_counts(db_path), group_counts(db_path), leaking_group_keys(db_path)
     except sqlite3.Error as exc:
         raise UsageError(f"{db_path} is not an index made by create_balanced_index.py ({exc}); "
                          "rebuild it") from None
@@ -149,16 +157,13 @@ def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
 
 def read_splits_of(db_path: Path, file_paths: list[str]) -> dict[str, str]:
     """The split of each of a few files (``<class>/<name>``); absent ones are left out."""
-    con = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True)
-    try:
-        found: dict[str, str] = {}
-        for start in range(0, len(file_paths), 500):
-            chunk = file_paths[start:start + 500]
-            found |= dict(con.execute(f"SELECT file_path, split FROM {TABLE} WHERE file_path IN "
-                                      f"({','.join('?' * len(chunk))})", chunk))
-        return found
-    finally:
-        con.close()
+    return splits_of(db_path, file_paths)
+
+
+def read_outcomes(pool_dir: Path, db_path: Path, folder: Path | None) -> dict[int, StepOutcome | None]:
+    """What each step said as it ended (its status, why, warnings), when it kept it for this output."""
+    return {1: read_outcome(1, pool_dir), 2: read_outcome(2, db_path),
+            3: read_outcome(3, folder) if folder is not None else None}
 
 
 @dataclass
@@ -170,10 +175,14 @@ class SpectrogramInputs:
     config: SpectrogramConfig
     sha256: str
     failures: list[dict[str, str]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # warnings.json: per file
+    windows: dict[str, dict[str, Any]] = field(default_factory=dict)  # windows.json: per spectrogram
+    preset: str | None = None
 
 
 def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
-    """``spectrogram_config.json`` and ``failures.json`` of step 3, or the default settings."""
+    """``spectrogram_config.json``, ``failures.json``, ``warnings.json`` and ``windows.json`` of
+    step 3, or the default settings."""
     if folder is None:
         config = SpectrogramConfig()
         return SpectrogramInputs(None, {"spectrogram": config.to_dict()}, config, "", [])
@@ -183,15 +192,27 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
                          "or leave out --spectrogram-dir")
     remedy = "rerun pregenerate_spectrograms_simple.py"
     settings = load_json_file(path, remedy=remedy)
-    failures_path = folder / FAILURES_FILENAME
-    failures = load_json_file(failures_path, remedy=remedy) if os.path.lexists(failures_path) else []
-    if not isinstance(failures, list):
-        raise UsageError(f"{failures_path} is not a list of failures; {remedy}")
     try:
         config = SpectrogramConfig.from_dict(settings["spectrogram"])
     except (ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path} is not readable ({exc!r}); {remedy}") from None
-    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures)
+    failures = _listed(folder / FAILURES_FILENAME, remedy=remedy)
+    warnings = _listed(folder / WARNINGS_FILENAME, remedy=remedy)
+    windows = read_windows(folder, header={"sample_rate": config.sample_rate, "crop": config.crop,
+                                           "pad": config.pad})
+    preset = settings.get("animal_type") if isinstance(settings.get("animal_type"), str) else None
+    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures, warnings, windows, preset)
+
+
+def _listed(path: Path, *, remedy: str) -> list[dict[str, Any]]:
+    """A list file of step 3 (failures, warnings), read through the bounded reader: its objects;
+    none when it is absent."""
+    if not os.path.lexists(path):
+        return []
+    data = load_json_file(path, remedy=remedy)
+    if not isinstance(data, list):
+        raise UsageError(f"{path} is not a list; {remedy}")
+    return [item for item in data if isinstance(item, dict)]
 
 
 def step3_readers(folder: Path | None, index_db: Path) -> dict[str, Rows]:
@@ -234,6 +255,22 @@ def read_analysed_window(path: Path, config: SpectrogramConfig) -> np.ndarray:
     """
     return read_window(path, sample_rate=config.sample_rate, n_samples=config.n_samples,
                        crop=config.crop, hop_length=config.hop_length)
+
+
+def mel_fraction(hz: float, config: SpectrogramConfig) -> float:
+    """Where ``hz`` lies on the mel axis of ``config``'s spectrograms: 0 at fmin, 1 at fmax."""
+    import librosa
+
+    lo, hi, at = librosa.hz_to_mel([config.fmin, config.fmax, min(max(hz, config.fmin), config.fmax)])
+    return float((at - lo) / (hi - lo))
+
+
+def mel_middle(config: SpectrogramConfig) -> float:
+    """The frequency in the middle of the mel axis, Hz (rounded), for a tile's middle tick."""
+    import librosa
+
+    lo, hi = librosa.hz_to_mel([config.fmin, config.fmax])
+    return round(float(librosa.mel_to_hz((lo + hi) / 2)), -1)
 
 
 def computed_spectrogram(window: np.ndarray, config: SpectrogramConfig) -> np.ndarray:

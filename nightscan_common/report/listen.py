@@ -20,6 +20,8 @@ from .inputs import (
     SpectrogramInputs,
     computed_spectrogram,
     derive_seed,
+    mel_fraction,
+    mel_middle,
     read_analysed_window,
     read_splits_of,
     resample,
@@ -85,7 +87,9 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
     paths = [f"{c}/{f.name}" for c, sets in chosen.items() for o, augs in sets for f in [o, *augs]]
     split_of = read_splits_of(index_db, paths)
     readers = step3_readers(spectrograms.folder, index_db)
-    rate = min(audio.EXCERPT_RATE, spectrograms.config.sample_rate)
+    config = spectrograms.config
+    expand = audio.time_expansion(config.sample_rate)
+    rate = min(audio.EXCERPT_RATE, config.sample_rate) if expand == 1 else config.sample_rate
     media: dict[str, Media] = {}
 
     def sample(class_name: str, f: FileEntry) -> Sample:
@@ -99,15 +103,24 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
         source = "step 3" if array is not None else "computed"
         if array is None:
             array = computed_spectrogram(window, spectrograms.config)
-        heard = resample(window, spectrograms.config.sample_rate, rate)
+        heard = resample(window, config.sample_rate, rate)
         if f.seconds is not None:  # the window's zero padding is not worth hearing
             heard = heard[:max(1, int(round(f.seconds * rate)))]
-        start = audio.loudest_start(heard, rate=rate)
-        excerpt = heard[start:start + int(round(audio.EXCERPT_SECONDS * rate))]
-        media[path] = Media(audio.spectrogram_data_uri(array), audio.wav_data_uri(excerpt, rate=rate))
-        return Sample(path, f.augmentation, dict(f.params), split, source, round(start / rate, 3))
+        seconds = audio.EXCERPT_SECONDS / expand  # of the recording: x10 slower, it lasts EXCERPT_SECONDS
+        start = audio.loudest_start(heard, rate=rate, seconds=seconds)
+        excerpt = heard[start:start + int(round(seconds * rate))]
+        media[path] = Media(audio.spectrogram_data_uri(array),
+                            audio.wav_data_uri(excerpt, rate=rate // expand))
+        padding = f.seconds if f.seconds is not None and f.seconds < config.duration else None
+        nyquist = f.samplerate / 2 if f.samplerate and f.samplerate / 2 < config.fmax else None
+        return Sample(path, f.augmentation, dict(f.params), split, source, round(start / rate, 3),
+                      padding_from_s=padding, nyquist_hz=nyquist,
+                      nyquist_at=None if nyquist is None else round(mel_fraction(nyquist, config), 4),
+                      time_expansion=expand)
 
     sets = [ClassSamples(c, [SampleSet(sample(c, o), [sample(c, a) for a in augs]) for o, augs in pairs])
             for c, pairs in chosen.items()]
-    record = Listen(options.seed, len(chosen), len(pool.classes), audio.EXCERPT_SECONDS, rate, sets)
+    record = Listen(options.seed, len(chosen), len(pool.classes), audio.EXCERPT_SECONDS, rate // expand,
+                    sets, fmin=config.fmin, fmax=config.fmax, fmid=mel_middle(config),
+                    window_seconds=config.duration)
     return record, media

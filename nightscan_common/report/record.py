@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..dsp.band_check import ClassBand
 from ..io.atomic_write import json_text
 
 FORMAT_VERSION = 1
@@ -18,11 +19,27 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class StepStatus:
-    """A step's exit status as its outputs tell it (None: the step's output was not given)."""
+    """A step's exit status: as the step recorded it (``recorded``), else as its outputs tell it
+    (None: the step's output was not given); ``warnings``: what the step warned about."""
 
     step: str
     status: int | None
     why: str
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    recorded: bool = False
+
+
+@dataclass(frozen=True)
+class CrossClass:
+    """One recording filed under two classes or more: its pool files and the split of each."""
+
+    files: list[str]
+    splits: list[str | None]
+
+    @property
+    def leaks(self) -> bool:
+        """The copies are in different splits: the model is tested on what it trained on."""
+        return len({s for s in self.splits if s}) > 1
 
 
 @dataclass(frozen=True)
@@ -33,8 +50,10 @@ class Summary:
     short_classes: list[str]
     skipped: int
     leaking_groups: int
-    duplicates: int
+    duplicates: int  # sets of copies, each counted once
     steps: list[StepStatus]
+    cross_class: int = 0  # recordings filed under two classes or more
+    cross_class_leaking: int = 0  # of them, those whose copies are in different splits
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,7 @@ class Splits:
     leaking_groups: int
     leaking_examples: list[str]
     warnings: list[str]
+    cross_class: list[CrossClass] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,10 @@ class Sample:
     spectrogram: str  # "step 3", "computed" or "" (unreadable)
     excerpt_start_s: float | None  # within the analysed window
     error: str = ""
+    padding_from_s: float | None = None  # the window is padding from here on (a shorter clip)
+    nyquist_hz: float | None = None  # the recording's Nyquist frequency, when below the band's top
+    nyquist_at: float | None = None  # where it lies on the tile's mel axis, 0 (bottom) to 1 (top)
+    time_expansion: int = 1  # the excerpt plays this many times slower (ultrasound made audible)
 
 
 @dataclass(frozen=True)
@@ -151,6 +175,11 @@ class Listen:
     excerpt_seconds: float
     excerpt_rate: int
     classes: list[ClassSamples]  # in the order shown: short classes first
+    #: the tiles' axes: frequencies (Hz) at the bottom, middle and top of the image; window (s)
+    fmin: float = 0.0
+    fmax: float = 0.0
+    fmid: float = 0.0
+    window_seconds: float = 0.0
 
     def samples(self) -> list[Sample]:
         return [s for c in self.classes for st in c.sets for s in [st.original, *st.augmentations]]
@@ -175,6 +204,10 @@ class Report:
     augmentations: Augmentations
     listen: Listen
     settings: Settings
+    #: per class, the share of its energy inside step 3's band (from windows.json)
+    bands: list[ClassBand] = dataclasses.field(default_factory=list)
+    #: step 3's per-file warnings (warnings.json)
+    spectrogram_warnings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:

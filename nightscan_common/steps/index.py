@@ -28,6 +28,7 @@ from ..errors import OutputConflictError, TaskFailed, UsageError
 from ..execution.base import item_alarm
 from ..formats.index_db import (
     FORMAT_VERSION,
+    POOL_SHA_KEY,
     read_index_info,
     read_split_rows,
     split_counts,
@@ -173,7 +174,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
         pool = read_pool(root, progress=progress)
-        info |= {"pool_metadata_sha256": pool.metadata_sha256,
+        info |= {POOL_SHA_KEY: pool.metadata_sha256,
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
             _check_existing(output, info)

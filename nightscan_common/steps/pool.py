@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -211,16 +213,26 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     if opts.options.annotations:  # the tables, read and paired before any audio: the classes are their labels
         opts = replace(opts, annotated=read_front_door(opts))
     if opts.dry_run:
-        report, _ = discover_and_plan(opts, executor)
-        return replace(_with_bad_noise(report, noise), cluster=executor.describe())
+        report, probes = discover_and_plan(opts, executor)
+        return replace(_with_bad_noise(report, _without_copies(noise, probes)), cluster=executor.describe())
     select_classes(opts)  # a root without classes is refused before the output is made
     with exclusive_run(opts.output_dir, folder=True):  # before any decoding: one run at a time
         check_output_layout(opts)
         report, probes = discover_and_plan(opts, executor)
+        noise = _without_copies(noise, probes)
         report = _write_pool(opts, _with_bad_noise(report, noise), probes, start, executor, noise)
         if report.annotations is not None:
             write_annotations(opts.output_dir, report.annotations)
         return replace(report, cluster=executor.describe())
+
+
+def _without_copies(noise: NoiseFolderCheck | None, probes: dict) -> NoiseFolderCheck | None:
+    """The noise folder less its copies of originals; ``UsageError`` if nothing usable is left."""
+    if noise is None:
+        return None
+    noise = pool_checks.noise_copies(noise, probes)
+    noise.require_usable()
+    return noise
 
 
 def _with_bad_noise(report: PoolReport, noise: NoiseFolderCheck | None) -> PoolReport:
@@ -302,6 +314,25 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
+#: Said when the warm-up takes longer than ``WARM_UP_NOTICE_S``: numba compiles librosa's
+#: code on a first run (tens of seconds) and loads it from its cache afterwards.
+WARMING_UP = ("warming up (first run only): numba compiles librosa's time-stretch code, up to a "
+              "minute on a small machine; later runs load it from numba's cache")
+WARM_UP_NOTICE_S = 2.0
+
+
+@contextlib.contextmanager
+def said_if_slow(message: str, *, after: float | None = None) -> Iterator[None]:
+    """Log ``message`` if the block is still running after ``after`` seconds (silence otherwise)."""
+    timer = threading.Timer(WARM_UP_NOTICE_S if after is None else after, log.info, (message,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: dict,
                executor: Executor, probes: dict, memory: dict[int, int], noise: NoiseFolderCheck | None,
                ) -> tuple[int, list[Skipped]]:
@@ -314,7 +345,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
     # only the types left to make: a run that only places originals never loads audiomentations
     needed = tuple(a for a in o.augmentations if any(f.augmentation == a for w in todo for f in w.make))
     # in the parent too: forked workers inherit the compiled code
-    warm_up(needed, o.animal_type)
+    with said_if_slow(WARMING_UP):
+        warm_up(needed, o.animal_type)
     log.debug(f"warmed up in {time.monotonic() - start:.1f} s")
     bg = str(o.background_noise_dir.resolve()) if o.background_noise_dir else None
     short = str(o.short_noise_dir.resolve()) if o.short_noise_dir else None

@@ -3,20 +3,26 @@
 What goes in: an original that decodes, is not (near-)silent or too short
 (``gate_reason``), and is not a copy of another original of its class
 (``plan_duplicates``). One content under two classes is reported, not settled: only
-the user knows which label is right.
+the user knows which label is right. A background-noise file that is a copy of an
+original (``noise_copies``, by fingerprint: a re-encoding too) is left out with the
+original's name, as a noise folder inside the audio root is refused: mixed into other
+samples, that recording would be in two places, maybe in two splits.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..dsp.audit import Audit, gate_reason, probe_and_audit
+from ..dsp.audit import Audit, fingerprint_file, gate_reason, probe_and_audit
 from ..dsp.fingerprint import N_FFT, SAMPLERATE, Fingerprint, fingerprint, group_duplicates
+from ..dsp.noise_files import BadNoiseFile, NoiseFolderCheck
+from ..errors import AudioFileError
 from ..formats.source_cache import file_identity
 from ..io.audio_segments import silent_windows
 from ..plans.content_groups import plan_duplicates
@@ -126,3 +132,33 @@ def find_duplicates(opts: PoolOptions, probes: Probes,
                     f"{' = '.join(names)}; check its label")
     left = {k: p for k, p in probes.items() if "/".join(k) not in plan.duplicate_of}
     return left, dict(sorted(plan.duplicate_of.items())), plan.cross_class
+
+
+#: Marks the noise files' names among the originals' (no class folder name holds a NUL).
+_NOISE = "\x00noise/"
+
+
+def noise_copies(noise: NoiseFolderCheck, probes: Mapping[tuple[str, str], ProbedOriginal],
+                 ) -> NoiseFolderCheck:
+    """``noise`` with the files that are a recording of the audio root moved to ``bad``, each with
+    the originals it copies."""
+    prints = {f"{c}/{rel}": Fingerprint.from_text(p.fingerprint)
+              for (c, rel), p in probes.items() if p.fingerprint}
+    for rel in noise.usable:
+        try:
+            prints[_NOISE + rel] = Fingerprint.from_text(fingerprint_file(os.path.join(noise.folder, rel)))
+        except AudioFileError:  # the check decoded it whole a moment ago; nothing to compare then
+            continue
+    copies: dict[str, list[str]] = {}
+    for group in group_duplicates(prints):
+        originals = [n for n in group if not n.startswith(_NOISE)]
+        for name in group:
+            if name.startswith(_NOISE) and originals:
+                copies[name.removeprefix(_NOISE)] = originals
+    if not copies:
+        return noise
+    bad = [BadNoiseFile(rel, f"the same recording as {', '.join(names[:3])} (an original of the audio "
+                             "root): mixed into other samples it would be in the data set twice")
+           for rel, names in sorted(copies.items())]
+    return replace(noise, usable=tuple(r for r in noise.usable if r not in copies),
+                   bad=tuple(sorted([*noise.bad, *bad], key=lambda b: b.path)))

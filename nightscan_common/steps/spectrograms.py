@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dsp.band_check import ClassBand, band_warnings, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import (
@@ -41,9 +42,11 @@ from ..execution.base import (
 )
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
-from ..formats.index_db import read_class_names, read_index_rows
+from ..formats.index_db import POOL_SHA_KEY, read_class_names, read_index_info, read_index_rows
 from ..formats.labels import label_map, labels_to_write, write_labels
 from ..formats.layouts import DEFAULT_LAYOUT, make_store, other_stores
+from ..formats.pool_metadata import METADATA_FILENAME
+from ..formats.provenance import check_index_pool
 from ..formats.spectrogram_folder import (
     CONFIG_FILENAME,
     FAILURES_FILENAME,
@@ -61,7 +64,7 @@ from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
-from ..io.audio_io import preload_resampler
+from ..io.audio_io import file_sha256, preload_resampler
 from ..io.audio_window import read_window_choice
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import plan_jobs
@@ -101,6 +104,7 @@ class SpectrogramReport:
     warnings: list[str] = field(default_factory=list)  # the summary's, one line per kind and rate
     rate_warnings: list[RateWarning] = field(default_factory=list)  # per file, as in warnings.json
     cluster: ClusterUse | None = None  # the Dask cluster that ran it (--scheduler)
+    bands: list[ClassBand] = field(default_factory=list)  # each class's energy inside the band
 
     @property
     def failures_path(self) -> Path:
@@ -183,6 +187,7 @@ def run_spectrograms(
     shard_size: int = DEFAULT_SHARD_SIZE,
     store: SpectrogramStore | None = None,
     verify: bool = False,
+    allow_pool_mismatch: bool = False,
 ) -> SpectrogramReport:
     """Write one spectrogram per index row of ``splits``; return what was done.
 
@@ -192,11 +197,13 @@ def run_spectrograms(
     runs the jobs; None means a pool of ``num_workers`` processes (fewer for fewer jobs).
     ``store`` holds the spectrograms; None means the store of ``layout`` below ``out_dir``
     (``shard_size`` samples per shard for ``webdataset``). ``verify``: check every pool
-    file by its content (sha256), not only those that are links.
+    file by its content (sha256), not only those that are links. An index made from another
+    pool than ``pool_root``'s is refused unless ``allow_pool_mismatch`` (then a warning).
     """
     pool_root, out_dir = worker_path(pool_root), worker_path(out_dir)
     config.validate()
     _check_folders(pool_root, out_dir)
+    other_pool = _check_index_pool(index_db, pool_root, allow=allow_pool_mismatch)
     rows = read_index_rows(index_db, tuple(splits))
     if not rows:
         raise UsageError(f"{index_db} holds no rows in split(s) {', '.join(splits)}: nothing to do")
@@ -258,11 +265,14 @@ def run_spectrograms(
         write_list(out_dir / WARNINGS_FILENAME, listed(per_file))
         executor_use = executor.describe() if executor is not None else None
         warning = above_rate_warning(windows, sample_rate=config.sample_rate, fmax=config.fmax, preset=preset)
-        return SpectrogramReport(
-            out_dir=out_dir, layout=store.layout, counts=counts, failures=sorted(failures),
-            bytes_on_disk=store.bytes_on_disk(), recomputed=recomputed, removed=removed,
-            warnings=([warning] if warning else []) + summary_lines(per_file, config),
-            rate_warnings=per_file, cluster=executor_use)
+        bands = class_bands(windows, config, preset=preset)
+        return SpectrogramReport(out_dir=out_dir, layout=store.layout, counts=counts,
+                                 failures=sorted(failures), bytes_on_disk=store.bytes_on_disk(),
+                                 recomputed=recomputed, removed=removed,
+                                 warnings=[*filter(None, [other_pool])] + band_warnings(bands)
+                                 + ([warning] if warning else [])
+                                 + summary_lines(per_file, config),
+                                 rate_warnings=per_file, bands=bands, cluster=executor_use)
 
 
 def _check_folders(pool_root: Path, out_dir: Path) -> None:
@@ -273,6 +283,14 @@ def _check_folders(pool_root: Path, out_dir: Path) -> None:
     if is_inside(out_dir, pool_root):
         raise UsageError(f"--output-dir {out_dir} is inside --pool-root {pool_root}, which is never "
                          "written to; choose an output folder outside the pool")
+
+
+def _check_index_pool(index_db: str | os.PathLike, pool_root: Path, *, allow: bool) -> str | None:
+    """The index must come from this pool (the checksum of its metadata, as step 2 recorded it)."""
+    metadata = pool_root / METADATA_FILENAME
+    recorded = (read_index_info(index_db) or {}).get(POOL_SHA_KEY)
+    current = file_sha256(metadata) if metadata.is_file() else None
+    return check_index_pool(index_db, recorded, metadata, current, allow=allow)
 
 
 def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:

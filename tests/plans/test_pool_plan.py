@@ -8,7 +8,6 @@ from nightscan_common.plans.pool_plan import (
     plan_class,
     select_spread,
     share_augmentations,
-    spread_types,
     unique_stems,
 )
 
@@ -119,39 +118,3 @@ def test_colliding_stems_give_distinct_file_names():
 def _type_counts(types_per_original):
     from collections import Counter
     return Counter(t for types in types_per_original for t in types)
-
-
-@pytest.mark.parametrize("counts", [
-    [1] * 19 + [0],            # a class of 20 clips where 19 get one augmentation
-    [0, 1] * 10,
-    [3] * 7,
-    [12, 11, 12, 11] * 10,
-    [20],
-    [0, 0, 0],
-])
-@pytest.mark.parametrize("types", [AUGS, AUGS + ("pitch_shift", "shift", "background_noise"), ("noise",)])
-def test_spread_types_keeps_every_type_within_one_of_the_others(counts, types):
-    spread = spread_types(counts, types, random.Random(3))
-    assert [len(t) for t in spread] == counts
-    per_type = _type_counts(spread)
-    if sum(counts):
-        assert max(per_type[t] for t in types) - min(per_type[t] for t in types) <= 1
-    for own in spread:  # within one original: as distinct as possible
-        if len(own) <= len(types):
-            assert len(set(own)) == len(own)
-        else:
-            assert max(own.count(t) for t in types) - min(own.count(t) for t in types) <= 1
-
-
-def test_spread_types_with_one_each_uses_every_type_not_only_the_first():
-    spread = spread_types([1] * 19 + [0], AUGS, random.Random(0))
-    assert sorted(_type_counts(spread).values()) == [4, 5, 5, 5]
-
-
-def test_spread_types_is_seeded_and_deterministic():
-    a = spread_types([2] * 10, AUGS, random.Random(7))
-    assert a == spread_types([2] * 10, AUGS, random.Random(7))
-    assert a != spread_types([2] * 10, AUGS, random.Random(8)) or \
-        a != spread_types([2] * 10, AUGS, random.Random(9))
-    with pytest.raises(ValueError, match="at least one augmentation type"):
-        spread_types([1], (), random.Random(0))

@@ -297,3 +297,27 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     assert run.identity()["audio_root"] == "../audio"
     assert run.identity()["background_noise_dir"] == "../noise"
     assert run.identity()["augmentations"] == list(opts.augmentations)
+
+
+def test_a_slow_warm_up_says_so_and_a_quick_one_says_nothing(tmp_path, caplog, monkeypatch, make_audio_root):
+    """The first run's numba compilation once showed nothing for 29 s."""
+    import logging
+    import time as clock
+
+    from nightscan_common.steps import pool as step
+
+    with caplog.at_level(logging.INFO, logger="nightscan"):
+        with step.said_if_slow("warming up", after=0.05):
+            clock.sleep(0.4)
+        with step.said_if_slow("quick", after=5.0):
+            pass
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["warming up"]
+    assert step.WARMING_UP.startswith("warming up (first run only)")
+    monkeypatch.setattr(step, "WARM_UP_NOTICE_S", 0.05)
+    monkeypatch.setattr(step, "warm_up", lambda *a, **k: clock.sleep(0.4))
+    caplog.clear()
+    root = make_audio_root({"owl": 2}, seconds=0.3)
+    with caplog.at_level(logging.INFO, logger="nightscan"):
+        run_pool(root, tmp_path / "out", target_samples=3, num_workers=1)
+    assert step.WARMING_UP in [r.getMessage() for r in caplog.records]

@@ -93,6 +93,42 @@ def test_a_noise_folder_without_a_usable_file_exits_2_before_writing(tmp_path, c
     assert "empty.wav: empty file (0 bytes)" in err and "silent.wav: digital silence" in err
 
 
+def test_a_noise_file_that_is_a_class_recording_re_encoded_is_named_and_not_mixed_in(tmp_path, capsys):
+    """The speech class's only clip, as FLAC in the noise folder: left out with its name."""
+    root, noise, out = tmp_path / "root", tmp_path / "noise", tmp_path / "out"
+    _class(root, "owl", 2, seconds=2.0)
+    write_recording(root / "speech" / "lena.wav", call="trills", seconds=3.0, samplerate=16000, seed=77)
+    noise.mkdir()
+    clip, rate = sf.read(root / "speech" / "lena.wav", dtype="float32")
+    sf.write(noise / "lena.flac", clip, rate, subtype="PCM_24")  # other bytes, the same recording
+    write_recording(noise / "wind.wav", call="noise_bursts", seconds=3.0, samplerate=16000, seed=5)
+    status = front.main(["--audio-root", str(root), "--output-dir", str(out), "--augmentations",
+                         "background_noise", "--background-noise-dir", str(noise), "--target-samples", "4",
+                         "--num-workers", "1", "-q"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert ("warning: noise file lena.flac: the same recording as speech/lena.wav (an original of the "
+            "audio root): mixed into other samples it would be in the data set twice; left out") in err
+    meta = metadata(out)
+    mixed = {e["params"].get("noise_file") for c in meta["classes"].values() for e in c["files"]
+             if e.get("augmentation") == "background_noise"}
+    assert mixed and all("lena" not in str(m) for m in mixed), mixed
+    assert any("wind.wav" in str(m) for m in mixed)
+
+
+def test_a_noise_folder_holding_only_copies_of_originals_exits_2(tmp_path, capsys):
+    root, noise = tmp_path / "root", tmp_path / "noise"
+    _class(root, "owl", 2, seconds=2.0)
+    noise.mkdir()
+    clip, rate = sf.read(root / "owl" / "rec_0.wav", dtype="float32")
+    sf.write(noise / "copy.flac", clip, rate)
+    status = front.main(["--audio-root", str(root), "--output-dir", str(tmp_path / "out"), "--augmentations",
+                         "background_noise", "--background-noise-dir", str(noise), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and "copy.flac: the same recording as owl/rec_0.wav" in err
+    assert not (tmp_path / "out" / "pool_metadata.json").exists()
+
+
 def test_a_class_whose_tasks_failed_is_short_in_the_table_and_the_metadata(tmp_path, monkeypatch):
     root = tmp_path / "root"
     _class(root, "owl", 3)

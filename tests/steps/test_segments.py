@@ -138,3 +138,35 @@ def test_a_recording_rewritten_after_the_check_fails_its_windows(tmp_path, monke
     report = _serial_pool(tmp_path, PoolOptions(target_samples=8, segment=8))
     assert report.failed_tasks and all("changed while the run read it" in f.reason
                                        for f in report.failed_tasks)
+def test_an_unseekable_gsm_aiff_is_cut_into_windows_read_in_order_not_called_corrupt(tmp_path):
+    """GSM 6.10 in AIFF cannot seek: its windows are decoded in order, each the decoded file's frames."""
+    rate = 8000
+    x = (0.3 * np.sin(2 * np.pi * 440 * np.arange(30 * rate) / rate)).astype(np.float32)
+    path = tmp_path / "audio" / "owl" / "night.aiff"
+    path.parent.mkdir(parents=True)
+    sf.write(path, x, rate, format="AIFF", subtype="GSM610")
+    with sf.SoundFile(path) as f:
+        assert not f.seekable()
+        decoded = f.read(frames=f.frames, dtype="float32")
+    code, pool, meta = _pool(tmp_path, "--segment", "8", "--hop", "6", "--target-samples", "5")
+    assert code == 0 and meta["skipped"] == []
+    originals = [e for e in meta["classes"]["owl"]["files"] if e["type"] == "original"]
+    assert [e["offset"] for e in originals] == [w.offset for w in window_offsets(len(decoded), rate,
+                                                                                 segment=8, hop=6)]
+    for e in originals:
+        window, sr = sf.read(pool / "owl" / e["filename"], dtype="float32")
+        assert sr == rate and len(window) == 8 * rate
+        np.testing.assert_array_equal(window, decoded[e["offset"]: e["offset"] + 8 * rate])
+
+
+def test_a_dwvw_aiff_that_libsndfile_opens_but_cannot_decode_gets_that_reason(tmp_path):
+    path = tmp_path / "audio" / "owl" / "old.aiff"
+    path.parent.mkdir(parents=True)
+    sf.write(path, np.zeros(8000, dtype=np.float32), 8000, format="AIFF", subtype="DWVW_16")
+    _long(tmp_path / "audio" / "owl" / "ok.wav", 2, seed=1)
+    code, _, meta = _pool(tmp_path, "--target-samples", "2")
+    assert code == 1
+    (skipped,) = meta["skipped"]
+    assert skipped["path"] == "owl/old.aiff"
+    assert "libsndfile opens it (AIFF, DWVW_16) but cannot decode its samples" in skipped["reason"]
+    assert "corrupt" not in skipped["reason"]
