@@ -33,7 +33,8 @@ from ..io.bounded_json import load_json_file
 from ..plans.seeds import derive_seed
 from ..plans.spectrogram_plan import job_key
 
-#: parameters that audiomentations works in but the user does not (see the README)
+#: parameters that audiomentations works in but the user does not (docs/step1-pool.md: ``noise_std``
+#: beside ``snr_db``)
 INTERNAL_PARAMS = frozenset({"noise_std"})
 __all__ = ["TOOL_VERSION", "SPLITS", "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
            "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
