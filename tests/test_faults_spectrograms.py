@@ -646,7 +646,7 @@ def test_the_folder_s_own_json_files_are_never_read_unbounded(kind, tmp_path, ca
 
 
 def _three_column_index(db: Path, rows: list[tuple]) -> Path:
-    """The three columns the README says step 3 reads, and nothing else."""
+    """The three columns the manual (docs/step3-spectrograms.md) says step 3 reads, and nothing else."""
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE audio_samples (file_path TEXT, class_name TEXT, split TEXT)")
     con.executemany("INSERT INTO audio_samples VALUES (?, ?, ?)", rows)

@@ -3,8 +3,9 @@ preset (step 3); ``--animal-type`` of both steps names an entry.
 
 An entry's ranges give the time-stretch rates (of ``time_stretch`` and of ``combined``'s
 light stretch), the pitch shift in semitones (None: never), the default types, and the
-reason and source of its bounds; its preset is a ``SpectrogramConfig``. The README's
-tables are made from ``ANIMALS`` (``ranges_table_markdown``, ``presets_table_markdown``).
+reason and source of its bounds; its preset is a ``SpectrogramConfig``. The manual's
+tables are made from ``ANIMALS``: ``ranges_table_markdown`` (docs/step1-pool.md),
+``presets_table_markdown`` (docs/step3-spectrograms.md).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _rate(lo_hi: tuple[float, float]) -> str:
 
 
 def ranges_table_markdown() -> str:
-    """The README's table of augmentation ranges per animal type, made from ``ANIMALS``."""
+    """docs/step1-pool.md's table of augmentation ranges per animal type, made from ``ANIMALS``."""
     lines = ["| `--animal-type` | `time_stretch` | `combined` stretch | `pitch_shift` | default types "
              "| why | source |", "|---|---|---|---|---|---|---|"]
     for name, a in ANIMALS.items():
@@ -111,7 +112,7 @@ def _ms(samples: int, rate: int) -> str:
 
 
 def presets_table_markdown() -> str:
-    """The README's table of spectrogram presets per animal type, made from ``ANIMALS``."""
+    """docs/step3-spectrograms.md's table of spectrogram presets per animal type, made from ``ANIMALS``."""
     lines = ["| `--animal-type` | sample rate | band (Hz) | mels | n_fft (window) | hop | duration | shape |",
              "|---|---|---|---|---|---|---|---|"]
     for name, a in ANIMALS.items():

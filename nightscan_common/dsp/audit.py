@@ -21,7 +21,7 @@ from ..errors import AudioFileError
 from ..io.audio_io import AudioProbe, open_audio, probe_audio, read_blocks, read_mono
 from .fingerprint import MAX_SECONDS, fingerprint
 
-#: The gate's defaults, one place each (front ends and the README quote them from here).
+#: The gate's defaults, one place each (front ends and docs/step1-pool.md quote them from here).
 #: -60 dBFS: 30 dB above the least significant bit of 16-bit audio (-90 dBFS), so that
 #: placeholders of dither or rounding noise are caught, and 30 dB or more below the
 #: peak of any recording that holds a call (the test corpus peaks at -22 to -2 dBFS,

@@ -22,8 +22,9 @@ import numpy as np
 
 from .animals import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
-# Ranges, one place each; --help and the README quote them from here. The stretch and
-# pitch ranges of the general animal type; other types take theirs from ANIMAL_RANGES.
+# Ranges, one place each; --help and the generated table of docs/step1-pool.md quote them
+# from here. The stretch and pitch ranges of the general animal type; other types take
+# theirs from ANIMAL_RANGES.
 TIME_STRETCH_RATE = ANIMAL_RANGES[DEFAULT_ANIMAL].stretch
 NOISE_SNR_DB = (10.0, 30.0)
 VOLUME_GAIN_DB = (-6.0, 0.0)

@@ -161,7 +161,7 @@ NOISE_FOLDER_OPTION = noise_folder_options()
 
 
 def augmentation_table_markdown() -> str:
-    """The README's table of augmentation types, made from ``AUGMENTATION_TYPES``."""
+    """docs/step1-pool.md's table of augmentation types, made from ``AUGMENTATION_TYPES``."""
     lines = ["| type | what it does | default | reads | numba | memory per frame |",
              "|---|---|---|---|---|---|"]
     for t in AUGMENTATION_TYPES.values():

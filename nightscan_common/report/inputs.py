@@ -44,7 +44,8 @@ from ..io.bounded_json import load_json_file
 from ..seeds import derive_seed
 from ..vocabulary import SPLITS, job_key
 
-#: parameters that audiomentations works in but the user does not (see the README)
+#: parameters that audiomentations works in but the user does not (docs/step1-pool.md: ``noise_std``
+#: beside ``snr_db``)
 INTERNAL_PARAMS = frozenset({"noise_std"})
 __all__ = ["POOL_SHA_KEY", "check_index_pool", "ClassBand", "class_bands", "StepOutcome", "mel_fraction",
            "mel_middle", "TOOL_VERSION", "SPLITS",
