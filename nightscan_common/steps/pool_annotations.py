@@ -34,7 +34,7 @@ from ..plans.clips import ClipOptions, ClipPlan, Labelled, RecordingEvents, plan
 from ..plans.content_groups import plan_duplicates
 from ..plans.pool_plan import plan_class
 from . import pool_checks
-from .pool_checks import gate
+from .pool_checks import ProbedOriginal, gate
 from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped, select_classes
 from .pool_worker import PoolWorkerSetup
 
@@ -176,7 +176,8 @@ def _exhaustive(o: PoolOptions, tables: list[TableRead], table_recording: dict[s
 # ---------------------------------------------------------------- checks and plan
 
 
-def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
+def discover_annotations(opts: PoolRun, executor: Executor,
+                         ) -> tuple[PoolReport, dict[tuple[str, str], ProbedOriginal]]:
     """Check every paired recording, plan its clips, and plan each class over the clips."""
     fd: FrontDoor = opts.annotated
     o = opts.options
@@ -184,17 +185,18 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
     fates = dict(fd.fates)
     paths = {str(opts.audio_root / rec): rec for rec in fd.events}
     paths |= {str(opts.audio_root / r): r for r in fd.table_recording.values() if r is not None}
-    found: dict[tuple[str, str], dict] = {}
+    found: dict[tuple[str, str], ProbedOriginal] = {}
     for outcome in executor.map(pool_checks.probe_original, sorted(paths), desc="checking recordings",
                                 setup=PoolWorkerSetup(), timeout=opts.task_timeout, progress=opts.progress):
         if outcome.ok:
             found[("", paths[outcome.item])] = outcome.result
         else:
             skipped.append(_skip(paths[outcome.item], outcome.error))
-    gated = [replace(s, path=s.path.lstrip("/")) for s in gate(o, found)]
+    found, refused = gate(o, found)
+    gated = [replace(s, path=s.path.lstrip("/")) for s in refused]
     duplicates = _drop_copies(o, found)
     usable = {rec: found[("", rec)] for _, rec in sorted(found)}
-    recs = [RecordingEvents(rec, p["frames"], p["samplerate"], p["channels"], fd.events.get(rec, ()),
+    recs = [RecordingEvents(rec, p.frames, p.samplerate, p.channels, fd.events.get(rec, ()),
                             rec in fd.exhaustive) for rec, p in usable.items()]
     plan = plan_clips(recs, clip_options(o))
     for rec, labs in fd.events.items():
@@ -213,7 +215,7 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
         windows[clip.cls][clip.recording].append(clip.window)
         clip_events[(clip.cls, unit_key(clip.recording, clip.window.offset))] = list(clip.events)
     plans, empty = [], []
-    probes: dict[tuple[str, str], dict] = {}
+    probes: dict[tuple[str, str], ProbedOriginal] = {}
     for cls in select_classes(opts):  # the labels' classes, or those of --specific-class
         own = windows.get(cls, {})
         if not own:
@@ -229,10 +231,10 @@ def discover_annotations(opts: PoolRun, executor: Executor) -> tuple[PoolReport,
                       duplicates=duplicates, clip_events=clip_events, annotations=record), probes
 
 
-def _drop_copies(o: PoolOptions, found: dict[tuple[str, str], dict]) -> dict[str, str]:
+def _drop_copies(o: PoolOptions, found: dict[tuple[str, str], ProbedOriginal]) -> dict[str, str]:
     """Copies of one recording under two names: one kept (unless ``--keep-duplicates``), the
     others taken out of ``found`` in place; returns copy -> the recording kept."""
-    prints = {f"-/{rel}": Fingerprint.from_text(p["fingerprint"]) for (_, rel), p in found.items()}
+    prints = {f"-/{rel}": Fingerprint.from_text(p.fingerprint) for (_, rel), p in found.items()}
     plan = plan_duplicates(group_duplicates(prints), keep_duplicates=o.keep_duplicates)
     copies = {}
     for copy, kept in sorted(plan.duplicate_of.items()):

@@ -128,7 +128,7 @@ def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict]
                            source=audio_root / task.class_name / task.source, link_mode=link_mode)
         kept_files[key] = kept
         if item is not None and task.window is not None:  # the check hashed it; the windows compare
-            item = replace(item, identity=tuple(probe["identity"]))
+            item = replace(item, identity=tuple(probe.identity))
         if item is None:
             records[key] = merge(task, kept, [])
         else:
