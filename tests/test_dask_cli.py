@@ -107,7 +107,8 @@ def _every_type_args(base: Path, animal: str, out: str) -> dict[str, list[str]]:
     """Steps 1 to 3 on three recordings of one class, each type made once, noise folders given."""
     for i in range(3):
         write_recording(base / "audio" / "owl" / f"rec_{i}.wav", call="hoots", seconds=1.0, seed=i)
-    write_recording(base / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, seed=101)  # its own noise floor, not rec_0's
+    # its own noise floor: seed 0 would be rec_0's, which the noise check calls a copy of it
+    write_recording(base / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, seed=101)
     write_recording(base / "short" / "drop.wav", call="clicks", seconds=0.2)
     types = EVERY_TYPE[animal]
     pool, db = base / out / "pool", base / out / "index.db"

@@ -46,7 +46,8 @@ def global_rngs_churning():
 
 
 def _noise_folders(tmp_path):
-    write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000, seed=101)
+    write_recording(tmp_path / "bg" / "rain.wav", call="noise_bursts", seconds=2.0, samplerate=16000,
+                    seed=101)  # its own noise floor: seed 0 would be rec_000's, a copy to the noise check
     write_recording(tmp_path / "short" / "drop.wav", call="clicks", seconds=0.2, samplerate=16000)
     return {"background_noise_dir": tmp_path / "bg", "short_noise_dir": tmp_path / "short"}
 
