@@ -125,8 +125,8 @@ def _class_plan(name: str, grouping: Grouping, sizes: list[int], shared_splits: 
     class_seed = derive_seed(seed, name)
     if not kept:
         return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=class_seed, pinned=pinned))
-    was = [{pinned[i]: 0} if i in pinned else previous.get(g.key, {}) for i, g in enumerate(grouping.groups)]
-    result = plan_kept_split(sizes, was, ratios, seed=class_seed)
+    was = [previous.get(g.key, {}) for g in grouping.groups]
+    result = plan_kept_split(sizes, was, ratios, seed=class_seed, pinned=pinned)
     return ClassPlan(name, grouping, result.plan, result)
 
 

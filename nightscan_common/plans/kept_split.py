@@ -1,8 +1,11 @@
 """Stable splits across dataset versions (pure): groups of an older index keep their split.
 
 ``--keep-splits-from OLD.db``: a group whose files were all in one split of the old
-index stays there; a group that is new goes where its split is furthest below its
-target, so that each split comes as close as it can to its ratio; a group that merged
+index stays there; the groups that are new are placed around them exactly as a fresh
+build places a class's groups (``plan_split`` with the old groups pinned), so that each
+split comes as close as it can to its ratio and a class the old index did not hold (or
+whose old groups pin nothing) gets the very split a fresh index gives it, a class of two
+groups filling train and val, not train alone; a group that merged
 groups of several old splits (a newly found duplicate, a new group pattern) must
 move some of them, and goes where test and val receive nothing that was in train:
 train when any part was there, else the split that held most of it (test on a tie).
@@ -14,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..vocabulary import SPLITS
-from .split_plan import SplitPlan, _make_rng, _neediness, _shuffle, check_ratios, split_targets
+from .split_plan import SplitPlan, check_ratios, plan_split
 
 TRAIN = SPLITS.index("train")
 
@@ -51,19 +54,24 @@ def merged_split(was: Mapping[int, int]) -> int:
 
 
 def plan_kept_split(sizes: Sequence[int], previous: Sequence[Mapping[int, int]],
-                    ratios: Sequence[float], *, seed: int) -> KeptSplit:
+                    ratios: Sequence[float], *, seed: int,
+                    pinned: Mapping[int, int] | None = None) -> KeptSplit:
     """Assign groups of ``sizes[i]`` samples, ``previous[i]`` saying how many of group i's
     files each old split held (empty: a new group; a split with 0: only its key was there).
 
-    Old groups are placed first; new groups then go, largest first (ties in a seeded
-    order), each to the split furthest below its target; a split of ratio 0 takes none.
+    Old groups keep their split (a merged one goes to ``merged_split``); ``pinned`` groups
+    (that hold other classes too, placed for all of them) keep theirs and are neither kept
+    nor added. The new groups are then placed by ``plan_split`` with all of these pinned,
+    with the same seed a fresh build gives the class: the same greedy pass, the same
+    repair of an empty split (moving a new group from a split that holds two), the same
+    improvement. A split of ratio 0 takes none.
     """
     ratios = check_ratios(ratios)
-    targets = split_targets(sum(sizes), ratios)
-    assignment = [0] * len(sizes)
-    counts = [0] * len(ratios)
+    pinned = dict(pinned or {})
     kept, added, merges = [], [], []
     for g, was in enumerate(previous):
+        if g in pinned:
+            continue
         if not was:
             added.append(g)
             continue
@@ -72,17 +80,7 @@ def plan_kept_split(sizes: Sequence[int], previous: Sequence[Mapping[int, int]],
             kept.append(g)
         else:
             merges.append(Merge(g, tuple(sorted(was.items())), split))
-        assignment[g] = split
-        counts[split] += sizes[g]
-    eligible = [s for s, r in enumerate(ratios) if r > 0]
-    order = list(added)
-    _shuffle(order, _make_rng(seed))
-    order.sort(key=lambda g: -sizes[g])
-    for g in order:
-        s = max(eligible, key=lambda s: _neediness(targets[s], counts[s], s))
-        assignment[g] = s
-        counts[s] += sizes[g]
-    held = set(assignment) if sizes else set()
-    empty = tuple(SPLITS[s] for s in eligible if s not in held)
-    return KeptSplit(SplitPlan(tuple(assignment), targets, tuple(counts), empty),
-                     tuple(kept), tuple(added), tuple(merges))
+        pinned[g] = split
+    plan = plan_split(sizes, ratios, seed=seed, pinned=pinned)
+    return KeptSplit(plan, tuple(kept), tuple(added), tuple(merges))
+

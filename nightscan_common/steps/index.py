@@ -335,12 +335,9 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) ->
     for cp in plans:
         if cp.plan.empty:
             short = True
-            n = len(cp.grouping.groups)
-            why = "too few to fill every split" if n < len(SPLITS) else (
-                f"{len(cp.grouping.shared)} of them hold other classes too, and moving one would empty "
-                "a split of another class")
-            warnings.append(f"class {cp.name!r} has {n} group(s), {why}: "
-                            f"no {' or '.join(cp.plan.empty)} samples")
+            why = _why_short(cp)  # "too few ...: train and val get one each" goes on with a comma
+            warnings.append(f"class {cp.name!r} has {len(cp.grouping.groups)} group(s), {why}"
+                            f"{',' if ':' in why else ':'} no {' or '.join(cp.plan.empty)} samples")
         elif (far := _beyond_bound(cp)):
             warnings.append(f"class {cp.name!r}: {far}, more than its largest group "
                             f"({cp.largest_group}); groups that hold other classes too pull it there")
@@ -361,6 +358,39 @@ def _warnings(pool: Pool, plans: Iterable[ClassPlan], cross: list[list[str]]) ->
                         f"content): {' = '.join(names)}; one recording under two labels is usually "
                         "a mistake")
     return warnings
+
+
+def _why_short(cp: ClassPlan) -> str:
+    """Why a class has an empty split, as it happened: too few groups (each held split got one),
+    groups an older index pins (``--keep-splits-from`` never moves them), or groups that hold
+    other classes too (moving one would empty a split of another class)."""
+    held = [s for i, s in enumerate(SPLITS) if i in cp.plan.assignment]
+    groups = len(cp.grouping.groups)
+    if len(held) >= min(groups, len(held) + len(cp.plan.empty)):
+        return (f"too few to fill every split: {_and(held)} "
+                f"{'gets it' if groups == 1 else 'get one each'}")
+    old = [m.split for m in cp.kept.merges] + [cp.plan.assignment[g] for g in cp.kept.kept] if cp.kept else []
+    if not old:
+        return (f"{len(cp.grouping.shared)} of them hold other classes too, and moving one would empty "
+                "a split of another class")
+    where = ", ".join(f"{old.count(i)} in {s}" for i, s in enumerate(SPLITS) if i in old)
+    why = (f"{len(old)} of them keep their split from the older index ({where}), which "
+           "--keep-splits-from never moves")
+    if cp.grouping.shared:
+        return f"{why}, and {len(cp.grouping.shared)} hold other classes too"
+    return f"{why}; an index built without it fills {_and(_fillable(cp, held))}"
+
+
+def _fillable(cp: ClassPlan, held: list[str]) -> list[str]:
+    """The empty splits a fresh build fills: as many as the class has groups, largest ratio
+    first (the targets' order, then ``SPLITS``'), as ``plan_split`` repairs them."""
+    room = len(cp.grouping.groups) - len(held)
+    order = sorted(cp.plan.empty, key=lambda s: (-cp.plan.targets[SPLITS.index(s)], SPLITS.index(s)))
+    return sorted(order[:room], key=SPLITS.index)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _beyond_bound(cp: ClassPlan) -> str:

@@ -38,3 +38,13 @@ def test_a_merged_group_goes_where_val_and_test_get_nothing_from_train():
 def test_a_key_without_files_still_counts_as_its_old_split():
     kept = plan_kept_split([3], [{VAL: 0}], RATIOS, seed=0)
     assert kept.plan.assignment == (VAL,) and kept.kept == (0,)
+
+
+def test_new_groups_are_placed_as_a_fresh_build_places_them():
+    sizes = [20, 20, 7, 5, 5, 3]
+    for seed in range(5):
+        fresh = plan_split(sizes, RATIOS, seed=seed)
+        kept = plan_kept_split(sizes, [{}] * len(sizes), RATIOS, seed=seed)
+        assert kept.plan == fresh and kept.added == tuple(range(len(sizes)))
+    two = plan_kept_split([20, 20], [{TRAIN: 20}, {}], RATIOS, seed=0)  # one old in train, one new
+    assert two.plan.assignment == (TRAIN, VAL) and two.plan.empty == ("test",)

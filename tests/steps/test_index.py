@@ -73,7 +73,8 @@ def test_three_groups_fill_three_splits_and_two_groups_are_reported(tmp_path):
     assert frog == {"train", "val", "test"}
     moth = [w for w in report.warnings if "'moth'" in w]
     assert len(moth) == 1 and moth[0].startswith(
-        "class 'moth' has 2 group(s), too few to fill every split: no test samples")
+        "class 'moth' has 2 group(s), too few to fill every split: train and val get one each, "
+        "no test samples")
     assert not any("'frog'" in w for w in report.warnings)
 
 

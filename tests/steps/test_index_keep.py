@@ -106,3 +106,50 @@ def test_an_originals_table_with_values_that_are_not_text_is_read_as_unknown_con
     assert report.kept.renamed == [f"owl/rec_002_original.wav -> owl/renamed_2_original.wav "
                                    f"({_splits(old_db)['owl/rec_002_original.wav']})"]
     assert report.kept.groups == {"added": 1, "removed": 1, "kept": 9, "moved": 0}
+
+
+def _layout(report, name: str) -> tuple[int, ...]:
+    """A class's samples per split (train, val, test)."""
+    return next(c.rows for c in report.classes if c.name == name)
+
+
+def _moth_warning(report) -> str:
+    (said,) = [w for w in report.warnings if "'moth'" in w]
+    return said
+
+
+TWO_GROUPS = ("class 'moth' has 2 group(s), too few to fill every split: train and val get one each, "
+              "no test samples")
+
+
+def test_a_class_added_later_gets_the_split_a_fresh_index_gives_it(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [5] * 20}), old_db)
+    pool = write_pool(tmp_path / "p2", {"owl": [5] * 20, "moth": [20, 20]})
+    fresh = run_index(pool, tmp_path / "fresh.db")
+    kept = run_index(pool, tmp_path / "kept.db", keep_splits_from=old_db)
+    assert _layout(fresh, "moth") == _layout(kept, "moth") == (20, 20, 0)
+    moth = {fp: s for fp, s in _splits(tmp_path / "kept.db").items() if fp.startswith("moth/")}
+    assert moth == {fp: s for fp, s in _splits(tmp_path / "fresh.db").items() if fp.startswith("moth/")}
+    assert _moth_warning(fresh) == _moth_warning(kept) == TWO_GROUPS
+
+
+def test_a_recording_added_to_a_one_group_class_fills_val_as_a_fresh_index_does(tmp_path):
+    old_db = tmp_path / "old.db"
+    run_index(write_pool(tmp_path / "p1", {"owl": [5] * 20, "moth": [20]}), old_db)
+    pool = write_pool(tmp_path / "p2", {"owl": [5] * 20, "moth": [20, 20]})
+    kept = run_index(pool, tmp_path / "kept.db", keep_splits_from=old_db)
+    assert _layout(kept, "moth") == _layout(run_index(pool, tmp_path / "fresh.db"), "moth") == (20, 20, 0)
+    assert _splits(tmp_path / "kept.db")["moth/rec_000_original.wav"] == "train"  # where it was
+    assert _moth_warning(kept) == TWO_GROUPS
+
+
+def test_groups_the_older_index_holds_in_one_split_are_named_as_the_reason(tmp_path):
+    old_db = tmp_path / "old.db"  # every group in train
+    run_index(write_pool(tmp_path / "p1", {"moth": [20, 20]}), old_db, IndexOptions(ratios=(1, 0, 0)))
+    pool = write_pool(tmp_path / "p2", {"moth": [20, 20]})
+    kept = run_index(pool, tmp_path / "kept.db", keep_splits_from=old_db)
+    assert _layout(kept, "moth") == (40, 0, 0)
+    assert _moth_warning(kept) == (
+        "class 'moth' has 2 group(s), 2 of them keep their split from the older index (2 in train), "
+        "which --keep-splits-from never moves; an index built without it fills val: no val or test samples")
