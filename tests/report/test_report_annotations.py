@@ -117,3 +117,26 @@ def test_a_pool_without_tables_has_no_section_and_a_bad_record_is_refused(annota
     (tmp_path / "annotations.json").write_text('{"tables": 3}')
     with pytest.raises(UsageError, match="not step 1's record of its tables"):
         read_annotations(tmp_path)
+
+
+def test_the_same_annotated_inputs_give_the_same_bytes(annotated, tmp_path):
+    pool, db, result, _ = annotated
+    again = build_report(pool, db, None, tmp_path / "again")
+    assert again.html_path.read_bytes() == result.html_path.read_bytes()
+    assert again.json_path.read_bytes() == result.json_path.read_bytes()
+
+
+def test_a_corrupt_annotations_json_is_one_error_line_and_nothing_written(annotated, tmp_path, capsys):
+    import shutil
+
+    import make_report
+
+    pool, db, _, _ = annotated
+    copy = tmp_path / "pool"
+    shutil.copytree(pool, copy)
+    (copy / "annotations.json").write_text('{"tables": [1], "classes": {}}')
+    code = make_report.main(["--pool-dir", str(copy), "--index-db", str(db), "--output-dir",
+                             str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert len(err) == 1 and err[0].startswith("error: ") and "annotations.json" in err[0]
