@@ -8,6 +8,12 @@ from typing import Any
 #: What became of a table's rows, in the order the summary shows them.
 FATES = ("used", "merged", "below confidence", "blank", "nocall", "unknown", "ignored",
          "multi-label dropped", "capped", "view duplicate", "out of range", "point event", "bad row")
+#: The fate of a row whose recording is missing, left out by the gate, or failed to decode.
+NO_RECORDING = "recording left out"
+#: Every fate a table's row can have, in the order summaries show them.
+SHOWN_FATES = (*FATES, NO_RECORDING)
+#: What step 1 read from the tables, beside ``pool_metadata.json`` (the report reads it too).
+ANNOTATIONS_FILENAME = "annotations.json"
 
 
 class TableError(ValueError):

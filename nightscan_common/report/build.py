@@ -19,6 +19,7 @@ from .inputs import (
     UsageError,
     check_index_pool,
     is_inside,
+    read_annotations,
     read_index_inputs,
     read_outcomes,
     read_pool_inputs,
@@ -85,7 +86,8 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
     report = Report(summary, balance, data.splits(pool, index, cross),
                     data.inputs(pool, spectrograms, problems), data.augmentations(pool), grid, settings,
                     bands=data.bands(spectrograms),
-                    spectrogram_warnings=spectrograms.warnings)
+                    spectrogram_warnings=spectrograms.warnings,
+                    annotations=data.annotations(pool, read_annotations(pool_root), db))
     figures = {"balance": plots.balance(balance, target=summary.target, limit=options.max_classes),
                "splits": plots.splits(report.splits, limit=options.max_classes),
                "inputs": plots.inputs(report.inputs),

@@ -17,8 +17,10 @@ import numpy as np
 
 from .inputs import (
     POOL_SHA_KEY,
+    SHOWN_FATES,
     SPLITS,
     ClassBand,
+    FileEntry,
     IndexInputs,
     PoolInputs,
     SpectrogramInputs,
@@ -27,20 +29,27 @@ from .inputs import (
     read_splits_of,
 )
 from .record import (
+    Annotations,
     Augmentations,
     ClassBalance,
+    ClassEvents,
     ClassSplit,
     CrossClass,
     Histogram,
     Inputs,
     Problem,
+    Span,
     Splits,
     StepStatus,
     Summary,
+    TableFates,
+    Timeline,
 )
 
 #: bins of the histograms of durations, levels and parameters
 BINS = 30
+#: recordings drawn as timelines (the first by path); the page says how many are left out
+MAX_TIMELINES = 20
 #: lists in the metadata that name files with a reason, and what the report calls them
 LISTED_PROBLEMS = {"skipped": "skipped", "ignored": "ignored", "quiet": "quiet"}
 
@@ -257,3 +266,44 @@ def summary(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInput
 def bands(spectrograms: SpectrogramInputs) -> list[ClassBand]:
     """Per class, the share of its energy inside step 3's band, as step 3 measured it."""
     return class_bands(spectrograms.windows, spectrograms.config, preset=spectrograms.preset)
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def annotations(pool: PoolInputs, record: dict | None, index_db: Path, *,
+                limit: int = MAX_TIMELINES) -> Annotations | None:
+    """Step 1's record of its tables (per table its fates, per class its events and clips) and a
+    timeline of each of the first ``limit`` recordings: the events of its clips by class, and
+    its clips with the split the index gives each (one split per recording, or it leaks)."""
+    if record is None:
+        return None
+    tables = [TableFates(str(t.get("table")), str(t.get("format")),
+                         t["recording"] if isinstance(t.get("recording"), str) else None,
+                         _count(t.get("rows")),
+                         {f: _count(t["fates"].get(f)) for f in SHOWN_FATES if _count(t["fates"].get(f))})
+              for t in record["tables"]]
+    classes = [ClassEvents(name, *(_count(c.get(k)) for k in ("events", "clips", "kept", "recordings")))
+               for name, c in sorted(record["classes"].items())]
+    by_recording: dict[str, list[tuple[str, FileEntry]]] = {}
+    for name, files in pool.classes.items():
+        for f in files:
+            if not f.is_augmented and f.offset_seconds is not None:
+                by_recording.setdefault(f.source, []).append((name, f))
+    drawn = sorted(by_recording)[:limit]
+    where = read_splits_of(index_db, [f"{c}/{f.name}" for r in drawn for c, f in by_recording[r]])
+    fates = [f for f in SHOWN_FATES if any(t.fates.get(f) for t in tables)]
+    return Annotations(fates, tables, classes, [_timeline(r, by_recording[r], where) for r in drawn],
+                       len(by_recording))
+
+
+def _timeline(recording: str, clips: list[tuple[str, FileEntry]], where: dict[str, str]) -> Timeline:
+    """One recording's clips (by start) and the events they hold, each event once."""
+    spans = sorted((Span(c, f.offset_seconds or 0.0, (f.offset_seconds or 0.0) + (f.seconds or 0.0),
+                         f"{c}/{f.name}", where.get(f"{c}/{f.name}")) for c, f in clips),
+                   key=lambda s: (s.start, s.file))
+    events = sorted({Span(cls, start, end, at) for _, f in clips for cls, start, end, at in f.events},
+                    key=lambda s: (s.start, s.end, s.file))
+    end = max([s.end for s in spans] + [e.end for e in events] + [0.0])
+    return Timeline(recording, round(end, 6), events, spans)

@@ -13,7 +13,7 @@ from html import escape
 
 from ..reports.outcomes import grouped
 from .listen import Media
-from .record import Listen, Report, Sample
+from .record import Annotations, Listen, Report, Sample, Span, Timeline
 
 #: rows a table shows before it folds, and at most
 FOLD_ROWS = 30
@@ -45,6 +45,7 @@ background:repeating-linear-gradient(-45deg,rgba(86,180,233,.6) 0 3px,transparen
 .sw.nyq{position:relative;display:inline-block;width:22px;height:12px;outline:none}
 .card audio{width:100%;height:32px}code{font-size:12px}
 .scroll{max-width:100%;overflow-x:auto}img{max-width:100%}
+svg.timeline{width:100%;max-width:1000px;height:auto;display:block}svg.timeline text{font-size:11px}
 @media (max-width:600px){body{margin:.5em auto;padding:0 .4em}.card{width:100%}.sets,.set{display:block}}
 """
 
@@ -185,6 +186,91 @@ def _band_warnings(report: Report) -> str:
             + "".join(f"<li>{escape(w)}</li>" for w in lost) + "</ul></div>")
 
 
+#: colours of the classes on the timelines (Okabe-Ito, colour-blind safe), in class order
+CLASS_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#000000")
+#: fill of a clip by its split; a clip not in the index is white
+SPLIT_COLOURS = {"train": "#444444", "val": "#999999", "test": "#d9d9d9"}
+#: the timeline's drawing: width, left margin for the lane names, lanes' tops and height
+WIDTH, LEFT, RIGHT = 1000, 60, 10
+EVENTS_Y, CLIPS_Y, LANE = 6, 30, 18
+
+
+def _ticks(seconds: float) -> list[float]:
+    """About six round times (1, 2, 5 x 10^k s) from 0 to ``seconds``."""
+    step = 1.0
+    for k in range(-3, 7):
+        for m in (1, 2, 5):
+            step = m * 10.0 ** k
+            if seconds / step <= 6:
+                return [i * step for i in range(int(seconds / step + 1e-9) + 1)]
+    return [0.0, seconds]
+
+
+def _rect(span: Span, x, y: int, fill: str, data: str, title: str) -> str:
+    left, right = x(span.start), x(span.end)
+    return (f'<rect x="{left:.1f}" y="{y}" width="{max(right - left, 1.0):.1f}" height="{LANE}" '
+            f'fill="{fill}" stroke="#fff" stroke-width="0.5" {data}><title>{escape(title)}</title></rect>')
+
+
+def _timeline_svg(t: Timeline, colour: Mapping[str, str]) -> str:
+    """One recording as an inline SVG: its events by class above, its clips by split below, seconds."""
+    seconds = t.seconds or 1.0
+
+    def x(at: float) -> float:
+        return LEFT + (WIDTH - LEFT - RIGHT) * at / seconds
+
+    axis = CLIPS_Y + LANE + 4
+    parts = [f'<svg class="timeline" viewBox="0 0 {WIDTH} {axis + 18}" role="img" '
+             f'aria-label="timeline of {escape(t.recording)}">',
+             f'<text x="0" y="{EVENTS_Y + 13}">events</text><text x="0" y="{CLIPS_Y + 13}">clips</text>',
+             f'<line x1="{LEFT}" y1="{axis}" x2="{WIDTH - RIGHT}" y2="{axis}" stroke="#888"/>']
+    for e in t.events:
+        parts.append(_rect(e, x, EVENTS_Y, colour.get(e.cls, "#000"), f'data-class="{escape(e.cls)}"',
+                           f"{e.cls}: {e.start:g}-{e.end:g} s ({e.file})"))
+    for c in t.clips:
+        parts.append(_rect(c, x, CLIPS_Y, SPLIT_COLOURS.get(c.split or "", "#fff"),
+                           f'data-split="{escape(c.split or "")}" data-class="{escape(c.cls)}"',
+                           f"{c.file}: {c.start:g}-{c.end:g} s, {c.split or 'not in the index'}"))
+    for tick in _ticks(seconds):
+        parts.append(f'<text x="{x(tick):.1f}" y="{axis + 14}" text-anchor="middle">{tick:g}</text>')
+    parts.append(f'<text x="{WIDTH - RIGHT}" y="{axis + 14}" text-anchor="end">s</text></svg>')
+    return "".join(parts)
+
+
+def _annotations(a: Annotations) -> str:
+    """Per table its rows and their fates, per class its events and clips, a timeline per recording."""
+    colour = {c.name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, c in enumerate(a.classes)}
+    out = ["<p>What step 1 read from the tables (<code>annotations.json</code>): per table, the rows read "
+           "and what became of them; per class, the events (rows a clip covers), the clips planned, "
+           "those the balancing kept, and the recordings they come from.</p>",
+           '<div id="annotation-tables">' + _table(
+               ["table", "format", "recording", "rows", *a.fates],
+               ([t.table, t.format, t.recording or "-", t.rows, *(t.fates.get(f, 0) for f in a.fates)]
+                for t in a.tables), name="tables") + "</div>",
+           '<div id="annotation-classes">' + _table(
+               ["class", "events", "clips", "kept", "recordings"],
+               ([c.name, c.events, c.clips, c.kept, c.recordings] for c in a.classes), name="classes")
+           + "</div>",
+           "<p>Timelines: each recording in seconds; above, the events its clips hold, coloured by class ("
+           + ", ".join(f'<span class="sw" style="background:{colour[c.name]}"></span> {escape(c.name)}'
+                       for c in a.classes)
+           + "); below, the clips taken, by split ("
+           + ", ".join(f'<span class="sw" style="background:{v};outline:1px solid #888"></span> {k}'
+                       for k, v in SPLIT_COLOURS.items())
+           + '; white: not in the index). All clips of a recording must be in one split.</p>']
+    if a.recordings > len(a.timelines):
+        out.append(f"<p>{len(a.timelines)} of {a.recordings} recordings drawn (the first by path); "
+                   f"{a.recordings - len(a.timelines)} left out.</p>")
+    for t in a.timelines:
+        splits = t.splits
+        where = (f'<span class="bad">in {len(splits)} splits: {escape(", ".join(splits))}</span>'
+                 if len(splits) > 1 else escape(f"in {splits[0]}" if splits else "not in the index"))
+        out.append(f'<div class="recording" data-recording="{escape(t.recording)}"><h3>'
+                   f"{escape(t.recording)}</h3><p>{len(t.clips)} clip(s), {len(t.events)} event(s); "
+                   f"{where}</p>{_timeline_svg(t, colour)}</div>")
+    return '<div id="annotations">' + "".join(out) + "</div>"
+
+
 def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Media]) -> str:
     """The page, from the record, its figures (PNG bytes by name) and the grid's media by path."""
     s, sp, inp, aug, ls = report.summary, report.splits, report.inputs, report.augmentations, report.listen
@@ -194,7 +280,8 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
            "<title>NightScan dataset report</title>", f"<style>{STYLE}</style></head><body>",
            "<h1>NightScan dataset report</h1>", _summary(report),
            "<h2>What the steps said</h2>", _steps(report)]
-    out += ["<h2>1. Balance</h2>",
+    number = iter(range(1, 10))
+    out += [f"<h2>{next(number)}. Balance</h2>",
             f"<p>Short of the target ({s.target}): <b>{escape(', '.join(s.short_classes) or 'none')}</b>. "
             "Originals found in the audio root against samples after balancing.</p>",
             _figure(figures["balance"], "balance per class"),
@@ -207,7 +294,7 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
                             for c in report.balance]),
             _band_warnings(report)]
     leak = "bad" if sp.leaking_groups else "good"
-    out += ["<h2>2. Splits</h2>",
+    out += [f"<h2>{next(number)}. Splits</h2>",
             f'<p class="{leak}">Leakage check: <b id="leakage">{sp.leaking_groups}</b> group(s) in more '
             "than one split (must be 0)"
             + (f": {escape(', '.join(sp.leaking_examples))}" if sp.leaking_examples
@@ -223,7 +310,10 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
                      *c.groups, *(f"{d:+g}" for d in c.deviation)] for c in sp.classes), name="per class")]
     out += ["<p>Index checks:</p><ul>" + "".join(f"<li>{escape(w)}</li>" for w in sp.warnings) + "</ul>"
             if sp.warnings else "<p>Index checks: nothing to report.</p>"]
-    out += ["<h2>3. What went in</h2>",
+    if report.annotations is not None:
+        out += [f'<h2 id="from-tables">{next(number)}. From recordings and tables</h2>',
+                _annotations(report.annotations)]
+    out += [f"<h2>{next(number)}. What went in</h2>",
             f"<p>{inp.originals} originals; channels: "
             f"{escape(', '.join(f'{k}: {v}' for k, v in inp.channels.items()))}; "
             f"{inp.padded_windows} sample(s) shorter than the {inp.window_seconds:g} s window (padded); "
@@ -232,11 +322,11 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             f"<p>Files left out or flagged: {len(inp.problems)}</p>",
             _table(["kind", "file", "reason"], ([p.kind, p.path, p.reason] for p in inp.problems),
                    name="files") if inp.problems else ""]
-    out += ["<h2>4. Augmentations</h2>", _figure(figures["augmentations"], "augmentations"),
+    out += [f"<h2>{next(number)}. Augmentations</h2>", _figure(figures["augmentations"], "augmentations"),
             _table(["class", *aug.types],
                    ([c, *(aug.counts[t].get(c, 0) for t in aug.types)]
                     for c in sorted({c for t in aug.types for c in aug.counts[t]})), name="per class")]
-    out += ["<h2>5. Listen and look</h2>",
+    out += [f"<h2>{next(number)}. Listen and look</h2>",
             f"<p>{ls.classes_shown} of {ls.classes_total} classes (short ones first), chosen with seed "
             f"{ls.seed}. Each original (blue frame) beside some of its augmentations: the spectrogram "
             f"step 3 sees, and {ls.excerpt_seconds:g} s of its loudest part at {ls.excerpt_rate} Hz.</p>",
@@ -253,7 +343,8 @@ def render(report: Report, figures: Mapping[str, bytes], media: Mapping[str, Med
             out.append('<div class="set">' + "".join(cards) + "</div>")
         out.append("</div>")
     st = report.settings
-    out += ['<h2 id="settings">6. Settings</h2>', f"<p>tool version {escape(st.tool_version)}</p>"]
+    out += [f'<h2 id="settings">{next(number)}. Settings</h2>',
+            f"<p>tool version {escape(st.tool_version)}</p>"]
     for title, values in (("step 1 (pool)", st.step1), ("step 2 (index)", st.step2),
                           ("step 3 (spectrograms)", st.step3),
                           ("checksums of the inputs (sha256)", st.checksums)):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__ as TOOL_VERSION
+from ..annotations.records import ANNOTATIONS_FILENAME, SHOWN_FATES
 from ..dsp.band_check import ClassBand, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import NightScanError, UsageError
@@ -50,7 +51,7 @@ INTERNAL_PARAMS = frozenset({"noise_std"})
 __all__ = ["POOL_SHA_KEY", "check_index_pool", "ClassBand", "class_bands", "StepOutcome", "mel_fraction",
            "mel_middle", "TOOL_VERSION", "SPLITS",
            "METADATA_FILENAME", "UsageError", "NightScanError", "write_bytes",
-           "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig"]
+           "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig", "SHOWN_FATES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,21 @@ class FileEntry:
     peak_dbfs: float | None
     rms_dbfs: float | None
     params: tuple[tuple[str, float], ...]
+    offset_seconds: float | None = None  # a window's or clip's start in its recording
+    #: a clip's events (--annotations): (class, start s, end s, ``table:line``)
+    events: tuple[tuple[str, float, float, str], ...] = ()
+
+
+def _events(events: Any) -> tuple[tuple[str, float, float, str], ...]:
+    """A clip's events as the timeline needs them; an event without a class or times is left out."""
+    out = []
+    for e in events if isinstance(events, list) else ():
+        if not isinstance(e, dict):
+            continue
+        start, end, cls = _number(e.get("start")), _number(e.get("end")), e.get("class")
+        if start is not None and end is not None and isinstance(cls, str):
+            out.append((sys.intern(cls), start, end, f"{e.get('table')}:{e.get('line')}"))
+    return tuple(out)
 
 
 @dataclass
@@ -103,7 +119,8 @@ def _compact(obj: dict) -> Any:
                      int(rate) if rate else None,
                      int(c) if (c := _number(rec.channels)) else None,
                      rec.sha256 if isinstance(rec.sha256, str) else None,
-                     _number(levels.get("peak_dbfs")), _number(levels.get("rms_dbfs")), numeric)
+                     _number(levels.get("peak_dbfs")), _number(levels.get("rms_dbfs")), numeric,
+                     _number(rec.offset_seconds), _events(rec.events))
 
 
 def read_pool_inputs(pool_dir: Path) -> PoolInputs:
@@ -154,6 +171,25 @@ def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
         raise UsageError(f"{db_path} is not an index made by create_balanced_index.py ({exc}); "
                          "rebuild it") from None
     return IndexInputs(info, file_sha256(db_path), rows, groups, len(leaks), leaks[:leak_examples])
+
+
+def read_annotations(pool_dir: Path) -> dict[str, Any] | None:
+    """``annotations.json`` of a pool made with --annotations (None for any other pool), read
+    through the bounded reader: its ``tables`` and ``classes``; ``UsageError`` when it is not
+    step 1's record."""
+    path = pool_dir / ANNOTATIONS_FILENAME
+    if not os.path.lexists(path):
+        return None
+    remedy = "rerun create_augmented_pool.py with --annotations"
+    record = load_json_file(path, remedy=remedy)
+    tables = record.get("tables") if isinstance(record, dict) else None
+    classes = record.get("classes") if isinstance(record, dict) else None
+    if (not isinstance(tables, list) or not isinstance(classes, dict)
+            or not all(isinstance(t, dict) and isinstance(t.get("fates"), dict) for t in tables)
+            or not all(isinstance(c, dict) for c in classes.values())):
+        raise UsageError(f"{path} is not step 1's record of its tables (no 'tables' list or "
+                         f"'classes' object); {remedy}")
+    return record
 
 
 def read_splits_of(db_path: Path, file_paths: list[str]) -> dict[str, str]:

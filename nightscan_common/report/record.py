@@ -196,6 +196,67 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class TableFates:
+    """One annotation table as step 1 read it: its rows and what became of them (fate -> rows)."""
+
+    table: str
+    format: str
+    recording: str | None
+    rows: int
+    fates: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ClassEvents:
+    """One class of the tables: events (rows a clip covers), clips planned and kept, recordings."""
+
+    name: str
+    events: int
+    clips: int
+    kept: int
+    recordings: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a recording, seconds from its start: an event (``file`` is its ``table:line``)
+    or a clip of the pool (``file`` is ``<class>/<name>``, ``split`` its split in the index)."""
+
+    cls: str
+    start: float
+    end: float
+    file: str
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One recording: the events its clips hold, by class, and the clips taken with their split."""
+
+    recording: str
+    seconds: float  # the axis: up to the end of the last clip or event
+    events: list[Span]
+    clips: list[Span]
+
+    @property
+    def splits(self) -> list[str]:
+        """The splits its clips are in: one, or the recording leaks."""
+        return sorted({c.split for c in self.clips if c.split})
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """``annotations.json`` of an annotated pool, and a timeline per recording (the first
+    ``len(timelines)`` by path; ``recordings`` in all)."""
+
+    fates: list[str]  # the fates some table has, in step 1's order: the table's columns
+    tables: list[TableFates]
+    classes: list[ClassEvents]
+    timelines: list[Timeline]
+    recordings: int
+
+
+@dataclass(frozen=True)
 class Report:
     summary: Summary
     balance: list[ClassBalance]
@@ -208,6 +269,8 @@ class Report:
     bands: list[ClassBand] = dataclasses.field(default_factory=list)
     #: step 3's per-file warnings (warnings.json)
     spectrogram_warnings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: what step 1 read from the tables (``annotations.json``), for a pool made with --annotations
+    annotations: Annotations | None = None
     format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:

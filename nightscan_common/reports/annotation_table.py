@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..annotations.records import FATES
+from ..annotations.records import SHOWN_FATES
 from ..cli import format_table
-
-#: Table columns for fates, in FATES order, with the fate of a row whose recording is left out.
-SHOWN_FATES = (*FATES, "recording left out")
 
 
 def annotation_table(record: dict[str, Any]) -> str:

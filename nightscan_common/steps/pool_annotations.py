@@ -22,7 +22,14 @@ from typing import Any
 from ..annotations.formats import read_table
 from ..annotations.labels import check_class_name, classify, read_label_map, refuse_unknown
 from ..annotations.pairing import Recordings, find_tables
-from ..annotations.records import FATES, Event, TableError, TableRead
+from ..annotations.records import (
+    ANNOTATIONS_FILENAME,
+    FATES,
+    NO_RECORDING,
+    Event,
+    TableError,
+    TableRead,
+)
 from ..dsp.animals import PRESETS
 from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import UsageError
@@ -39,10 +46,6 @@ from .pool_options import PoolOptions, PoolReport, PoolRun, Skipped, select_clas
 from .pool_worker import PoolWorkerSetup
 
 log = logging.getLogger("nightscan")
-
-ANNOTATIONS_FILENAME = "annotations.json"
-#: The fate of a row whose recording is missing, left out by the gate, or failed to decode.
-NO_RECORDING = "recording left out"
 
 
 @dataclass(frozen=True)
