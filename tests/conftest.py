@@ -3,6 +3,7 @@ suite's ledger, printed at the end of the run, a one-hour recording and a small 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Mapping
@@ -71,6 +72,20 @@ class FaultLedger:
         self.files_lost += len(lost)
         return lost
 
+    _COUNTERS = ("bad_inputs", "interruptions", "worker_faults", "disk_faults", "mutations")
+
+    def to_dict(self) -> dict:
+        """What one test process recorded, for the process that prints the summary."""
+        return {**{name: dict(getattr(self, name)) for name in self._COUNTERS},
+                "files_checked": self.files_checked, "files_lost": self.files_lost}
+
+    def add(self, recorded: Mapping) -> None:
+        """Add another test process's ``to_dict`` (tests run in several processes)."""
+        for name in self._COUNTERS:
+            getattr(self, name).update(recorded[name])
+        self.files_checked += recorded["files_checked"]
+        self.files_lost += recorded["files_lost"]
+
     def lines(self) -> list[str]:
         def per_step(counter: Counter[str]) -> str:
             steps = ", ".join(f"{s}: {counter[s]}" for s in self.STEPS if counter[s])
@@ -98,6 +113,19 @@ _FAULT_LEDGER = pytest.StashKey[FaultLedger]()
 def fault_ledger(request: pytest.FixtureRequest) -> FaultLedger:
     """The session's ``FaultLedger``: fault tests record into it what they tried."""
     return request.config.stash.setdefault(_FAULT_LEDGER, FaultLedger())
+
+
+def pytest_testnodedown(node, error) -> None:
+    """With ``-n`` (pytest-xdist), each test process hands its ledger to the one that prints."""
+    recorded = getattr(node, "workeroutput", {}).get("fault_ledger")
+    if recorded:
+        node.config.stash.setdefault(_FAULT_LEDGER, FaultLedger()).add(json.loads(recorded))
+
+
+def pytest_sessionfinish(session) -> None:
+    ledger = session.config.stash.get(_FAULT_LEDGER, None)
+    if ledger and hasattr(session.config, "workeroutput"):  # a test process of pytest-xdist
+        session.config.workeroutput["fault_ledger"] = json.dumps(ledger.to_dict())
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
