@@ -230,11 +230,13 @@ class DaskExecutor(ContextExecutor):
         """A call to the scheduler that fails because it is gone (a closed connection, a
         closed client) is ``SchedulerLost``, whichever call it was; a worker's full disk
         (``RunStopped``) stays what it is."""
+        from distributed.client import ClosedClientError
+
         try:
             yield
         except SchedulerLost:
             raise
-        except (OSError, RuntimeError, TimeoutError, asyncio.CancelledError) as exc:
+        except (OSError, RuntimeError, TimeoutError, asyncio.CancelledError, ClosedClientError) as exc:
             if isinstance(exc, RunStopped) or not self._lost():
                 raise
             raise self._lost_error() from None
@@ -351,10 +353,12 @@ class DaskExecutor(ContextExecutor):
             self._restart(result.address)
 
     def _cancel(self, futures: list) -> None:
+        from distributed.client import ClosedClientError
+
         try:
             self._client.cancel(futures, force=True)
-        except (OSError, TimeoutError):
-            pass  # the scheduler is gone: it runs nothing of ours
+        except (OSError, TimeoutError, ClosedClientError):
+            pass  # the scheduler is gone (the client gave up reconnecting): it runs nothing of ours
 
     def _window(self, alone: bool) -> int:
         if alone:
