@@ -26,6 +26,7 @@ from .. import __version__
 from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import OutputConflictError, TaskFailed, UsageError
 from ..execution.base import item_alarm
+from ..execution.cluster import RunOptions
 from ..formats.index_db import (
     FORMAT_VERSION,
     POOL_SHA_KEY,
@@ -149,10 +150,11 @@ class IndexReport:
 
 
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-              options: IndexOptions = IndexOptions(), *, keep_splits_from: str | os.PathLike | None = None,
-              overwrite: bool = False, progress: bool = True) -> IndexReport:
+              options: IndexOptions = IndexOptions(), *, run: RunOptions = RunOptions(),
+              keep_splits_from: str | os.PathLike | None = None, overwrite: bool = False) -> IndexReport:
     """Split the groups of a pool, all classes at once, write the index to ``output_db``, and
-    check the invariant on what was written.
+    check the invariant on what was written. Of ``run`` only ``progress`` applies: the step
+    runs in this process.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
        an index made from the same pool with the same options is left as it is (rerunning
@@ -173,7 +175,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         keep = output.exists() and not overwrite
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
-        pool = read_pool(root, progress=progress)
+        pool = read_pool(root, progress=run.progress)
         info |= {POOL_SHA_KEY: pool.metadata_sha256,
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
@@ -190,8 +192,8 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         if options.strict:
             _refuse_if_strict(plans, cross)
         if not keep:
-            rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
-                                       file=sys.stderr, leave=False)
+            rows = (row for cp in tqdm(plans, desc="writing index", unit="class",
+                                       disable=not run.progress, file=sys.stderr, leave=False)
                     for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
                                           leave_out=noise.left_out))
             originals = (row for cp in plans for row in original_rows(cp, grouping))

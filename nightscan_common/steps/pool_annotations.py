@@ -187,7 +187,8 @@ def discover_annotations(opts: PoolRun, executor: Executor,
     paths |= {str(opts.audio_root / r): r for r in fd.table_recording.values() if r is not None}
     found: dict[tuple[str, str], ProbedOriginal] = {}
     for outcome in executor.map(pool_checks.probe_original, sorted(paths), desc="checking recordings",
-                                setup=PoolWorkerSetup(), timeout=opts.task_timeout, progress=opts.progress):
+                                setup=PoolWorkerSetup(), timeout=opts.run.timeout,
+                                progress=opts.run.progress):
         if outcome.ok:
             found[("", paths[outcome.item])] = outcome.result
         else:

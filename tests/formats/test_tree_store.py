@@ -8,6 +8,7 @@ import numpy as np
 from spectrogram_helpers import small_pool
 
 from nightscan_common.dsp.animals import PRESETS
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.formats.index_db import read_index_rows
 from nightscan_common.formats.spectrogram_store import SpectrogramStore
 from nightscan_common.formats.tree_store import TreeStore
@@ -20,7 +21,7 @@ from nightscan_common.vocabulary import Job
 def test_step_3_output_reads_back_through_the_protocol(tmp_path):
     pool, db, rows = small_pool(tmp_path)
     out = tmp_path / "out"
-    run_spectrograms(db, pool, out, PRESETS["general"], progress=False)
+    run_spectrograms(db, pool, out, PRESETS["general"], run=RunOptions(progress=False))
     jobs, _ = plan_jobs(read_index_rows(db))
     jobs = [replace(j, source_id=source_id(pool / j.source)) for j in jobs]
     store: SpectrogramStore = TreeStore(out)
