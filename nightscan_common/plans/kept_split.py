@@ -33,7 +33,7 @@ class Merge:
         return sum(n for s, n in self.was if s != self.split)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KeptSplit:
     """The plan, and how each group got its split."""
 
@@ -84,5 +84,6 @@ def plan_kept_split(sizes: Sequence[int], previous: Sequence[Mapping[int, int]],
         counts[s] += sizes[g]
     held = set(assignment) if sizes else set()
     empty = tuple(SPLITS[s] for s in eligible if s not in held)
-    return KeptSplit(SplitPlan(tuple(assignment), targets, tuple(counts), empty),
-                     tuple(kept), tuple(added), tuple(merges))
+    return KeptSplit(plan=SplitPlan(assignment=tuple(assignment), targets=targets, counts=tuple(counts),
+                                    empty=empty),
+                     kept=tuple(kept), added=tuple(added), merges=tuple(merges))

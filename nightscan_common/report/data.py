@@ -57,7 +57,8 @@ def histogram(values: Iterable[float], *, label: str, unit: str, low: float | No
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(data, bins=bins, range=(lo, hi))
-    return Histogram(label, unit, [round(float(e), 6) for e in edges], [int(c) for c in counts])
+    return Histogram(label=label, unit=unit, edges=[round(float(e), 6) for e in edges],
+                     counts=[int(c) for c in counts])
 
 
 def balance(pool: PoolInputs) -> list[ClassBalance]:
@@ -68,8 +69,10 @@ def balance(pool: PoolInputs) -> list[ClassBalance]:
         entry = pool.metadata["classes"][name]
         kept = sum(not f.is_augmented for f in files)
         found = entry.get("original_count")
-        out.append(ClassBalance(name, int(found) if isinstance(found, int) else kept, kept,
-                                len(files) - kept, len(files), max(0, target - len(files))))
+        out.append(ClassBalance(name=name, originals_found=int(found) if isinstance(found, int) else kept,
+                                originals_kept=kept,
+                                augmented=len(files) - kept, total=len(files),
+                                short_by=max(0, target - len(files))))
     return out
 
 
@@ -88,10 +91,12 @@ def splits(pool: PoolInputs, index: IndexInputs, cross: list[CrossClass] | None 
         total = sum(originals) + sum(augmented)
         deviation = tuple(round(o + a - r * total, 3)
                           for o, a, r in zip(originals, augmented, ratios, strict=True))
-        classes.append(ClassSplit(name, originals, augmented,
-                                  tuple(index.groups.get((name, s), 0) for s in SPLITS), deviation))
-    return Splits(SPLITS, ratios, classes, index.leaking_groups, index.leaking_examples,
-                  index_warnings(pool, index, classes), cross or [])
+        classes.append(ClassSplit(name=name, originals=originals, augmented=augmented,
+                                  groups=tuple(index.groups.get((name, s), 0) for s in SPLITS),
+                                  deviation=deviation))
+    return Splits(splits=SPLITS, ratios=ratios, classes=classes, leaking_groups=index.leaking_groups,
+                  leaking_examples=index.leaking_examples,
+                  warnings=index_warnings(pool, index, classes), cross_class=cross or [])
 
 
 def pool_file(pool: PoolInputs, name: str) -> str:
@@ -187,14 +192,15 @@ def inputs(pool: PoolInputs, spectrograms: SpectrogramInputs, found: list[Proble
                                     label="peak level", unit="dBFS"),
                           histogram((f.rms_dbfs for f in originals if f.rms_dbfs is not None),
                                     label="RMS level", unit="dBFS")) if h is not None]
-    return Inputs(len(originals), dict(sorted(rates.items(), key=lambda kv: int(kv[0]))),
-                  dict(sorted(channels.items())),
-                  histogram((f.seconds for f in originals if f.seconds is not None),
+    return Inputs(originals=len(originals),
+                  sample_rates=dict(sorted(rates.items(), key=lambda kv: int(kv[0]))),
+                  channels=dict(sorted(channels.items())),
+                  duration=histogram((f.seconds for f in originals if f.seconds is not None),
                             label="duration of the originals", unit="s", low=0.0),
-                  window, len(shares),
-                  histogram(shares, label="share of the window that is padding", unit="fraction",
+                  window_seconds=window, padded_windows=len(shares),
+                  padding=histogram(shares, label="share of the window that is padding", unit="fraction",
                             low=0.0, high=1.0, bins=10),
-                  levels, found)
+                  levels=levels, problems=found)
 
 
 def augmentations(pool: PoolInputs) -> Augmentations:
@@ -228,17 +234,18 @@ def step_statuses(pool: PoolInputs, index: IndexInputs, spectrograms: Spectrogra
     """Each step's exit status, why and warnings as the step recorded them for these outputs;
     a step that kept none (run by an earlier version) gets the status its outputs show."""
     skipped = len(pool.metadata.get("skipped") or [])
-    shown = {1: StepStatus("step 1", 1 if skipped else 0, f"{skipped} file(s) skipped"),
-             2: StepStatus("step 2", 1 if index.leaking_groups else 0,
-                           f"{index.leaking_groups} group(s) in more than one split")}
+    shown = {1: StepStatus(step="step 1", status=1 if skipped else 0, why=f"{skipped} file(s) skipped"),
+             2: StepStatus(step="step 2", status=1 if index.leaking_groups else 0,
+                           why=f"{index.leaking_groups} group(s) in more than one split")}
     if spectrograms.folder is None:
-        shown[3] = StepStatus("step 3", None, "no --spectrogram-dir given")
+        shown[3] = StepStatus(step="step 3", status=None, why="no --spectrogram-dir given")
     else:
         failed = len(spectrograms.failures)
-        shown[3] = StepStatus("step 3", 1 if failed else 0, f"{failed} file(s) failed")
+        shown[3] = StepStatus(step="step 3", status=1 if failed else 0, why=f"{failed} file(s) failed")
     for n, outcome in outcomes.items():
         if outcome is not None:
-            shown[n] = StepStatus(f"step {n}", outcome.status, outcome.why, outcome.warnings, recorded=True)
+            shown[n] = StepStatus(step=f"step {n}", status=outcome.status, why=outcome.why,
+                                  warnings=outcome.warnings, recorded=True)
     return [shown[n] for n in sorted(shown)]
 
 
@@ -246,12 +253,13 @@ def summary(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInput
             classes: list[ClassBalance], found: list[Problem], *,
             outcomes: dict[int, StepOutcome | None], cross: list[CrossClass]) -> Summary:
     """The summary line: classes and samples in the index, the target, what went wrong."""
-    return Summary(len({c for c, _, _ in index.rows}), sum(index.rows.values()),
-                   int(pool.metadata.get("target_samples_per_class") or 0),
-                   [c.name for c in classes if c.short_by], len(pool.metadata.get("skipped") or []),
-                   index.leaking_groups, sum(p.kind == "duplicate" for p in found),
-                   step_statuses(pool, index, spectrograms, outcomes), len(cross),
-                   sum(c.leaks for c in cross))
+    return Summary(classes=len({c for c, _, _ in index.rows}), samples=sum(index.rows.values()),
+                   target=int(pool.metadata.get("target_samples_per_class") or 0),
+                   short_classes=[c.name for c in classes if c.short_by],
+                   skipped=len(pool.metadata.get("skipped") or []),
+                   leaking_groups=index.leaking_groups, duplicates=sum(p.kind == "duplicate" for p in found),
+                   steps=step_statuses(pool, index, spectrograms, outcomes), cross_class=len(cross),
+                   cross_class_leaking=sum(c.leaks for c in cross))
 
 
 def bands(spectrograms: SpectrogramInputs) -> list[ClassBand]:

@@ -74,7 +74,7 @@ def _record_ratios(ratios: tuple[float, ...]) -> str:
     return json_text(dict(zip(SPLITS, ratios, strict=True)), indent=None, sort_keys=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexOptions:
     """What decides an index's content besides the pool; recorded in ``index_info``.
 
@@ -101,7 +101,7 @@ class IndexOptions:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassSummary:
     """One class of a written index: per split, in ``SPLITS`` order."""
 
@@ -124,7 +124,7 @@ class ClassSummary:
         return tuple(c - t for c, t in zip(self.plan.counts, self.plan.targets, strict=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexReport:
     """What ``run_index`` did, for the summary."""
 
@@ -203,8 +203,9 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         check = check_index_splits(output)
-        return IndexReport(output, not keep, summaries, len(check.groups),
-                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
+        return IndexReport(db_path=output, written=not keep, classes=summaries,
+                           leaking_groups=len(check.groups),
+                           warnings=_warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
                            kept=(difference(old, planned, read_split_rows(output), matches) if old else None),
                            check=check, shared_groups=_shared_rows(planned))
 
@@ -274,8 +275,9 @@ def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> Cla
     originals = tuple(counts.get((cp.name, s, 0), 0) for s in SPLITS)
     augmented = tuple(counts.get((cp.name, s, 1), 0) for s in SPLITS)
     dropped = sum(cp.plan.counts) - sum(originals) - sum(augmented)
-    return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped,
-                        cp.largest_group, len(cp.grouping.shared))
+    return ClassSummary(name=cp.name, groups=len(cp.grouping.groups), plan=cp.plan, originals=originals,
+                        augmented=augmented, dropped=dropped,
+                        largest_group=cp.largest_group, shared_groups=len(cp.grouping.shared))
 
 
 def _content_links(same: DuplicatePlan) -> dict[str, str]:

@@ -140,7 +140,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                                 augmentations=opts.options.augmentations, seed=opts.options.seed,
                                 keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
+    return PoolReport(plans=plans, skipped=skipped, ignored=ignored, empty_classes=empty, gated=gated,
+                      duplicates=duplicates,
                       cross_class=cross_class), probes
 
 

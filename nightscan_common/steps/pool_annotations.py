@@ -45,7 +45,7 @@ ANNOTATIONS_FILENAME = "annotations.json"
 NO_RECORDING = "recording left out"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FrontDoor:
     """The tables as read and paired: events per recording, the fate of the rows left out so far."""
 
@@ -140,9 +140,10 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
     exhaustive = _exhaustive(o, tables, table_recording, events, paired)
     if o.background_class is not None and exhaustive:
         classes = sorted({*classes, o.background_class})
-    return FrontDoor(tuple(tables), table_recording, {r: tuple(v) for r, v in sorted(events.items())},
-                     fates, tuple(classes), exhaustive, tuple(sorted(skipped, key=lambda s: s.path)),
-                     row_class)
+    return FrontDoor(tables=tuple(tables), table_recording=table_recording,
+                     events={r: tuple(v) for r, v in sorted(events.items())}, fates=fates,
+                     classes=tuple(classes), exhaustive=exhaustive,
+                     skipped=tuple(sorted(skipped, key=lambda s: s.path)), row_class=row_class)
 
 
 def _row_class(ev: Event, o: PoolOptions, mapping: dict[str, str] | None) -> tuple[str | None, str]:
@@ -197,8 +198,9 @@ def discover_annotations(opts: PoolRun, executor: Executor,
     gated = [replace(s, path=s.path.lstrip("/")) for s in refused]
     duplicates = _drop_copies(o, found)
     usable = {rec: found[("", rec)] for _, rec in sorted(found)}
-    recs = [RecordingEvents(rec, p.frames, p.samplerate, p.channels, fd.events.get(rec, ()),
-                            rec in fd.exhaustive) for rec, p in usable.items()]
+    recs = [RecordingEvents(recording=rec, frames=p.frames, samplerate=p.samplerate, channels=p.channels,
+                            events=fd.events.get(rec, ()),
+                            exhaustive=rec in fd.exhaustive) for rec, p in usable.items()]
     plan = plan_clips(recs, clip_options(o))
     for rec, labs in fd.events.items():
         if rec not in usable:
@@ -228,7 +230,8 @@ def discover_annotations(opts: PoolRun, executor: Executor,
                                 augmentations=o.augmentations, seed=o.seed, keep_all=o.keep_all_originals,
                                 windows=own))
     record = annotation_record(fd, plan, fates, plans)
-    return PoolReport(plans, sorted(skipped, key=lambda s: s.path), {}, empty, gated=gated,
+    return PoolReport(plans=plans, skipped=sorted(skipped, key=lambda s: s.path), ignored={},
+                      empty_classes=empty, gated=gated,
                       duplicates=duplicates, clip_events=clip_events, annotations=record), probes
 
 

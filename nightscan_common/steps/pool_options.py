@@ -41,7 +41,7 @@ TASK_TIMEOUT = 3600.0
 LATER = {"later": True}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolOptions:
     """What decides a pool besides its audio root (a rerun must match them); the defaults
     of create_augmented_pool.py's content options live here only."""
@@ -140,7 +140,7 @@ class Skipped:
     audit: dict[str, Any] | None = None  # what was measured, for an original the gate left out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolReport:
     """What a run found, planned and did, built once the run is over; the front end prints it."""
 

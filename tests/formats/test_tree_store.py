@@ -37,14 +37,14 @@ def test_step_3_output_reads_back_through_the_protocol(tmp_path):
 
 def test_a_writer_puts_atomically_and_the_store_removes_only_its_own(tmp_path):
     store = TreeStore(tmp_path)
-    job = Job("train/owl/a", "owl/a.wav", "train")
+    job = Job(key="train/owl/a", source="owl/a.wav", split="train")
     receipt = store.writer().put(job, np.arange(6, dtype=np.float32).reshape(2, 3))
     assert receipt == {"bytes": (tmp_path / "train/owl/a.npy").stat().st_size}
     (tmp_path / "train" / "owl" / "notes.txt").write_text("mine")
     store.prepare([job], overwrite=False)
     assert store.done([job]) == set() and store.stale([job]) == {"train/owl/a"}  # made from what?
     store.record(job, receipt)
-    assert store.done([job, Job("val/owl/b", "owl/b.wav", "val")]) == {"train/owl/a"}
+    assert store.done([job, Job(key="val/owl/b", source="owl/b.wav", split="val")]) == {"train/owl/a"}
     assert store.stale([replace(job, source_id="1:2:3")]) == {"train/owl/a"}
     assert store.read("train/owl/a").tolist() == [[0, 1, 2], [3, 4, 5]]
     assert store.remove_own() == 1 and not store.holds_output()
