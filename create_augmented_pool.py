@@ -192,11 +192,11 @@ def options_from_args(args: argparse.Namespace) -> PoolOptions:
     )
 
 
-def run_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The run control: ``run_pool``'s keyword options."""
-    return {"num_workers": args.num_workers, "specific_classes": tuple(args.specific_class),
-            "dry_run": args.dry_run, "overwrite": args.overwrite, "progress": not args.quiet,
-            "verify": args.verify, "max_memory": args.max_memory}
+def step_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """``run_pool``'s own keywords: what neither the content options nor the run control
+    (``cli.run_options``) hold."""
+    return {"specific_classes": tuple(args.specific_class), "dry_run": args.dry_run,
+            "overwrite": args.overwrite, "verify": args.verify}
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -211,14 +211,14 @@ def main(argv: list[str] | None = None, *, timeout: float | None = None) -> int:
     cli.configure_logging(args.verbose, args.quiet)
 
     def body() -> int:
-        timing = {} if timeout is None else {"task_timeout": timeout}
+        run = cli.run_options(args, timeout=timeout)
         folders = [d for d in (args.audio_root, args.background_noise_dir, args.short_noise_dir)
                    if d is not None]  # the tables are read in this process, never by a worker
         with (cli.collected_warnings() as said,
-              open_executor(cli.run_options(args), readable=folders,
+              open_executor(run, readable=folders,
                             writable=[] if args.dry_run else [args.output_dir]) as executor):
-            report = run_pool(args.audio_root, args.output_dir, options_from_args(args),
-                              **run_options_from_args(args), **timing, executor=executor)
+            report = run_pool(args.audio_root, args.output_dir, options_from_args(args), run=run,
+                              executor=executor, **step_keywords(args))
         if not args.dry_run:
             write_outcome(args.output_dir, StepOutcome(step=1, status=report.status, why=pool_why(report),
                                                        warnings=list(said), cross_class=report.cross_class))

@@ -18,6 +18,7 @@ from nightscan_common.cli import (
     configure_logging,
     make_parser,
     run_main,
+    run_options,
 )
 from nightscan_common.errors import UsageError
 from nightscan_common.formats.step_outcome import StepOutcome, write_outcome
@@ -103,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = options_from_args(args)
 
     def body() -> int:
-        report = run_index(args.pool_dir, args.output_db, options, keep_splits_from=args.keep_splits_from,
-                           overwrite=args.overwrite, progress=not args.quiet)
+        report = run_index(args.pool_dir, args.output_db, options, run=run_options(args),
+                           keep_splits_from=args.keep_splits_from, overwrite=args.overwrite)
         write_outcome(report.db_path, StepOutcome(step=2, status=report.status, why=index_why(report),
                                                   warnings=list(report.warnings),
                                                   cross_class=report.cross_class))

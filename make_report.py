@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose, args.quiet)
-    options = ReportOptions(ListenOptions(args.seed, args.listen_classes, args.listen_originals,
-                                          args.listen_augmentations), args.max_classes,
+    options = ReportOptions(ListenOptions(seed=args.seed, classes=args.listen_classes,
+                                          originals=args.listen_originals,
+                                          augmentations=args.listen_augmentations), args.max_classes,
                             allow_pool_mismatch=args.allow_pool_mismatch)
 
     def body() -> int:

@@ -127,15 +127,13 @@ def main(argv: Sequence[str] | None = None, *, timeout: float | None = None) -> 
 
     def body() -> int:
         config = config_from_args(args)
-        with open_executor(cli.run_options(args), readable=[args.pool_root],
-                           writable=[args.output_dir]) as executor:
+        run = cli.run_options(args, timeout=timeout)
+        with open_executor(run, readable=[args.pool_root], writable=[args.output_dir]) as executor:
             report = run_spectrograms(
-                args.index_db, args.pool_root, args.output_dir, config,
+                args.index_db, args.pool_root, args.output_dir, config, run=run, executor=executor,
                 splits=tuple(s for s in SPLITS if s in (args.split or SPLITS)),
-                num_workers=args.num_workers, overwrite=args.overwrite, preset=args.animal_type,
-                progress=not args.quiet, layout=args.layout, shard_size=args.shard_size,
-                executor=executor, verify=args.verify, allow_pool_mismatch=args.allow_pool_mismatch,
-                **({} if timeout is None else {"item_timeout": timeout}),
+                overwrite=args.overwrite, preset=args.animal_type, layout=args.layout,
+                shard_size=args.shard_size, verify=args.verify, allow_pool_mismatch=args.allow_pool_mismatch,
             )
         for warning in report.warnings:
             cli.log.warning(warning)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nightscan_common.dsp.synthetic import write_recording  # noqa: E402
+from nightscan_common.execution.cluster import RunOptions  # noqa: E402
 from nightscan_common.steps.pool import run_pool  # noqa: E402
 from nightscan_common.steps.pool_options import PoolOptions  # noqa: E402
 
@@ -37,11 +38,11 @@ def once(root: Path, *, seed: int, originals: int, target: int, seconds: float, 
         _recording(audio, i, seconds)
     options = PoolOptions(target_samples=target, seed=seed)
     start = time.perf_counter()
-    first = run_pool(audio.parent, pool, options, num_workers=workers, progress=False)
+    first = run_pool(audio.parent, pool, options, run=RunOptions(num_workers=workers, progress=False))
     built = time.perf_counter() - start
     _recording(audio, originals, seconds)
     start = time.perf_counter()
-    again = run_pool(audio.parent, pool, options, num_workers=workers, progress=False)
+    again = run_pool(audio.parent, pool, options, run=RunOptions(num_workers=workers, progress=False))
     return {"seed": seed, "first_made": first.written, "kept": again.reused, "made": again.written,
             "removed": again.removed, "first_s": built, "rerun_s": time.perf_counter() - start}
 

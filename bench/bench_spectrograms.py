@@ -40,6 +40,7 @@ from nightscan_common.dsp.animals import PRESETS  # noqa: E402
 from nightscan_common.dsp.spectrogram import hann_window, mel_basis  # noqa: E402
 from nightscan_common.dsp.synthetic import CALLS, write_recording  # noqa: E402
 from nightscan_common.execution.base import default_num_workers  # noqa: E402
+from nightscan_common.execution.cluster import RunOptions  # noqa: E402
 from nightscan_common.formats.index_db import SCHEMA
 from nightscan_common.io.audio_io import mix_to_mono  # noqa: E402
 from nightscan_common.steps.spectrograms import run_spectrograms  # noqa: E402
@@ -138,7 +139,7 @@ def run_baseline(func, pool_root: Path, rel: list[str], out: Path, workers: int,
 def run_ours(db: Path, pool_root: Path, out: Path, workers: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    report = run_spectrograms(db, pool_root, out, CONFIG, num_workers=workers, progress=False)
+    report = run_spectrograms(db, pool_root, out, CONFIG, run=RunOptions(num_workers=workers, progress=False))
     elapsed = time.perf_counter() - start
     assert not report.failures, report.failures[:3]
     return elapsed

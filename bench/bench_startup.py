@@ -58,12 +58,14 @@ def write_pool(pool: Path) -> int:
         for i in range(ORIGINALS_PER_CLASS):
             stem, data = f"site{i % 4}_rec_{i:03d}", f"{c}/{i}".encode()
             words = rng.integers(0, 2**32, 64, dtype=np.uint32)
-            files.append(FileRecord(original_filename(stem, ".wav"), ORIGINAL, f"{stem}.wav",
+            files.append(FileRecord(filename=original_filename(stem, ".wav"), type=ORIGINAL,
+                                    source=f"{stem}.wav",
                                     sha256=hashlib.sha256(data).hexdigest(),
                                     fingerprint=Fingerprint(words, np.ones(64, dtype=bool)).to_text()))
             (pool / name / files[-1].filename).write_bytes(data)
             for n in range(1, FILES_PER_CLASS // ORIGINALS_PER_CLASS):
-                files.append(FileRecord(augmented_filename(stem, n, "volume"), AUGMENTED, f"{stem}.wav",
+                files.append(FileRecord(filename=augmented_filename(stem, n, "volume"), type=AUGMENTED,
+                                        source=f"{stem}.wav",
                                         augmentation="volume", params={"gain_db": -3.0}))
                 (pool / name / files[-1].filename).write_bytes(files[-1].filename.encode())
         augs = FILES_PER_CLASS // ORIGINALS_PER_CLASS - 1

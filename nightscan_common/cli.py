@@ -141,11 +141,12 @@ def add_scheduler(parser: argparse.ArgumentParser) -> None:
                              "the same paths (default: a process pool on this machine)")
 
 
-def run_options(args: argparse.Namespace) -> RunOptions:
-    """The run control of a step's command line (``--num-workers``, ``--scheduler``,
-    ``--max-memory`` where the step has it, ``-q``)."""
-    return RunOptions(num_workers=args.num_workers, scheduler=args.scheduler,
-                      max_memory=getattr(args, "max_memory", None), progress=not args.quiet)
+def run_options(args: argparse.Namespace, *, timeout: float | None = None) -> RunOptions:
+    """The run control of a step's command line (``--num-workers``, ``--scheduler`` and
+    ``--max-memory`` where the step has them, ``-q``); ``timeout`` None is the step's own."""
+    return RunOptions(num_workers=getattr(args, "num_workers", DEFAULT_NUM_WORKERS),
+                      scheduler=getattr(args, "scheduler", None),
+                      max_memory=getattr(args, "max_memory", None), progress=not args.quiet, timeout=timeout)
 
 
 def _int_at_least(minimum: int, wording: str) -> Callable[[str], int]:

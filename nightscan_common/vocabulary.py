@@ -11,7 +11,7 @@ from typing import Any
 SPLITS = ("train", "val", "test")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, kw_only=True)
 class Job:
     """One spectrogram to make: ``key`` names it in any store, ``source`` is pool-relative.
 

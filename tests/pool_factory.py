@@ -68,14 +68,15 @@ def write_pool(
             data = (contents or {}).get((cls, source), f"{cls}/{source}".encode())
             orig = original_filename(stem, ext)
             (folder / orig).write_bytes(data)
-            files.append(FileRecord(orig, ORIGINAL, source,
+            files.append(FileRecord(filename=orig, type=ORIGINAL, source=source,
                                     sha256=hashlib.sha256(data).hexdigest() if record_sha else None,
                                     fingerprint=fake_fingerprint(data) if record_sha else None))
             for n in range(1, size):
                 aug = DEFAULT_AUGMENTATIONS[(n - 1) % len(DEFAULT_AUGMENTATIONS)]
                 name = augmented_filename(stem, n, aug)
                 (folder / name).write_bytes(f"{cls}/{name}".encode())
-                files.append(FileRecord(name, AUGMENTED, source, augmentation=aug, params={}))
+                files.append(FileRecord(filename=name, type=AUGMENTED, source=source, augmentation=aug,
+                                        params={}))
         most = max(sizes, default=1) - 1
         entry = ClassEntry(original_count=len(sizes), selected_originals=len(sizes),
                            augmentations_per_sample=most,

@@ -7,6 +7,7 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.steps.pool import PoolOptions, PoolReport
 from nightscan_common.steps.pool import run_pool as run_step
 
@@ -14,11 +15,13 @@ SEED_COUNTS = {"asio_flammeus": 7, "bat": 25, "cricket": 60, "rain": 150}
 
 
 def run_pool(root: Path, out: Path, **kw) -> PoolReport:
-    kw.setdefault("num_workers", 2)
-    kw.setdefault("progress", False)
+    """Step 1 with the content options and the run control given as flat keywords."""
     content = {f.name for f in fields(PoolOptions)}
+    control = {f.name for f in fields(RunOptions)}
     options = PoolOptions(**{k: v for k, v in kw.items() if k in content})
-    return run_step(root, out, options, **{k: v for k, v in kw.items() if k not in content})
+    run = RunOptions(**{"num_workers": 2, "progress": False, **{k: v for k, v in kw.items() if k in control}})
+    return run_step(root, out, options, run=run,
+                    **{k: v for k, v in kw.items() if k not in content | control})
 
 
 def tree_digest(folder: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:

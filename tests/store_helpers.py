@@ -23,7 +23,7 @@ CLASSES = ("bat", "owl", "rain")
 
 def make_jobs(counts: dict[str, int], split: str = "train") -> list[Job]:
     """``counts[class]`` jobs per class, in a scrambled order (stores sort them)."""
-    jobs = [Job(f"{split}/{cls}/{cls} rec.{i:02d}", f"{cls}/{cls} rec.{i:02d}.wav", split)
+    jobs = [Job(key=f"{split}/{cls}/{cls} rec.{i:02d}", source=f"{cls}/{cls} rec.{i:02d}.wav", split=split)
             for cls, n in counts.items() for i in range(n)]
     return jobs[::2] + jobs[1::2]
 

@@ -12,9 +12,11 @@ import create_augmented_pool
 import create_balanced_index
 import make_demo_data
 import pregenerate_spectrograms_simple
+from nightscan_common import cli
 from nightscan_common.cli import EXIT_STATUS_HELP
 from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.execution.base import DEFAULT_NUM_WORKERS
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.steps import demo_data
 from nightscan_common.steps.index import IndexOptions, run_index
 from nightscan_common.steps.pool import PoolOptions, run_pool
@@ -53,11 +55,12 @@ def test_every_report_has_a_status_and_a_json_ready_dict(tmp_path, make_audio_ro
     import json
 
     root = make_audio_root({"owl": 3, "bat": 3}, seconds=0.3)
+    quiet = RunOptions(num_workers=1, progress=False)
     pool = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=4, augmentations=("volume",)),
-                    num_workers=1, progress=False)
+                    run=quiet)
     index = run_index(tmp_path / "pool", tmp_path / "index.db")
     spec = run_spectrograms(tmp_path / "index.db", tmp_path / "pool", tmp_path / "spec", PRESETS["general"],
-                            progress=False)
+                            run=quiet)
     for report, key, value in ((pool, "written", 8), (index, "leaking_groups", 0), (spec, "failures", [])):
         data = json.loads(json.dumps(report.to_dict()))
         assert data["status"] == report.status == 0 and data[key] == value
@@ -70,27 +73,39 @@ def _library_defaults(func) -> dict[str, object]:
 
 def test_every_front_ends_defaults_are_its_librarys_defaults():
     """With no option given, each script asks its step for exactly what the library would do
-    by default: the content options' dataclass and the run options' keyword defaults."""
+    by default: the content options' dataclass, the run options' record, the step's keywords."""
     args = create_augmented_pool.build_parser().parse_args(["--audio-root", "a"])
     assert create_augmented_pool.options_from_args(args) == PoolOptions()
-    run = create_augmented_pool.run_options_from_args(args)
-    assert run == {k: v for k, v in _library_defaults(run_pool).items() if k in run}
-    assert set(run) == {"num_workers", "specific_classes", "dry_run", "overwrite", "progress", "verify",
-                        "max_memory"}
-    assert run["num_workers"] == DEFAULT_NUM_WORKERS and args.output_dir == DEFAULT_POOL_DIR
+    lib = _library_defaults(run_pool)
+    assert cli.run_options(args) == lib["run"] == RunOptions()
+    step = create_augmented_pool.step_keywords(args)
+    assert step == {k: v for k, v in lib.items() if k in step}
+    assert set(step) | {"run", "executor"} == set(lib)  # the front end passes every keyword
+    assert RunOptions().num_workers == DEFAULT_NUM_WORKERS and args.output_dir == DEFAULT_POOL_DIR
 
     args = create_balanced_index.build_parser().parse_args(["--pool-dir", "p"])
     assert create_balanced_index.options_from_args(args) == IndexOptions()
     lib = _library_defaults(run_index)
-    assert (args.output_db, args.overwrite, not args.quiet) == (lib["output_db"], lib["overwrite"],
-                                                                 lib["progress"])
+    assert (args.output_db, args.overwrite, cli.run_options(args)) == (lib["output_db"], lib["overwrite"],
+                                                                        lib["run"])
 
     args = pregenerate_spectrograms_simple.build_parser().parse_args(["--index-db", "i", "--pool-root", "p"])
     assert pregenerate_spectrograms_simple.config_from_args(args) == PRESETS[DEFAULT_PRESET]
     lib = _library_defaults(run_spectrograms)
-    assert (args.num_workers, args.overwrite, not args.quiet, args.split) == (
-        lib["num_workers"], lib["overwrite"], lib["progress"], None) and lib["splits"] == SPLITS
-    assert lib["num_workers"] == DEFAULT_NUM_WORKERS
+    assert (cli.run_options(args), args.overwrite, args.split) == (lib["run"], lib["overwrite"], None)
+    assert lib["splits"] == SPLITS
+
+
+def test_every_step_takes_its_run_control_as_one_record_and_only_keywords_after_its_inputs():
+    """``run_x(inputs..., content options, *, run=RunOptions(), executor=None, ...)``: no step
+    takes a run-control field of its own."""
+    control = {f.name for f in dataclasses.fields(RunOptions)} | {"item_timeout", "task_timeout"}
+    for step, positional in ((run_pool, 3), (run_index, 3), (run_spectrograms, 4)):
+        params = inspect.signature(step).parameters.values()
+        assert [p.kind for p in params][:positional] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * positional
+        assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in list(params)[positional:])
+        assert "run" in inspect.signature(step).parameters
+        assert not control & set(inspect.signature(step).parameters), step.__name__
 
     args = make_demo_data.build_parser().parse_args([])
     lib = _library_defaults(demo_data.make_demo_data)
@@ -100,8 +115,8 @@ def test_every_front_ends_defaults_are_its_librarys_defaults():
 
 def test_reports_are_frozen(tmp_path, make_audio_root):
     root = make_audio_root({"owl": 3}, seconds=0.3)
-    report = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=3), dry_run=True, num_workers=1,
-                      progress=False)
+    report = run_pool(root, tmp_path / "pool", PoolOptions(target_samples=3), dry_run=True,
+                      run=RunOptions(num_workers=1, progress=False))
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.written = 5  # type: ignore[misc]
 

@@ -38,6 +38,7 @@ import pregenerate_spectrograms_simple as step3
 from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
 from nightscan_common.errors import ClusterStopped
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.formats.tree_store import TreeStore
 from nightscan_common.steps.pool import run_pool
@@ -261,4 +262,4 @@ def test_a_file_reported_made_that_the_parent_cannot_see_stops_the_run(tmp_path,
         run = partial(run_spectrograms, db, pool, out, PRESETS["general"])
     with pytest.raises(ClusterStopped, match=rf"^a worker reported {re.escape(str(out))}/\S+ "
                        rf"written, but it is not in {re.escape(str(out))}\S* here: "):
-        run(executor=_WritingElsewhere(made), progress=False)
+        run(executor=_WritingElsewhere(made), run=RunOptions(progress=False))

@@ -32,6 +32,7 @@ from fault_helpers import (
 from pool_factory import write_pool
 
 import create_balanced_index as front
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.steps.index import IndexOptions, read_index_info, run_index
 
 SCRIPT = "create_balanced_index.py"
@@ -386,8 +387,9 @@ def test_keep_splits_from_finds_renamed_and_relabelled_recordings_by_content(tmp
 
     old_db, new_db = tmp_path / "old.db", tmp_path / "new.db"
     moth = [f"m_{i:03d}.wav" for i in range(10)]
-    run_index(write_pool(tmp_path / "p1", {"owl": [3] * 30, "moth": [3] * 10}, sources={
-        "owl": [f"rec_{i:03d}.wav" for i in range(30)], "moth": moth}), old_db, progress=False)
+    old_pool = write_pool(tmp_path / "p1", {"owl": [3] * 30, "moth": [3] * 10}, sources={
+        "owl": [f"rec_{i:03d}.wav" for i in range(30)], "moth": moth})
+    run_index(old_pool, old_db, run=RunOptions(progress=False))
     old = dict(sqlite3.connect(old_db).execute("SELECT file_path, split FROM audio_samples"))
     held_out = [i for i in range(30) if old[f"owl/rec_{i:03d}_original.wav"] != "train"]
     relabelled, reencoded, renamed = held_out[0], held_out[1], held_out[2:]

@@ -20,6 +20,7 @@ from spectrogram_helpers import make_pool, npy_path, small_pool, write_index
 import pregenerate_spectrograms_simple as script
 from nightscan_common.dsp.animals import DEFAULT_PRESET, PRESETS
 from nightscan_common.dsp.spectrogram import SpectrogramConfig
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.io.atomic_write import is_temporary
 from nightscan_common.steps.spectrograms import DEFAULT_OUTPUT_DIR, FAILURES_FILENAME, run_spectrograms
 
@@ -105,7 +106,7 @@ def test_a_killed_run_resumes_to_the_same_files(tmp_path):
     rows = make_pool(pool, specs)
     db = write_index(tmp_path / "index.db", rows)
     full, out = tmp_path / "full", tmp_path / "out"
-    run_spectrograms(db, pool, full, PRESETS["general"], num_workers=2, progress=False)
+    run_spectrograms(db, pool, full, PRESETS["general"], run=RunOptions(num_workers=2, progress=False))
 
     argv = [sys.executable, str(SCRIPT), "--index-db", str(db), "--pool-root", str(pool),
             "--output-dir", str(out), "--num-workers", "1", "-q"]

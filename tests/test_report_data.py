@@ -173,7 +173,8 @@ def test_the_same_inputs_give_the_same_bytes(pipeline, built, tmp_path):  # noqa
 
 
 def test_a_bar_chart_shows_at_most_n_classes_the_shortest_first():
-    classes = [ClassBalance(f"c{i:04d}", 5 + i, 5 + i, 495 - i, 500 - (i % 7 == 0) * 10, (i % 7 == 0) * 10)
+    classes = [ClassBalance(name=f"c{i:04d}", originals_found=5 + i, originals_kept=5 + i, augmented=495 - i,
+                            total=500 - (i % 7 == 0) * 10, short_by=(i % 7 == 0) * 10)
                for i in range(1500)]
     shown = balance_classes(classes, 40)
     assert len(shown) == 40
@@ -183,8 +184,9 @@ def test_a_bar_chart_shows_at_most_n_classes_the_shortest_first():
 
 def test_levels_are_shown_when_the_pool_records_them():
     def entry(name: str, peak: float | None) -> FileEntry:
-        return FileEntry(name, False, name, None, 3.0, 16000, 1, None, peak,
-                         None if peak is None else peak - 12.0, ())
+        return FileEntry(name=name, is_augmented=False, source=name, augmentation=None, seconds=3.0,
+                         samplerate=16000, channels=1, sha256=None, peak_dbfs=peak,
+                         rms_dbfs=None if peak is None else peak - 12.0, params=())
 
     pool = PoolInputs({"classes": {"owl": {}}}, "", {"owl": [entry("a", -1.0), entry("b", -20.0),
                                                              entry("c", None)]})

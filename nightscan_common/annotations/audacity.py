@@ -34,21 +34,24 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
         if fields[0] == "\\":
             prev = items[-1] if items else None
             if not isinstance(prev, Event) or len(fields) < 3:
-                items.append(RowProblem(table, line, "a frequency line (\\) that follows no label"))
+                items.append(RowProblem(table=table, line=line,
+                                        reason="a frequency line (\\) that follows no label"))
                 continue
             low = make_event(table, line, label="", start="0", end="0", low=fields[1], high=fields[2])
             if isinstance(low, RowProblem):
                 items.append(low)
                 continue
-            items[-1] = Event(prev.table, prev.line, prev.label, prev.start, prev.end, low.low_freq,
-                              low.high_freq, prev.confidence, prev.channel, prev.recording)
+            items[-1] = Event(table=prev.table, line=prev.line, label=prev.label, start=prev.start,
+                              end=prev.end, low_freq=low.low_freq, high_freq=low.high_freq,
+                              confidence=prev.confidence, channel=prev.channel, recording=prev.recording)
             continue
         if len(fields) < 2:
-            items.append(RowProblem(table, line, f"expected start<TAB>end<TAB>label, got {fields!r}"))
+            items.append(RowProblem(table=table, line=line,
+                                    reason=f"expected start<TAB>end<TAB>label, got {fields!r}"))
             continue
         has_confidence |= len(fields) > 3
         items.append(make_event(table, line, label=fields[2] if len(fields) > 2 else "", start=fields[0],
                                 end=fields[1], confidence=fields[3] if len(fields) > 3 else None))
     events, problems = split(items)
-    return TableRead(table, FORMAT, events, rows=len(events) + len(problems),
+    return TableRead(table=table, format=FORMAT, events=events, rows=len(events) + len(problems),
                      has_confidence=has_confidence, detector=has_confidence, problems=problems)

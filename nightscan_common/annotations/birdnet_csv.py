@@ -45,5 +45,5 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
                         confidence=get(f, "Confidence"), recording=get(f, path))
              for line, f in lines[1:]]
     events, problems = split(items)
-    return TableRead(table, FORMAT, events, rows=len(items), has_confidence=True, detector=True,
-                     problems=problems)
+    return TableRead(table=table, format=FORMAT, events=events, rows=len(items), has_confidence=True,
+                     detector=True, problems=problems)

@@ -40,7 +40,8 @@ def read_table(path: Path, name: str, *, fmt: str = "auto", label: str | None = 
     text, encoding = read_text(path)
     chosen = detect(text) if fmt == "auto" else fmt
     if not first_line(text):
-        return TableRead(name, chosen, (), rows=0, has_confidence=False, detector=False, encoding=encoding)
+        return TableRead(table=name, format=chosen, events=(), rows=0, has_confidence=False, detector=False,
+                         encoding=encoding)
     if chosen != audacity.FORMAT and "\t" not in first_line(text) and chosen == raven.FORMAT:
         raise TableError("is not tab-separated, as Raven writes its tables")
     try:

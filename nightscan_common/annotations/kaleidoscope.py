@@ -56,7 +56,8 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
                                 confidence=get(f, header.first("confidence")),
                                 channel=_one_based(get(f, header.first("CHANNEL"))), recording=recording))
     events, problems = split(items)
-    return TableRead(table, FORMAT, events, rows=len(items), has_confidence=header.has("confidence"),
+    return TableRead(table=table, format=FORMAT, events=events, rows=len(items),
+                     has_confidence=header.has("confidence"),
                      detector=automatic, problems=problems)
 
 

@@ -34,5 +34,6 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
                         recording=get(f, "path"))
              for line, f in lines[1:]]
     events, problems = split(items)
-    return TableRead(table, FORMAT, events, rows=len(items), has_confidence=header.has("confidence"),
+    return TableRead(table=table, format=FORMAT, events=events, rows=len(items),
+                     has_confidence=header.has("confidence"),
                      detector=False, problems=problems)

@@ -80,7 +80,8 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
         get = header.get
         begin_path, end_path = get(fields, path_col), get(fields, end_col)
         if multi and end_path and begin_path and end_path != begin_path:
-            items.append(RowProblem(table, line, f"the selection begins in {begin_path} and ends in "
+            items.append(RowProblem(table=table, line=line,
+                                    reason=f"the selection begins in {begin_path} and ends in "
                                                  f"{end_path}; "
                                                  "split it at the file boundary"))
             continue
@@ -91,6 +92,6 @@ def read(table: str, text: str, *, label: str | None = None) -> TableRead:
                                 channel=get(fields, header.first("Channel")), recording=begin_path,
                                 file_offset=get(fields, multi)))
     events, problems = split(items)
-    return TableRead(table, FORMAT, events, rows=len(lines) - 1 if lines else 0,
+    return TableRead(table=table, format=FORMAT, events=events, rows=len(lines) - 1 if lines else 0,
                      has_confidence=header.has("Confidence"), detector=is_birdnet(header),
                      counts={"view duplicate": duplicates} if duplicates else {}, problems=problems)

@@ -20,7 +20,7 @@ class TableError(ValueError):
     """A table that cannot be read as a whole (unknown header, no label column...): the reason alone."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Event:
     """One row of a table: where it lies (seconds of the recording), what it says, where it was read.
 
@@ -55,7 +55,7 @@ class Event:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RowProblem:
     """A row left out because it is wrong (``bad row``) or a point event: named by table and line."""
 
@@ -69,7 +69,7 @@ class RowProblem:
         return f"{self.table}:{self.line}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TableRead:
     """What one table holds: its events (rows kept, in file order) and the rows already left out."""
 

@@ -30,10 +30,11 @@ def make_event(table: str, line: int, *, label: str, start: str, end: str, low: 
             if t0 < 0:
                 raise ValueError(f"negative file offset ({file_offset} s)")
     except ValueError as exc:
-        return RowProblem(table, line, str(exc))
+        return RowProblem(table=table, line=line, reason=str(exc))
     if ch is not None and ch < 1:
-        return RowProblem(table, line, f"channel {channel} (channels are numbered from 1)")
-    return Event(table, line, label.strip(), t0, t1, lo, hi, conf, ch, recording or None)
+        return RowProblem(table=table, line=line, reason=f"channel {channel} (channels are numbered from 1)")
+    return Event(table=table, line=line, label=label.strip(), start=t0, end=t1, low_freq=lo, high_freq=hi,
+                 confidence=conf, channel=ch, recording=recording or None)
 
 
 def split(items: list[Event | RowProblem]) -> tuple[tuple[Event, ...], tuple[RowProblem, ...]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .spectrogram import SpectrogramConfig
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AnimalRanges:
     """The ranges of one animal type; rates are playback-speed factors (1.0 = unchanged)."""
 
@@ -44,24 +44,25 @@ _MODERATE_SOURCE = ("half of general's stretch and pitch (this toolkit's choice)
                     "gain defaults are the opt-in types background_noise, color_noise, gain_wide")
 _TODAY = "the toolkit's ranges before per-animal ranges (the seed's workflow)"
 _BASE_TYPES = ("time_stretch", "noise", "volume", "combined")
-_GENERAL = AnimalRanges((0.8, 1.25), (0.9, 1.1), (-2.0, 2.0), _BASE_TYPES,
-                        "no animal-specific feature assumed", _TODAY)
+_GENERAL = AnimalRanges(stretch=(0.8, 1.25), light_stretch=(0.9, 1.1), pitch=(-2.0, 2.0), types=_BASE_TYPES,
+                        reason="no animal-specific feature assumed", source=_TODAY)
 _FEW_PERCENT = AnimalRanges(
-    (0.96, 1.04), (0.98, 1.02), None, _BASE_TYPES,
-    "peak frequency and call duration tell bat species apart: no pitch shift, a few percent of stretch",
-    _BATDETECT2)
+    stretch=(0.96, 1.04), light_stretch=(0.98, 1.02), pitch=None, types=_BASE_TYPES,
+    reason="peak frequency and call duration tell bat species apart: no pitch shift, a few percent "
+           "of stretch",
+    source=_BATDETECT2)
 _MODERATE = AnimalRanges(
-    (0.9, 1.1), (0.95, 1.05), (-1.0, 1.0), (*_BASE_TYPES, "pitch_shift"),
-    "pitch varies between individuals, but a large shift moves a call into another species' range",
-    _MODERATE_SOURCE)
+    stretch=(0.9, 1.1), light_stretch=(0.95, 1.05), pitch=(-1.0, 1.0), types=(*_BASE_TYPES, "pitch_shift"),
+    reason="pitch varies between individuals, but a large shift moves a call into another species' range",
+    source=_MODERATE_SOURCE)
 _AMPHIBIAN = AnimalRanges(
-    _FEW_PERCENT.stretch, _FEW_PERCENT.light_stretch, None, _BASE_TYPES,
-    "pulse rate and dominant frequency tell frog species apart: no pitch shift, a few percent "
-    "of stretch", _BATDETECT2 + " (the same bound)")
+    stretch=_FEW_PERCENT.stretch, light_stretch=_FEW_PERCENT.light_stretch, pitch=None, types=_BASE_TYPES,
+    reason="pulse rate and dominant frequency tell frog species apart: no pitch shift, a few percent "
+           "of stretch", source=_BATDETECT2 + " (the same bound)")
 _INSECT = AnimalRanges(
-    _FEW_PERCENT.stretch, _FEW_PERCENT.light_stretch, None, _BASE_TYPES,
-    "pulse rate and carrier frequency tell cricket and katydid species apart: no pitch shift, "
-    "a few percent of stretch", _BATDETECT2 + " (the same bound)")
+    stretch=_FEW_PERCENT.stretch, light_stretch=_FEW_PERCENT.light_stretch, pitch=None, types=_BASE_TYPES,
+    reason="pulse rate and carrier frequency tell cricket and katydid species apart: no pitch shift, "
+           "a few percent of stretch", source=_BATDETECT2 + " (the same bound)")
 
 _GENERAL_PRESET = SpectrogramConfig()
 _BAT_BAND = {"sample_rate": 192000, "fmin": 15000.0, "fmax": 96000.0}

@@ -41,7 +41,7 @@ def dbfs(amplitude: float) -> float | None:
     return round(20.0 * math.log10(amplitude), _DB_DECIMALS) if amplitude > 0 else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Audit:
     """What one original holds. ``None`` levels mean every sample is zero."""
 
@@ -66,10 +66,11 @@ class Audit:
     def from_dict(cls, data: dict[str, Any]) -> Audit:
         """The inverse of ``to_dict``; ``ValueError`` names a missing field."""
         try:
-            return cls(int(data["frames"]), int(data["samplerate"]), int(data["channels"]),
-                       _maybe_float(data["peak_dbfs"]), _maybe_float(data["rms_dbfs"]),
-                       float(data["clipped_fraction"]), int(data["nonfinite_samples"]),
-                       str(data["fingerprint"]))
+            return cls(frames=int(data["frames"]), samplerate=int(data["samplerate"]),
+                       channels=int(data["channels"]), peak_dbfs=_maybe_float(data["peak_dbfs"]),
+                       rms_dbfs=_maybe_float(data["rms_dbfs"]),
+                       clipped_fraction=float(data["clipped_fraction"]),
+                       nonfinite_samples=int(data["nonfinite_samples"]), fingerprint=str(data["fingerprint"]))
         except KeyError as exc:
             raise ValueError(f"audit record lacks {exc.args[0]!r}") from None
 
@@ -146,9 +147,11 @@ class AuditBuilder:
         samples = self.frames * self.channels
         rms = math.sqrt(self.sum_squares / samples) if samples else 0.0
         head = np.concatenate(self._head) if self._head else np.zeros(0, dtype=np.float32)
-        return Audit(self.frames, self.samplerate, self.channels, dbfs(self.peak), dbfs(rms),
-                     self.clipped / samples if samples else 0.0, self.nonfinite,
-                     fingerprint(head, self.samplerate).to_text())
+        return Audit(frames=self.frames, samplerate=self.samplerate, channels=self.channels,
+                     peak_dbfs=dbfs(self.peak), rms_dbfs=dbfs(rms),
+                     clipped_fraction=self.clipped / samples if samples else 0.0,
+                     nonfinite_samples=self.nonfinite,
+                     fingerprint=fingerprint(head, self.samplerate).to_text())
 
 
 def audit_samples(samples: np.ndarray, samplerate: int) -> Audit:

@@ -85,7 +85,7 @@ def _frozen(transform: Any, samples: np.ndarray, samplerate: int, _rng: np.rando
     return transform(samples, samplerate)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     """One transform of a type: how it is built, what it draws, how it runs, what is recorded.
 
@@ -248,18 +248,20 @@ BACKGROUND_OPTION, SHORT_NOISE_OPTION = "--background-noise-dir", "--short-noise
 
 
 def _gain(name: str, lo_hi: tuple[float, float]) -> Step:
-    return Step(name, lambda _r, _dir: audiomentations_lib().Gain(min_gain_db=lo_hi[0], max_gain_db=lo_hi[1],
-                                                                  p=1.0), draw_gain, _gain_record)
+    return Step(name=name, build=lambda _r, _dir: audiomentations_lib().Gain(min_gain_db=lo_hi[0],
+                                                                             max_gain_db=lo_hi[1], p=1.0),
+                draw=draw_gain, record=_gain_record)
 
 
 def _gaussian(name: str, lo_hi: tuple[float, float]) -> Step:
-    return Step(name, lambda _r, _dir: audiomentations_lib().AddGaussianSNR(min_snr_db=lo_hi[0],
+    return Step(name=name, build=lambda _r, _dir: audiomentations_lib().AddGaussianSNR(min_snr_db=lo_hi[0],
                                                                             max_snr_db=lo_hi[1], p=1.0),
-                _draw_gaussian, _gaussian_record, _apply_gaussian, relative_noise=True)
+                draw=_draw_gaussian, record=_gaussian_record, apply=_apply_gaussian, relative_noise=True)
 
 
 def _stretch_step(name: str, pick: Callable[[AnimalRanges], tuple[float, float]]) -> Step:
-    return Step(name, lambda r, _dir: _stretch(pick(r)), _draw_rate, _rate_record, numba=True)
+    return Step(name=name, build=lambda r, _dir: _stretch(pick(r)), draw=_draw_rate, record=_rate_record,
+                numba=True)
 
 
 STRETCH = _stretch_step("stretch", lambda r: r.stretch)
@@ -267,24 +269,25 @@ LIGHT_STRETCH = _stretch_step("light_stretch", lambda r: r.light_stretch)
 NOISE, LIGHT_NOISE = _gaussian("noise", NOISE_SNR_DB), _gaussian("light_noise", COMBINED_SNR_DB)
 GAIN, LIGHT_GAIN = _gain("gain", VOLUME_GAIN_DB), _gain("light_gain", COMBINED_GAIN_DB)
 GAIN_WIDE = _gain("gain_wide", WIDE_GAIN_DB)
-PITCH = Step("pitch", lambda r, _dir: audiomentations_lib().PitchShift(
+PITCH = Step(name="pitch", build=lambda r, _dir: audiomentations_lib().PitchShift(
     min_semitones=(r.pitch or PITCH_SEMITONES)[0], max_semitones=(r.pitch or PITCH_SEMITONES)[1],
     method=STRETCH_METHOD, p=1.0),
-             _draw_semitones, _pitch_record, numba=True)
-SHIFT = Step("shift", lambda _r, _dir: audiomentations_lib().Shift(
+             draw=_draw_semitones, record=_pitch_record, numba=True)
+SHIFT = Step(name="shift", build=lambda _r, _dir: audiomentations_lib().Shift(
     min_shift=SHIFT_FRACTION[0], max_shift=SHIFT_FRACTION[1], shift_unit="fraction", rollover=True, p=1.0),
-             _draw_shift, _shift_record)
-BACKGROUND = Step("background", lambda _r, bg: audiomentations_lib().AddBackgroundNoise(
+             draw=_draw_shift, record=_shift_record)
+BACKGROUND = Step(name="background", build=lambda _r, bg: audiomentations_lib().AddBackgroundNoise(
     sounds_path=bg, min_snr_db=BACKGROUND_SNR_DB[0], max_snr_db=BACKGROUND_SNR_DB[1], p=1.0),
-                  _draw_background, _background_record, folder=BACKGROUND_OPTION, relative_noise=True)
-COLOR_NOISE = Step("color_noise", lambda _r, _dir: audiomentations_lib().AddColorNoise(
+                  draw=_draw_background, record=_background_record, folder=BACKGROUND_OPTION,
+                  relative_noise=True)
+COLOR_NOISE = Step(name="color_noise", build=lambda _r, _dir: audiomentations_lib().AddColorNoise(
     min_snr_db=COLOR_NOISE_SNR_DB[0], max_snr_db=COLOR_NOISE_SNR_DB[1], min_f_decay=COLOR_NOISE_DECAY_DB[0],
-    max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0), _draw_color, _color_record, _apply_color)
-SHORT_NOISES = Step("short_noises", lambda _r, folder: audiomentations_lib().AddShortNoises(
+    max_f_decay=COLOR_NOISE_DECAY_DB[1], p=1.0), draw=_draw_color, record=_color_record, apply=_apply_color)
+SHORT_NOISES = Step(name="short_noises", build=lambda _r, folder: audiomentations_lib().AddShortNoises(
     sounds_path=folder, min_snr_db=SHORT_NOISE_SNR_DB[0], max_snr_db=SHORT_NOISE_SNR_DB[1],
     min_time_between_sounds=SHORT_NOISE_GAP_S[0], max_time_between_sounds=SHORT_NOISE_GAP_S[1],
     noise_rms="relative_to_whole_input", p=1.0, lru_cache_size=8),
-    _draw_short_noises, _short_noises_record, folder=SHORT_NOISE_OPTION)
-AIR = Step("air", lambda _r, _dir: audiomentations_lib().AirAbsorption(min_distance=AIR_DISTANCE_M[0],
-                                                 max_distance=AIR_DISTANCE_M[1], p=1.0),
-           _draw_air, _air_record)
+    draw=_draw_short_noises, record=_short_noises_record, folder=SHORT_NOISE_OPTION)
+AIR = Step(name="air", build=lambda _r, _dir: audiomentations_lib().AirAbsorption(
+    min_distance=AIR_DISTANCE_M[0], max_distance=AIR_DISTANCE_M[1], p=1.0),
+           draw=_draw_air, record=_air_record)

@@ -24,7 +24,7 @@ from .spectrogram import SpectrogramConfig
 LOST_SHARE = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassBand:
     """One class's energy against the band: files measured, their rates, mean share, median Hz."""
 
@@ -76,7 +76,8 @@ def class_bands(windows: Mapping[str, Mapping[str, Any]], config: SpectrogramCon
                        f"{config.fmin:,.0f}-{config.fmax:,.0f} Hz, where {share:.0%} of their energy is "
                        f"(half of it lies below {median:,.0f} Hz); "
                        f"{remedy(median, current=preset, nyquist=min(rates) / 2)}")
-        out.append(ClassBand(cls, len(entries), min(rates), max(rates), share, median, warning))
+        out.append(ClassBand(name=cls, files=len(entries), min_rate=min(rates), max_rate=max(rates),
+                             share=share, median_hz=median, warning=warning))
     return out
 
 

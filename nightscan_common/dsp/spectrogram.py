@@ -44,7 +44,7 @@ _AMIN = 1e-10
 _STD_EPS = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SpectrogramConfig:
     """Every setting of one spectrogram; the defaults are the ``general`` preset.
 

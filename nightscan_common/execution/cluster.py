@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import UsageError
@@ -25,12 +25,23 @@ __all__ = ["LOCAL", "ClusterUse", "RunOptions", "open_executor"]
 
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
-    """How a step runs, never what it makes (a rerun need not match it): shared by the steps."""
+    """How a step runs, never what it makes (a rerun need not match it): shared by the steps.
+
+    Every step's entry takes it as ``run=``; its content options (what the output records
+    and a rerun must match) are a record of their own.
+    """
 
     num_workers: int = DEFAULT_NUM_WORKERS
     scheduler: str | None = None  # a Dask scheduler's address, LOCAL, or None: the local pool
     max_memory: int | None = None  # bytes for the tasks running at once; None: default_max_memory()
     progress: bool = True
+    timeout: float | None = None  # seconds per unit of work (an original, a file); None: the step's
+
+    def with_defaults(self, *, timeout: float) -> RunOptions:
+        """This record with nothing left to choose: the memory budget measured now (as
+        ``default_max_memory()`` says) when not given, and the step's ``timeout``."""
+        memory = self.max_memory if self.max_memory is not None else default_max_memory()
+        return replace(self, max_memory=memory, timeout=self.timeout if self.timeout is not None else timeout)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from ..vocabulary import Job
 from .index_db import SampleDetails
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlannedSample:
     """One row of a training layout."""
 
@@ -68,8 +68,9 @@ class SampleCatalog:
             if info is None:
                 raise UsageError(f"{job.source} is not in the index the labels were made from")
             by_split[job.split].append(PlannedSample(
-                job.key, job.source, info.class_name, self.labels[info.class_name],
-                info.group_key, info.is_augmented))
+                key=job.key, source=job.source, class_name=info.class_name,
+                class_index=self.labels[info.class_name], group_key=info.group_key,
+                is_augmented=info.is_augmented))
         return {split: sorted(samples, key=lambda s: s.key) for split, samples in sorted(by_split.items())}
 
 

@@ -113,7 +113,7 @@ def check_finished(out_dir: str | os.PathLike, split: str) -> None:
             raise UsageError(f"no packed split {split!r} in {out_dir}: {path} not found")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Build(Build):
     """A split being built, and where its array's rows start."""
 
@@ -135,8 +135,9 @@ class PackedStore(InPlaceStore):
                 self._builds[split] = self._open_build(split, samples)
 
     def writer(self) -> SlotWriter:
-        return SlotWriter({split: SlotTarget(str(_keys(self.out_dir, split)),
-                                             str(_partial(self.out_dir, split)), self.spec, base=b.offset)
+        return SlotWriter({split: SlotTarget(keys=str(_keys(self.out_dir, split)),
+                                             path=str(_partial(self.out_dir, split)), spec=self.spec,
+                                             base=b.offset)
                            for split, b in self._builds.items()})
 
     def finalize(self) -> None:
@@ -215,7 +216,8 @@ class PackedStore(InPlaceStore):
             done = set()
         offset = data_offset(partial, len(samples), self.spec)
         assert offset is not None
-        build = _Build(samples, done, open(journal, "a", encoding="ascii"), offset)
+        build = _Build(samples=samples, done=done, journal=open(journal, "a", encoding="ascii"),
+                       offset=offset)
         self._copy_finished_rows(split, build)
         return build
 

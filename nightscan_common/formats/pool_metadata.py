@@ -43,7 +43,7 @@ class BadEntry(ValueError):
     """A file entry that is not usable; the message says which field and why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FileRecord:
     """One file of a class: an original's copy (with what its probe found) or an augmentation.
 
@@ -101,13 +101,14 @@ class FileRecord:
                 raise BadEntry(f"{key!r} is not UTF-8 text, got {entry[key]!r}")
         if "params" in entry and not isinstance(entry["params"], dict | None):
             raise BadEntry(f"'params' must be an object, got {entry['params']!r}")
-        return cls(name, kind, source, **{k: v for k, v in entry.items() if k in _OPTIONAL_FIELDS})
+        return cls(filename=name, type=kind, source=source,
+                   **{k: v for k, v in entry.items() if k in _OPTIONAL_FIELDS})
 
 
 _OPTIONAL_FIELDS = frozenset(f.name for f in fields(FileRecord)) - {"filename", "type", "source"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassEntry:
     """One class of the pool: its counts against the target and its files in plan order."""
 
@@ -153,7 +154,7 @@ _CLASS_FIELD_TYPES = {"original_count": int, "selected_originals": int, "augment
 _TYPE_WORDS = {int: "a whole number", bool: "true or false", dict: "an object", list: "a list"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolMetadata:
     """The whole ``pool_metadata.json``; ``created_at`` is the one field a rerun changes."""
 
@@ -204,7 +205,7 @@ def augmented_filename(stem: str, number: int, aug_type: str) -> str:
     return f"{stem}_aug{number:03d}_{aug_type}.wav"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolName:
     """What a pool file's name says of it."""
 
@@ -217,9 +218,10 @@ class PoolName:
 def parse_pool_filename(name: str) -> PoolName | None:
     """Read a pool file name; None for a name that is neither pattern."""
     if m := _AUGMENTED_RE.match(name):
-        return PoolName(m["stem"], True, int(m["number"]), m["type"].lower())
+        return PoolName(stem=m["stem"], is_augmented=True, number=int(m["number"]),
+                        aug_type=m["type"].lower())
     if m := _ORIGINAL_RE.match(name):
-        return PoolName(m["stem"], False)
+        return PoolName(stem=m["stem"], is_augmented=False)
     return None
 
 

@@ -43,7 +43,7 @@ LEGACY_METADATA_DIR = "class_metadata"
 EXAMPLES = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PoolFile:
     """One file of a class folder, and the original it comes from.
 
@@ -65,7 +65,7 @@ class PoolFile:
     seconds: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Pool:
     """A pool's classes (sorted) with their files (sorted by name)."""
 
@@ -141,7 +141,8 @@ def read_pool(pool_dir: str | os.PathLike, *, progress: bool = False) -> Pool:
     params = metadata.get("params") if metadata is not None else None
     root_relative = isinstance(params, dict) and bool(params.get("annotations"))
     refuse_pool_being_written(root)  # a step 1 started while the pool was read changed it under us
-    return Pool(root, classes, listed, sha, warnings, root_relative)
+    return Pool(root=root, classes=classes, listed=listed, metadata_sha256=sha, warnings=warnings,
+                root_relative=root_relative)
 
 
 def refuse_pool_being_written(root: Path) -> None:
@@ -247,11 +248,15 @@ def _file_from_entry(entry: Any) -> PoolFile:
         aug = rec.augmentation
         if aug is None and (parsed := parse_pool_filename(rec.filename)) is not None:
             aug = parsed.aug_type
-        return PoolFile(rec.filename, True, source, sys.intern(aug) if isinstance(aug, str) else None,
+        return PoolFile(name=rec.filename, is_augmented=True, source=source,
+                        augmentation=sys.intern(aug) if isinstance(aug, str) else None,
                         noise=_noise_recording(rec.params))
     sha, fp = rec.sha256, rec.fingerprint
-    return PoolFile(rec.filename, False, source, None, sha if isinstance(sha, str) and sha else None,
-                    fp if isinstance(fp, str) and fp else None, None, *_span(rec))
+    offset_seconds, seconds = _span(rec)
+    return PoolFile(name=rec.filename, is_augmented=False, source=source,
+                    sha256=sha if isinstance(sha, str) and sha else None,
+                    fingerprint=fp if isinstance(fp, str) and fp else None,
+                    offset_seconds=offset_seconds, seconds=seconds)
 
 
 def _span(rec: FileRecord) -> tuple[float | None, float | None]:
@@ -321,7 +326,8 @@ def _read_scanned(listings: Mapping[str, set[str]],
             if parsed is None:
                 ignored.append(f"{name}/{file_name}")
             else:
-                files.append(PoolFile(file_name, parsed.is_augmented, parsed.stem, parsed.aug_type))
+                files.append(PoolFile(name=file_name, is_augmented=parsed.is_augmented, source=parsed.stem,
+                                      augmentation=parsed.aug_type))
         if files:
             classes[name] = files
         else:

@@ -99,7 +99,7 @@ def read_journal(path: Path, digest: str, slots: int) -> set[int] | None:
     return {int(line) for line in lines[1:] if line.isdigit() and int(line) < slots}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SlotTarget:
     """Where one split's rows go: slot ``s`` is in ``path``, or with ``rows_per_file`` in
     ``f"{path}{s // rows_per_file:06d}{suffix}"``; at ``offsets[s]`` when an offsets

@@ -19,7 +19,7 @@ from .index_db import ORIGINALS, TABLE, connect_read_only
 SHOWN = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SplitCheck:
     """What straddles splits, by kind (each list sorted), and how many of each were checked."""
 

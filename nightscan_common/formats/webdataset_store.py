@@ -112,7 +112,7 @@ def check_finished(out_dir: str | os.PathLike, split: str) -> None:
         raise UsageError(f"no webdataset split {split!r} in {Path(out_dir) / SHARDS_DIR}")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Build(Build):
     """A split being built, each row's array offset in its shard, the shards not yet in place."""
 
@@ -146,8 +146,8 @@ class WebDatasetStore(InPlaceStore):
                 self._builds[split] = self._open_build(split, samples, finished, exact)
 
     def writer(self) -> SlotWriter:
-        return SlotWriter({split: SlotTarget(str(_table(self.out_dir, split, "keys")),
-                                             str(self.folder / f".{split}-"), self.spec,
+        return SlotWriter({split: SlotTarget(keys=str(_table(self.out_dir, split, "keys")),
+                                             path=str(self.folder / f".{split}-"), spec=self.spec,
                                              offsets=str(_table(self.out_dir, split, "offsets")),
                                              rows_per_file=self.shard_size, suffix=_PARTIAL)
                            for split in self._builds})
@@ -237,7 +237,8 @@ class WebDatasetStore(InPlaceStore):
                              _table(self.out_dir, split, "offsets"), offsets)
         else:
             done = self._resumed(split, samples, done)
-        build = _Build(samples, done or set(), open(journal, "a", encoding="ascii"), offsets)
+        build = _Build(samples=samples, done=done or set(), journal=open(journal, "a", encoding="ascii"),
+                       offsets=offsets)
         for shard, (_, _, size) in enumerate(layouts):
             rows = {r for r, _ in self._rows(samples, shard)}
             partial = _partial(self.out_dir, split, shard)

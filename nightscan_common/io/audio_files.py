@@ -35,7 +35,7 @@ def list_classes(root: str | os.PathLike) -> list[str]:
         return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FileScan:
     """What a walk of one class folder found."""
 

@@ -22,7 +22,7 @@ _HASH_CHUNK = 1 << 20
 PCM_PEAK_LIMIT = 0.999
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AudioProbe:
     """What a full check of one audio file found."""
 
@@ -159,7 +159,8 @@ def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> Au
         raise AudioFileError(
             str(path), f"truncated: the header declares {header_frames} frames, the file holds {frames}"
         )
-    return AudioProbe(frames, samplerate, channels, fmt, subtype, sha, peak)
+    return AudioProbe(frames=frames, samplerate=samplerate, channels=channels, format=fmt, subtype=subtype,
+                      sha256=sha, peak=peak)
 
 
 def wav_truncation(path: str | os.PathLike, *, fmt: str, subtype: str, channels: int,

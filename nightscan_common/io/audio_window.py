@@ -38,7 +38,7 @@ _SHARE_FRAME = 4096
 _SHARE_CHUNK = 256
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WindowChoice:
     """Where a window was taken: its first sample and the file's length, at the output rate.
 
@@ -117,7 +117,8 @@ def read_window_choice(
     elif padded:
         window = np.concatenate((window, np.zeros(padded, dtype=np.float32)))
     share, median = band_share(native, native_sr, band) if band is not None else (None, None)
-    return window, WindowChoice(start, total_out, native_sr, padded, silent, share, median)
+    return window, WindowChoice(start=start, total=total_out, native_samplerate=native_sr, padded=padded,
+                                silent_padding=silent, band_share=share, median_hz=median)
 
 
 def band_share(mono: np.ndarray, samplerate: int,

@@ -39,7 +39,7 @@ class Labelled:
     cls: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordingEvents:
     """One recording as the planner needs it: its length, rate, channels and labelled events."""
 
@@ -51,7 +51,7 @@ class RecordingEvents:
     exhaustive: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClipOptions:
     """How clips are cut; seconds are those of the recording's own time (see ``time_scale``)."""
 
@@ -68,7 +68,7 @@ class ClipOptions:
     table_scale: float = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Clip:
     """One clip: its recording, class and window (frames of the recording), and the events in it."""
 
@@ -78,7 +78,7 @@ class Clip:
     events: tuple[dict, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClipPlan:
     """The clips in (recording, class, offset) order, each row's fate, the rows named and the warnings."""
 
@@ -88,7 +88,7 @@ class ClipPlan:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Span:
     """An event or merged events of one class, in frames."""
 
@@ -110,7 +110,7 @@ def plan_clips(recordings: list[RecordingEvents], opts: ClipOptions) -> ClipPlan
         fates.update(rec_fates)
         problems += rec_problems
         warnings += rec_warnings
-    return ClipPlan(tuple(clips), fates, tuple(problems), tuple(warnings))
+    return ClipPlan(clips=tuple(clips), fates=fates, problems=tuple(problems), warnings=tuple(warnings))
 
 
 def clip_frames(rec: RecordingEvents, opts: ClipOptions) -> tuple[int, int]:
@@ -135,13 +135,15 @@ def _in_frames(rec: RecordingEvents, opts: ClipOptions,
             continue
         if s >= rec.frames or e > rec.frames + 1:
             fates[key] = "out of range"
-            problems.append(RowProblem(ev.table, ev.line, f"{ev.start:g} to {ev.end:g} s lies past the end "
+            problems.append(RowProblem(table=ev.table, line=ev.line,
+                                       reason=f"{ev.start:g} to {ev.end:g} s lies past the end "
                                        "of "
-                                       f"{rec.recording} ({seconds / scale:g} s)", "out of range"))
+                                       f"{rec.recording} ({seconds / scale:g} s)", fate="out of range"))
             continue
         if ev.channel is not None and ev.channel > rec.channels:
             fates[key] = "bad row"
-            problems.append(RowProblem(ev.table, ev.line, f"channel {ev.channel}, but {rec.recording} has "
+            problems.append(RowProblem(table=ev.table, line=ev.line,
+                                       reason=f"channel {ev.channel}, but {rec.recording} has "
                                                          f"{rec.channels}"))
             continue
         if ev.high_freq is not None and ev.high_freq / scale > sr / 2 * (1 + 1e-9):
@@ -149,8 +151,9 @@ def _in_frames(rec: RecordingEvents, opts: ClipOptions,
         e = min(e, rec.frames)
         if e == s and opts.point_events != "centre":
             fates[key] = "point event"
-            problems.append(RowProblem(ev.table, ev.line, f"a point event at {ev.start:g} s (begin = end); "
-                                       "--point-events centre centres a clip on it", "point event"))
+            problems.append(RowProblem(table=ev.table, line=ev.line,
+                                       reason=f"a point event at {ev.start:g} s (begin = end); "
+                                       "--point-events centre centres a clip on it", fate="point event"))
             continue
         kept.append((lab, s, e))
     warnings = []
@@ -168,9 +171,9 @@ def _merge(rows: list[tuple[Labelled, int, int]]) -> list[_Span]:
         lab, s, e = row
         if spans and s <= spans[-1].end:
             last = spans[-1]
-            spans[-1] = _Span(last.cls, last.start, max(last.end, e), (*last.rows, row))
+            spans[-1] = _Span(cls=last.cls, start=last.start, end=max(last.end, e), rows=(*last.rows, row))
         else:
-            spans.append(_Span(lab.cls, s, e, (row,)))
+            spans.append(_Span(cls=lab.cls, start=s, end=e, rows=(row,)))
     return spans
 
 
@@ -236,8 +239,8 @@ def _plan_recording(rec: RecordingEvents, opts: ClipOptions,
             if opts.multi_label == "keep":
                 inside += [r for s in others for r in s.rows if _overlaps(r[1], r[2], off, length_used)]
             inside.sort(key=lambda r: (r[1], r[2], r[0].event.table, r[0].event.line))
-            clips.append(Clip(rec.recording, cls, Window(n, off, length_used),
-                              tuple(_row_dict(r[0], rec, opts.table_scale) for r in inside)))
+            clips.append(Clip(recording=rec.recording, cls=cls, window=Window(n, off, length_used),
+                              events=tuple(_row_dict(r[0], rec, opts.table_scale) for r in inside)))
     if opts.background_class is not None and rec.exhaustive:
         clips += _background(rec, opts, _all_spans(rec, opts), length)
     return clips, fates, problems, warnings
@@ -260,7 +263,7 @@ def _background(rec: RecordingEvents, opts: ClipOptions, spans: list[tuple[int, 
     if opts.max_per_recording is not None and len(offsets) > opts.max_per_recording:
         offsets = _spread(offsets, opts.max_per_recording,
                           random.Random(derive_seed(opts.seed, rec.recording, opts.background_class, "cap")))
-    return [Clip(rec.recording, opts.background_class, Window(n, off, length), ())
+    return [Clip(recording=rec.recording, cls=opts.background_class, window=Window(n, off, length), events=())
             for n, off in enumerate(offsets)]
 
 

@@ -55,7 +55,7 @@ def recording_of(class_name: str, source: str, *, root_relative: bool = False) -
     return source if root_relative else f"{class_name}/{source}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Grouping:
     """One class's groups, sorted by key, and what merged or failed to merge them.
 
@@ -68,7 +68,7 @@ class Grouping:
     shared: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolGrouping:
     """Every class's groups, and the groups that hold several classes (key -> class -> files)."""
 
@@ -143,9 +143,9 @@ def group_pool(classes: Mapping[str, Sequence[PoolFile]], *, pattern: re.Pattern
     for k in sorted(members):
         for c, files in members[k].items():
             per_class[c].append(Group(k, tuple(sorted(files, key=lambda f: f.name))))
-    out = {c: Grouping(per_class[c], unmatched.get(c, 0), len(copied[c]),
-                       frozenset(g.key for g in per_class[c] if g.key in shared)) for c in classes}
-    return PoolGrouping(out, shared, sites, root_relative)
+    out = {c: Grouping(groups=per_class[c], unmatched=unmatched.get(c, 0), copies=len(copied[c]),
+                       shared=frozenset(g.key for g in per_class[c] if g.key in shared)) for c in classes}
+    return PoolGrouping(classes=out, shared=shared, sites=sites, root_relative=root_relative)
 
 
 def _recording_keys(classes: Mapping[str, Sequence[PoolFile]], pattern: re.Pattern[str] | None,

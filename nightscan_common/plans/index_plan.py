@@ -25,7 +25,7 @@ TRAIN = SPLITS.index("train")
 SHARED_SEED_LABEL = "\x00groups across classes"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassPlan:
     """One class's groups and where they go."""
 
@@ -72,7 +72,7 @@ class KeptGroups:
     merges: tuple[Merge, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolPlan:
     """Every class's plan, and the split of each group that holds several classes."""
 
@@ -100,7 +100,7 @@ def plan_pool(grouping: PoolGrouping, *, ratios: Sequence[float], seed: int,
     if old is None:
         _fill_from_shared(plans, grouping, shared_splits, sizes, ratios, seed=seed)
     kept = _kept_groups(grouping, previous) if old is not None else None
-    return PoolPlan(list(plans.values()), grouping, shared_splits, kept)
+    return PoolPlan(classes=list(plans.values()), grouping=grouping, shared_splits=shared_splits, kept=kept)
 
 
 def _place(grouping: PoolGrouping, keys: list[str], sizes: Mapping[str, list[int]],
@@ -124,10 +124,11 @@ def _class_plan(name: str, grouping: Grouping, sizes: list[int], shared_splits: 
     pinned = {i: shared_splits[g.key] for i, g in enumerate(grouping.groups) if g.key in grouping.shared}
     class_seed = derive_seed(seed, name)
     if not kept:
-        return ClassPlan(name, grouping, plan_split(sizes, ratios, seed=class_seed, pinned=pinned))
+        return ClassPlan(name=name, grouping=grouping,
+                         plan=plan_split(sizes, ratios, seed=class_seed, pinned=pinned))
     was = [previous.get(g.key, {}) for g in grouping.groups]
     result = plan_kept_split(sizes, was, ratios, seed=class_seed, pinned=pinned)
-    return ClassPlan(name, grouping, result.plan, result)
+    return ClassPlan(name=name, grouping=grouping, plan=result.plan, kept=result)
 
 
 def _fill_from_shared(plans: dict[str, ClassPlan], grouping: PoolGrouping, shared_splits: dict[str, int],

@@ -36,7 +36,7 @@ class Merge:
         return sum(n for s, n in self.was if s != self.split)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KeptSplit:
     """The plan, and how each group got its split."""
 
@@ -82,5 +82,5 @@ def plan_kept_split(sizes: Sequence[int], previous: Sequence[Mapping[int, int]],
             merges.append(Merge(g, tuple(sorted(was.items())), split))
         pinned[g] = split
     plan = plan_split(sizes, ratios, seed=seed, pinned=pinned)
-    return KeptSplit(plan, tuple(kept), tuple(added), tuple(merges))
+    return KeptSplit(plan=plan, kept=tuple(kept), added=tuple(added), merges=tuple(merges))
 

@@ -33,7 +33,7 @@ from .segments import window_unit
 from .type_assignment import assign_types
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlannedFile:
     """One output file of the pool."""
 
@@ -45,7 +45,7 @@ class PlannedFile:
     seed: int | None = None  # the file's own seed, for augmentations
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SourceTask:
     """All outputs derived from one original: the unit of work a worker executes."""
 
@@ -65,7 +65,7 @@ class SourceTask:
         return unit_key(self.source, self.window.offset if self.window else None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassPlan:
     """What the pool will hold for one class."""
 
@@ -205,11 +205,13 @@ def plan_class(name: str, sources: list[str], *, target: int, max_augmentations:
         src, window = units[unit]
         stem = stems[unit]
         ext = ".wav" if window else split_ext(src)[1]  # a window is written as WAV
-        original = PlannedFile(original_filename(stem, ext), ORIGINAL, src)
+        original = PlannedFile(filename=original_filename(stem, ext), kind=ORIGINAL, source=src)
         augs = tuple(
-            PlannedFile(augmented_filename(stem, k, aug), AUGMENTED, src, k, aug,
-                        derive_seed(seed, name, unit, k))
+            PlannedFile(filename=augmented_filename(stem, k, aug), kind=AUGMENTED, source=src, number=k,
+                        augmentation=aug,
+                        seed=derive_seed(seed, name, unit, k))
             for k, aug in enumerate(own_types, start=1)
         )
-        tasks.append(SourceTask(name, src, original, augs, window))
-    return ClassPlan(name, len(units), target, tuple(tasks))
+        tasks.append(SourceTask(class_name=name, source=src, original=original, augmentations=augs,
+                                window=window))
+    return ClassPlan(name=name, usable=len(units), target=target, tasks=tuple(tasks))

@@ -33,7 +33,8 @@ def plan_jobs(rows: Iterable[IndexRow]) -> tuple[list[Job], list[Failure]]:
         if reason:
             refused.append(Failure(str(row.file_path), reason, str(row.split)))
             continue
-        jobs.append(Job(job_key(row.split, row.class_name, row.file_path), row.file_path, row.split))
+        jobs.append(Job(key=job_key(row.split, row.class_name, row.file_path), source=row.file_path,
+                        split=row.split))
     jobs.sort()
     _refuse_shared_keys(jobs)
     return jobs, sorted(refused)

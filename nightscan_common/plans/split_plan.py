@@ -29,7 +29,7 @@ DEFAULT_RATIOS = (0.8, 0.1, 0.1)
 RATIO_TOLERANCE = 2e-4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SplitPlan:
     """Where each group goes, and how the splits' sizes compare with their targets.
 
@@ -129,7 +129,7 @@ def plan_split(sizes: Sequence[int], ratios: Sequence[float] = DEFAULT_RATIOS, *
              rank={g: i for i, g in enumerate(order) if g not in pinned})
     held = set(assignment)
     empty = tuple(SPLITS[s] for s in eligible if s not in held)
-    return SplitPlan(tuple(assignment), targets, tuple(counts), empty)
+    return SplitPlan(assignment=tuple(assignment), targets=targets, counts=tuple(counts), empty=empty)
 
 
 def _neediness(target: int, count: int, split: int) -> tuple[int, float, int]:

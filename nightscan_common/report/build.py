@@ -43,7 +43,7 @@ class ReportOptions:
     allow_pool_mismatch: bool = False  # report on an index made from another pool (else refused)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportResult:
     html_path: Path
     json_path: Path
@@ -79,12 +79,13 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
     problems = data.problems(pool, spectrograms, cross_sets)
     summary = data.summary(pool, index, spectrograms, balance, problems, outcomes=outcomes, cross=cross)
     grid, media = listen.build(pool_root, db, pool, spectrograms, summary.short_classes, options.listen)
-    settings = Settings(TOOL_VERSION, dict(pool.metadata.get("params") or {}),
-                        {k: v for k, v in index.info.items() if k != "created_at"},
-                        {k: v for k, v in spectrograms.settings.items() if k != "created_at"},
-                        _checksums(pool.sha256, index.sha256, spectrograms.sha256))
-    report = Report(summary, balance, data.splits(pool, index, cross),
-                    data.inputs(pool, spectrograms, problems), data.augmentations(pool), grid, settings,
+    settings = Settings(tool_version=TOOL_VERSION, step1=dict(pool.metadata.get("params") or {}),
+                        step2={k: v for k, v in index.info.items() if k != "created_at"},
+                        step3={k: v for k, v in spectrograms.settings.items() if k != "created_at"},
+                        checksums=_checksums(pool.sha256, index.sha256, spectrograms.sha256))
+    report = Report(summary=summary, balance=balance, splits=data.splits(pool, index, cross),
+                    inputs=data.inputs(pool, spectrograms, problems),
+                    augmentations=data.augmentations(pool), listen=grid, settings=settings,
                     bands=data.bands(spectrograms),
                     spectrogram_warnings=spectrograms.warnings,
                     annotations=data.annotations(pool, read_annotations(pool_root), db))
@@ -98,7 +99,8 @@ def build_report(pool_dir: str | os.PathLike, index_db: str | os.PathLike,
     write_bytes(out / JSON_NAME, report.to_json().encode("utf-8"))
     write_bytes(out / HTML_NAME, page)
     unreadable = [s.path for s in grid.samples() if s.error]
-    return ReportResult(out / HTML_NAME, out / JSON_NAME, report, len(page), unreadable)
+    return ReportResult(html_path=out / HTML_NAME, json_path=out / JSON_NAME, report=report,
+                        html_bytes=len(page), unreadable=unreadable)
 
 
 def _checksums(pool_sha: str, index_sha: str, spectrogram_sha: str) -> dict[str, str]:

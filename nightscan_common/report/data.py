@@ -66,7 +66,8 @@ def histogram(values: Iterable[float], *, label: str, unit: str, low: float | No
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(data, bins=bins, range=(lo, hi))
-    return Histogram(label, unit, [round(float(e), 6) for e in edges], [int(c) for c in counts])
+    return Histogram(label=label, unit=unit, edges=[round(float(e), 6) for e in edges],
+                     counts=[int(c) for c in counts])
 
 
 def balance(pool: PoolInputs) -> list[ClassBalance]:
@@ -77,8 +78,10 @@ def balance(pool: PoolInputs) -> list[ClassBalance]:
         entry = pool.metadata["classes"][name]
         kept = sum(not f.is_augmented for f in files)
         found = entry.get("original_count")
-        out.append(ClassBalance(name, int(found) if isinstance(found, int) else kept, kept,
-                                len(files) - kept, len(files), max(0, target - len(files))))
+        out.append(ClassBalance(name=name, originals_found=int(found) if isinstance(found, int) else kept,
+                                originals_kept=kept,
+                                augmented=len(files) - kept, total=len(files),
+                                short_by=max(0, target - len(files))))
     return out
 
 
@@ -97,10 +100,12 @@ def splits(pool: PoolInputs, index: IndexInputs, cross: list[CrossClass] | None 
         total = sum(originals) + sum(augmented)
         deviation = tuple(round(o + a - r * total, 3)
                           for o, a, r in zip(originals, augmented, ratios, strict=True))
-        classes.append(ClassSplit(name, originals, augmented,
-                                  tuple(index.groups.get((name, s), 0) for s in SPLITS), deviation))
-    return Splits(SPLITS, ratios, classes, index.leaking_groups, index.leaking_examples,
-                  index_warnings(pool, index, classes), cross or [])
+        classes.append(ClassSplit(name=name, originals=originals, augmented=augmented,
+                                  groups=tuple(index.groups.get((name, s), 0) for s in SPLITS),
+                                  deviation=deviation))
+    return Splits(splits=SPLITS, ratios=ratios, classes=classes, leaking_groups=index.leaking_groups,
+                  leaking_examples=index.leaking_examples,
+                  warnings=index_warnings(pool, index, classes), cross_class=cross or [])
 
 
 def pool_file(pool: PoolInputs, name: str) -> str:
@@ -196,14 +201,15 @@ def inputs(pool: PoolInputs, spectrograms: SpectrogramInputs, found: list[Proble
                                     label="peak level", unit="dBFS"),
                           histogram((f.rms_dbfs for f in originals if f.rms_dbfs is not None),
                                     label="RMS level", unit="dBFS")) if h is not None]
-    return Inputs(len(originals), dict(sorted(rates.items(), key=lambda kv: int(kv[0]))),
-                  dict(sorted(channels.items())),
-                  histogram((f.seconds for f in originals if f.seconds is not None),
+    return Inputs(originals=len(originals),
+                  sample_rates=dict(sorted(rates.items(), key=lambda kv: int(kv[0]))),
+                  channels=dict(sorted(channels.items())),
+                  duration=histogram((f.seconds for f in originals if f.seconds is not None),
                             label="duration of the originals", unit="s", low=0.0),
-                  window, len(shares),
-                  histogram(shares, label="share of the window that is padding", unit="fraction",
+                  window_seconds=window, padded_windows=len(shares),
+                  padding=histogram(shares, label="share of the window that is padding", unit="fraction",
                             low=0.0, high=1.0, bins=10),
-                  levels, found)
+                  levels=levels, problems=found)
 
 
 def augmentations(pool: PoolInputs) -> Augmentations:
@@ -237,17 +243,18 @@ def step_statuses(pool: PoolInputs, index: IndexInputs, spectrograms: Spectrogra
     """Each step's exit status, why and warnings as the step recorded them for these outputs;
     a step that kept none (run by an earlier version) gets the status its outputs show."""
     skipped = len(pool.metadata.get("skipped") or [])
-    shown = {1: StepStatus("step 1", 1 if skipped else 0, f"{skipped} file(s) skipped"),
-             2: StepStatus("step 2", 1 if index.leaking_groups else 0,
-                           f"{index.leaking_groups} group(s) in more than one split")}
+    shown = {1: StepStatus(step="step 1", status=1 if skipped else 0, why=f"{skipped} file(s) skipped"),
+             2: StepStatus(step="step 2", status=1 if index.leaking_groups else 0,
+                           why=f"{index.leaking_groups} group(s) in more than one split")}
     if spectrograms.folder is None:
-        shown[3] = StepStatus("step 3", None, "no --spectrogram-dir given")
+        shown[3] = StepStatus(step="step 3", status=None, why="no --spectrogram-dir given")
     else:
         failed = len(spectrograms.failures)
-        shown[3] = StepStatus("step 3", 1 if failed else 0, f"{failed} file(s) failed")
+        shown[3] = StepStatus(step="step 3", status=1 if failed else 0, why=f"{failed} file(s) failed")
     for n, outcome in outcomes.items():
         if outcome is not None:
-            shown[n] = StepStatus(f"step {n}", outcome.status, outcome.why, outcome.warnings, recorded=True)
+            shown[n] = StepStatus(step=f"step {n}", status=outcome.status, why=outcome.why,
+                                  warnings=outcome.warnings, recorded=True)
     return [shown[n] for n in sorted(shown)]
 
 
@@ -255,12 +262,13 @@ def summary(pool: PoolInputs, index: IndexInputs, spectrograms: SpectrogramInput
             classes: list[ClassBalance], found: list[Problem], *,
             outcomes: dict[int, StepOutcome | None], cross: list[CrossClass]) -> Summary:
     """The summary line: classes and samples in the index, the target, what went wrong."""
-    return Summary(len({c for c, _, _ in index.rows}), sum(index.rows.values()),
-                   int(pool.metadata.get("target_samples_per_class") or 0),
-                   [c.name for c in classes if c.short_by], len(pool.metadata.get("skipped") or []),
-                   index.leaking_groups, sum(p.kind == "duplicate" for p in found),
-                   step_statuses(pool, index, spectrograms, outcomes), len(cross),
-                   sum(c.leaks for c in cross))
+    return Summary(classes=len({c for c, _, _ in index.rows}), samples=sum(index.rows.values()),
+                   target=int(pool.metadata.get("target_samples_per_class") or 0),
+                   short_classes=[c.name for c in classes if c.short_by],
+                   skipped=len(pool.metadata.get("skipped") or []),
+                   leaking_groups=index.leaking_groups, duplicates=sum(p.kind == "duplicate" for p in found),
+                   steps=step_statuses(pool, index, spectrograms, outcomes), cross_class=len(cross),
+                   cross_class_leaking=sum(c.leaks for c in cross))
 
 
 def bands(spectrograms: SpectrogramInputs) -> list[ClassBand]:
@@ -279,12 +287,13 @@ def annotations(pool: PoolInputs, record: dict | None, index_db: Path, *,
     its clips with the split the index gives each (one split per recording, or it leaks)."""
     if record is None:
         return None
-    tables = [TableFates(str(t.get("table")), str(t.get("format")),
-                         t["recording"] if isinstance(t.get("recording"), str) else None,
-                         _count(t.get("rows")),
-                         {f: _count(t["fates"].get(f)) for f in SHOWN_FATES if _count(t["fates"].get(f))})
+    tables = [TableFates(table=str(t.get("table")), format=str(t.get("format")),
+                         recording=t["recording"] if isinstance(t.get("recording"), str) else None,
+                         rows=_count(t.get("rows")),
+                         fates={f: n for f in SHOWN_FATES if (n := _count(t["fates"].get(f)))})
               for t in record["tables"]]
-    classes = [ClassEvents(name, *(_count(c.get(k)) for k in ("events", "clips", "kept", "recordings")))
+    counts = ("events", "clips", "kept", "recordings")
+    classes = [ClassEvents(name=name, **{k: _count(c.get(k)) for k in counts})
                for name, c in sorted(record["classes"].items())]
     by_recording: dict[str, list[tuple[str, FileEntry]]] = {}
     for name, files in pool.classes.items():
@@ -294,16 +303,19 @@ def annotations(pool: PoolInputs, record: dict | None, index_db: Path, *,
     drawn = sorted(by_recording)[:limit]
     where = read_splits_of(index_db, [f"{c}/{f.name}" for r in drawn for c, f in by_recording[r]])
     fates = [f for f in SHOWN_FATES if any(t.fates.get(f) for t in tables)]
-    return Annotations(fates, tables, classes, [_timeline(r, by_recording[r], where) for r in drawn],
-                       len(by_recording))
+    return Annotations(fates=fates, tables=tables, classes=classes,
+                       timelines=[_timeline(r, by_recording[r], where) for r in drawn],
+                       recordings=len(by_recording))
 
 
 def _timeline(recording: str, clips: list[tuple[str, FileEntry]], where: dict[str, str]) -> Timeline:
     """One recording's clips (by start) and the events they hold, each event once."""
-    spans = sorted((Span(c, f.offset_seconds or 0.0, (f.offset_seconds or 0.0) + (f.seconds or 0.0),
-                         f"{c}/{f.name}", where.get(f"{c}/{f.name}")) for c, f in clips),
+    spans = sorted((Span(cls=c, start=f.offset_seconds or 0.0,
+                         end=(f.offset_seconds or 0.0) + (f.seconds or 0.0),
+                         file=f"{c}/{f.name}", split=where.get(f"{c}/{f.name}")) for c, f in clips),
                    key=lambda s: (s.start, s.file))
-    events = sorted({Span(cls, start, end, at) for _, f in clips for cls, start, end, at in f.events},
+    events = sorted({Span(cls=cls, start=start, end=end, file=at)
+                     for _, f in clips for cls, start, end, at in f.events},
                     key=lambda s: (s.start, s.end, s.file))
     end = max([s.end for s in spans] + [e.end for e in events] + [0.0])
-    return Timeline(recording, round(end, 6), events, spans)
+    return Timeline(recording=recording, seconds=round(end, 6), events=events, clips=spans)

@@ -54,7 +54,7 @@ __all__ = ["POOL_SHA_KEY", "check_index_pool", "ClassBand", "class_bands", "Step
            "is_inside", "file_sha256", "resample", "derive_seed", "SpectrogramConfig", "SHOWN_FATES"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FileEntry:
     """What the report needs of one metadata file entry (kept small: a pool has 750,000)."""
 
@@ -113,14 +113,14 @@ def _compact(obj: dict) -> Any:
     numeric = tuple(sorted((k, v) for k, v in ((k, _number(v)) for k, v in params.items())
                            if v is not None and k not in INTERNAL_PARAMS))
     levels = rec.audit if isinstance(rec.audit, dict) else obj  # step 1's audit record
-    return FileEntry(rec.filename, rec.is_augmented, sys.intern(rec.source),
-                     sys.intern(rec.augmentation) if isinstance(rec.augmentation, str) else None,
-                     frames / rate if frames is not None and rate else None,
-                     int(rate) if rate else None,
-                     int(c) if (c := _number(rec.channels)) else None,
-                     rec.sha256 if isinstance(rec.sha256, str) else None,
-                     _number(levels.get("peak_dbfs")), _number(levels.get("rms_dbfs")), numeric,
-                     _number(rec.offset_seconds), _events(rec.events))
+    return FileEntry(name=rec.filename, is_augmented=rec.is_augmented, source=sys.intern(rec.source),
+                     augmentation=sys.intern(rec.augmentation) if isinstance(rec.augmentation, str) else None,
+                     seconds=frames / rate if frames is not None and rate else None,
+                     samplerate=int(rate) if rate else None,
+                     channels=int(c) if (c := _number(rec.channels)) else None,
+                     sha256=rec.sha256 if isinstance(rec.sha256, str) else None,
+                     peak_dbfs=_number(levels.get("peak_dbfs")), rms_dbfs=_number(levels.get("rms_dbfs")),
+                     params=numeric, offset_seconds=_number(rec.offset_seconds), events=_events(rec.events))
 
 
 def read_pool_inputs(pool_dir: Path) -> PoolInputs:
@@ -141,7 +141,7 @@ def read_pool_inputs(pool_dir: Path) -> PoolInputs:
     return PoolInputs(metadata, file_sha256(pool_dir / METADATA_FILENAME), classes)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class IndexInputs:
     """What the report reads from the index: counts from SQL, never row by row."""
 
@@ -170,7 +170,8 @@ def read_index_inputs(db_path: Path, *, leak_examples: int) -> IndexInputs:
     except sqlite3.Error as exc:
         raise UsageError(f"{db_path} is not an index made by create_balanced_index.py ({exc}); "
                          "rebuild it") from None
-    return IndexInputs(info, file_sha256(db_path), rows, groups, len(leaks), leaks[:leak_examples])
+    return IndexInputs(info=info, sha256=file_sha256(db_path), rows=rows, groups=groups,
+                       leaking_groups=len(leaks), leaking_examples=leaks[:leak_examples])
 
 
 def read_annotations(pool_dir: Path) -> dict[str, Any] | None:
@@ -203,7 +204,7 @@ def read_outcomes(pool_dir: Path, db_path: Path, folder: Path | None) -> dict[in
             3: read_outcome(3, folder) if folder is not None else None}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SpectrogramInputs:
     """Step 3's folder: its settings (or the default ones, without a folder) and failures."""
 
@@ -222,7 +223,8 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     step 3, or the default settings."""
     if folder is None:
         config = SpectrogramConfig()
-        return SpectrogramInputs(None, {"spectrogram": config.to_dict()}, config, "", [])
+        return SpectrogramInputs(folder=None, settings={"spectrogram": config.to_dict()}, config=config,
+                                 sha256="", failures=[])
     path = folder / CONFIG_FILENAME
     if not path.is_file():
         raise UsageError(f"{path} not found; give the --output-dir of pregenerate_spectrograms_simple.py, "
@@ -238,7 +240,8 @@ def read_spectrogram_inputs(folder: Path | None) -> SpectrogramInputs:
     windows = read_windows(folder, header={"sample_rate": config.sample_rate, "crop": config.crop,
                                            "pad": config.pad})
     preset = settings.get("animal_type") if isinstance(settings.get("animal_type"), str) else None
-    return SpectrogramInputs(folder, settings, config, file_sha256(path), failures, warnings, windows, preset)
+    return SpectrogramInputs(folder=folder, settings=settings, config=config, sha256=file_sha256(path),
+                             failures=failures, warnings=warnings, windows=windows, preset=preset)
 
 
 def _listed(path: Path, *, remedy: str) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from .inputs import (
 from .record import ClassSamples, Listen, Sample, SampleSet
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ListenOptions:
     """How much the grid shows; the defaults keep a report of any size under 10 MB."""
 
@@ -98,7 +98,8 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
         try:
             window = read_analysed_window(pool_dir / class_name / f.name, spectrograms.config)
         except (NightScanError, OSError) as exc:
-            return Sample(path, f.augmentation, dict(f.params), split, "", None, str(exc))
+            return Sample(path=path, augmentation=f.augmentation, params=dict(f.params), split=split,
+                          spectrogram="", excerpt_start_s=None, error=str(exc))
         array = step3_array(readers, split, class_name, f.name)
         source = "step 3" if array is not None else "computed"
         if array is None:
@@ -113,14 +114,16 @@ def build(pool_dir: Path, index_db: Path, pool: PoolInputs, spectrograms: Spectr
                             audio.wav_data_uri(excerpt, rate=rate // expand))
         padding = f.seconds if f.seconds is not None and f.seconds < config.duration else None
         nyquist = f.samplerate / 2 if f.samplerate and f.samplerate / 2 < config.fmax else None
-        return Sample(path, f.augmentation, dict(f.params), split, source, round(start / rate, 3),
+        return Sample(path=path, augmentation=f.augmentation, params=dict(f.params), split=split,
+                      spectrogram=source, excerpt_start_s=round(start / rate, 3),
                       padding_from_s=padding, nyquist_hz=nyquist,
                       nyquist_at=None if nyquist is None else round(mel_fraction(nyquist, config), 4),
                       time_expansion=expand)
 
     sets = [ClassSamples(c, [SampleSet(sample(c, o), [sample(c, a) for a in augs]) for o, augs in pairs])
             for c, pairs in chosen.items()]
-    record = Listen(options.seed, len(chosen), len(pool.classes), audio.EXCERPT_SECONDS, rate // expand,
-                    sets, fmin=config.fmin, fmax=config.fmax, fmid=mel_middle(config),
+    record = Listen(seed=options.seed, classes_shown=len(chosen), classes_total=len(pool.classes),
+                    excerpt_seconds=audio.EXCERPT_SECONDS, excerpt_rate=rate // expand,
+                    classes=sets, fmin=config.fmin, fmax=config.fmax, fmid=mel_middle(config),
                     window_seconds=config.duration)
     return record, media

@@ -17,7 +17,7 @@ from ..io.atomic_write import json_text
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StepStatus:
     """A step's exit status: as the step recorded it (``recorded``), else as its outputs tell it
     (None: the step's output was not given); ``warnings``: what the step warned about."""
@@ -42,7 +42,7 @@ class CrossClass:
         return len({s for s in self.splits if s}) > 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Summary:
     classes: int
     samples: int
@@ -56,7 +56,7 @@ class Summary:
     cross_class_leaking: int = 0  # of them, those whose copies are in different splits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassBalance:
     """One class before and after balancing."""
 
@@ -68,7 +68,7 @@ class ClassBalance:
     short_by: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassSplit:
     """One class in the index: per split, samples (originals + augmented) and groups."""
 
@@ -84,7 +84,7 @@ class ClassSplit:
         return tuple(o + a for o, a in zip(self.originals, self.augmented, strict=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Splits:
     splits: tuple[str, ...]
     ratios: tuple[float, ...]
@@ -95,7 +95,7 @@ class Splits:
     cross_class: list[CrossClass] = dataclasses.field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Histogram:
     """Counts per bin; ``edges`` has one more value than ``counts``."""
 
@@ -114,7 +114,7 @@ class Problem:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Inputs:
     """What went in: the originals as the pool metadata records them."""
 
@@ -138,7 +138,7 @@ class Augmentations:
     params: list[Histogram]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sample:
     """One file of the listen-and-look grid; its media are in the page, not here."""
 
@@ -167,7 +167,7 @@ class ClassSamples:
     sets: list[SampleSet]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Listen:
     seed: int
     classes_shown: int
@@ -185,7 +185,7 @@ class Listen:
         return [s for c in self.classes for st in c.sets for s in [st.original, *st.augmentations]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     tool_version: str
     step1: dict[str, Any]
@@ -195,7 +195,7 @@ class Settings:
     checksums: dict[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TableFates:
     """One annotation table as step 1 read it: its rows and what became of them (fate -> rows)."""
 
@@ -206,7 +206,7 @@ class TableFates:
     fates: dict[str, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassEvents:
     """One class of the tables: events (rows a clip covers), clips planned and kept, recordings."""
 
@@ -217,7 +217,7 @@ class ClassEvents:
     recordings: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Span:
     """A stretch of a recording, seconds from its start: an event (``file`` is its ``table:line``)
     or a clip of the pool (``file`` is ``<class>/<name>``, ``split`` its split in the index)."""
@@ -229,7 +229,7 @@ class Span:
     split: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Timeline:
     """One recording: the events its clips hold, by class, and the clips taken with their split."""
 
@@ -244,7 +244,7 @@ class Timeline:
         return sorted({c.split for c in self.clips if c.split})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Annotations:
     """``annotations.json`` of an annotated pool, and a timeline per recording (the first
     ``len(timelines)`` by path; ``recordings`` in all)."""
@@ -256,7 +256,7 @@ class Annotations:
     recordings: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Report:
     summary: Summary
     balance: list[ClassBalance]

@@ -47,7 +47,7 @@ MAX_SCALE = 10.0
 LONG_SECONDS = 8.0  # the spectrogram window: longer recordings are cropped
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Variant:
     """How one recording is made: sample rate (Hz), channels, length range (s), container."""
 
@@ -58,7 +58,7 @@ class Variant:
     subtype: str = "PCM_16"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DemoClass:
     """One class: its call, its size at scale 1, and how its recordings vary.
 
@@ -81,30 +81,37 @@ _AUDIOMOTH_CONFIG = ("CONFIG.TXT", "Device ID: 24F3190A5F3C1D2E\nSample rate (Hz
                      "Gain: Medium\nSleep duration (s): 55\nRecording duration (s): 5\n")
 
 DEMO_CLASSES: tuple[DemoClass, ...] = (
-    DemoClass("airplane", "drone", 25, prefix="flyover", variants=(
-        Variant(32000, (9.0, 12.0), channels=2), Variant(22050, (4.0, 7.0), ext=".flac"),
-        Variant(44100, (5.0, 8.0)))),
-    DemoClass("asio_flammeus", "hoots", 6, prefix="asio", folders=("2024-03-14", "2024-03-15"),
-              variants=(Variant(16000, (10.0, 12.0)), Variant(8000, (3.0, 6.0)),
-                        Variant(22050, (4.0, 7.0), ext=".flac"))),
-    DemoClass("gryllus", "clicks", 40, prefix="AM", folders=("20240712", "20240713", "20240714"),
-              extra_files=(_AUDIOMOTH_CONFIG,), variants=(
-                  Variant(48000, (2.0, 4.0), ext=".WAV"),
-                  Variant(44100, (2.0, 3.0), channels=2, ext=".flac"),
-                  Variant(48000, (8.5, 9.5), ext=".WAV", subtype="PCM_24"))),
-    DemoClass("hyla", "trills", 12, prefix="hyla", variants=(
-        Variant(22050, (3.0, 6.0)), Variant(16000, (2.0, 5.0), ext=".flac"),
-        Variant(44100, (9.0, 10.0), channels=2))),
-    DemoClass("pipistrellus", "sweeps", 150, prefix="pip", folders=("night_01", "night_02", "night_03"),
-              variants=(Variant(48000, (1.0, 1.5)), Variant(44100, (1.0, 2.0)),
-                        Variant(48000, (1.0, 1.5), channels=2, ext=".flac"))),
-    DemoClass("rain", "noise_bursts", 20, prefix="rain", variants=(
-        Variant(44100, (9.0, 11.0), channels=2), Variant(22050, (3.0, 6.0), ext=".flac"),
-        Variant(16000, (4.0, 6.0)))),
+    DemoClass(name="airplane", call="drone", count=25, prefix="flyover", variants=(
+        Variant(samplerate=32000, seconds=(9.0, 12.0), channels=2),
+        Variant(samplerate=22050, seconds=(4.0, 7.0), ext=".flac"),
+        Variant(samplerate=44100, seconds=(5.0, 8.0)))),
+    DemoClass(name="asio_flammeus", call="hoots", count=6, prefix="asio",
+              folders=("2024-03-14", "2024-03-15"), variants=(
+                  Variant(samplerate=16000, seconds=(10.0, 12.0)),
+                  Variant(samplerate=8000, seconds=(3.0, 6.0)),
+                  Variant(samplerate=22050, seconds=(4.0, 7.0), ext=".flac"))),
+    DemoClass(name="gryllus", call="clicks", count=40, prefix="AM",
+              folders=("20240712", "20240713", "20240714"), extra_files=(_AUDIOMOTH_CONFIG,), variants=(
+                  Variant(samplerate=48000, seconds=(2.0, 4.0), ext=".WAV"),
+                  Variant(samplerate=44100, seconds=(2.0, 3.0), channels=2, ext=".flac"),
+                  Variant(samplerate=48000, seconds=(8.5, 9.5), ext=".WAV", subtype="PCM_24"))),
+    DemoClass(name="hyla", call="trills", count=12, prefix="hyla", variants=(
+        Variant(samplerate=22050, seconds=(3.0, 6.0)),
+        Variant(samplerate=16000, seconds=(2.0, 5.0), ext=".flac"),
+        Variant(samplerate=44100, seconds=(9.0, 10.0), channels=2))),
+    DemoClass(name="pipistrellus", call="sweeps", count=150, prefix="pip",
+              folders=("night_01", "night_02", "night_03"), variants=(
+                  Variant(samplerate=48000, seconds=(1.0, 1.5)),
+                  Variant(samplerate=44100, seconds=(1.0, 2.0)),
+                  Variant(samplerate=48000, seconds=(1.0, 1.5), channels=2, ext=".flac"))),
+    DemoClass(name="rain", call="noise_bursts", count=20, prefix="rain", variants=(
+        Variant(samplerate=44100, seconds=(9.0, 11.0), channels=2),
+        Variant(samplerate=22050, seconds=(3.0, 6.0), ext=".flac"),
+        Variant(samplerate=16000, seconds=(4.0, 6.0)))),
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Recording:
     """One planned file: ``path`` is relative to the output folder, "/"-separated."""
 
@@ -122,7 +129,7 @@ class Recording:
                 "seconds": self.seconds, "subtype": self.subtype}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DemoReport:
     """What ``make_demo_data`` did, for the summary; ``manifest`` describes every file."""
 
@@ -171,8 +178,10 @@ def plan_demo(*, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
             seconds = round(float(rng.uniform(*variant.seconds)), 2)
             name = f"{dc.prefix}_{i + 1:03d}{variant.ext}"
             path = "/".join(p for p in (dc.name, folder, name) if p)
-            plan.append(Recording(path, dc.name, dc.call, variant.samplerate, variant.channels,
-                                  seconds, variant.subtype, derive_seed(seed, "demo-call", dc.name, i)))
+            plan.append(Recording(path=path, class_name=dc.name, call=dc.call, samplerate=variant.samplerate,
+                                  channels=variant.channels,
+                                  seconds=seconds, subtype=variant.subtype,
+                                  seed=derive_seed(seed, "demo-call", dc.name, i)))
     return plan
 
 
@@ -221,7 +230,7 @@ def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: 
     params = {"seed": seed, "scale": scale}
     existing = _existing_state(out, params, overwrite=overwrite)
     if existing is not None:
-        return DemoReport(out, existing, written=False)
+        return DemoReport(output_dir=out, manifest=existing, written=False)
     plan = plan_demo(seed=seed, scale=scale)
     extras = extra_files(scale=scale)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +246,7 @@ def make_demo_data(output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR, *, seed: 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return DemoReport(out, manifest, written=True)
+    return DemoReport(output_dir=out, manifest=manifest, written=True)
 
 
 def _write_files(root: Path, plan: list[Recording], extras: dict[str, str], *,

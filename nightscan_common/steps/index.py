@@ -26,6 +26,7 @@ from .. import __version__
 from ..dsp.fingerprint import Fingerprint, group_duplicates
 from ..errors import OutputConflictError, TaskFailed, UsageError
 from ..execution.base import item_alarm
+from ..execution.cluster import RunOptions
 from ..formats.index_db import (
     FORMAT_VERSION,
     POOL_SHA_KEY,
@@ -73,7 +74,7 @@ def _record_ratios(ratios: tuple[float, ...]) -> str:
     return json_text(dict(zip(SPLITS, ratios, strict=True)), indent=None, sort_keys=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexOptions:
     """What decides an index's content besides the pool; recorded in ``index_info``.
 
@@ -100,7 +101,7 @@ class IndexOptions:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClassSummary:
     """One class of a written index: per split, in ``SPLITS`` order."""
 
@@ -123,7 +124,7 @@ class ClassSummary:
         return tuple(c - t for c, t in zip(self.plan.counts, self.plan.targets, strict=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IndexReport:
     """What ``run_index`` did, for the summary."""
 
@@ -149,10 +150,11 @@ class IndexReport:
 
 
 def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAULT_OUTPUT_DB,
-              options: IndexOptions = IndexOptions(), *, keep_splits_from: str | os.PathLike | None = None,
-              overwrite: bool = False, progress: bool = True) -> IndexReport:
+              options: IndexOptions = IndexOptions(), *, run: RunOptions = RunOptions(),
+              keep_splits_from: str | os.PathLike | None = None, overwrite: bool = False) -> IndexReport:
     """Split the groups of a pool, all classes at once, write the index to ``output_db``, and
-    check the invariant on what was written.
+    check the invariant on what was written. Of ``run`` only ``progress`` applies: the step
+    runs in this process.
 
     .. note:: An existing ``output_db`` is replaced only with ``overwrite``; without it,
        an index made from the same pool with the same options is left as it is (rerunning
@@ -173,7 +175,7 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         keep = output.exists() and not overwrite
         if keep:  # refuse before the pool is read when the options alone differ
             _check_existing(output, info)
-        pool = read_pool(root, progress=progress)
+        pool = read_pool(root, progress=run.progress)
         info |= {POOL_SHA_KEY: pool.metadata_sha256,
                  "pool_listing_sha256": pool.listing_sha256()}
         if keep:
@@ -190,8 +192,8 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         if options.strict:
             _refuse_if_strict(plans, cross)
         if not keep:
-            rows = (row for cp in tqdm(plans, desc="writing index", unit="class", disable=not progress,
-                                       file=sys.stderr, leave=False)
+            rows = (row for cp in tqdm(plans, desc="writing index", unit="class",
+                                       disable=not run.progress, file=sys.stderr, leave=False)
                     for row in class_rows(cp, eval_originals_only=options.eval_originals_only,
                                           leave_out=noise.left_out))
             originals = (row for cp in plans for row in original_rows(cp, grouping))
@@ -201,8 +203,9 @@ def run_index(pool_dir: str | os.PathLike, output_db: str | os.PathLike = DEFAUL
         counts = split_counts(output)
         summaries = [_summarise(cp, counts) for cp in plans]
         check = check_index_splits(output)
-        return IndexReport(output, not keep, summaries, len(check.groups),
-                           _warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
+        return IndexReport(db_path=output, written=not keep, classes=summaries,
+                           leaking_groups=len(check.groups),
+                           warnings=_warnings(pool, plans, cross) + _noise_warnings(noise), cross_class=cross,
                            kept=(difference(old, planned, read_split_rows(output), matches) if old else None),
                            check=check, shared_groups=_shared_rows(planned))
 
@@ -272,8 +275,9 @@ def _summarise(cp: ClassPlan, counts: Mapping[tuple[str, str, int], int]) -> Cla
     originals = tuple(counts.get((cp.name, s, 0), 0) for s in SPLITS)
     augmented = tuple(counts.get((cp.name, s, 1), 0) for s in SPLITS)
     dropped = sum(cp.plan.counts) - sum(originals) - sum(augmented)
-    return ClassSummary(cp.name, len(cp.grouping.groups), cp.plan, originals, augmented, dropped,
-                        cp.largest_group, len(cp.grouping.shared))
+    return ClassSummary(name=cp.name, groups=len(cp.grouping.groups), plan=cp.plan, originals=originals,
+                        augmented=augmented, dropped=dropped,
+                        largest_group=cp.largest_group, shared_groups=len(cp.grouping.shared))
 
 
 def _content_links(same: DuplicatePlan) -> dict[str, str]:

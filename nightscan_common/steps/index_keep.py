@@ -25,7 +25,7 @@ from ..vocabulary import SPLITS
 _OLD, _NEW = "old\x00", "new\x00"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OldIndex:
     """What the new index keeps from: its splits, its rows, its originals' content, a checksum."""
 
@@ -45,10 +45,11 @@ def read_old_index(path: str | os.PathLike) -> OldIndex:
     rows = read_split_rows(path)
     files = {fp: SPLITS.index(split) for fp, split, _ in rows}
     groups = {gk: SPLITS.index(split) for _, split, gk in rows}
-    return OldIndex(Path(path), OldSplits(files, groups), rows, read_original_contents(path))
+    return OldIndex(path=Path(path), splits=OldSplits(files, groups), rows=rows,
+                    contents=read_original_contents(path))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContentMatches:
     """New originals found in the old index under another path: old path -> new path, each
     with the old split; ``relabelled`` when the class changed, else ``renamed``."""
@@ -67,7 +68,7 @@ def match_by_content(old: OldIndex, pool: Pool) -> ContentMatches:
     new = [(f"{c}/{f.name}", f.sha256, f.fingerprint) for c, files in pool.classes.items() for f in files
            if not f.is_augmented and f"{c}/{f.name}" not in old.splits.files]
     if not gone or not new:
-        return ContentMatches({}, {}, [], [])
+        return ContentMatches(pairs={}, split_of={}, renamed=[], relabelled=[])
     by_sha: dict[str, str] = {}
     for p, sha, _ in gone:
         if sha:
@@ -82,7 +83,7 @@ def match_by_content(old: OldIndex, pool: Pool) -> ContentMatches:
             for n in names:
                 if olds and n.startswith(_NEW):
                     pairs[n[len(_NEW):]] = olds[0]
-    matches = ContentMatches(pairs, {}, [], [])
+    matches = ContentMatches(pairs=pairs, split_of={}, renamed=[], relabelled=[])
     for new_path, old_path in sorted(pairs.items()):
         split = old.splits.files[old_path]
         matches.split_of[new_path] = split
@@ -91,7 +92,7 @@ def match_by_content(old: OldIndex, pool: Pool) -> ContentMatches:
     return matches
 
 
-@dataclass
+@dataclass(kw_only=True)
 class KeepReport:
     """The difference between the new index and the one its splits were kept from."""
 
@@ -107,7 +108,7 @@ def difference(old: OldIndex, plan: PoolPlan, new_rows: Sequence[tuple[str, str,
                matches: ContentMatches) -> KeepReport:
     """Groups and files added, removed, kept and moved; each forced move and each recording
     found by content under another name or class named."""
-    report = KeepReport(str(old.path), renamed=matches.renamed, relabelled=matches.relabelled)
+    report = KeepReport(kept_from=str(old.path), renamed=matches.renamed, relabelled=matches.relabelled)
     moves = []
     kept = plan.kept
     for m in kept.merges:

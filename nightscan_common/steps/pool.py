@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -27,7 +27,8 @@ from ..dsp.animals import ANIMAL_RANGES
 from ..dsp.augmentations import warm_up
 from ..dsp.noise_files import NoiseFolderCheck
 from ..errors import UsageError
-from ..execution.base import DEFAULT_NUM_WORKERS, Executor, check_seen, worker_path
+from ..execution.base import Executor, check_seen, worker_path
+from ..execution.cluster import RunOptions
 from ..execution.process_pool import ProcessPool
 from ..formats.pool_journal import (
     JOURNAL_FILENAME,
@@ -48,7 +49,6 @@ from . import pool_checks
 from .pool_annotations import discover_annotations, read_front_door, write_annotations
 from .pool_checks import find_duplicates, gate
 from .pool_options import (
-    TASK_TIMEOUT,
     UNSTORABLE,
     PoolOptions,
     PoolReport,
@@ -80,7 +80,7 @@ log = logging.getLogger("nightscan")
 def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                       ) -> tuple[PoolReport, dict[tuple[str, str], dict]]:
     """Find, check and plan every selected class; return the report and the probes."""
-    executor = executor or ProcessPool(opts.num_workers)
+    executor = executor or ProcessPool(opts.run.num_workers)
     if opts.annotated is not None:
         return discover_annotations(opts, executor)
     classes = select_classes(opts)
@@ -111,8 +111,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
     if set(paths) - set(trusted):
         pool_checks.warm_up_check()
     for outcome in executor.map(probe, sorted(set(paths) - set(trusted)), desc="checking originals",
-                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.task_timeout,
-                                progress=opts.progress):
+                                chunksize=16, setup=PoolWorkerSetup(), timeout=opts.run.timeout,
+                                progress=opts.run.progress):
         c, rel = paths[outcome.item]
         if outcome.ok:
             probes[(c, rel)] = outcome.result
@@ -140,7 +140,8 @@ def discover_and_plan(opts: PoolRun, executor: Executor | None = None,
                                 augmentations=opts.options.augmentations, seed=opts.options.seed,
                                 keep_all=opts.options.keep_all_originals, windows=windows))
     ignored = {c: len(scans[c].ignored) for c in classes if scans[c].ignored}
-    return PoolReport(plans, skipped, ignored, empty, gated=gated, duplicates=duplicates,
+    return PoolReport(plans=plans, skipped=skipped, ignored=ignored, empty_classes=empty, gated=gated,
+                      duplicates=duplicates,
                       cross_class=cross_class), probes
 
 
@@ -181,23 +182,22 @@ def prepare_output(opts: PoolRun) -> tuple[dict | None, tuple[dict, dict]]:
 
 
 def run_pool(audio_root: str | os.PathLike, output_dir: str | os.PathLike, options: PoolOptions,
-             *, num_workers: int = DEFAULT_NUM_WORKERS, specific_classes: tuple[str, ...] = (),
-             dry_run: bool = False, overwrite: bool = False, progress: bool = True,
-             task_timeout: float = TASK_TIMEOUT, verify: bool = False, max_memory: int | None = None,
-             executor: Executor | None = None) -> PoolReport:
+             *, run: RunOptions = RunOptions(), executor: Executor | None = None,
+             specific_classes: Sequence[str] = (), dry_run: bool = False, overwrite: bool = False,
+             verify: bool = False) -> PoolReport:
     """Run step 1: balance every class of ``audio_root`` (or the ``specific_classes``)
     into the pool ``output_dir``; on a pool that exists, bring it to what a fresh build
     on the root as it is now would hold (``verify``: read every original again).
 
-    ``executor`` runs the per-file work; None means a pool of ``num_workers`` processes.
-    ``max_memory`` (bytes) bounds the estimated memory of the tasks running at once; None
-    means ``default_max_memory()``.
+    ``run`` is how it runs (``run.timeout`` None: ``TASK_TIMEOUT`` per original; ``run.max_memory``
+    None: ``default_max_memory()``, the bound on the estimated memory of the tasks running at
+    once). ``executor`` runs the per-file work; None means the local pool of ``run.num_workers``
+    processes (``open_executor(run)`` makes the one ``run.scheduler`` names).
     """
-    memory = {} if max_memory is None else {"max_memory": max_memory}
-    run = PoolRun(audio_root=worker_path(audio_root), output_dir=worker_path(output_dir), options=options,
-                  num_workers=num_workers, specific_classes=tuple(specific_classes), dry_run=dry_run,
-                  overwrite=overwrite, progress=progress, task_timeout=task_timeout, verify=verify, **memory)
-    return build_pool(run, executor=executor)
+    opts = PoolRun(audio_root=worker_path(audio_root), output_dir=worker_path(output_dir), options=options,
+                   run=run, specific_classes=tuple(specific_classes), dry_run=dry_run, overwrite=overwrite,
+                   verify=verify)
+    return build_pool(opts, executor=executor)
 
 
 def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport:
@@ -209,7 +209,7 @@ def build_pool(opts: PoolRun, *, executor: Executor | None = None) -> PoolReport
     if "pitch_shift" in opts.options.augmentations and ANIMAL_RANGES[animal].pitch is None:
         log.warning(f"pitch_shift asked for by name: the {animal} animal type never gets one, so it "
                     "takes the general range; peak frequency may identify these species")
-    executor = executor or ProcessPool(opts.num_workers, max_memory=opts.max_memory)
+    executor = executor or ProcessPool(opts.run.num_workers, max_memory=opts.run.max_memory)
     if opts.options.annotations:  # the tables, read and paired before any audio: the classes are their labels
         opts = replace(opts, annotated=read_front_door(opts))
     if opts.dry_run:
@@ -271,8 +271,8 @@ def _write_pool(opts: PoolRun, report: PoolReport, probes: dict, start: float,
     memory = {id(w): task_memory(w.task, frames=_frames(w.task, probes),
                                  channels=probes[(w.task.class_name, w.task.source)].channels)
               for w in todo}
-    too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.max_memory]
-    todo = [w for w in todo if memory[id(w)] <= opts.max_memory]
+    too_big = [_too_big(w.task, memory[id(w)], opts) for w in todo if memory[id(w)] > opts.run.max_memory]
+    todo = [w for w in todo if memory[id(w)] <= opts.run.max_memory]
     try:
         written, failed = _run_tasks(opts, todo, records, kept_files, executor, probes, memory, noise)
     finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
@@ -304,7 +304,7 @@ def _frames(task: SourceTask, probes: dict) -> int:
 def _too_big(task: SourceTask, need: int, opts: PoolRun) -> Skipped:
     """A task that cannot fit in ``--max-memory`` on its own is listed, not started."""
     reason = (f"needs about {_gb(need)} of memory for its augmentations, more than --max-memory "
-              f"{_gb(opts.max_memory)}: cut the recording into shorter files (--segment), or raise "
+              f"{_gb(opts.run.max_memory)}: cut the recording into shorter files (--segment), or raise "
               "--max-memory")
     log.warning(f"{task.class_name}/{task.key}: {reason}")
     return Skipped(f"{task.class_name}/{task.key}", reason)
@@ -362,8 +362,8 @@ def _run_tasks(opts: PoolRun, todo: list[WorkItem], records: dict, kept_files: d
                               class_folders=not o.annotations)
         for outcome in executor.map(
             partial(execute_task, context), todo, desc="writing pool",
-            setup=PoolWorkerSetup(needed, o.animal_type), timeout=opts.task_timeout,
-            progress=opts.progress, weight=lambda w: w.weight, memory=lambda w: memory[id(w)],
+            setup=PoolWorkerSetup(needed, o.animal_type), timeout=opts.run.timeout,
+            progress=opts.run.progress, weight=lambda w: w.weight, memory=lambda w: memory[id(w)],
         ):
             task = outcome.item.task
             key = (task.class_name, task.key)

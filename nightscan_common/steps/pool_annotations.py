@@ -48,7 +48,7 @@ from .pool_worker import PoolWorkerSetup
 log = logging.getLogger("nightscan")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FrontDoor:
     """The tables as read and paired: events per recording, the fate of the rows left out so far."""
 
@@ -143,9 +143,10 @@ def read_front_door(opts: PoolRun) -> FrontDoor:
     exhaustive = _exhaustive(o, tables, table_recording, events, paired)
     if o.background_class is not None and exhaustive:
         classes = sorted({*classes, o.background_class})
-    return FrontDoor(tuple(tables), table_recording, {r: tuple(v) for r, v in sorted(events.items())},
-                     fates, tuple(classes), exhaustive, tuple(sorted(skipped, key=lambda s: s.path)),
-                     row_class)
+    return FrontDoor(tables=tuple(tables), table_recording=table_recording,
+                     events={r: tuple(v) for r, v in sorted(events.items())}, fates=fates,
+                     classes=tuple(classes), exhaustive=exhaustive,
+                     skipped=tuple(sorted(skipped, key=lambda s: s.path)), row_class=row_class)
 
 
 def _row_class(ev: Event, o: PoolOptions, mapping: dict[str, str] | None) -> tuple[str | None, str]:
@@ -190,7 +191,8 @@ def discover_annotations(opts: PoolRun, executor: Executor,
     paths |= {str(opts.audio_root / r): r for r in fd.table_recording.values() if r is not None}
     found: dict[tuple[str, str], ProbedOriginal] = {}
     for outcome in executor.map(pool_checks.probe_original, sorted(paths), desc="checking recordings",
-                                setup=PoolWorkerSetup(), timeout=opts.task_timeout, progress=opts.progress):
+                                setup=PoolWorkerSetup(), timeout=opts.run.timeout,
+                                progress=opts.run.progress):
         if outcome.ok:
             found[("", paths[outcome.item])] = outcome.result
         else:
@@ -199,8 +201,9 @@ def discover_annotations(opts: PoolRun, executor: Executor,
     gated = [replace(s, path=s.path.lstrip("/")) for s in refused]
     duplicates = _drop_copies(o, found)
     usable = {rec: found[("", rec)] for _, rec in sorted(found)}
-    recs = [RecordingEvents(rec, p.frames, p.samplerate, p.channels, fd.events.get(rec, ()),
-                            rec in fd.exhaustive) for rec, p in usable.items()]
+    recs = [RecordingEvents(recording=rec, frames=p.frames, samplerate=p.samplerate, channels=p.channels,
+                            events=fd.events.get(rec, ()),
+                            exhaustive=rec in fd.exhaustive) for rec, p in usable.items()]
     plan = plan_clips(recs, clip_options(o))
     for rec, labs in fd.events.items():
         if rec not in usable:
@@ -230,7 +233,8 @@ def discover_annotations(opts: PoolRun, executor: Executor,
                                 augmentations=o.augmentations, seed=o.seed, keep_all=o.keep_all_originals,
                                 windows=own))
     record = annotation_record(fd, plan, fates, plans)
-    return PoolReport(plans, sorted(skipped, key=lambda s: s.path), {}, empty, gated=gated,
+    return PoolReport(plans=plans, skipped=sorted(skipped, key=lambda s: s.path), ignored={},
+                      empty_classes=empty, gated=gated,
                       duplicates=duplicates, clip_events=clip_events, annotations=record), probes
 
 

@@ -19,7 +19,8 @@ from ..dsp.augmentations import (
 )
 from ..dsp.noise_files import NoiseFolderCheck, check_noise_folder
 from ..errors import UsageError
-from ..execution.base import ClusterUse, default_max_memory
+from ..execution.base import ClusterUse
+from ..execution.cluster import RunOptions
 from ..io.audio_files import is_inside, list_classes, scan_audio_files, shown, storable
 from ..io.links import check_link_mode, refuse_folder_links
 from ..plans.pool_plan import ClassPlan
@@ -40,7 +41,7 @@ TASK_TIMEOUT = 3600.0
 LATER = {"later": True}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolOptions:
     """What decides a pool besides its audio root (a rerun must match them); the defaults
     of create_augmented_pool.py's content options live here only."""
@@ -106,17 +107,18 @@ class PoolRun:
     audio_root: Path
     output_dir: Path
     options: PoolOptions
-    num_workers: int
-    specific_classes: tuple[str, ...]
-    dry_run: bool
-    overwrite: bool
-    progress: bool
-    task_timeout: float  # seconds, per original
+    #: how it runs; made whole here: the memory budget measured, the timeout (per original) set
+    run: RunOptions = RunOptions()
+    specific_classes: tuple[str, ...] = ()
+    dry_run: bool = False
+    overwrite: bool = False
     verify: bool = False  # read every original again, trusting no recorded size, mtime and inode
-    max_memory: int = field(default_factory=default_max_memory)  # bytes, the tasks running at once
     #: --annotations: the tables as read and paired (``pool_annotations.FrontDoor``): the classes are
     #: its labels
     annotated: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run", self.run.with_defaults(timeout=TASK_TIMEOUT))
 
     def identity(self) -> dict[str, Any]:
         """What the pool records and a rerun must match: the audio root, then the options."""
@@ -138,7 +140,7 @@ class Skipped:
     audit: dict[str, Any] | None = None  # what was measured, for an original the gate left out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PoolReport:
     """What a run found, planned and did, built once the run is over; the front end prints it."""
 

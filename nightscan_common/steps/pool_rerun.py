@@ -112,7 +112,8 @@ def reuse(task: SourceTask, prior: Prior | None, *, sha256: str, size: int, nois
                 kept[planned.filename] = rec
     make = tuple(f for f in task.augmentations if f.filename not in kept)
     place = task.original.filename not in kept
-    return kept, (WorkItem(task, make, place, sha256) if make or place else None)
+    item = WorkItem(task=task, make=make, place_original=place, sha256=sha256) if make or place else None
+    return kept, item
 
 
 def plan_work(plans: Iterable[ClassPlan], probes: Mapping[tuple[str, str], dict],

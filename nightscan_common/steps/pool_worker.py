@@ -82,7 +82,7 @@ def noise_recording(ctx: TaskContext, task: SourceTask) -> str | None:
     return ctx.noise_sources[pick]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkItem:
     """What a worker makes of one original: the files the pool lacks, and the check's sha256.
 
@@ -151,7 +151,7 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
             if guard_db:
                 params["clip_guard_db"] = guard_db
             write_wav_pcm16(class_dir / planned.filename, out, sr)
-            records.append(FileRecord(planned.filename, planned.kind, task.source,
+            records.append(FileRecord(filename=planned.filename, type=planned.kind, source=task.source,
                                       augmentation=planned.augmentation, seed=planned.seed,
                                       frames=int(len(out)), samplerate=sr, params=params, **where))
     if item.place_original and window:
@@ -159,7 +159,8 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
             _check_source(source, item)
         probe = write_window(source, class_dir / task.original.filename, window)
         where = {"offset": window.offset, "offset_seconds": window.offset / probe["samplerate"]}
-        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, **probe, **where))
+        records.insert(0, FileRecord(filename=task.original.filename, type=ORIGINAL, source=task.source,
+                                     **probe, **where))
     elif item.place_original:
         target = class_dir / task.original.filename
         _place_original(source, target, ctx.link_mode)
@@ -167,7 +168,8 @@ def execute_task(ctx: TaskContext, item: WorkItem) -> list[FileRecord]:
         if sha != item.sha256:
             target.unlink()
         _check_unchanged(sha, item.sha256)
-        records.insert(0, FileRecord(task.original.filename, ORIGINAL, task.source, sha256=sha))
+        records.insert(0, FileRecord(filename=task.original.filename, type=ORIGINAL, source=task.source,
+                                     sha256=sha))
     return records
 
 

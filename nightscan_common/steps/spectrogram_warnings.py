@@ -23,7 +23,7 @@ TOO_LOW = "too_low"
 ABOVE = "above"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, kw_only=True)
 class RateWarning:
     """One file's rate against the settings'; ``kind`` is ``TOO_LOW`` or ``ABOVE``."""
 
@@ -38,17 +38,17 @@ def rate_warning(path: str, samplerate: int, config: SpectrogramConfig) -> RateW
     nyquist = samplerate / 2
     middle = (config.fmin + config.fmax) / 2
     if nyquist <= config.fmin:
-        return RateWarning(path, TOO_LOW, samplerate,
-                           f"its rate {samplerate} Hz holds nothing of the band {config.fmin:g}-"
+        return RateWarning(path=path, kind=TOO_LOW, samplerate=samplerate,
+                           warning=f"its rate {samplerate} Hz holds nothing of the band {config.fmin:g}-"
                            f"{config.fmax:g} Hz (Nyquist {nyquist:g} Hz): the spectrogram is empty")
     if nyquist < middle:
-        return RateWarning(path, TOO_LOW, samplerate,
-                           f"its rate {samplerate} Hz carries less than half of the band "
-                           f"{config.fmin:g}-{config.fmax:g} Hz (nothing above {nyquist:g} Hz)")
+        return RateWarning(path=path, kind=TOO_LOW, samplerate=samplerate,
+                           warning=f"its rate {samplerate} Hz carries less than half of the band "
+                                   f"{config.fmin:g}-{config.fmax:g} Hz (nothing above {nyquist:g} Hz)")
     if drops_content(samplerate, sample_rate=config.sample_rate, fmax=config.fmax):
-        return RateWarning(path, ABOVE, samplerate,
-                           f"its rate {samplerate} Hz is above the settings' {config.sample_rate} Hz: "
-                           f"what it holds above {config.sample_rate / 2:g} Hz is dropped")
+        return RateWarning(path=path, kind=ABOVE, samplerate=samplerate,
+                           warning=f"its rate {samplerate} Hz is above the settings' {config.sample_rate} "
+                                   f"Hz: what it holds above {config.sample_rate / 2:g} Hz is dropped")
     return None
 
 

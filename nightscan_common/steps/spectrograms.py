@@ -22,7 +22,7 @@ import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,13 @@ from ..dsp.band_check import ClassBand, band_warnings, class_bands
 from ..dsp.spectrogram import SpectrogramConfig, log_mel_spectrogram
 from ..errors import UsageError
 from ..execution.base import (
-    DEFAULT_NUM_WORKERS,
     ClusterUse,
     Executor,
     check_seen,
     pin_native_threads,
     worker_path,
 )
+from ..execution.cluster import RunOptions
 from ..execution.process_pool import ProcessPool
 from ..formats.catalog import ArraySpec
 from ..formats.index_db import POOL_SHA_KEY, read_class_names, read_index_info, read_index_rows
@@ -176,13 +176,11 @@ def run_spectrograms(
     out_dir: str | os.PathLike,
     config: SpectrogramConfig,
     *,
+    run: RunOptions = RunOptions(),
+    executor: Executor | None = None,
     splits: Sequence[str] = SPLITS,
-    num_workers: int = DEFAULT_NUM_WORKERS,
     overwrite: bool = False,
     preset: str | None = None,
-    progress: bool = True,
-    item_timeout: float = ITEM_TIMEOUT,
-    executor: Executor | None = None,
     layout: str = DEFAULT_LAYOUT,
     shard_size: int = DEFAULT_SHARD_SIZE,
     store: SpectrogramStore | None = None,
@@ -193,14 +191,17 @@ def run_spectrograms(
 
     Usage errors (bad settings, unreadable index, two rows with one output, an output
     made with other settings) are raised before anything is written. Files that cannot
-    be used are listed in ``failures.json``; every other file is written. ``executor``
-    runs the jobs; None means a pool of ``num_workers`` processes (fewer for fewer jobs).
+    be used are listed in ``failures.json``; every other file is written. ``run`` is how it
+    runs (``run.timeout`` None: ``ITEM_TIMEOUT`` per file). ``executor`` runs the jobs; None
+    means the local pool of ``run.num_workers`` processes, fewer for fewer jobs
+    (``open_executor(run)`` makes the one ``run.scheduler`` names).
     ``store`` holds the spectrograms; None means the store of ``layout`` below ``out_dir``
     (``shard_size`` samples per shard for ``webdataset``). ``verify``: check every pool
     file by its content (sha256), not only those that are links. An index made from another
     pool than ``pool_root``'s is refused unless ``allow_pool_mismatch`` (then a warning).
     """
     pool_root, out_dir = worker_path(pool_root), worker_path(out_dir)
+    run = replace(run, timeout=ITEM_TIMEOUT if run.timeout is None else run.timeout)
     config.validate()
     _check_folders(pool_root, out_dir)
     other_pool = _check_index_pool(index_db, pool_root, allow=allow_pool_mismatch)
@@ -231,7 +232,7 @@ def run_spectrograms(
             write_labels(out_dir, labels)
 
         manifest = getattr(store, "manifest", None)  # what each output was made from, before this run
-        jobs, hashed = with_source_ids(jobs, pool_root, verify=verify, progress=progress,
+        jobs, hashed = with_source_ids(jobs, pool_root, verify=verify, progress=run.progress,
                                        previous=manifest.load() if manifest is not None else {})
         log.info("%d pool file(s) checked by their content", hashed)
         store.prepare(jobs, overwrite=overwrite)
@@ -246,11 +247,9 @@ def run_spectrograms(
         windows = {k: v for k, v in read_windows(out_dir, header=header).items()
                    if k in keys or k.split("/", 1)[0] not in splits}
         try:
-            written, failed = _compute(todo, config, pool_root, store, windows, num_workers=num_workers,
-                                       progress=progress, timeout=item_timeout, executor=executor)
+            written, failed = _compute(todo, config, pool_root, store, windows, run=run, executor=executor)
             missing = [j for j in jobs if j.key in done and j.key not in windows]
-            _compute(missing, config, pool_root, None, windows, num_workers=num_workers,
-                     progress=progress, timeout=item_timeout, executor=executor)
+            _compute(missing, config, pool_root, None, windows, run=run, executor=executor)
         finally:  # a worker killed while writing (it died; the run stopped) leaves its temporary
             store.sweep()
             remove_temporaries(out_dir)
@@ -301,7 +300,7 @@ def _check_pool_matches(jobs: Sequence[Job], pool_root: Path) -> None:
 
 
 def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store: SpectrogramStore | None,
-             windows: dict[str, dict], *, num_workers: int, progress: bool, timeout: float,
+             windows: dict[str, dict], *, run: RunOptions,
              executor: Executor | None) -> tuple[Counter[str], list[Failure]]:
     """Run the jobs in the executor; return how many each split wrote, and what failed.
 
@@ -314,14 +313,14 @@ def _compute(todo: list[Job], config: SpectrogramConfig, pool_root: Path, store:
     setup = SpectrogramWorkerSetup(config)
     log_mel_spectrogram(np.zeros(config.n_fft, np.float32), config)  # forked workers inherit it
     preload_resampler()  # and this import
-    executor = executor or ProcessPool(max(1, min(num_workers, len(todo))))
+    executor = executor or ProcessPool(max(1, min(run.num_workers, len(todo))))
     chunk = max(1, min(_MAX_CHUNK, len(todo) // (executor.num_workers * 8)))
     failures: list[Failure] = []
     # the pool's absolute path: as every worker sees it, whatever its working folder
     context = JobContext(config, str(pool_root.resolve()), store.writer() if store else None)
     task = partial(_run_job if store else _window_job, context)
     for outcome in executor.map(task, todo, desc="spectrograms" if store else "windows",
-                                setup=setup, chunksize=chunk, timeout=timeout, progress=progress):
+                                setup=setup, chunksize=chunk, timeout=run.timeout, progress=run.progress):
         job = outcome.item
         if outcome.ok and store is None:
             windows[job.key] = outcome.result

@@ -111,10 +111,11 @@ def test_parse_augmentation_list():
 
 INVERT = aug.AugmentationType(
     name="invert", summary="PolarityInversion, then Gain -3 to -1 dB", bytes_per_frame=40,
-    steps=(Step("invert", lambda _r, _dir: PolarityInversion(p=1.0), lambda _t, _rng, _x, _sr: None,
-                    lambda _p, _x, _sr, _root: {"inverted": True}),
-           Step("quieter", lambda _r, _dir: Gain(min_gain_db=-3.0, max_gain_db=-1.0, p=1.0),
-                    draw_gain, lambda p, _x, _sr, _root: {"gain_db": p["gain_db"]})))
+    steps=(Step(name="invert", build=lambda _r, _dir: PolarityInversion(p=1.0), draw=lambda _t, _rng, _x,
+                _sr: None,
+                    record=lambda _p, _x, _sr, _root: {"inverted": True}),
+           Step(name="quieter", build=lambda _r, _dir: Gain(min_gain_db=-3.0, max_gain_db=-1.0, p=1.0),
+                    draw=draw_gain, record=lambda p, _x, _sr, _root: {"gain_db": p["gain_db"]})))
 
 
 @pytest.fixture

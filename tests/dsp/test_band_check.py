@@ -10,6 +10,7 @@ import create_balanced_index
 import pregenerate_spectrograms_simple
 from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.dsp.band_check import class_bands, remedy
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.io.audio_window import band_share
 from nightscan_common.report import build_report
 from nightscan_common.steps.spectrograms import run_spectrograms
@@ -61,8 +62,8 @@ def test_band_share_is_the_energy_inside_the_band():
 def test_a_256_khz_bat_class_under_the_general_preset_is_named_with_its_lost_share(tmp_path, capsys):
     pool, db = _bat_and_owl(tmp_path)
     out = tmp_path / "spectrograms"
-    report = run_spectrograms(db, pool, out, PRESETS["general"], num_workers=1, progress=False,
-                              preset="general")
+    report = run_spectrograms(db, pool, out, PRESETS["general"],
+                              run=RunOptions(num_workers=1, progress=False), preset="general")
     bat = next(b for b in report.bands if b.name == "bat")
     owl = next(b for b in report.bands if b.name == "owl")
     assert bat.files == 3 and bat.min_rate == bat.max_rate == BAT_RATE

@@ -6,6 +6,7 @@ from golden_corpus import write_corpus
 from pool_helpers import metadata, tree_digest, without_timestamps
 
 from nightscan_common.dsp.animals import PRESETS
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.execution.process_pool import ProcessPool
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.formats.source_cache import SOURCES_FILENAME
@@ -18,10 +19,10 @@ from nightscan_common.steps.spectrograms import run_spectrograms
 def _steps(base, executor):
     pool, spec = base / "pool", base / "spec"
     opts = PoolOptions(target_samples=6, seed=7)
-    assert run_pool(base.parent / "audio", pool, opts, progress=False, executor=executor).status == 0
-    run_index(pool, base / "index.db", progress=False)
-    report = run_spectrograms(base / "index.db", pool, spec, PRESETS["bat"], progress=False,
-                              executor=executor)
+    quiet = RunOptions(progress=False)
+    assert run_pool(base.parent / "audio", pool, opts, run=quiet, executor=executor).status == 0
+    run_index(pool, base / "index.db", run=quiet)
+    report = run_spectrograms(base / "index.db", pool, spec, PRESETS["bat"], run=quiet, executor=executor)
     assert not report.failures
     # the run state that records file identities (inodes, mtimes) is not content: left out
     pool_files = tree_digest(pool, skip=("pool_metadata.json", SOURCES_FILENAME))
@@ -53,3 +54,12 @@ def test_the_run_options_of_a_command_line_make_the_executor_and_describe_it(mon
         assert isinstance(pool, ProcessPool) and pool.num_workers == 3 and pool.max_memory == 5 << 30
         assert pool.describe() is None  # the step's report names no cluster
     assert SerialExecutor().describe() is None
+
+
+def test_a_steps_run_options_are_made_whole_once_what_was_given_kept(monkeypatch):
+    from nightscan_common.execution import cluster
+
+    monkeypatch.setattr(cluster, "default_max_memory", lambda: 5 << 30)
+    assert RunOptions().with_defaults(timeout=600.0) == RunOptions(max_memory=5 << 30, timeout=600.0)
+    given = RunOptions(num_workers=2, max_memory=1 << 20, timeout=3.0, progress=False)
+    assert given.with_defaults(timeout=600.0) == given

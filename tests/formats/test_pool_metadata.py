@@ -20,7 +20,8 @@ def test_a_written_pool_reads_back_into_records_that_write_the_same_json(tmp_pat
 
 
 def test_none_fields_are_not_written_and_unknown_keys_are_ignored():
-    rec = FileRecord("a_aug001_volume.wav", AUGMENTED, "a.wav", augmentation="volume", seed=0, params={})
+    rec = FileRecord(filename="a_aug001_volume.wav", type=AUGMENTED, source="a.wav", augmentation="volume",
+                     seed=0, params={})
     assert rec.to_dict() == {"filename": "a_aug001_volume.wav", "type": "augmented", "source": "a.wav",
                              "augmentation": "volume", "seed": 0, "params": {}}
     assert FileRecord.from_dict({**rec.to_dict(), "future_field": 1}) == rec

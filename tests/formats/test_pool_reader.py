@@ -20,7 +20,8 @@ def test_a_pool_with_file_lists_is_read_from_them(tmp_path):
     owl = pool.classes["owl"]
     assert [f.name for f in owl] == ["rec_000_aug001_time_stretch.wav", "rec_000_aug002_noise.wav",
                                      "rec_000_original.wav", "rec_001_original.wav"]
-    assert owl[0] == PoolFile("rec_000_aug001_time_stretch.wav", True, "rec_000.wav", "time_stretch")
+    assert owl[0] == PoolFile(name="rec_000_aug001_time_stretch.wav", is_augmented=True,
+                              source="rec_000.wav", augmentation="time_stretch")
     assert owl[2].sha256 == hashlib.sha256(b"owl/rec_000.wav").hexdigest()
     assert len(pool.metadata_sha256) == 64
 

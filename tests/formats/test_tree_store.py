@@ -8,6 +8,7 @@ import numpy as np
 from spectrogram_helpers import small_pool
 
 from nightscan_common.dsp.animals import PRESETS
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.formats.index_db import read_index_rows
 from nightscan_common.formats.spectrogram_store import SpectrogramStore
 from nightscan_common.formats.tree_store import TreeStore
@@ -20,7 +21,7 @@ from nightscan_common.vocabulary import Job
 def test_step_3_output_reads_back_through_the_protocol(tmp_path):
     pool, db, rows = small_pool(tmp_path)
     out = tmp_path / "out"
-    run_spectrograms(db, pool, out, PRESETS["general"], progress=False)
+    run_spectrograms(db, pool, out, PRESETS["general"], run=RunOptions(progress=False))
     jobs, _ = plan_jobs(read_index_rows(db))
     jobs = [replace(j, source_id=source_id(pool / j.source)) for j in jobs]
     store: SpectrogramStore = TreeStore(out)
@@ -36,14 +37,14 @@ def test_step_3_output_reads_back_through_the_protocol(tmp_path):
 
 def test_a_writer_puts_atomically_and_the_store_removes_only_its_own(tmp_path):
     store = TreeStore(tmp_path)
-    job = Job("train/owl/a", "owl/a.wav", "train")
+    job = Job(key="train/owl/a", source="owl/a.wav", split="train")
     receipt = store.writer().put(job, np.arange(6, dtype=np.float32).reshape(2, 3))
     assert receipt == {"bytes": (tmp_path / "train/owl/a.npy").stat().st_size}
     (tmp_path / "train" / "owl" / "notes.txt").write_text("mine")
     store.prepare([job], overwrite=False)
     assert store.done([job]) == set() and store.stale([job]) == {"train/owl/a"}  # made from what?
     store.record(job, receipt)
-    assert store.done([job, Job("val/owl/b", "owl/b.wav", "val")]) == {"train/owl/a"}
+    assert store.done([job, Job(key="val/owl/b", source="owl/b.wav", split="val")]) == {"train/owl/a"}
     assert store.stale([replace(job, source_id="1:2:3")]) == {"train/owl/a"}
     assert store.read("train/owl/a").tolist() == [[0, 1, 2], [3, 4, 5]]
     assert store.remove_own() == 1 and not store.holds_output()

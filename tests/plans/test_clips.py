@@ -9,11 +9,13 @@ SR = 1000
 
 
 def _ev(line, start, end, cls="owl", label=None, **kw):
-    return Labelled(Event("t.txt", line, label or cls or "x", start, end, **kw), cls)
+    return Labelled(Event(table="t.txt", line=line, label=label or cls or "x", start=start, end=end, **kw),
+                    cls)
 
 
 def _rec(*events, seconds=100, exhaustive=False, channels=1):
-    return RecordingEvents("site1/night.wav", seconds * SR, SR, channels, tuple(events), exhaustive)
+    return RecordingEvents(recording="site1/night.wav", frames=seconds * SR, samplerate=SR,
+                           channels=channels, events=tuple(events), exhaustive=exhaustive)
 
 
 def _offsets(plan, cls="owl"):

@@ -14,8 +14,10 @@ def files_of(sources_and_sizes: dict[str, int], sha: dict[str, str] | None = Non
     files = []
     for source, size in sources_and_sizes.items():
         stem = source.replace("/", "_")
-        files.append(PoolFile(f"{stem}_original.wav", False, source, None, (sha or {}).get(source, source)))
-        files += [PoolFile(f"{stem}_aug{n:03d}_noise.wav", True, source, "noise") for n in range(1, size)]
+        files.append(PoolFile(name=f"{stem}_original.wav", is_augmented=False, source=source,
+                              augmentation=None, sha256=(sha or {}).get(source, source)))
+        files += [PoolFile(name=f"{stem}_aug{n:03d}_noise.wav", is_augmented=True, source=source,
+                           augmentation="noise") for n in range(1, size)]
     return files
 
 
@@ -78,9 +80,12 @@ def test_one_content_in_two_classes_joins_one_group_by_sha256_or_by_fingerprint_
 
 
 def test_clips_named_from_the_audio_root_are_one_group_per_recording_over_classes():
-    owl = [PoolFile("night_w000_original.wav", False, "site1/night.wav", None, "s0"),
-           PoolFile("night_w000_aug001_noise.wav", True, "site1/night.wav", "noise")]
-    moth = [PoolFile("night_w003_original.wav", False, "site1/night.wav", None, "s3")]
+    owl = [PoolFile(name="night_w000_original.wav", is_augmented=False, source="site1/night.wav",
+                    augmentation=None, sha256="s0"),
+           PoolFile(name="night_w000_aug001_noise.wav", is_augmented=True, source="site1/night.wav",
+                    augmentation="noise")]
+    moth = [PoolFile(name="night_w003_original.wav", is_augmented=False, source="site1/night.wav",
+                     augmentation=None, sha256="s3")]
     grouping = group_pool({"owl": owl, "moth": moth}, root_relative=True)
     assert grouping.shared == {"site1/night.wav": {"moth": 1, "owl": 2}}
     assert grouping.recording("moth", moth[0]) == "site1/night.wav"

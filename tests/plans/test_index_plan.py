@@ -18,8 +18,10 @@ INSTANCES = 300
 
 def recording_files(cls: str, source: str, size: int, tag: str) -> list[PoolFile]:
     stem = f"{source.replace('/', '_')[:-4]}_{tag}"
-    return ([PoolFile(f"{stem}_original.wav", False, source, None, f"{cls}/{stem}")]
-            + [PoolFile(f"{stem}_aug{n:03d}_noise.wav", True, source, "noise") for n in range(1, size)])
+    return ([PoolFile(name=f"{stem}_original.wav", is_augmented=False, source=source, augmentation=None,
+                      sha256=f"{cls}/{stem}")]
+            + [PoolFile(name=f"{stem}_aug{n:03d}_noise.wav", is_augmented=True, source=source,
+                        augmentation="noise") for n in range(1, size)])
 
 
 def random_pool(rng: random.Random, *, shared: bool = True) -> dict[str, list[PoolFile]]:
@@ -74,7 +76,8 @@ def test_the_instances_do_hold_groups_across_classes():
 def test_one_file_groups_of_one_class_split_exactly_as_each_class_alone(start):
     for i in range(start, start + 100):
         rng = random.Random(i)
-        pool = {f"c{k}": [PoolFile(f"r{j:03d}_original.wav", False, f"r{j:03d}.wav", None, f"c{k}/{j}")
+        pool = {f"c{k}": [PoolFile(name=f"r{j:03d}_original.wav", is_augmented=False, source=f"r{j:03d}.wav",
+                                   augmentation=None, sha256=f"c{k}/{j}")
                           for j in range(rng.randint(10, 120))] for k in range(rng.randint(1, 4))}
         ratios = random_ratios(rng)
         plan = plan_pool(group_pool(pool), ratios=ratios, seed=i)
@@ -85,7 +88,8 @@ def test_one_file_groups_of_one_class_split_exactly_as_each_class_alone(start):
 
 
 def test_500_one_file_groups_are_400_50_50():
-    pool = {"owl": [PoolFile(f"r{j:03d}_original.wav", False, f"r{j:03d}.wav", None, str(j))
+    pool = {"owl": [PoolFile(name=f"r{j:03d}_original.wav", is_augmented=False, source=f"r{j:03d}.wav",
+                             augmentation=None, sha256=str(j))
                     for j in range(500)]}
     (owl,) = plan_pool(group_pool(pool), ratios=DEFAULT_RATIOS, seed=42).classes
     assert owl.plan.counts == (400, 50, 50)

@@ -14,16 +14,21 @@ NIGHTS = 14
 def pool(noise: str | None) -> dict[str, list[PoolFile]]:
     """owl and moth share 14 nights and have 2 recordings of their own; an owl augmentation
     of each night is mixed with ``noise``."""
-    files = {"wind": [PoolFile(f"w{i}_original.wav", False, f"wind/w{i}.wav", None, f"w{i}")
+    files = {"wind": [PoolFile(name=f"w{i}_original.wav", is_augmented=False, source=f"wind/w{i}.wav",
+                               augmentation=None, sha256=f"w{i}")
                       for i in range(10)]}
     for cls in ("owl", "moth"):
         files[cls] = [f for r in range(2) for f in (
-            PoolFile(f"{cls}{r}_original.wav", False, f"{cls}/r{r}.wav", None, f"{cls}{r}"),
-            PoolFile(f"{cls}{r}_aug001_noise.wav", True, f"{cls}/r{r}.wav", "noise"))]
+            PoolFile(name=f"{cls}{r}_original.wav", is_augmented=False, source=f"{cls}/r{r}.wav",
+                     augmentation=None, sha256=f"{cls}{r}"),
+            PoolFile(name=f"{cls}{r}_aug001_noise.wav", is_augmented=True, source=f"{cls}/r{r}.wav",
+                     augmentation="noise"))]
         for k in range(NIGHTS):
-            files[cls] += [PoolFile(f"n{k}_{cls}_original.wav", False, f"n{k}.wav", None, f"n{k}{cls}"),
-                           PoolFile(f"n{k}_{cls}_aug001_background_noise.wav", True, f"n{k}.wav",
-                                    "background_noise", noise=noise if cls == "owl" else None)]
+            files[cls] += [PoolFile(name=f"n{k}_{cls}_original.wav", is_augmented=False, source=f"n{k}.wav",
+                                    augmentation=None, sha256=f"n{k}{cls}"),
+                           PoolFile(name=f"n{k}_{cls}_aug001_background_noise.wav", is_augmented=True,
+                                    source=f"n{k}.wav",
+                                    augmentation="background_noise", noise=noise if cls == "owl" else None)]
     return files
 
 

@@ -10,6 +10,7 @@ import pytest
 from pool_factory import write_pool
 
 from nightscan_common.errors import NightScanError, OutputConflictError, UsageError
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.formats.index_db import (
     SCHEMA,
     SPLITS,
@@ -184,7 +185,7 @@ def test_index_info_holds_every_option_field_without_a_list_by_hand(tmp_path):
     assert set(IndexOptions().identity()) == names and "strict" not in names  # --strict decides no row
     assert IndexOptions().identity()["group_pattern"] == "" and IndexOptions().identity()["seed"] == "42"
     pool = write_pool(tmp_path / "pool", {"owl": [1] * 5})
-    run_index(pool, tmp_path / "index.db", progress=False)
+    run_index(pool, tmp_path / "index.db", run=RunOptions(progress=False))
     assert names <= set(read_index_info(tmp_path / "index.db"))
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import create_augmented_pool
 from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.steps.index import IndexOptions, run_index
 
 
@@ -37,7 +38,7 @@ def test_no_val_or_test_sample_is_mixed_with_noise_of_another_split(noise_pool):
     traded = 0
     for seed in range(12):
         db = tmp_path / f"index{seed}.db"
-        report = run_index(pool, db, IndexOptions(seed=seed), progress=False)
+        report = run_index(pool, db, IndexOptions(seed=seed), run=RunOptions(progress=False))
         traded += any("traded places" in w or "left out" in w for w in report.warnings)
         with sqlite3.connect(db) as con:
             split_of = dict(con.execute("SELECT file_path, split FROM audio_samples"))

@@ -275,12 +275,13 @@ def test_a_second_run_into_the_same_pool_is_refused(make_audio_root, tmp_path):
 def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     from dataclasses import fields
 
+    from nightscan_common.execution.cluster import RunOptions
     from nightscan_common.steps.pool import PoolOptions, PoolRun
 
     opts = PoolOptions(background_noise_dir=tmp_path / "noise")
     run = PoolRun(audio_root=tmp_path / "audio", output_dir=tmp_path / "pool", options=opts,
-                  num_workers=3, specific_classes=("owl",), dry_run=False, overwrite=True, progress=False,
-                  task_timeout=5.0)
+                  run=RunOptions(num_workers=3, progress=False, timeout=5.0), specific_classes=("owl",),
+                  overwrite=True)
     content = {f.name for f in fields(PoolOptions)}
     later = {f.name for f in fields(PoolOptions) if f.metadata.get("later")}
     assert set(run.identity()) == {"audio_root"} | (content - later) and "seed" in content
@@ -293,7 +294,7 @@ def test_identity_holds_every_content_option_and_no_run_option(tmp_path):
     # options added later are recorded once set, so a pool made before them still matches its rerun
     cut = PoolOptions(segment=8.0).identity(tmp_path / "pool")
     assert cut["segment"] == 8.0 and "hop" not in cut
-    assert not {"num_workers", "overwrite", "task_timeout", "specific_classes"} & set(run.identity())
+    assert not {"num_workers", "overwrite", "timeout", "specific_classes"} & set(run.identity())
     assert run.identity()["audio_root"] == "../audio"
     assert run.identity()["background_noise_dir"] == "../noise"
     assert run.identity()["augmentations"] == list(opts.augmentations)

@@ -12,6 +12,7 @@ import soundfile as sf
 
 import create_augmented_pool
 import create_balanced_index
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.execution.serial import SerialExecutor
 from nightscan_common.plans.segments import window_offsets
 from nightscan_common.steps.pool import run_pool
@@ -118,7 +119,7 @@ def test_a_long_recording_is_hashed_by_the_check_once_not_again_per_window(tmp_p
 
 def _serial_pool(tmp_path, options):
     return run_pool(tmp_path / "audio", tmp_path / "pool", options, executor=SerialExecutor(),
-                    progress=False)
+                    run=RunOptions(progress=False))
 
 
 def test_a_recording_rewritten_after_the_check_fails_its_windows(tmp_path, monkeypatch):

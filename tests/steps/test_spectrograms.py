@@ -12,6 +12,7 @@ from spectrogram_helpers import librosa_reference, make_pool, npy_path, small_po
 from nightscan_common import __version__
 from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.errors import OutputConflictError, UsageError
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.io.atomic_write import TEMP_SUFFIX
 from nightscan_common.steps.spectrograms import (
     CONFIG_FILENAME,
@@ -22,9 +23,9 @@ from nightscan_common.steps.spectrograms import (
 GENERAL = PRESETS["general"]
 
 
-def _run(pool, db, out, config=GENERAL, **kwargs):
-    kwargs.setdefault("num_workers", 1)
-    return run_spectrograms(db, pool, out, config, progress=False, **kwargs)
+def _run(pool, db, out, config=GENERAL, *, num_workers=1, **kwargs):
+    return run_spectrograms(db, pool, out, config, run=RunOptions(num_workers=num_workers, progress=False),
+                            **kwargs)
 
 
 def _tree(out):

@@ -11,6 +11,7 @@ from spectrogram_helpers import small_pool, write_index
 
 from nightscan_common.dsp.animals import PRESETS
 from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.formats.layouts import LAYOUTS
 from nightscan_common.steps.spectrograms import run_spectrograms
 
@@ -18,8 +19,8 @@ GENERAL = PRESETS["general"]
 
 
 def _run(pool: Path, db: Path, out: Path, layout: str = "tree"):
-    return run_spectrograms(db, pool, out, GENERAL, progress=False, num_workers=1, layout=layout,
-                            shard_size=2)
+    return run_spectrograms(db, pool, out, GENERAL, run=RunOptions(num_workers=1, progress=False),
+                            layout=layout, shard_size=2)
 
 
 def _files(out: Path) -> dict[str, bytes]:

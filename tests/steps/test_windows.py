@@ -9,6 +9,7 @@ import soundfile as sf
 from spectrogram_helpers import write_index
 
 from nightscan_common.dsp.animals import PRESETS
+from nightscan_common.execution.cluster import RunOptions
 from nightscan_common.formats.window_manifest import WINDOWS_FILENAME
 from nightscan_common.io.audio_window import read_window_choice
 from nightscan_common.steps.spectrograms import run_spectrograms
@@ -42,7 +43,7 @@ def _one_file_run(tmp_path, samples, sr, config, name="c/x_original.wav"):
     sf.write(pool / name, samples, sr)
     db = write_index(tmp_path / "index.db", [(name, name.split("/")[0], "train")])
     out = tmp_path / "out"
-    report = run_spectrograms(db, pool, out, config, num_workers=1, progress=False,
+    report = run_spectrograms(db, pool, out, config, run=RunOptions(num_workers=1, progress=False),
                               preset="bat" if config.sample_rate == 192000 else None)
     spec = np.load(out / "train" / "c" / "x_original.npy")
     return report, spec, json.loads((out / WINDOWS_FILENAME).read_text(encoding="utf-8"))
