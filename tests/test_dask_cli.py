@@ -214,8 +214,9 @@ def test_relative_folders_reach_workers_started_elsewhere_as_a_local_run_does(
         np.testing.assert_allclose(arrays[0], arrays[1], atol=1e-4)
 
 
-@pytest.mark.parametrize("step", ["pool", "spec"])
-def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, capsys, monkeypatch):
+def _step_under_test(step: str, tmp_path: Path):
+    """The golden corpus made ready for ``step`` (for step 3: its pool and index), the step's
+    arguments, its ``main``, and the parent's call per finished item (owner, name)."""
     write_corpus(tmp_path / "audio")
     args = step_args(tmp_path)
     if step == "spec":
@@ -223,6 +224,12 @@ def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, c
         assert create_balanced_index.main(args["index"] + ["-q"]) == 0
     main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
     owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
+    return args, main, owner, name
+
+
+@pytest.mark.parametrize("step", ["pool", "spec"])
+def test_a_scheduler_lost_mid_run_is_exit_3_with_one_true_line(step, tmp_path, capsys, monkeypatch):
+    args, main, owner, name = _step_under_test(step, tmp_path)
     recorded = getattr(owner, name)
     scheduler, address = start_scheduler(tmp_path)
     workers = start_workers(address, tmp_path, n=1)
@@ -250,14 +257,8 @@ def test_a_worker_joining_mid_run_on_other_storage_never_leaves_files_reported_m
     """After the probe, a worker joins whose output folder is its own disk, and the worker
     that was probed goes: the run stops (exit 3, one line naming it) or every file it says
     it made is in the parent's folder."""
-    write_corpus(tmp_path / "audio")
-    args = step_args(tmp_path)
-    if step == "spec":
-        assert create_augmented_pool.main(args["pool"] + ["-q"]) == 0
-        assert create_balanced_index.main(args["index"] + ["-q"]) == 0
-    main = create_augmented_pool.main if step == "pool" else pregenerate_spectrograms_simple.main
+    args, main, owner, name = _step_under_test(step, tmp_path)
     out = tmp_path / step
-    owner, name = (pool_step, "write_done") if step == "pool" else (TreeStore, "record")
     recorded = getattr(owner, name)
     scheduler, address = start_scheduler(tmp_path)
     probed = start_workers(address, tmp_path, n=1, name="probed")
