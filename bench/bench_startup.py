@@ -15,8 +15,6 @@ the same pool.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import resource
 import subprocess
 import sys
@@ -26,20 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
 
-from nightscan_common.dsp.fingerprint import Fingerprint  # noqa: E402
-from nightscan_common.formats.pool_metadata import (  # noqa: E402
-    AUGMENTED,
-    FORMAT_VERSION,
-    METADATA_FILENAME,
-    ORIGINAL,
-    ClassEntry,
-    FileRecord,
-    PoolMetadata,
-    augmented_filename,
-    original_filename,
-)
+from pool_factory import write_pool  # noqa: E402
 
 HELP_AIM_S = 0.5
 COMMANDS = ("create_augmented_pool.py", "create_balanced_index.py", "pregenerate_spectrograms_simple.py",
@@ -47,37 +34,13 @@ COMMANDS = ("create_augmented_pool.py", "create_balanced_index.py", "pregenerate
 CLASSES, FILES_PER_CLASS, ORIGINALS_PER_CLASS = 5, 100, 20
 
 
-def write_pool(pool: Path) -> int:
+def make_pool(pool: Path) -> int:
     """A pool of ``CLASSES`` x ``FILES_PER_CLASS`` files as step 1 writes its metadata (with
     sha256 and fingerprints, so step 2 decodes nothing); the files hold a few bytes each."""
-    rng = np.random.default_rng(0)
-    classes = {}
-    for c in range(CLASSES):
-        name, files = f"species_{c}", []
-        (pool / name).mkdir(parents=True)
-        for i in range(ORIGINALS_PER_CLASS):
-            stem, data = f"site{i % 4}_rec_{i:03d}", f"{c}/{i}".encode()
-            words = rng.integers(0, 2**32, 64, dtype=np.uint32)
-            files.append(FileRecord(filename=original_filename(stem, ".wav"), type=ORIGINAL,
-                                    source=f"{stem}.wav",
-                                    sha256=hashlib.sha256(data).hexdigest(),
-                                    fingerprint=Fingerprint(words, np.ones(64, dtype=bool)).to_text()))
-            (pool / name / files[-1].filename).write_bytes(data)
-            for n in range(1, FILES_PER_CLASS // ORIGINALS_PER_CLASS):
-                files.append(FileRecord(filename=augmented_filename(stem, n, "volume"), type=AUGMENTED,
-                                        source=f"{stem}.wav",
-                                        augmentation="volume", params={"gain_db": -3.0}))
-                (pool / name / files[-1].filename).write_bytes(files[-1].filename.encode())
-        augs = FILES_PER_CLASS // ORIGINALS_PER_CLASS - 1
-        classes[name] = ClassEntry(original_count=ORIGINALS_PER_CLASS, selected_originals=ORIGINALS_PER_CLASS,
-                                   augmentations_per_sample=augs,
-                                   augmentations_per_original={"min": augs, "max": augs},
-                                   total_count=len(files), reached_target=True, short_by=0,
-                                   files=files).to_dict()
-    meta = PoolMetadata(format_version=FORMAT_VERSION, created_at="2026-01-01T00:00:00+00:00",
-                        tool_version="bench", params={}, target_samples_per_class=FILES_PER_CLASS,
-                        classes=classes, skipped=[], totals={})
-    (pool / METADATA_FILENAME).write_text(json.dumps(meta.to_dict()), encoding="utf-8")
+    per_original = FILES_PER_CLASS // ORIGINALS_PER_CLASS
+    sources = [f"site{i % 4}_rec_{i:03d}.wav" for i in range(ORIGINALS_PER_CLASS)]
+    write_pool(pool, {f"species_{c}": [per_original] * ORIGINALS_PER_CLASS for c in range(CLASSES)},
+               sources={f"species_{c}": sources for c in range(CLASSES)})
     return CLASSES * FILES_PER_CLASS
 
 
@@ -99,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     checkout = args.checkout.resolve()
     with tempfile.TemporaryDirectory(prefix="nightscan-bench-") as tmp:
         pool = Path(tmp) / "pool"
-        rows = write_pool(pool)
+        rows = make_pool(pool)
         runs = {f"{c} --help": [sys.executable, str(checkout / c), "--help"] for c in COMMANDS}
         runs[f"step 2, {rows} rows"] = [sys.executable, str(checkout / "create_balanced_index.py"),
                                         "--pool-dir", str(pool), "--output-db", str(Path(tmp) / "index.db"),
