@@ -20,14 +20,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
-import create_augmented_pool
-import create_balanced_index
-import make_demo_data
-import make_report
-import pregenerate_spectrograms_simple
 from nightscan_common import __version__, cli
 from nightscan_common.errors import UsageError
 from nightscan_common.formats.index_db import split_counts
@@ -57,7 +53,9 @@ class Step:
     """One step to run: its number, front end and command line, and what it reported."""
 
     number: int
-    front: ModuleType
+    #: the front end's module name, imported when the step is checked or run: ``--help`` and a
+    #: usage error import none of the steps
+    front_name: str
     args: list[str]
     #: what the step's status 1 means, when the step keeps no outcome record saying why
     partial: str = "some files were skipped or failed (listed above)"
@@ -67,8 +65,12 @@ class Step:
     output: Path | None = None
 
     @property
+    def front(self) -> ModuleType:
+        return import_module(self.front_name)
+
+    @property
     def script(self) -> str:
-        return f"{self.front.__name__}.py"
+        return f"{self.front_name}.py"
 
     def shown(self) -> str:
         return shlex.join(["python", self.script, *self.args])
@@ -126,29 +128,31 @@ def plan(values: dict[str, object], env: Mapping[str, str]) -> tuple[list[Step],
     seed = values["--seed"]
     animal = ["--animal-type", str(values["--animal-type"])] if values["--animal-type"] else []
     steps = [
-        Step(1, create_augmented_pool, ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
-                                        "--target-samples", str(target), *workers, *again, *common]
+        Step(1, "create_augmented_pool",
+             ["--audio-root", str(audio), "--output-dir", str(paths["pool"]),
+              "--target-samples", str(target), *workers, *again, *common]
              + (["--seed", str(seed)] if seed else []) + animal + extra[1], output=paths["pool"]),
-        Step(2, create_balanced_index, ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]),
-                                        "--overwrite", *common]
+        Step(2, "create_balanced_index",
+             ["--pool-dir", str(paths["pool"]), "--output-db", str(paths["index"]), "--overwrite", *common]
              + (["--random-seed", str(seed)] if seed else [])
              + (["--group-pattern", str(values["--group-pattern"])] if values["--group-pattern"] else [])
              + (["--keep-splits-from", str(paths["index"])]
                 if values["keep_splits"] and paths["index"].is_file() else [])
              + extra[2], output=paths["index"]),
-        Step(3, pregenerate_spectrograms_simple,
+        Step(3, "pregenerate_spectrograms_simple",
              ["--index-db", str(paths["index"]), "--pool-root", str(paths["pool"]),
               "--output-dir", str(paths["spectrograms"]), *workers, *again, *common]
              + animal + extra[3], output=paths["spectrograms"]),
-        Step(4, make_report, ["--pool-dir", str(paths["pool"]), "--index-db", str(paths["index"]),
-                              "--spectrogram-dir", str(paths["spectrograms"]),
-                              "--output-dir", str(paths["report"]), *common] + extra[4],
+        Step(4, "make_report",
+             ["--pool-dir", str(paths["pool"]), "--index-db", str(paths["index"]),
+              "--spectrogram-dir", str(paths["spectrograms"]), "--output-dir", str(paths["report"]), *common]
+             + extra[4],
              partial="the index leaks a group or a recording filed under two classes, or a file to "
                      "play could not be read (see the report)"),
     ]
     if values["demo"]:
-        steps.insert(0, Step(0, make_demo_data, ["--output-dir", str(audio), "--scale",
-                                                 env.get("DEMO_SCALE") or "1", *again, *common]))
+        steps.insert(0, Step(0, "make_demo_data", ["--output-dir", str(audio), "--scale",
+                                                   env.get("DEMO_SCALE") or "1", *again, *common]))
     return steps, paths
 
 

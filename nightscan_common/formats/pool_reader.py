@@ -34,7 +34,7 @@ from ..formats.pool_metadata import (
 )
 from ..io.atomic_write import is_temporary
 from ..io.audio_files import list_classes, shown, storable
-from ..io.audio_io import file_sha256
+from ..io.file_hash import file_sha256
 from ..io.run_lock import held_by_a_run
 
 #: Folder of per-class metadata that NightScan's earlier scripts left in a pool: not a class.

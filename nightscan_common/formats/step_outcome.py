@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.atomic_write import write_json
-from ..io.audio_io import file_sha256
+from ..io.file_hash import file_sha256
 
 OUTCOME_FILENAME = "step_outcome.json"
 INDEX_SUFFIX = ".outcome.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import os
@@ -14,10 +13,10 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioFileError
-from ..io.atomic_write import write_bytes
+from .atomic_write import write_bytes
+from .file_hash import file_sha256
 
 _BLOCK_FRAMES = 1 << 16
-_HASH_CHUNK = 1 << 20
 #: Peak that written PCM never exceeds: PCM_16 clips anything above 1.0 silently.
 PCM_PEAK_LIMIT = 0.999
 
@@ -37,15 +36,6 @@ class AudioProbe:
     @property
     def duration(self) -> float:
         return self.frames / self.samplerate
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 of a file's bytes, read in chunks (flat memory for long recordings)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def open_audio(path: str | os.PathLike) -> sf.SoundFile:

@@ -19,7 +19,8 @@ import soundfile as sf
 from ..errors import AudioFileError
 from ..vocabulary import Window
 from .atomic_write import write_bytes
-from .audio_io import decode_error, file_sha256, open_audio
+from .audio_io import decode_error, open_audio
+from .file_hash import file_sha256
 
 #: Frames decoded at a time while skipping to a window of an unseekable file.
 _SKIP_FRAMES = 1 << 16

@@ -39,9 +39,10 @@ from ..formats.step_outcome import StepOutcome, read_outcome
 from ..formats.window_manifest import read_windows
 from ..io.atomic_write import write_bytes
 from ..io.audio_files import is_inside
-from ..io.audio_io import file_sha256, resample
+from ..io.audio_io import resample
 from ..io.audio_window import read_window
 from ..io.bounded_json import load_json_file
+from ..io.file_hash import file_sha256
 from ..seeds import derive_seed
 from ..vocabulary import SPLITS, job_key
 

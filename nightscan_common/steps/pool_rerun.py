@@ -19,7 +19,7 @@ from ..dsp.augmentations import AUGMENTATION_TYPES
 from ..formats.pool_metadata import ORIGINAL, FileRecord, parse_pool_filename
 from ..formats.source_cache import file_identity, listing_sha256, read_sources
 from ..io.audio_files import scan_audio_files
-from ..io.audio_io import file_sha256
+from ..io.file_hash import file_sha256
 from ..plans.pool_plan import ClassPlan, SourceTask
 from .pool_worker import WorkItem
 

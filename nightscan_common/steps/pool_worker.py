@@ -18,8 +18,9 @@ from ..execution.base import pin_native_threads
 from ..formats.pool_metadata import ORIGINAL, FileRecord
 from ..formats.source_cache import file_identity
 from ..io.atomic_write import atomic_path
-from ..io.audio_io import clip_guard, file_sha256, read_mono, write_wav_pcm16
+from ..io.audio_io import clip_guard, read_mono, write_wav_pcm16
 from ..io.audio_segments import write_window
+from ..io.file_hash import file_sha256
 from ..plans.pool_plan import PlannedFile, SourceTask
 from ..seeds import derive_seed
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ..formats.index_db import read_index_info
 from ..formats.source_cache import file_identity, listing_sha256
-from ..io.audio_io import file_sha256
+from ..io.file_hash import file_sha256
 from ..vocabulary import Job
 
 #: The index_info keys that say which pool the index was made from, and that two builds of

@@ -64,8 +64,9 @@ from ..formats.webdataset_store import DEFAULT_SHARD_SIZE
 from ..formats.window_manifest import above_rate_warning, read_windows, write_windows
 from ..io.atomic_write import remove_temporaries, write_json
 from ..io.audio_files import is_inside
-from ..io.audio_io import file_sha256, preload_resampler
+from ..io.audio_io import preload_resampler
 from ..io.audio_window import read_window_choice
+from ..io.file_hash import file_sha256
 from ..io.run_lock import exclusive_run
 from ..plans.spectrogram_plan import plan_jobs
 from ..vocabulary import SPLITS, Failure, Job, plain
