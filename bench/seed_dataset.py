@@ -47,9 +47,13 @@ def make_dataset(root: Path, scale: float = 1.0, workers: int = 2, clip_seconds:
     return len(items)
 
 
-def make_uniform_class(folder: Path, count: int, seconds: float = 8.0) -> None:
-    """``count`` mono 44.1 kHz clips of one call: a class whose files all cost the same."""
+def make_uniform_class(folder: Path, count: int, seconds: float = 8.0, *, first_seed: int = 0) -> None:
+    """``count`` mono 44.1 kHz clips of one call: a class whose files all cost the same.
+
+    Clip ``i`` is drawn with seed ``first_seed + i``: classes given the same seeds hold the
+    same recordings, which step 1 reports as one recording under several labels.
+    """
     for i in range(count):
         if not (folder / f"clip_{i:04d}.wav").exists():
             write_recording(folder / f"clip_{i:04d}.wav", call="trills", seconds=seconds, samplerate=44100,
-                            seed=i)
+                            seed=first_seed + i)

@@ -121,20 +121,33 @@ class AuditBuilder:
     def _add_integers(self, block: np.ndarray, scale: float) -> None:
         """``add`` for integer PCM: integers are finite, so no check and no full-scale copy.
 
-        The same numbers as the float path, to the bit: ``scale`` is a power of two, the
-        peak and the clipping are taken on the samples' float32 values, and the squares
-        of float32 values are exact in float64 whatever the factor.
+        The same numbers as the float path: ``scale`` is a power of two, the peak and the
+        clipping are taken on the samples' float32 values (rounding is monotonic, so the
+        largest magnitude rounds to the largest rounded one), and the squares of float32
+        values are exact in float64. 16-bit samples are squared and summed in float64
+        directly: their squares are integers there, so every partial sum is exact while a
+        file holds under 2**23 samples at full scale, in any order.
         """
-        values = block.astype(np.float32)  # what the float path scales: one rounding, the same
         self.frames += len(block)
         if block.size:
-            top = max(float(values.max()), -float(values.min()))
+            top = float(np.float32(max(int(block.max()), -int(block.min()))))
             self.peak = max(self.peak, top * float(np.float32(scale)))
             if top * scale >= CLIP_LEVEL:  # rare: count only then
-                self.clipped += int(np.count_nonzero(np.abs(values) * np.float32(scale) >= CLIP_LEVEL))
-        self.sum_squares += float(np.einsum("ij,ij->", values, values, dtype=np.float64)) * (scale * scale)
+                values = np.abs(block.astype(np.float32)) * np.float32(scale)
+                self.clipped += int(np.count_nonzero(values >= CLIP_LEVEL))
+        if block.dtype.itemsize <= 2:
+            flat = block.reshape(-1).astype(np.float64)
+            self.sum_squares += float(flat @ flat) * (scale * scale)
+        else:
+            values = block.astype(np.float32)  # what the float path scales: one rounding, the same
+            self.sum_squares += float(np.einsum("ij,ij->", values, values, dtype=np.float64)) * (scale * scale)
         if self._head_left > 0:
-            self._keep_head(values[: self._head_left] * np.float32(scale))
+            head = block[: self._head_left]
+            if head.shape[1] == 1:  # mono: one scaling pass, no mix
+                self._head.append(np.multiply(head[:, 0], np.float32(scale), dtype=np.float32))
+                self._head_left -= len(head)
+            else:
+                self._keep_head(head.astype(np.float32) * np.float32(scale))
 
     def _keep_head(self, block: np.ndarray) -> None:
         """The mono mix of the first ``MAX_SECONDS``, for the fingerprint (full-scale float32)."""

@@ -124,6 +124,18 @@ def _window() -> np.ndarray:
     return np.hanning(N_FFT + 1)[:-1].astype(np.float32)
 
 
+def _rfft_rows(frames: np.ndarray) -> np.ndarray:
+    """The real FFT of each row, float32 in, complex64 out.
+
+    scipy's pocketfft transforms several rows at once in SIMD registers: 5-7x faster than
+    numpy's on 250 rows of 512 (``bench/bench_fingerprint.py``), the same values within
+    float32 rounding.
+    """
+    import scipy.fft  # here: step 2 groups fingerprints without making any
+
+    return scipy.fft.rfft(frames, axis=1)
+
+
 def fingerprint(samples: np.ndarray, samplerate: int) -> Fingerprint:
     """The fingerprint of a decoded recording.
 
@@ -144,8 +156,9 @@ def fingerprint(samples: np.ndarray, samplerate: int) -> Fingerprint:
         x = np.pad(x, (0, N_FFT + HOP - len(x)))
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     mean_square = np.einsum("ij,ij->i", frames, frames) / N_FFT
-    power = np.abs(np.fft.rfft(frames * _window(), axis=1)) ** 2
-    mel = _mel_basis() @ power.T.astype(np.float32)  # (bands, frames)
+    spectrum = _rfft_rows(frames * _window())
+    power = spectrum.real**2 + spectrum.imag**2
+    mel = _mel_basis() @ power.T  # (bands, frames)
     loudest = float(mean_square.max())
     floor = 10.0 ** (ACTIVE_FLOOR_DBFS / 10.0)
     active = (mean_square >= loudest * 10.0 ** (-ACTIVE_RANGE_DB / 10.0)) & (mean_square >= floor)

@@ -125,8 +125,7 @@ def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> Au
         samplerate, channels = f.samplerate, f.channels
         add = sink(samplerate, channels) if sink is not None else None
         fmt, subtype, header_frames = f.format, f.subtype, f.frames
-        # Integer PCM decodes 3-5x faster as int32 than as float; the peak is rescaled.
-        dtype, scale = ("int32", 2.0**-31) if subtype.startswith("PCM_") else ("float32", 1.0)
+        dtype, scale = _decode_type(subtype)
         frames, peak = 0, 0.0
         try:
             for block in read_blocks(f, _BLOCK_FRAMES, dtype):
@@ -151,6 +150,19 @@ def probe_audio(path: str | os.PathLike, *, sink: BlockSink | None = None) -> Au
         )
     return AudioProbe(frames=frames, samplerate=samplerate, channels=channels, format=fmt, subtype=subtype,
                       sha256=sha, peak=peak)
+
+
+def _decode_type(subtype: str) -> tuple[str, float]:
+    """The sample type a check decodes ``subtype`` into, and its scale to full-scale floats.
+
+    Integer PCM decodes 3-5x faster as int32 than as float, and PCM of 16 bits or fewer
+    as int16 faster still (a copy, where int32 shifts every sample): the peak is rescaled.
+    """
+    if subtype in ("PCM_16", "PCM_S8", "PCM_U8"):
+        return "int16", 2.0**-15
+    if subtype.startswith("PCM_"):
+        return "int32", 2.0**-31
+    return "float32", 1.0
 
 
 def wav_truncation(path: str | os.PathLike, *, fmt: str, subtype: str, channels: int,
