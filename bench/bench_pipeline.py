@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nightscan-bench-") as tmp:
         audio = Path(tmp) / "audio"
         for c in range(args.classes):
-            make_uniform_class(audio / f"species_{c}", args.recordings)
+            make_uniform_class(audio / f"species_{c}", args.recordings, first_seed=c * args.recordings)
         best: dict[Path, tuple[float, float]] = {}
         made: dict[Path, tuple[int, int]] = {}
         theirs: dict[str, tuple[float, float]] = {}

@@ -137,10 +137,11 @@ class AuditBuilder:
                 self.clipped += int(np.count_nonzero(values >= CLIP_LEVEL))
         if block.dtype.itemsize <= 2:
             flat = block.reshape(-1).astype(np.float64)
-            self.sum_squares += float(flat @ flat) * (scale * scale)
+            squares = float(flat @ flat)
         else:
             values = block.astype(np.float32)  # what the float path scales: one rounding, the same
-            self.sum_squares += float(np.einsum("ij,ij->", values, values, dtype=np.float64)) * (scale * scale)
+            squares = float(np.einsum("ij,ij->", values, values, dtype=np.float64))
+        self.sum_squares += squares * (scale * scale)
         if self._head_left > 0:
             head = block[: self._head_left]
             if head.shape[1] == 1:  # mono: one scaling pass, no mix

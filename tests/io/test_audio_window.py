@@ -137,3 +137,31 @@ def test_an_unseekable_file_is_read_sequentially_under_every_crop(tmp_path, crop
     np.testing.assert_allclose(got, want, atol=1e-6)
     if crop != "start":
         assert np.abs(got).max() > 0.5  # the burst at 9 s is in the window
+
+
+def _band_share_float64(mono: np.ndarray, samplerate: int, band: tuple[float, float]) -> tuple[float, float]:
+    """The reference: every frame's float64 power spectrum through numpy's FFT."""
+    n = min(audio_window._SHARE_FRAME, len(mono))
+    frames = np.zeros(-(-len(mono) // n) * n)
+    frames[: len(mono)] = mono
+    power = (np.abs(np.fft.rfft(frames.reshape(-1, n) * np.hanning(n + 1)[:-1], axis=1)) ** 2).sum(axis=0)
+    freqs = np.fft.rfftfreq(n, 1.0 / samplerate)
+    inside = power[(freqs >= band[0]) & (freqs <= band[1])].sum() / power.sum()
+    median = freqs[min(len(freqs) - 1, int(np.searchsorted(np.cumsum(power), power.sum() / 2)))]
+    return round(float(inside), 4), round(float(median), 1)
+
+
+@pytest.mark.parametrize("samplerate", [22050, 44100, 192000])
+def test_band_share_in_float32_gives_the_float64_reference(rng, samplerate):
+    """The fast path (float32 frames, scipy's FFT) rounds to the reference's share and median:
+    a song, a quiet one, a bat's sweeps and a clip shorter than one frame."""
+    t = np.arange(int(2.5 * samplerate)) / samplerate
+    song = np.sin(2 * np.pi * (2000 + 1500 * np.sin(2 * np.pi * 3 * t)) * t) * (t % 0.5 < 0.2)
+    sweeps = np.sin(2 * np.pi * (60000 - 40000 * ((t % 0.1) / 0.1)) * t) * (t % 0.1 < 0.005)
+    signals = [song, 1e-3 * song + 1e-4 * rng.standard_normal(len(t)), song[:1000]]
+    if samplerate > 120000:
+        signals.append(sweeps)
+    for x in signals:
+        for band in [(50.0, 11000.0), (15000.0, samplerate / 2), (200.0, 4000.0)]:
+            got = audio_window.band_share(x.astype(np.float32), samplerate, band)
+            assert got == _band_share_float64(x.astype(np.float32), samplerate, band)
