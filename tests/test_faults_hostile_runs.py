@@ -78,7 +78,10 @@ def _loading_numpy(pid: int) -> bool:
                                     "pregenerate_spectrograms_simple.py", "make_report.py",
                                     "pipeline.py"])
 def test_a_sigterm_while_a_front_end_imports_is_exit_130_and_the_line(tmp_path, script, fault_ledger):
-    proc = subprocess.Popen([sys.executable, str(ROOT / script), "--help"], cwd=tmp_path,
+    # the pipeline's --help imports no step (nor numpy): a dry run imports them all to check them
+    args = ["--audio-root", _audio(tmp_path / "audio", classes=1, per_class=1), "--data-dir",
+            tmp_path / "data", "--dry-run"] if script == "pipeline.py" else ["--help"]
+    proc = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     while not _loading_numpy(proc.pid) and proc.poll() is None:
         time.sleep(0.002)
