@@ -35,11 +35,12 @@ _PROBE = textwrap.dedent("""
 """)
 
 
-def loaded_after(script: str, *args: object, tmp_path: Path) -> tuple[int, set[str], str]:
-    """Run ``script args`` in a fresh interpreter: its exit status, the heavy modules it
-    left loaded, and what it printed."""
+def loaded_after(script: str, *args: object, tmp_path: Path,
+                 watched: tuple[str, ...] = HEAVY) -> tuple[int, set[str], str]:
+    """Run ``script args`` in a fresh interpreter: its exit status, the ``watched`` modules
+    (the heavy ones by default) it left loaded, and what it printed."""
     out = tmp_path / f"modules-{script}.json"
-    probe = _PROBE.format(root=str(ROOT), heavy=HEAVY)
+    probe = _PROBE.format(root=str(ROOT), heavy=watched)
     proc = subprocess.run([sys.executable, "-c", probe, str(ROOT / script), str(out), *map(str, args)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     found = json.loads(out.read_text())
@@ -49,6 +50,15 @@ def loaded_after(script: str, *args: object, tmp_path: Path) -> tuple[int, set[s
 @pytest.mark.parametrize("script", FRONT_ENDS)
 def test_help_imports_no_heavy_library(script, tmp_path):
     status, loaded, printed = loaded_after(script, "--help", tmp_path=tmp_path)
+    assert status == 0 and "usage:" in printed
+    assert loaded == set()
+
+
+def test_the_pipelines_help_imports_no_step_nor_numpy(tmp_path):
+    """It checks every step's options before the first runs, but only when it runs them."""
+    fronts = tuple(f.removesuffix(".py") for f in FRONT_ENDS if f != "pipeline.py")
+    status, loaded, printed = loaded_after("pipeline.py", "--help", tmp_path=tmp_path,
+                                           watched=(*fronts, "numpy", "soundfile"))
     assert status == 0 and "usage:" in printed
     assert loaded == set()
 
