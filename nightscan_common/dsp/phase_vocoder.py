@@ -1,10 +1,10 @@
-"""librosa's time stretch with its phase vocoder written over whole arrays: the same bytes, faster.
+"""librosa's time stretch with its phase vocoder written over chunks of frames: the same bytes, faster.
 
 ``librosa.effects.time_stretch`` (what audiomentations' ``TimeStretch`` runs) is an STFT,
 a phase vocoder and an inverse STFT. The phase vocoder loops over output frames in Python,
 each step a handful of small array operations; here every step but the running phase is
-done once over all frames, in the same dtypes and the same order of operations, so each
-value is rounded as librosa rounds it. The running phase stays a loop (each frame adds to
+done once for a chunk of frames, in the same dtypes and the same order of operations, so
+each value is rounded as librosa rounds it. The running phase stays a loop (each frame adds to
 the last, in float32, as librosa does) and the phasors come from librosa's own function.
 ``tests/dsp/test_phase_vocoder.py`` checks the bytes against librosa's on many signals;
 ``bench/bench_stretch.py`` measures both.
