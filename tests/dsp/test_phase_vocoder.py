@@ -23,7 +23,7 @@ SIGNALS = {
 
 
 @pytest.mark.parametrize("kind", SIGNALS)
-@pytest.mark.parametrize("samplerate", [8000, 44100, 96000])
+@pytest.mark.parametrize("samplerate", [8000, 44100])
 def test_time_stretch_gives_librosas_bytes(rng, kind, samplerate):
     x = SIGNALS[kind](samplerate, rng).astype(np.float32)
     for rate in (0.8, 0.9137, 1.0, 1.25):
