@@ -138,3 +138,16 @@ def test_integer_samples_give_the_audit_of_their_float_values_to_the_bit(tmp_pat
     got = by_int.finish()
     assert got == by_float.finish()
     assert got.clipped_fraction > 0.1 and got.peak_dbfs == pytest.approx(0.0, abs=0.01)
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_U8"), ("AIFF", "PCM_S8"), ("WAV", "PCM_16"),
+                                              ("FLAC", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "PCM_32")])
+def test_the_checks_integer_decode_gives_the_float_decodes_audit(tmp_path, fmt, subtype):
+    """The check decodes 8- and 16-bit PCM as int16 and wider PCM as int32: the audit is the one
+    a float decode gives, stereo and driven into the rails included."""
+    path = tmp_path / f"a.{fmt.lower()}"
+    x = np.clip(sine(1.3, seconds=1.5), -1, 1)
+    sf.write(path, np.stack([x, -0.5 * x], axis=1), SR, format=fmt, subtype=subtype)
+    checked = probe_and_audit(path)
+    assert checked[1] == audit_file(path)
+    assert checked[0].peak == pytest.approx(10 ** (checked[1].peak_dbfs / 20), rel=1e-3)
