@@ -111,7 +111,7 @@ AUGMENTATION_TYPES: dict[str, AugmentationType] = {}
 for _kind in (
     AugmentationType(name="time_stretch", summary=f"TimeStretch, rate {TIME_STRETCH_RATE[0]} to "
                      f"{TIME_STRETCH_RATE[1]}, pitch kept, length not kept", steps=(STRETCH,),
-                     bytes_per_frame=80, default=True),
+                     bytes_per_frame=64, default=True),
     AugmentationType(name="noise", summary=f"AddGaussianSNR, SNR {NOISE_SNR_DB[0]:g} to "
                      f"{NOISE_SNR_DB[1]:g} dB", steps=(NOISE,), bytes_per_frame=24, default=True),
     AugmentationType(name="volume", summary=f"Gain, {VOLUME_GAIN_DB[0]:g} to {VOLUME_GAIN_DB[1]:g} dB",
@@ -119,7 +119,7 @@ for _kind in (
     AugmentationType(name="combined", summary=f"TimeStretch {COMBINED_RATE[0]} to {COMBINED_RATE[1]}, then "
                      f"AddGaussianSNR {COMBINED_SNR_DB[0]:g} to {COMBINED_SNR_DB[1]:g} dB, then Gain "
                      f"{COMBINED_GAIN_DB[0]:g} to {COMBINED_GAIN_DB[1]:g} dB",
-                     steps=(LIGHT_STRETCH, LIGHT_NOISE, LIGHT_GAIN), bytes_per_frame=80, default=True),
+                     steps=(LIGHT_STRETCH, LIGHT_NOISE, LIGHT_GAIN), bytes_per_frame=64, default=True),
     AugmentationType(name="pitch_shift", summary=f"PitchShift, {PITCH_SEMITONES[0]:g} to "
                      f"{PITCH_SEMITONES[1]:g} semitones", steps=(PITCH,), bytes_per_frame=80),
     AugmentationType(name="shift", summary=f"Shift in time with rollover, {SHIFT_FRACTION[0]:g} to "
