@@ -42,5 +42,13 @@ def interrupt_when(proc: subprocess.Popen, ready: Callable[[], bool], sig: int =
     raise TimeoutError("the script never reached the point to interrupt")
 
 
+def loading_numpy(pid: int) -> bool:
+    """The process has mapped numpy's compiled core: its imports are under way."""
+    try:
+        return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def temporaries(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.endswith(".nightscan-tmp")]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from cli_helpers import loading_numpy
 from fault_helpers import (
     INTERRUPTED_LINE,
     LAUNCHER,
@@ -66,14 +67,6 @@ def _stopped_cleanly(proc: subprocess.Popen, sig: int, out_dir: Path, *,
     assert temporaries(out_dir) == []
 
 
-def _loading_numpy(pid: int) -> bool:
-    """The process has mapped numpy's compiled core: its imports are under way."""
-    try:
-        return "_multiarray_umath" in Path(f"/proc/{pid}/maps").read_text()
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("script", ["create_augmented_pool.py", "create_balanced_index.py",
                                     "pregenerate_spectrograms_simple.py", "make_report.py",
                                     "pipeline.py"])
@@ -83,7 +76,7 @@ def test_a_sigterm_while_a_front_end_imports_is_exit_130_and_the_line(tmp_path, 
             tmp_path / "data", "--dry-run"] if script == "pipeline.py" else ["--help"]
     proc = subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    while not _loading_numpy(proc.pid) and proc.poll() is None:
+    while not loading_numpy(proc.pid) and proc.poll() is None:
         time.sleep(0.002)
     os.kill(proc.pid, signal.SIGTERM)  # the toolkit and librosa are still loading
     _, err = proc.communicate(timeout=60)

@@ -27,7 +27,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"steps"}),
     frozenset({"cli"}),
     frozenset({"reports"}),
-    frozenset({"report", "dataset", "pipeline_help"}),
+    frozenset({"report", "dataset", "pipeline_help", "launch"}),
 )
 
 

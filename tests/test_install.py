@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -20,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import ROOT
+from cli_helpers import ROOT, loading_numpy
 from dask_cluster import STARTUP_TIMEOUT, stop, wait_for_workers
 
 from nightscan_common.dsp.synthetic import write_recording
+from nightscan_common.startup import EXIT_INTERRUPTED, INTERRUPTED
 
 #: What a source distribution holds: the package, the front ends, the project files.
 SOURCES = ("pyproject.toml", "requirements.txt", "nightscan_common", "create_augmented_pool.py",
@@ -64,6 +66,18 @@ def installed(tmp_path_factory) -> Path:
 def run(bin_dir: Path, command: str, *args: object, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(bin_dir / command), *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=outside_env(), timeout=300)
+
+
+@pytest.mark.parametrize("command", ["nightscan-pool", "nightscan-spectrograms"])
+def test_a_sigterm_while_an_installed_command_imports_is_exit_130_and_the_line(installed, tmp_path, command):
+    """The commands' entry points install the start-up handlers before the front end loads."""
+    proc = subprocess.Popen([str(installed / command), "--help"], cwd=tmp_path, env=outside_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not loading_numpy(proc.pid) and proc.poll() is None:
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (EXIT_INTERRUPTED, INTERRUPTED + "\n")
 
 
 def test_the_installed_package_is_imported_from_the_venv_not_the_checkout(installed, tmp_path):
