@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import phase_vocoder
 from .animals import ANIMAL_RANGES, DEFAULT_ANIMAL, AnimalRanges
 
 # Ranges, one place each; --help and the generated table of docs/step1-pool.md quote them
@@ -264,9 +265,7 @@ def _apply_stretch(t: Any, x: np.ndarray, sr: int, rng: np.random.Generator) -> 
     (librosa's bytes, faster); anything else through the transform itself."""
     if x.ndim != 1 or x.dtype != np.float32 or not len(x):
         return _frozen(t, x, sr, rng)
-    from .phase_vocoder import time_stretch
-
-    return time_stretch(x, rate=t.parameters["rate"])
+    return phase_vocoder.time_stretch(x, rate=t.parameters["rate"])
 
 
 def _stretch_step(name: str, pick: Callable[[AnimalRanges], tuple[float, float]]) -> Step:
